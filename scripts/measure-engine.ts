@@ -1,0 +1,577 @@
+// Measures coffre's engine against the plain tools an operator would script, on a database of
+// about 1 GB built for the occasion (a pgbench table and a wide table of text, jsonb and timestamps
+// that compresses like application data), then drops it.
+//
+//   npx tsx --conditions source scripts/measure-engine.ts [--rounds 3] [--scale 1] [--diagnose] [--keep] [--database NAME] [--only A,B]
+//
+// Backups: `pg_dump -Fc -Z0 | zstd -1 > file` against runDatabaseBackup (zstd at its default level,
+// then with age encryption). Restores: `zstd -dc file | pg_restore -d` against runDatabaseRestore.
+// Runs alternate (A, B, C, A, B, C …) so that a noisy neighbour on the machine hits every side;
+// medians are reported. The engine runs in a child node process that reports its own peak RSS
+// (VmHWM), after a small warm-up job (a worker's code is compiled by its first job). CPU seconds
+// (the tools' and the engine's, and the PostgreSQL backends') are reported too: unlike wall time,
+// they hardly move when other work shares the machine. The engine child's start (loading modules,
+// the warm-up) is left out of both. --diagnose adds variants that tell where time goes (no row
+// counts, zstd -3, count(*) alone).
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+// The engine's own modules rather than the package index: the child's peak RSS is then the engine's,
+// not that of Prisma, BullMQ or the AWS SDK, which the index also loads.
+import { generateIdentity, parseIdentity } from '../shared/src/crypto/age.js';
+import { createLogger } from '../shared/src/logger.js';
+import { parsePostgresUrl } from '../shared/src/engine/postgres.js';
+import { runDatabaseBackup } from '../shared/src/engine/backup-pipeline.js';
+import { dropDatabase as dropDatabaseOf, runDatabaseRestore } from '../shared/src/engine/restore-pipeline.js';
+import { createLocalStorage } from '../shared/src/storage/local.js';
+
+const ADMIN_URL = process.env.MEASURE_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const PG_BIN = process.env.MEASURE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
+const CLOCK_TICKS = 100;
+
+interface BackupJob {
+  kind: 'backup';
+  url: string;
+  dir: string;
+  key: string;
+  level?: number;
+  recipient?: string;
+  countRows: boolean;
+}
+
+interface RestoreJob {
+  kind: 'restore';
+  url: string;
+  dir: string;
+  key: string;
+  sizeBytes: number;
+  checksumSha256: string;
+  identity?: string;
+}
+
+interface ChildReport {
+  ms: number;
+  peakRssMb: number;
+  /** RSS once the modules are loaded, before the job: what the process costs before the engine works. */
+  startRssMb?: number;
+  /** CPU seconds the child (and the tools of its warm-up) spent before the job. */
+  startCpu?: number;
+  sizeBytes?: number;
+  checksumSha256?: string;
+}
+
+if (process.argv[2] === 'engine-child') {
+  const report = await engineChild(JSON.parse(process.argv[3]!) as BackupJob | RestoreJob);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} else {
+  await main(parseArgs(process.argv.slice(2)));
+}
+
+async function main(options: Options): Promise<void> {
+  const database = options.database ?? `coffre_measure_${Math.random().toString(36).slice(2, 8)}`;
+  const dir = await mkdtemp(join(tmpdir(), 'coffre-measure-'));
+  const restored: string[] = [];
+  const { identity, recipient } = generateIdentity();
+  const load = [loadavg()[0]!];
+  try {
+    if (!options.database) {
+      log(`building ${database} (scale ${options.scale}) …`);
+      const buildMs = await timed(() => buildDatabase(database, options.scale));
+      log(`built in ${(buildMs / 1000).toFixed(1)} s`);
+    }
+    const info = await databaseInfo(database);
+    log(`${database}: ${mb(info.bytes)} on disk, ${info.rows.toLocaleString('en')} rows`);
+    const url = urlOf(database);
+
+    // Backups.
+    const backupVariants: Variant[] = [
+      {
+        name: 'pg_dump -Fc -Z0 | zstd -1 > file',
+        watch: () => database,
+        run: async (round) => {
+          const file = join(dir, `plain-${round}.dump.zst`);
+          const ms = await timed(() => shell(`"$1/pg_dump" -Fc -Z0 -d "$2" | zstd -q -1 > "$3"`, [PG_BIN, url, file]));
+          return { ms, sizeBytes: (await stat(file)).size };
+        },
+      },
+      {
+        name: 'coffre zstd (default level)',
+        watch: () => database,
+        run: (round) => engineBackup({ kind: 'backup', url, dir, key: `coffre-${round}.dump.zst`, countRows: true }),
+      },
+      {
+        name: 'coffre zstd + age',
+        watch: () => database,
+        run: (round) => engineBackup({ kind: 'backup', url, dir, key: `coffre-${round}.dump.zst.age`, recipient, countRows: true }),
+      },
+    ];
+    if (options.diagnose) {
+      backupVariants.push(
+        {
+          name: 'coffre zstd, no row counts',
+          watch: () => database,
+          run: (round) => engineBackup({ kind: 'backup', url, dir, key: `nocount-${round}.dump.zst`, countRows: false }),
+        },
+        {
+          name: 'coffre zstd -3',
+          watch: () => database,
+          run: (round) => engineBackup({ kind: 'backup', url, dir, key: `l3-${round}.dump.zst`, level: 3, countRows: true }),
+        },
+        {
+          name: 'pg_dump -Fc -Z0 | zstd -3 > file',
+          watch: () => database,
+          run: async (round) => {
+            const file = join(dir, `plain3-${round}.dump.zst`);
+            const ms = await timed(() => shell(`"$1/pg_dump" -Fc -Z0 -d "$2" | zstd -q -3 > "$3"`, [PG_BIN, url, file]));
+            return { ms, sizeBytes: (await stat(file)).size };
+          },
+        },
+        {
+          name: 'count(*) of every table alone',
+          watch: () => database,
+          run: async () => ({ ms: await timed(() => countEveryTable(database)) }),
+        },
+      );
+    }
+    const backups = await alternate(only(backupVariants, options.only), options.rounds);
+    load.push(loadavg()[0]!);
+
+    // Restores, all from coffre's own artifacts of the last round.
+    const last = options.rounds - 1;
+    const artifactOf = (name: string) => backups.find((b) => b.name === name)?.samples[last];
+    const plainArtifact = artifactOf('coffre zstd (default level)');
+    const sealedArtifact = artifactOf('coffre zstd + age');
+    const restoreVariants: Variant[] = [
+      {
+        name: 'createdb; zstd -dc file | pg_restore -d',
+        watch: (round) => `${database}_plain_${round}`,
+        run: async (round) => {
+          const target = `${database}_plain_${round}`;
+          restored.push(target);
+          const file = join(dir, `coffre-${last}.dump.zst`);
+          return {
+            ms: await timed(() =>
+              shell(`"$1/createdb" -h 127.0.0.1 -U postgres "$2" && zstd -dc "$3" | "$1/pg_restore" -d "$4"`, [PG_BIN, target, file, urlOf(target)]),
+            ),
+          };
+        },
+      },
+      {
+        name: 'coffre restore (zstd)',
+        watch: (round) => `${database}_coffre_${round}`,
+        run: (round) => {
+          const target = `${database}_coffre_${round}`;
+          restored.push(target);
+          return engine({ kind: 'restore', url: urlOf(target), dir, key: `coffre-${last}.dump.zst`, sizeBytes: plainArtifact!.sizeBytes!, checksumSha256: plainArtifact!.checksumSha256! });
+        },
+      },
+      {
+        name: 'coffre restore (zstd + age)',
+        watch: (round) => `${database}_age_${round}`,
+        run: (round) => {
+          const target = `${database}_age_${round}`;
+          restored.push(target);
+          return engine({
+            kind: 'restore',
+            url: urlOf(target),
+            dir,
+            key: `coffre-${last}.dump.zst.age`,
+            sizeBytes: sealedArtifact!.sizeBytes!,
+            checksumSha256: sealedArtifact!.checksumSha256!,
+            identity,
+          });
+        },
+      },
+    ];
+    // Restores read the artifacts of both coffre backups: with --only, they run when both were taken.
+    const restoring = plainArtifact && sealedArtifact ? only(restoreVariants, options.only) : [];
+    const restores = await alternate(restoring, options.rounds, async () => {
+      while (restored.length) await dropDatabase(restored.pop()!);
+    });
+    load.push(loadavg()[0]!);
+
+    report({ database, info, backups, restores, load });
+  } finally {
+    while (restored.length) await dropDatabase(restored.pop()!).catch(() => {});
+    if (!options.keep && !options.database) await dropDatabase(database).catch((error: Error) => log(`could not drop ${database}: ${error.message}`));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Sample extends Partial<ChildReport> {
+  ms: number;
+  /** CPU seconds of this process's children (the tools, or the engine child and its tools). */
+  clientCpu?: number;
+  /** CPU seconds of the PostgreSQL backends serving the watched database. */
+  serverCpu?: number;
+}
+
+interface Variant {
+  name: string;
+  /** The database whose server processes do this variant's work. */
+  watch: (round: number) => string;
+  run: (round: number) => Promise<Sample>;
+}
+
+interface Series {
+  name: string;
+  samples: Sample[];
+}
+
+/** Runs every variant once per round, in turn, so that a noisy neighbour hits all of them alike. */
+async function alternate(
+  variants: Variant[],
+  rounds: number,
+  afterRound?: () => Promise<void>,
+): Promise<Series[]> {
+  const series = variants.map((v) => ({ name: v.name, samples: [] as Sample[] }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, variant] of variants.entries()) {
+      const clientBefore = await childrenCpu();
+      const server = watchBackends(variant.watch(round));
+      const sample = await variant.run(round);
+      sample.serverCpu = await server.stop();
+      sample.clientCpu = (await childrenCpu()) - clientBefore - (sample.startCpu ?? 0);
+      series[i]!.samples.push(sample);
+      const rss = sample.peakRssMb ? `, peak RSS ${sample.peakRssMb.toFixed(0)} MB (${sample.startRssMb!.toFixed(0)} MB before the job)` : '';
+      const cpu = `CPU ${sample.clientCpu.toFixed(2)} s tools/engine + ${sample.serverCpu.toFixed(2)} s server`;
+      log(`round ${round + 1}/${rounds} ${variant.name}: ${(sample.ms / 1000).toFixed(2)} s, ${cpu}${rss} (load ${loadavg()[0]!.toFixed(1)})`);
+    }
+    await afterRound?.();
+  }
+  return series;
+}
+
+function report(result: { database: string; info: { bytes: number; rows: number }; backups: Series[]; restores: Series[]; load: number[] }): void {
+  const lines: string[] = [];
+  lines.push('', `# Engine measurement (${new Date().toISOString()})`, '');
+  lines.push(`Database: ${mb(result.info.bytes)} on disk, ${result.info.rows.toLocaleString('en')} rows. Load average (1 min) at start/after backups/end: ${result.load.map((l) => l.toFixed(1)).join(' / ')} on 2 cores.`, '');
+  for (const [title, series] of [
+    ['Backups', result.backups],
+    ['Restores', result.restores],
+  ] as const) {
+    if (series.length === 0) continue;
+    const base = median(series[0]!.samples.map((s) => s.ms));
+    const baseCpu = median(series[0]!.samples.map(totalCpu));
+    lines.push(
+      `## ${title}`,
+      '',
+      '| variant | runs (s) | median (s) | × baseline | CPU s (client + server), median | CPU × baseline | size | peak RSS (MB) | RSS before the job (MB) |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const s of series) {
+      const m = median(s.samples.map((x) => x.ms));
+      const sizes = s.samples.map((x) => x.sizeBytes).filter((x): x is number => x !== undefined);
+      const rss = s.samples.map((x) => x.peakRssMb).filter((x): x is number => x !== undefined);
+      const startRss = s.samples.map((x) => x.startRssMb).filter((x): x is number => x !== undefined);
+      lines.push(
+        `| ${s.name.replace(/\|/g, '\\|')} | ${s.samples.map((x) => (x.ms / 1000).toFixed(2)).join(', ')} | ${(m / 1000).toFixed(2)} | ${(m / base).toFixed(3)} | ${cpuText(s.samples)} | ${(median(s.samples.map(totalCpu)) / baseCpu).toFixed(3)} | ${sizes.length ? mb(median(sizes)) : ''} | ${rss.length ? Math.max(...rss).toFixed(0) : ''} | ${startRss.length ? Math.max(...startRss).toFixed(0) : ''} |`,
+      );
+    }
+    lines.push('');
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function totalCpu(sample: Sample): number {
+  return (sample.clientCpu ?? 0) + (sample.serverCpu ?? 0);
+}
+
+function cpuText(samples: Sample[]): string {
+  const client = median(samples.map((x) => x.clientCpu ?? 0));
+  const server = median(samples.map((x) => x.serverCpu ?? 0));
+  return `${median(samples.map(totalCpu)).toFixed(2)} (${client.toFixed(2)} + ${server.toFixed(2)})`;
+}
+
+/** CPU seconds of every child this process has waited for (and of their own waited-for children). */
+async function childrenCpu(): Promise<number> {
+  const fields = (await readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ');
+  // After "pid (comm) ": state is field 3 of stat, so cutime (16) and cstime (17) are at 13 and 14 here.
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
+/**
+ * Follows the server processes connected to a database (found in pg_stat_activity every 50 ms) and
+ * sums their CPU seconds, the last reading of each. What a backend used in its last 50 ms may be missed.
+ */
+function watchBackends(database: string): { stop(): Promise<number> } {
+  const latest = new Map<number, number>();
+  let running = true;
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  const loop = (async () => {
+    await client.connect();
+    while (running) {
+      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+      for (const { pid } of rows) {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+        if (!stat) continue;
+        const fields = stat.split(') ')[1]!.split(' ');
+        latest.set(pid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await client.end();
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...latest.values()].reduce((a, b) => a + b, 0);
+    },
+  };
+}
+
+async function engineBackup(job: BackupJob): Promise<Sample> {
+  return engine(job);
+}
+
+/** Runs one engine job in a child node process (same loader and conditions as this one). */
+async function engine(job: BackupJob | RestoreJob): Promise<Sample> {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [...process.execArgv, script, 'engine-child', JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => (out += text));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the engine child failed (exit ${code})`);
+  return JSON.parse(out.trim().split('\n').pop()!) as ChildReport;
+}
+
+async function engineChild(job: BackupJob | RestoreJob): Promise<ChildReport> {
+  const storage = createLocalStorage(job.dir);
+  const logger = createLogger({ level: 'warn', destination: process.stderr });
+  const tmpDir = join(job.dir, 'tmp');
+  await warmUp(job, storage, logger, tmpDir);
+  const startRssMb = process.memoryUsage().rss / 1024 / 1024;
+  const { user, system } = process.cpuUsage();
+  const startCpu = (user + system) / 1e6 + (await childrenCpu());
+  const started = performance.now();
+  if (job.kind === 'backup') {
+    const result = await runDatabaseBackup({
+      connection: parsePostgresUrl(job.url),
+      type: 'full',
+      compression: 'zstd',
+      compressionLevel: job.level,
+      recipients: job.recipient ? [job.recipient] : [],
+      targets: [{ driver: storage, key: job.key }],
+      tmpDir,
+      countRows: job.countRows,
+      logger,
+    });
+    return { ms: performance.now() - started, peakRssMb: await peakRssMb(), startRssMb, startCpu, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 };
+  }
+  await runDatabaseRestore({
+    artifact: {
+      open: () => storage.get(job.key),
+      sizeBytes: job.sizeBytes,
+      checksumSha256: job.checksumSha256,
+      encrypted: job.identity !== undefined,
+    },
+    compression: 'zstd',
+    identities: job.identity ? [parseIdentity(job.identity)] : [],
+    target: parsePostgresUrl(job.url),
+    createDatabase: true,
+    type: 'full',
+    tmpDir,
+    logger,
+  });
+  return { ms: performance.now() - started, peakRssMb: await peakRssMb(), startRssMb, startCpu };
+}
+
+/**
+ * A worker has run jobs before: one small backup (and restore) of the nearly empty `postgres`
+ * database first, so that the measured job does not pay for compiling the engine's code.
+ */
+async function warmUp(job: BackupJob | RestoreJob, storage: ReturnType<typeof createLocalStorage>, logger: ReturnType<typeof createLogger>, tmpDir: string): Promise<void> {
+  const source = { ...parsePostgresUrl(job.url), database: new URL(ADMIN_URL).pathname.slice(1) };
+  const key = `warmup-${process.pid}.dump.zst`;
+  const taken = await runDatabaseBackup({ connection: source, type: 'full', compression: 'zstd', recipients: [], targets: [{ driver: storage, key }], tmpDir, logger });
+  if (job.kind === 'restore') {
+    const target = { ...source, database: `coffre_measure_warmup_${process.pid}` };
+    await runDatabaseRestore({
+      artifact: { open: () => storage.get(key), sizeBytes: taken.sizeBytes, checksumSha256: taken.checksumSha256, encrypted: false },
+      compression: 'zstd',
+      identities: [],
+      target,
+      createDatabase: true,
+      type: 'full',
+      tmpDir,
+      logger,
+    });
+    await dropDatabaseOf(target);
+  }
+  await storage.delete(key);
+}
+
+async function peakRssMb(): Promise<number> {
+  const status = await readFile('/proc/self/status', 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+/**
+ * pgbench's tables (server-side generation) plus a wide table of orders: timestamps, statuses, e-mail
+ * addresses, amounts, a jsonb document and a sentence of words from a small vocabulary, like the rows
+ * of an application; md5 tokens add the incompressible part real data has.
+ */
+async function buildDatabase(database: string, scale: number): Promise<void> {
+  await adminQuery(`CREATE DATABASE ${database}`);
+  await shell(`"$1/pgbench" -q -i -I dtGvp -s "$2" "$3"`, [PG_BIN, String(Math.round(30 * scale)), urlOf(database)]);
+  const rows = Math.round(1_300_000 * scale);
+  await withDatabase(database, async (client) => {
+    await client.query('SET synchronous_commit = off');
+    await client.query(`
+      CREATE TABLE orders (
+        id bigint PRIMARY KEY,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz,
+        status text NOT NULL,
+        customer text NOT NULL,
+        email text,
+        amount numeric(12, 2),
+        payload jsonb,
+        note text,
+        token text
+      )`);
+    await client.query(`
+      WITH vocabulary AS (
+        SELECT string_to_array('the order was shipped to customer after payment confirmed by bank transfer card refund ' ||
+          'delivery address changed invoice sent warehouse paris lyon berlin madrid rome parcel delayed weather ' ||
+          'carrier returned damaged item replaced quickly support ticket opened closed resolved priority normal ' ||
+          'discount applied coupon loyalty points gift wrap express standard pickup store locker signature ' ||
+          'required missing tracking number updated contact phone email please call back tomorrow morning', ' ') AS words
+      )
+      INSERT INTO orders
+      SELECT g,
+             timestamptz '2021-01-01' + random() * interval '1200 days',
+             CASE WHEN g % 3 = 0 THEN NULL ELSE timestamptz '2021-01-01' + random() * interval '1300 days' END,
+             (ARRAY['pending', 'paid', 'shipped', 'delivered', 'refunded', 'cancelled'])[1 + (g::bigint * 7919) % 6],
+             'customer-' || (random() * 200000)::int,
+             v.words[1 + (random() * 80)::int] || '.' || v.words[1 + (random() * 80)::int] || (g % 1000) || '@example.' ||
+               (ARRAY['com', 'org', 'net', 'fr', 'de'])[1 + g % 5],
+             round((random() * 2000)::numeric, 2),
+             jsonb_build_object(
+               'sku', upper(substr(md5(g::text), 1, 8)),
+               'quantity', 1 + (random() * 9)::int,
+               'tags', jsonb_build_array(v.words[1 + (random() * 80)::int], v.words[1 + (random() * 80)::int]),
+               'shipping', jsonb_build_object('city', (ARRAY['Paris', 'Lyon', 'Berlin', 'Madrid', 'Rome'])[1 + g % 5],
+                                              'express', g % 4 = 0, 'weight_kg', round((random() * 30)::numeric, 3)),
+               'score', round(random()::numeric, 4)),
+             array_to_string(ARRAY(SELECT v.words[1 + (random() * 80 + g * 0)::int] FROM generate_series(1, 6 + g % 10)), ' '),
+             md5(g::text || random()::text)
+        FROM generate_series(1, ${rows}) g, vocabulary v`);
+    await client.query('CREATE INDEX orders_created_at_idx ON orders (created_at)');
+    await client.query('CREATE INDEX orders_customer_idx ON orders (customer)');
+    await client.query('VACUUM ANALYZE');
+  });
+}
+
+async function databaseInfo(database: string): Promise<{ bytes: number; rows: number }> {
+  return withDatabase(database, async (client) => {
+    const { rows } = await client.query<{ bytes: string; rows: string }>(
+      `SELECT pg_database_size(current_database()) AS bytes,
+              (SELECT sum(n_live_tup) FROM pg_stat_user_tables) AS rows`,
+    );
+    return { bytes: Number(rows[0]!.bytes), rows: Number(rows[0]!.rows) };
+  });
+}
+
+async function countEveryTable(database: string): Promise<void> {
+  await withDatabase(database, async (client) => {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT format('%I.%I', schemaname, relname) AS name FROM pg_stat_user_tables ORDER BY 1",
+    );
+    for (const row of rows) await client.query(`SELECT count(*) FROM ONLY ${row.name}`);
+  });
+}
+
+function urlOf(database: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  await withDatabase(new URL(ADMIN_URL).pathname.slice(1), (client) => client.query(sql));
+}
+
+async function dropDatabase(database: string): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+}
+
+async function withDatabase<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: urlOf(database) });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs a bash pipeline (pipefail), its arguments passed as $1, $2 … rather than spliced into the text. */
+async function shell(script: string, args: string[]): Promise<void> {
+  const child = spawn('bash', ['-o', 'pipefail', '-c', script, 'measure', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-4000)));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${script} failed (exit ${code}): ${stderr}`);
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+function log(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+interface Options {
+  rounds: number;
+  scale: number;
+  diagnose: boolean;
+  /** Keep the database built for the run (to measure again with --database). */
+  keep: boolean;
+  /** Measure an existing database instead of building one (it is never dropped). */
+  database?: string;
+  /** Only the variants whose name holds one of these (comma-separated after --only). */
+  only?: string[];
+}
+
+function only(variants: Variant[], names: string[] | undefined): Variant[] {
+  return names ? variants.filter((v) => names.some((n) => v.name.includes(n))) : variants;
+}
+
+function parseArgs(argv: string[]): Options {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    rounds: Number(value('--rounds') ?? 3),
+    scale: Number(value('--scale') ?? 1),
+    diagnose: argv.includes('--diagnose'),
+    keep: argv.includes('--keep'),
+    database: value('--database'),
+    only: value('--only')?.split(','),
+  };
+}

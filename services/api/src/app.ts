@@ -1,0 +1,122 @@
+// The Express application: exported apart from `listen` (main.ts), so that tests drive it directly.
+// Order matters: security headers and logging, public routes (health, login, the UI's files), then
+// authentication, then every API route, Bull Board for admins, and one error handler at the end.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import cookieParser from 'cookie-parser';
+import { pinoHttp } from 'pino-http';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { queueNames, COFFRE_VERSION, type AppContext } from '@coffre/shared';
+import { authenticate, requireRole } from './http/auth.js';
+import { errorHandler, notFound } from './http/errors.js';
+import { Api } from './http/routes.js';
+import { docsRoutes } from './routes/docs.js';
+import { healthRoutes } from './routes/health.js';
+import { backupRoutes } from './routes/backups.js';
+import { sourceRoutes } from './routes/sources.js';
+import { historyRoutes } from './routes/history.js';
+import { auditRoutes } from './routes/audit.js';
+import { accountRoutes, loginRoutes } from './routes/auth.js';
+import { extraRoutes } from './routes/index.js';
+import { metricsScraperAccess } from './routes/metrics.js';
+
+export interface AppOptions {
+  /** Directory of the built web UI (services/web/dist). */
+  webRoot?: string;
+}
+
+export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', process.env.TRUST_PROXY ? Number(process.env.TRUST_PROXY) || process.env.TRUST_PROXY : false);
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && /^[\w-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/api/health/live' },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+          upgradeInsecureRequests: null,
+        },
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use(express.json({ limit: '64kb', strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(cookieParser());
+
+  const router = express.Router();
+  app.use(router);
+
+  const registry = Api.registry();
+  healthRoutes(new Api(router, registry), ctx);
+  loginRoutes(router, ctx, { secureCookies: ctx.config.COOKIE_SECURE });
+
+  // The web UI's files are public (the login page must load); everything it shows comes from the API.
+  const webRoot = options.webRoot ?? defaultWebRoot();
+  if (webRoot && existsSync(join(webRoot, 'index.html'))) {
+    app.use(express.static(webRoot, { index: false, maxAge: '1h', setHeaders: (res, path) => path.endsWith('.html') && res.setHeader('Cache-Control', 'no-cache') }));
+    app.get(/^\/(?!api\/|admin\/|metrics).*/, (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(join(webRoot, 'index.html'));
+    });
+  }
+
+  // Bull Board: admins only, behind the same authentication.
+  const board = new ExpressAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({
+    queues: queueNames.map((name) => new BullMQAdapter(ctx.queues.queue(name), { readOnlyMode: false, allowRetries: true })),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'coffre queues' } },
+  });
+  app.use('/admin/queues', authenticate(ctx, { sameOriginIsEnough: true }), requireRole('admin'), board.getRouter());
+
+  // Everything else under /api needs a token or a session.
+  const secured = express.Router();
+  // A METRICS_TOKEN opens /metrics and nothing else.
+  app.use('/metrics', metricsScraperAccess(ctx));
+  app.use(['/api', '/metrics'], authenticate(ctx));
+  app.use(secured);
+  const api = new Api(secured, registry);
+  for (const register of [backupRoutes, sourceRoutes, historyRoutes, auditRoutes, accountRoutes, ...extraRoutes]) register(api, ctx);
+  docsRoutes(api, () => api.document(COFFRE_VERSION));
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}
+
+function defaultWebRoot(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidate = resolve(here, '../../web/dist');
+  return existsSync(candidate) ? candidate : undefined;
+}

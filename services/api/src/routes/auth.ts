@@ -1,0 +1,182 @@
+// Logging in to the web UI (session cookie + CSRF token), and managing API tokens and users.
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import {
+  UnauthorizedError,
+  authenticateSession,
+  authenticateToken,
+  createApiToken,
+  createSession,
+  createUser,
+  deleteUser,
+  endSession,
+  hashPassword,
+  parseInput,
+  recordAudit,
+  revokeApiToken,
+  tokenRequestSchema,
+  tokenToApi,
+  userRequestSchema,
+  verifyPassword,
+  SESSION_HOURS,
+  type Actor,
+  type AppContext,
+} from '@coffre/shared';
+import { CSRF_COOKIE, SESSION_COOKIE, actorOf } from '../http/auth.js';
+import { idParams, type Api } from '../http/routes.js';
+import type { Router } from 'express';
+
+const loginSchema = z
+  .union([
+    z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) }).strict(),
+    z.object({ token: z.string().min(1).max(200) }).strict(),
+  ])
+  .meta({ id: 'Login' });
+
+const actorSchema = z.object({ name: z.string(), role: z.enum(['admin', 'operator', 'viewer']), type: z.string() }).meta({ id: 'Actor' });
+
+/** Login and logout are mounted before authentication; the rest after it. */
+export function loginRoutes(router: Router, ctx: AppContext, options: { secureCookies: boolean }): void {
+  // Failed logins only count: 10 per 15 minutes per address.
+  const limiter = rateLimit({
+    windowMs: 15 * 60_000,
+    limit: 10,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      res.status(429).json({ error: { code: 'too_many_attempts', message: 'Too many failed logins from this address: wait 15 minutes and try again.' } });
+    },
+  });
+  // A hash to compare against when the user does not exist, so that timing does not tell.
+  const dummyHash = hashPassword('coffre-dummy-password');
+
+  router.post('/api/auth/login', limiter, async (req, res) => {
+    const input = parseInput(loginSchema, req.body ?? {});
+    const from = { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
+    let who: { userId: string | null; role: 'admin' | 'operator' | 'viewer'; actorName: string } | null = null;
+    if ('token' in input) {
+      const actor = await authenticateToken(ctx.db, input.token);
+      if (actor) who = { userId: null, role: actor.role, actorName: actor.name };
+    } else {
+      const user = await ctx.db.user.findUnique({ where: { username: input.username } });
+      const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash));
+      if (user && ok && !user.disabledAt) who = { userId: user.id, role: user.role, actorName: user.username };
+    }
+    if (!who) {
+      const claimed = 'token' in input ? 'a token' : input.username;
+      await recordAudit(ctx.db, { type: 'user', id: null, name: claimed, role: 'viewer', ...from }, { action: 'auth.login', outcome: 'failure' });
+      throw new UnauthorizedError('token' in input ? 'The token is invalid, expired or revoked.' : 'Wrong username or password.');
+    }
+    const { token, csrf } = await createSession(ctx.db, who);
+    const cookie = { sameSite: 'strict' as const, secure: options.secureCookies, path: '/', maxAge: SESSION_HOURS * 3600_000 };
+    res.cookie(SESSION_COOKIE, token, { ...cookie, httpOnly: true });
+    res.cookie(CSRF_COOKIE, csrf, { ...cookie, httpOnly: false });
+    const actor: Actor = { type: who.userId ? 'user' : 'token', id: who.userId, name: who.actorName, role: who.role, ...from };
+    await recordAudit(ctx.db, actor, { action: 'auth.login' });
+    res.json({ actor: { name: actor.name, role: actor.role, type: actor.type }, csrfToken: csrf });
+  });
+
+  router.post('/api/auth/logout', async (req, res) => {
+    const token = req.cookies?.[SESSION_COOKIE] as string | undefined;
+    if (token) {
+      const session = await authenticateSession(ctx.db, token);
+      await endSession(ctx.db, token);
+      if (session) await recordAudit(ctx.db, { ...session.actor, ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null }, { action: 'auth.logout' });
+    }
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.clearCookie(CSRF_COOKIE, { path: '/' });
+    res.status(204).end();
+  });
+}
+
+export function accountRoutes(api: Api, ctx: AppContext): void {
+  api.route({
+    method: 'get',
+    path: '/api/auth/me',
+    summary: 'Who the caller is',
+    tag: 'auth',
+    access: 'viewer',
+    responses: { 200: { description: 'The caller.', schema: actorSchema } },
+    handler: (req, res) => {
+      const actor = actorOf(req);
+      res.json({ name: actor.name, role: actor.role, type: actor.type });
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/api/tokens',
+    summary: 'API tokens (never their values)',
+    tag: 'auth',
+    access: 'admin',
+    responses: { 200: { description: 'Every token.' } },
+    handler: async (_req, res) => {
+      const rows = await ctx.db.apiToken.findMany({ orderBy: { createdAt: 'desc' } });
+      res.json({ items: rows.map(tokenToApi) });
+    },
+  });
+  api.route({
+    method: 'post',
+    path: '/api/tokens',
+    summary: 'Create an API token (its value is shown in this answer only)',
+    tag: 'auth',
+    access: 'admin',
+    body: tokenRequestSchema,
+    responses: { 201: { description: 'The token and its value.' } },
+    handler: async (req, res) => {
+      const { token, view } = await createApiToken(ctx, req.body ?? {}, actorOf(req));
+      res.status(201).set('Cache-Control', 'no-store').json({ ...view, token });
+    },
+  });
+  api.route({
+    method: 'delete',
+    path: '/api/tokens/:id',
+    summary: 'Revoke an API token',
+    tag: 'auth',
+    access: 'admin',
+    params: idParams,
+    responses: { 204: { description: 'Revoked.' } },
+    handler: async (req, res) => {
+      await revokeApiToken(ctx, String(req.params.id), actorOf(req));
+      res.status(204).end();
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/api/users',
+    summary: 'Users of the web UI',
+    tag: 'auth',
+    access: 'admin',
+    responses: { 200: { description: 'Every user.' } },
+    handler: async (_req, res) => {
+      const rows = await ctx.db.user.findMany({ orderBy: { username: 'asc' } });
+      res.json({ items: rows.map((u) => ({ id: u.id, username: u.username, role: u.role, createdAt: u.createdAt.toISOString(), disabledAt: u.disabledAt?.toISOString() ?? null })) });
+    },
+  });
+  api.route({
+    method: 'post',
+    path: '/api/users',
+    summary: 'Create a user',
+    tag: 'auth',
+    access: 'admin',
+    body: userRequestSchema,
+    responses: { 201: { description: 'The user.' }, 409: { description: 'The username is taken.' } },
+    handler: async (req, res) => {
+      const user = await createUser(ctx, req.body ?? {}, actorOf(req));
+      res.status(201).json({ id: user.id, username: user.username, role: user.role, createdAt: user.createdAt.toISOString() });
+    },
+  });
+  api.route({
+    method: 'delete',
+    path: '/api/users/:id',
+    summary: 'Delete a user',
+    tag: 'auth',
+    access: 'admin',
+    params: idParams,
+    responses: { 204: { description: 'Deleted.' } },
+    handler: async (req, res) => {
+      await deleteUser(ctx, String(req.params.id), actorOf(req));
+      res.status(204).end();
+    },
+  });
+}

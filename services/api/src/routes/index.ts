@@ -1,0 +1,9 @@
+// Route groups beyond the core ones; each feature adds its registrar here.
+import type { AppContext } from '@coffre/shared';
+import type { Api } from '../http/routes.js';
+import { configurationRoutes } from './configurations.js';
+import { destinationRoutes } from './destinations.js';
+import { notificationRoutes } from './notifications.js';
+import { metricsRoutes } from './metrics.js';
+
+export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes];

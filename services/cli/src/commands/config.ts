@@ -1,0 +1,258 @@
+// coffre config list|show|create|enable|disable|run|delete: backup configurations over the API.
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import type { BackupView, ConfigurationDetails } from '@coffre/shared';
+import { confirmAction, connect } from '../cli-context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { fields, humanAge, note, printJson, printLine, table } from '../output.js';
+import { resolveConfiguration, resolveSource } from '../resolve.js';
+import { waitForBackup } from './backup.js';
+
+const weekdays = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+interface CreateOptions {
+  file?: string;
+  name?: string;
+  source?: string;
+  type?: string;
+  schedule?: string;
+  time?: string;
+  weekday?: string;
+  dayOfMonth?: string;
+  cron?: string;
+  timezone?: string;
+  compression?: string;
+  level?: string;
+  encrypt?: boolean;
+  keepLast?: string;
+  maxAgeDays?: string;
+  daily?: string;
+  weekly?: string;
+  monthly?: string;
+  yearly?: string;
+  include?: string[];
+  exclude?: string[];
+  verify?: string;
+  inactive?: boolean;
+  json?: boolean;
+}
+
+export function configCommand(): Command {
+  const config = new Command('config').description('backup configurations: what to back up, when, how and for how long');
+
+  config
+    .command('list')
+    .description('every configuration, with its schedule, next run and last success')
+    .option('--json', 'print them as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const api = await connect(command);
+      const { items } = await api.get<{ items: ConfigurationDetails[] }>('/api/configurations');
+      if (options.json) return printJson(items);
+      if (items.length === 0) return printLine('No configurations yet: create one with coffre config create.');
+      printLine(
+        table(
+          ['NAME', 'SOURCE', 'TYPE', 'SCHEDULE', 'ACTIVE', 'NEXT RUN', 'LAST SUCCESS', 'ID'],
+          items.map((c) => [
+            c.name,
+            c.sourceName,
+            c.type,
+            c.scheduleDescription,
+            c.active ? 'yes' : 'no',
+            c.nextRunAt ?? '-',
+            `${humanAge(c.lastCompletedAt)}${c.overdue ? ' (OVERDUE)' : ''}`,
+            c.id,
+          ]),
+        ),
+      );
+    });
+
+  config
+    .command('show')
+    .description('one configuration')
+    .argument('<configuration>', 'name or id')
+    .option('--json', 'print it as JSON')
+    .action(async (nameOrId: string, options: { json?: boolean }, command: Command) => {
+      const api = await connect(command);
+      const c = await resolveConfiguration(api, nameOrId);
+      if (options.json) return printJson(c);
+      printLine(describeConfiguration(c));
+    });
+
+  config
+    .command('create')
+    .description('create a configuration from flags, or from a JSON file (flags given on top override it)')
+    .option('-f, --file <file>', 'a JSON body as POST /api/configurations takes it ("source" may name the source)')
+    .option('-n, --name <name>', 'its name')
+    .option('-s, --source <source>', 'the source to back up (name or id)')
+    .addOption(new Option('-t, --type <type>', 'what to dump').choices(['full', 'schema', 'data']))
+    .addOption(new Option('--schedule <kind>', 'when it runs').choices(['manual', 'hourly', 'daily', 'weekly', 'monthly', 'cron']))
+    .option('--time <HH:MM>', 'time of day (daily, weekly, monthly), or the minute MM (hourly)')
+    .option('--weekday <day>', 'day of the week for weekly: sunday … saturday, or 0 … 6')
+    .option('--day-of-month <n>', 'day of the month for monthly (1–28)')
+    .option('--cron <pattern>', 'a cron pattern (with --schedule cron)')
+    .option('--timezone <zone>', 'IANA time zone of the schedule (default UTC)')
+    .addOption(new Option('--compression <name>', 'compression of the artifacts').choices(['zstd', 'gzip', 'none']))
+    .option('--level <n>', 'compression level')
+    .option('--encrypt', 'encrypt the artifacts to AGE_RECIPIENTS')
+    .option('--keep-last <n>', 'retention: keep the newest N backups')
+    .option('--max-age-days <n>', 'retention: delete backups older than N days (1–365)')
+    .option('--daily <n>', 'retention: keep one backup a day for N days')
+    .option('--weekly <n>', 'retention: keep one backup a week for N weeks')
+    .option('--monthly <n>', 'retention: keep one backup a month for N months')
+    .option('--yearly <n>', 'retention: keep one backup a year for N years')
+    .option('--include <paths...>', 'absolute paths of files to archive beside the dump')
+    .option('--exclude <patterns...>', 'glob patterns left out of the file archive')
+    .addOption(new Option('--verify <kind>', 'test-restore the newest backup on this schedule').choices(['none', 'daily', 'weekly', 'monthly']))
+    .option('--inactive', 'create it inactive (its schedule does not run)')
+    .option('--json', 'print the configuration as JSON')
+    .action(async (options: CreateOptions, command: Command) => {
+      const api = await connect(command);
+      const body = await createBody(options);
+      const sourceName = typeof body.source === 'string' ? body.source : undefined;
+      delete body.source;
+      if (options.source || sourceName) body.sourceId = (await resolveSource(api, (options.source ?? sourceName)!)).id;
+      if (!body.name) throw new CliError('A configuration needs a name: --name NAME (or "name" in --file).', ExitCode.usage);
+      if (!body.sourceId) throw new CliError('A configuration needs a source: --source NAME (or "sourceId" in --file).', ExitCode.usage);
+      const created = await api.post<ConfigurationDetails>('/api/configurations', body);
+      if (options.json) return printJson(created);
+      printLine(`Created configuration "${created.name}" (${created.id}): ${created.scheduleDescription}${created.active ? '' : ', inactive'}.`);
+    });
+
+  for (const [name, active] of [['enable', true], ['disable', false]] as const) {
+    config
+      .command(name)
+      .description(active ? 'activate a configuration: its schedule runs' : 'deactivate a configuration: its schedule stops')
+      .argument('<configuration>', 'name or id')
+      .option('--json', 'print the configuration as JSON')
+      .action(async (nameOrId: string, options: { json?: boolean }, command: Command) => {
+        const api = await connect(command);
+        const c = await resolveConfiguration(api, nameOrId);
+        const updated = await api.post<ConfigurationDetails>(`/api/configurations/${c.id}/${active ? 'activate' : 'deactivate'}`);
+        if (options.json) return printJson(updated);
+        printLine(`Configuration "${updated.name}" is ${active ? `active: ${updated.scheduleDescription}${updated.nextRunAt ? `, next run ${updated.nextRunAt}` : ''}` : 'inactive: its schedule no longer runs'}.`);
+      });
+  }
+
+  config
+    .command('run')
+    .description('take a backup now as the configuration says')
+    .argument('<configuration>', 'name or id')
+    .option('-w, --wait', 'wait for it to finish, showing progress')
+    .option('--json', 'print the backup as JSON')
+    .action(async (nameOrId: string, options: { wait?: boolean; json?: boolean }, command: Command) => {
+      const api = await connect(command);
+      const c = await resolveConfiguration(api, nameOrId);
+      const requested = await api.post<BackupView>('/api/backups', { configurationId: c.id });
+      if (!options.wait) {
+        if (options.json) return printJson(requested);
+        return printLine(`Backup "${requested.name}" of configuration "${c.name}" requested (${requested.id}).`);
+      }
+      if (!options.json) note(`Backup "${requested.name}" of configuration "${c.name}" requested (${requested.id}).`);
+      const done = await waitForBackup(api, requested, options.json);
+      if (options.json) printJson(done);
+      else printLine(`Backup "${done.name}" completed.`);
+    });
+
+  config
+    .command('delete')
+    .description('delete a configuration and its schedule (its backups stay)')
+    .argument('<configuration>', 'name or id')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--json', 'print {deleted: id} as JSON')
+    .action(async (nameOrId: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
+      const api = await connect(command);
+      const c = await resolveConfiguration(api, nameOrId);
+      await confirmAction(`Delete configuration "${c.name}"? Its backups stay.`, { yes: options.yes, refusal: `Configuration "${c.name}" was not deleted.` });
+      await api.delete(`/api/configurations/${c.id}`);
+      if (options.json) printJson({ deleted: c.id });
+      else printLine(`Deleted configuration "${c.name}".`);
+    });
+
+  return config;
+}
+
+/** The POST body: the file's JSON, then every flag given on top of it. */
+async function createBody(options: CreateOptions): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = options.file ? await readJsonFile(options.file) : {};
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) body[key] = value;
+  };
+  set('name', options.name);
+  set('type', options.type);
+  set('compression', options.compression);
+  set('compressionLevel', wholeNumber(options.level, '--level'));
+  set('encrypt', options.encrypt);
+  set('includePaths', options.include);
+  set('excludePatterns', options.exclude);
+  set('verifySchedule', options.verify);
+  if (options.inactive) body.active = false;
+  if (options.schedule || options.time || options.weekday || options.dayOfMonth || options.cron || options.timezone) {
+    const schedule: Record<string, unknown> = { ...(body.schedule as Record<string, unknown> | undefined) };
+    if (options.schedule) schedule.kind = options.schedule;
+    if (options.cron && !schedule.kind) schedule.kind = 'cron';
+    if (options.time) schedule.time = options.time;
+    if (options.weekday) schedule.weekday = weekday(options.weekday);
+    if (options.dayOfMonth) schedule.dayOfMonth = wholeNumber(options.dayOfMonth, '--day-of-month');
+    if (options.cron) schedule.cron = options.cron;
+    if (options.timezone) schedule.timezone = options.timezone;
+    body.schedule = schedule;
+  }
+  const rules = { keepLast: options.keepLast, maxAgeDays: options.maxAgeDays, daily: options.daily, weekly: options.weekly, monthly: options.monthly, yearly: options.yearly };
+  if (Object.values(rules).some((v) => v !== undefined)) {
+    const retention: Record<string, unknown> = { ...(body.retention as Record<string, unknown> | undefined) };
+    for (const [key, value] of Object.entries(rules)) if (value !== undefined) retention[key] = wholeNumber(value, `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    body.retention = retention;
+  }
+  return body;
+}
+
+async function readJsonFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, ExitCode.usage);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${path} is not valid JSON: ${(error as Error).message}.`, ExitCode.usage);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CliError(`${path} must hold one JSON object.`, ExitCode.usage);
+  return value as Record<string, unknown>;
+}
+
+function wholeNumber(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim())) throw new CliError(`${flag} must be a whole number (got "${text}").`, ExitCode.usage);
+  return Number(text);
+}
+
+function weekday(text: string): number {
+  const index = weekdays.findIndex((d) => d.startsWith(text.toLowerCase()) && text.length >= 2);
+  if (index >= 0) return index;
+  const n = wholeNumber(text, '--weekday')!;
+  if (n > 6) throw new CliError('--weekday must be sunday … saturday, or 0 (Sunday) … 6.', ExitCode.usage);
+  return n;
+}
+
+function describeConfiguration(c: ConfigurationDetails): string {
+  const retention = Object.entries(c.retention).map(([k, v]) => `${k} ${v}`).join(', ') || 'keep every backup';
+  return fields([
+    ['Configuration', c.name],
+    ['Id', c.id],
+    ['Source', c.sourceName],
+    ['Type', c.type],
+    ['Schedule', c.scheduleDescription],
+    ['Active', c.active ? 'yes' : 'no'],
+    ['Next run', c.nextRunAt],
+    ['Last success', c.lastCompletedAt ? `${c.lastCompletedAt} (${humanAge(c.lastCompletedAt)})${c.overdue ? ' OVERDUE' : ''}` : c.overdue ? 'never (OVERDUE)' : 'never'],
+    ['Last status', c.lastStatus],
+    ['Compression', `${c.compression}${c.compressionLevel ? ` level ${c.compressionLevel}` : ''}`],
+    ['Encrypted', c.encrypt ? 'yes (age)' : 'no'],
+    ['Retention', retention],
+    ['Files', c.includePaths.length ? c.includePaths.join(', ') : undefined],
+    ['Verify', c.verifySchedule],
+  ]);
+}

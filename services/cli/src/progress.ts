@@ -1,0 +1,127 @@
+// Waiting for a backup, restore or verification: the API is polled and the run's progress shown as a
+// live line on a terminal (bytes, rate, elapsed), or as plain lines when output goes to a file or a
+// pipe. Interrupting the wait does not stop the run: the workers carry on.
+import cliProgress from 'cli-progress';
+import { clock, humanBytes, note } from './output.js';
+
+export interface RunState {
+  status: 'pending' | 'running' | 'completed' | 'failed';
+  progressBytes?: number;
+  errorMessage: string | null;
+}
+
+export interface WatchOptions<T extends RunState> {
+  /** What is running, for people: `backup "nightly-…"`. */
+  label: string;
+  poll: () => Promise<T>;
+  /** The expected size, when known (a restore reads a backup of known size). */
+  totalBytes?: number | null;
+  /** Said when the operator interrupts the wait: how to follow the run later. */
+  followUp: string;
+  /** Live display on a terminal; plain lines otherwise. */
+  live?: boolean;
+}
+
+const PLAIN_LINE_EVERY_MS = 5_000;
+
+export function pollIntervalMs(): number {
+  const value = Number(process.env.COFFRE_POLL_MS);
+  return Number.isFinite(value) && value >= 50 ? value : 1_000;
+}
+
+export async function watchRun<T extends RunState>(options: WatchOptions<T>): Promise<T> {
+  const live = options.live ?? Boolean(process.stderr.isTTY);
+  const display = live ? liveDisplay(options) : plainDisplay(options);
+  const started = Date.now();
+  let runningSince: { at: number; bytes: number } | null = null;
+  const onInterrupt = () => {
+    display.stop();
+    note(`\nStopped waiting; the ${options.label} goes on. ${options.followUp}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    for (;;) {
+      const state = await options.poll();
+      const bytes = state.progressBytes ?? 0;
+      if (state.status === 'running' && !runningSince) runningSince = { at: Date.now(), bytes };
+      const elapsedMs = Date.now() - started;
+      const seconds = runningSince ? (Date.now() - runningSince.at) / 1000 : 0;
+      const rate = seconds >= 1 ? (bytes - runningSince!.bytes) / seconds : null;
+      display.update({ status: state.status, bytes, rate, elapsedMs });
+      if (state.status === 'completed' || state.status === 'failed') {
+        display.stop();
+        return state;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollIntervalMs()));
+    }
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    display.stop();
+  }
+}
+
+interface Frame {
+  status: RunState['status'];
+  bytes: number;
+  rate: number | null;
+  elapsedMs: number;
+}
+
+interface Display {
+  update(frame: Frame): void;
+  stop(): void;
+}
+
+function describe(frame: Frame, total?: number | null): string {
+  const written = total ? `${humanBytes(frame.bytes)} of ${humanBytes(total)}` : humanBytes(frame.bytes);
+  const rate = frame.rate === null ? '' : `, ${humanBytes(Math.round(frame.rate))}/s`;
+  return frame.status === 'running' ? `${written}${rate}` : frame.status;
+}
+
+function liveDisplay<T extends RunState>(options: WatchOptions<T>): Display {
+  const total = options.totalBytes ?? 0;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: total ? `${options.label} {status} [{bar}] {percentage}% {detail} {elapsed}` : `${options.label} {status} {detail} {elapsed}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: false,
+      barsize: 24,
+      noTTYOutput: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let stopped = false;
+  return {
+    update(frame) {
+      const payload = { status: frame.status, detail: frame.status === 'running' ? describe(frame, total) : '', elapsed: clock(frame.elapsedMs) };
+      const value = total ? Math.min(frame.bytes, total) : 0;
+      if (!started) {
+        bar.start(total || 1, value, payload);
+        started = true;
+      } else bar.update(value, payload);
+    },
+    stop() {
+      if (started && !stopped) bar.stop();
+      stopped = true;
+    },
+  };
+}
+
+function plainDisplay<T extends RunState>(options: WatchOptions<T>): Display {
+  let lastStatus = '';
+  let lastLineAt = 0;
+  return {
+    update(frame) {
+      const now = Date.now();
+      if (frame.status === lastStatus && now - lastLineAt < PLAIN_LINE_EVERY_MS) return;
+      if (frame.status === 'completed' || frame.status === 'failed') return; // the caller reports the outcome
+      lastStatus = frame.status;
+      lastLineAt = now;
+      note(`${options.label}: ${frame.status === 'running' ? `running, ${describe(frame, options.totalBytes)}` : frame.status} (${clock(frame.elapsedMs)})`);
+    },
+    stop() {},
+  };
+}

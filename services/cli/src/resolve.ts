@@ -1,0 +1,38 @@
+// Operators name things as they see them: a source, configuration or backup by its name or its id.
+import type { BackupView, ConfigurationDetails, SourceView } from '@coffre/shared';
+import type { ApiClient } from './api.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}
+
+export async function resolveSource(api: ApiClient, nameOrId: string): Promise<SourceView> {
+  const { items } = await api.get<{ items: SourceView[] }>('/api/sources');
+  const found = items.find((s) => s.id === nameOrId) ?? items.find((s) => s.name === nameOrId);
+  if (!found) {
+    const known = items.map((s) => s.name).join(', ') || 'none yet';
+    throw new CliError(`There is no source "${nameOrId}" (sources: ${known}).`, ExitCode.notFound);
+  }
+  return found;
+}
+
+export async function resolveConfiguration(api: ApiClient, nameOrId: string): Promise<ConfigurationDetails> {
+  if (isUuid(nameOrId)) return api.get<ConfigurationDetails>(`/api/configurations/${nameOrId}`);
+  const { items } = await api.get<{ items: ConfigurationDetails[] }>('/api/configurations');
+  const found = items.find((c) => c.name === nameOrId);
+  if (!found) throw new CliError(`There is no configuration "${nameOrId}" (list them with coffre config list).`, ExitCode.notFound);
+  return found;
+}
+
+/** A backup by id, or by its exact name (names are what the restore confirmation asks for). */
+export async function resolveBackup(api: ApiClient, nameOrId: string): Promise<BackupView> {
+  if (isUuid(nameOrId)) return api.get<BackupView>(`/api/backups/${nameOrId}`);
+  const { items } = await api.get<{ items: BackupView[] }>('/api/backups', { q: nameOrId, includeDeleted: true, pageSize: 100 });
+  const matches = items.filter((b) => b.name === nameOrId);
+  if (matches.length === 0) throw new CliError(`There is no backup "${nameOrId}" (list them with coffre backup list).`, ExitCode.notFound);
+  if (matches.length > 1) throw new CliError(`${matches.length} backups are named "${nameOrId}": give the id instead (coffre backup list --search "${nameOrId}").`, ExitCode.usage);
+  return api.get<BackupView>(`/api/backups/${matches[0]!.id}`);
+}

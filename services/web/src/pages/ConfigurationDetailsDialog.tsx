@@ -1,0 +1,95 @@
+// What /configurations/:id opens (an overdue configuration's notification links there): the
+// configuration in full and its latest backups, with the actions the role allows.
+import { Link } from 'react-router';
+import { ApiError, apiSend, queryString } from '../api/client';
+import type { Backup, Configuration, Page } from '../api/types';
+import { useAuth } from '../auth';
+import { StatusBadge, TypeBadge } from '../components/Badges';
+import { Button } from '../components/Button';
+import { Dialog } from '../components/Dialog';
+import { LoadError, Loading } from '../components/States';
+import { useAction } from '../hooks/useAction';
+import { useApi } from '../hooks/usePolling';
+import { describeRetention, formatBytes, formatDateTime, formatRelative } from '../lib/format';
+
+interface Props {
+  id: string;
+  onClose: () => void;
+  onEdit: (configuration: Configuration) => void;
+}
+
+export function ConfigurationDetailsDialog({ id, onClose, onEdit }: Props) {
+  const { can } = useAuth();
+  const { data: c, error } = useApi<Configuration>(`/api/configurations/${encodeURIComponent(id)}`);
+  const latest = useApi<Page<Backup>>(`/api/backups${queryString({ configurationId: id, pageSize: 5 })}`);
+  const { busy, run } = useAction();
+  return (
+    <Dialog title={c ? c.name : 'Configuration'} onClose={onClose} wide busy={busy !== null}>
+      {error && !c ? <LoadError error={error} what={error instanceof ApiError && error.status === 404 ? 'this configuration (it does not exist)' : 'the configuration'} /> : null}
+      {!c && !error ? <Loading what="the configuration" /> : null}
+      {c ? (
+        <div className="details" data-testid="configuration-details">
+          <div className="details-badges">
+            <TypeBadge type={c.type} />
+            <span className={`badge${c.active ? ' status-completed' : ''}`}>{c.active ? 'active' : 'inactive'}</span>
+            {c.overdue ? <span className="badge status-failed">overdue</span> : null}
+            {c.encrypt ? <span className="badge">encrypted</span> : null}
+          </div>
+          {c.overdue ? <p className="warning">Overdue: no successful backup when one was due.</p> : null}
+          <dl className="facts facts-wide">
+            <dt>Schedule</dt>
+            <dd>{c.scheduleDescription}</dd>
+            <dt>Source</dt>
+            <dd>{c.sourceName}</dd>
+            <dt>Next run</dt>
+            <dd>{c.nextRunAt ? `${formatRelative(c.nextRunAt)} (${formatDateTime(c.nextRunAt)})` : c.active ? 'Only when run by hand' : 'Inactive'}</dd>
+            <dt>Last success</dt>
+            <dd>{c.lastCompletedAt ? formatRelative(c.lastCompletedAt) : 'Never'}</dd>
+            <dt>Retention</dt>
+            <dd>{describeRetention(c.retention)}</dd>
+            <dt>Compression</dt>
+            <dd>
+              {c.compression}
+              {c.compressionLevel ? ` level ${c.compressionLevel}` : ''}
+            </dd>
+            <dt>Verification</dt>
+            <dd>{c.verifySchedule === 'none' ? 'Never' : c.verifySchedule}</dd>
+            <dt>Files</dt>
+            <dd className="mono break">{c.includePaths.length ? c.includePaths.join(', ') : '—'}</dd>
+          </dl>
+          <h3>Latest backups</h3>
+          {latest.data && latest.data.items.length === 0 ? <p className="muted">No backup yet.</p> : null}
+          <ul className="plain-list">
+            {latest.data?.items.map((b) => (
+              <li key={b.id} className="overdue-item">
+                <StatusBadge status={b.status} deleted={Boolean(b.deletedAt)} />
+                <Link to={`/history/${b.id}`} className="break">
+                  {b.name}
+                </Link>
+                <span className="muted small">
+                  {formatDateTime(b.createdAt)}
+                  {b.sizeBytes ? `, ${formatBytes(b.sizeBytes)}` : ''}
+                </span>
+              </li>
+            ))}
+          </ul>
+          {can('operator') ? (
+            <div className="details-actions">
+              <Button
+                variant="primary"
+                busy={busy === 'run'}
+                onClick={() => run('run', () => apiSend<Backup>('POST', `/api/configurations/${c.id}/run`), `Backup of ${c.name} is queued.`).then(() => latest.reload())}
+              >
+                Run now
+              </Button>
+              {can('admin') ? <Button onClick={() => onEdit(c)}>Edit</Button> : null}
+              <Link className="button" to={`/history?${new URLSearchParams({ q: c.name })}`}>
+                All its backups
+              </Link>
+            </div>
+          ) : null}
+        </div>
+      ) : null}
+    </Dialog>
+  );
+}

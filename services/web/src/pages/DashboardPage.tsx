@@ -1,0 +1,231 @@
+// What an operator checks first: how the backups go, what runs now, what is late, how full the
+// disks are, and a button to back up each source now.
+import { useEffect, useState, type ReactNode } from 'react';
+import { Link } from 'react-router';
+import { ApiError, apiGet, apiSend, queryString } from '../api/client';
+import type { Backup, BackupDay, BackupStats, Configuration, Page, Source, SystemInfo } from '../api/types';
+import { useAuth } from '../auth';
+import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
+import { Button } from '../components/Button';
+import { BackupsPerDayChart, StoredBytesChart } from '../components/Charts';
+import { useAction } from '../hooks/useAction';
+import { useApi } from '../hooks/usePolling';
+import { formatBytes, formatDuration, formatPercent, formatRelative } from '../lib/format';
+import { LoadError, Loading } from '../components/States';
+import { useOptionalRoute } from '../capabilities';
+import { DestinationUsageItem } from '../components/DestinationUsage';
+
+export function DashboardPage() {
+  return (
+    <section className="page">
+      <header className="page-header">
+        <h1>Dashboard</h1>
+      </header>
+      <StatsWidget />
+      <div className="grid-2">
+        <RunningJobs />
+        <OverdueConfigurations />
+      </div>
+      <HistoryCharts />
+      <div className="grid-2">
+        <BackUpNow />
+        <DiskUsagePanel />
+      </div>
+    </section>
+  );
+}
+
+function StatsWidget() {
+  const { data: stats, error } = useApi<BackupStats>('/api/backups/stats');
+  if (error && !stats) return <LoadError error={error} what="the statistics" />;
+  if (!stats) return <Loading what="statistics" />;
+  const trend = stats.trendPercent;
+  return (
+    <div className="stats" data-testid="stats">
+      <Stat label="Success rate" value={formatPercent(stats.successRate)} hint={`${stats.byStatus.completed ?? 0} completed, ${stats.byStatus.failed ?? 0} failed`} />
+      <Stat label="Stored" value={formatBytes(stats.totalSizeBytes)} hint="kept artifacts" />
+      <Stat label="Average duration" value={formatDuration(stats.averageDurationMs)} hint="of successful runs" />
+      <Stat
+        label="Last 7 days"
+        value={String(stats.last7Days.total)}
+        hint={
+          trend === null ? (
+            `${stats.previous7Days.total} the 7 days before`
+          ) : (
+            <span className={trend > 0 ? 'trend-up' : trend < 0 ? 'trend-down' : ''}>
+              {trend > 0 ? '▲' : trend < 0 ? '▼' : '■'} {Math.abs(trend)} % vs the 7 days before
+            </span>
+          )
+        }
+      />
+      <div className="stat stat-wide">
+        <span className="stat-label">By type</span>
+        <span className="type-counts">
+          {Object.entries(stats.byType).map(([type, count]) => (
+            <span key={type} className="type-count">
+              <TypeBadge type={type} /> {count}
+            </span>
+          ))}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+function Stat({ label, value, hint }: { label: string; value: string; hint: ReactNode }) {
+  return (
+    <div className="stat">
+      <span className="stat-label">{label}</span>
+      <span className="stat-value">{value}</span>
+      <span className="stat-hint">{hint}</span>
+    </div>
+  );
+}
+
+function RunningJobs() {
+  const { data, error } = useApi<Page<Backup>>(`/api/backups${queryString({ status: 'pending,running', pageSize: 20 })}`);
+  const estimates = useLastSizes(data?.items ?? []);
+  return (
+    <div className="panel" data-testid="running-jobs">
+      <h2>Running now</h2>
+      {error && !data ? <LoadError error={error} what="the running backups" /> : null}
+      {!data && !error ? <Loading what="running backups" /> : null}
+      {data && data.items.length === 0 ? <p className="muted">Nothing is running.</p> : null}
+      <ul className="job-list">
+        {data?.items.map((backup) => {
+          const estimate = backup.sourceId ? estimates[backup.sourceId] : undefined;
+          return (
+            <li key={backup.id} className="job">
+              <div className="job-head">
+                <Link to={`/history/${backup.id}`} className="job-name">
+                  {backup.name}
+                </Link>
+                <StatusBadge status={backup.status} />
+              </div>
+              <ProgressBar value={backup.progressBytes} max={backup.status === 'running' ? estimate : null} label={`Progress of ${backup.name}`} />
+              <span className="muted small">
+                {backup.status === 'pending'
+                  ? 'Waiting for a worker'
+                  : `${formatBytes(backup.progressBytes)} written${estimate ? ` of about ${formatBytes(estimate)} (the last backup's size)` : ''}`}
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
+
+/** The size of each source's last completed backup: the best guess of how big a running one gets. */
+function useLastSizes(running: Backup[]): Record<string, number> {
+  const [sizes, setSizes] = useState<Record<string, number>>({});
+  const wanted = [...new Set(running.map((b) => b.sourceId).filter((id): id is string => Boolean(id)))].filter((id) => !(id in sizes));
+  const key = wanted.join(',');
+  useEffect(() => {
+    if (!key) return;
+    let live = true;
+    for (const sourceId of key.split(',')) {
+      apiGet<Page<Backup>>(`/api/backups${queryString({ sourceId, status: 'completed', pageSize: 1 })}`)
+        .then((page) => live && setSizes((all) => ({ ...all, [sourceId]: page.items[0]?.sizeBytes ?? 0 })))
+        .catch(() => {});
+    }
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  return sizes;
+}
+
+function OverdueConfigurations() {
+  const { data, error } = useApi<{ items: Configuration[] }>('/api/configurations');
+  const overdue = data?.items.filter((c) => c.overdue) ?? [];
+  return (
+    <div className="panel" data-testid="overdue">
+      <h2>Overdue configurations</h2>
+      {error && !data ? <LoadError error={error} what="the configurations" /> : null}
+      {!data && !error ? <Loading what="configurations" /> : null}
+      {data && overdue.length === 0 ? <p className="muted">Every scheduled configuration is on time.</p> : null}
+      <ul className="plain-list">
+        {overdue.map((c) => (
+          <li key={c.id} className="overdue-item">
+            <span className="badge status-failed">overdue</span>
+            <Link to={`/configurations/${c.id}`}>{c.name}</Link>
+            <span className="muted small">
+              {c.scheduleDescription}; last success {c.lastCompletedAt ? formatRelative(c.lastCompletedAt) : 'never'}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Both charts read one aggregate: backups per UTC day by status, and bytes stored at each day's end. */
+function HistoryCharts() {
+  const { data, error } = useApi<{ items: BackupDay[] }>('/api/backups/daily?days=30', 15_000);
+  const chart = (draw: (days: BackupDay[]) => ReactNode) =>
+    data ? draw(data.items) : error ? <LoadError error={error} what="the chart" /> : <Loading what="chart" />;
+  return (
+    <div className="grid-2">
+      <div className="panel" data-testid="chart-per-day">
+        <h2>Backups per day</h2>
+        {chart((days) => <BackupsPerDayChart data={days} />)}
+      </div>
+      <div className="panel" data-testid="chart-stored">
+        <h2>Stored bytes, last 30 days</h2>
+        {chart((days) => <StoredBytesChart data={days} />)}
+      </div>
+    </div>
+  );
+}
+
+function BackUpNow() {
+  const { can } = useAuth();
+  const { data, error } = useApi<{ items: Source[] }>('/api/sources', 10_000);
+  const { busy, run } = useAction();
+  return (
+    <div className="panel" data-testid="back-up-now">
+      <h2>Sources</h2>
+      {error && !data ? <LoadError error={error} what="the sources" /> : null}
+      {!data && !error ? <Loading what="sources" /> : null}
+      {data && data.items.length === 0 ? <p className="muted">No source yet.</p> : null}
+      <ul className="plain-list">
+        {data?.items.map((source) => (
+          <li key={source.id} className="source-row">
+            <span className="source-name">{source.name}</span>
+            <span className="muted small">{source.kind}</span>
+            {can('operator') ? (
+              <Button
+                small
+                variant="primary"
+                busy={busy === source.id}
+                onClick={() =>
+                  run(source.id, () => apiSend<Backup>('POST', '/api/backups', { sourceId: source.id }), (backup) => `Backup ${backup.name} is queued.`)
+                }
+              >
+                Back up now
+              </Button>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Disk usage of the destinations (GET /api/system); hidden when the API has no such route. */
+function DiskUsagePanel() {
+  const available = useOptionalRoute('get', '/api/system');
+  const { data, error } = useApi<SystemInfo>(available ? '/api/system' : null, 5000);
+  if (!available || (error instanceof ApiError && (error.status === 404 || error.status === 403))) return null;
+  return (
+    <div className="panel" data-testid="disk-usage">
+      <h2>Storage</h2>
+      {error && !data ? <LoadError error={error} what="the disk usage" /> : null}
+      {!data && !error ? <Loading what="disk usage" /> : null}
+      <ul className="plain-list">
+        {data?.destinations.map((d) => <DestinationUsageItem key={d.id} destination={d} />)}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,77 @@
+// A worker process: runs backups, restores, verifications and maintenance from the queues. Run as
+// many as wanted, on as many machines as share the Redis and the database.
+import { hostname } from 'node:os';
+import {
+  createAppContext,
+  createDb,
+  createJobQueues,
+  createLogger,
+  ensureDefaultDestination,
+  ensureDefaultSource,
+  loadConfigOrExit,
+  liveWindowMs,
+  reconcile,
+  syncAllSchedulers,
+} from '@coffre/shared';
+import { handlers } from './handlers.js';
+import { startWorkers, type RunningWorkers } from './workers.js';
+
+
+const config = loadConfigOrExit();
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'coffre-worker' });
+const db = createDb(config.DATABASE_URL);
+const queues = createJobQueues({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, role: 'worker' });
+const ctx = createAppContext({ config, db, queues, logger });
+const workerId = `${hostname()}:${process.pid}`;
+
+// Signals are handled from the first moment: a stop during start-up is a clean stop too.
+let running: RunningWorkers | null = null;
+let stopping = false;
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+await ensureDefaultDestination(ctx);
+await ensureDefaultSource(ctx);
+await recoverQueue();
+// A Redis restarted empty has lost its job schedulers and queued jobs: whenever the connection comes
+// back, the schedulers are put back and pending rows whose jobs are gone are queued again.
+let connectionLost = false;
+queues.redis.on('close', () => (connectionLost = true));
+queues.redis.on('ready', () => {
+  if (stopping || !connectionLost) return;
+  connectionLost = false;
+  void recoverQueue();
+});
+
+async function recoverQueue(): Promise<void> {
+  try {
+    await syncAllSchedulers(ctx);
+    const report = await reconcile(ctx, { liveWindowMs: liveWindowMs(ctx) });
+    if (report.requeuedPending.length || report.failedRunning.length) {
+      logger.info({ requeued: report.requeuedPending.length, lost: report.failedRunning.length }, 'queue recovered against the history');
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'could not check the queue against the history');
+  }
+}
+if (!stopping) {
+  running = startWorkers(ctx, handlers, { concurrency: config.WORKER_CONCURRENCY, stallSeconds: config.STALL_SECONDS, workerId });
+  logger.info({ workerId, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+}
+
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping: no new jobs; running ones finish or go back to the queue');
+  const graceMs = Number(process.env.SHUTDOWN_GRACE_SECONDS ?? 25) * 1000;
+  try {
+    await running?.close(graceMs);
+    await queues.close();
+    await db.$disconnect();
+    logger.info('worker stopped');
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'worker did not stop cleanly');
+    process.exit(1);
+  }
+}

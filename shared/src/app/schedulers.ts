@@ -1,0 +1,71 @@
+// BullMQ job schedulers kept in step with the configurations: `configuration-<id>` fires its backups,
+// `verify-<id>` its test restores, `maintenance` runs retention and reconciliation. upsertJobScheduler
+// is idempotent: APIs and workers starting together end with exactly one scheduler each.
+import type { BackupConfiguration } from '../db.js';
+import type { AppContext } from './context.js';
+import { scheduleFromColumns, scheduleProblems, scheduleToCron } from './schedule.js';
+
+export const MAINTENANCE_SCHEDULER = 'maintenance';
+const backupScheduler = (id: string) => `configuration-${id}`;
+const verifyScheduler = (id: string) => `verify-${id}`;
+
+/** When a verify schedule runs: after the night's backups. */
+const verifyPatterns: Record<string, string> = {
+  daily: '30 4 * * *',
+  weekly: '30 4 * * 0',
+  monthly: '30 4 1 * *',
+};
+
+export async function syncConfigurationSchedulers(ctx: AppContext, configuration: BackupConfiguration): Promise<void> {
+  const backups = ctx.queues.queue('backup');
+  const restores = ctx.queues.queue('restore');
+  const schedule = scheduleFromColumns(configuration);
+  const cron = configuration.active && scheduleProblems(schedule).length === 0 ? scheduleToCron(schedule) : null;
+  if (cron) {
+    await backups.upsertJobScheduler(backupScheduler(configuration.id), { pattern: cron.pattern, tz: cron.tz }, {
+      name: 'configuration.scheduled',
+      data: { configurationId: configuration.id },
+    });
+  } else {
+    await backups.removeJobScheduler(backupScheduler(configuration.id));
+  }
+  const verifyPattern = configuration.active ? verifyPatterns[configuration.verifySchedule] : undefined;
+  if (verifyPattern) {
+    await restores.upsertJobScheduler(verifyScheduler(configuration.id), { pattern: verifyPattern, tz: schedule.timezone ?? 'UTC' }, {
+      name: 'configuration.verify',
+      data: { configurationId: configuration.id },
+    });
+  } else {
+    await restores.removeJobScheduler(verifyScheduler(configuration.id));
+  }
+}
+
+export async function removeConfigurationSchedulers(ctx: AppContext, id: string): Promise<void> {
+  await ctx.queues.queue('backup').removeJobScheduler(backupScheduler(id));
+  await ctx.queues.queue('restore').removeJobScheduler(verifyScheduler(id));
+}
+
+/**
+ * Every scheduler in step with the rows: one per active scheduled configuration, none for the others,
+ * and the maintenance scheduler. Run by every worker at start (and safe to run anywhere, any time).
+ */
+export async function syncAllSchedulers(ctx: AppContext): Promise<{ backups: number; verifications: number }> {
+  await ctx.queues
+    .queue('maintenance')
+    .upsertJobScheduler(MAINTENANCE_SCHEDULER, { pattern: ctx.config.MAINTENANCE_CRON, tz: 'UTC' }, { name: 'maintenance.run', data: {} });
+  const configurations = await ctx.db.backupConfiguration.findMany();
+  for (const configuration of configurations) await syncConfigurationSchedulers(ctx, configuration);
+  const known = new Set(configurations.map((c) => c.id));
+  let backups = 0;
+  let verifications = 0;
+  for (const [queue, prefix] of [['backup', 'configuration-'], ['restore', 'verify-']] as const) {
+    const schedulers = await ctx.queues.queue(queue).getJobSchedulers(0, -1);
+    for (const scheduler of schedulers) {
+      const id = scheduler.key.startsWith(prefix) ? scheduler.key.slice(prefix.length) : null;
+      if (id && !known.has(id)) await ctx.queues.queue(queue).removeJobScheduler(scheduler.key);
+      else if (id && queue === 'backup') backups += 1;
+      else if (id) verifications += 1;
+    }
+  }
+  return { backups, verifications };
+}

@@ -1,0 +1,144 @@
+// Every setting coffre reads from the environment, parsed once. A bad value stops the process
+// with a sentence naming the variable (and never echoes a secret).
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^postgres(ql)?:\/\/.+/.test(v), 'must be a postgresql:// URL');
+
+/** A whole number in a range; every way to miss it gets the same sentence. */
+const wholeNumber = (min: number, max: number | null, fallback: number) => {
+  const error = max === null ? `must be a whole number of ${min} or more` : `must be a whole number from ${min} to ${max}`;
+  const atLeast = z.coerce.number({ error }).int({ error }).min(min, { error });
+  return (max === null ? atLeast : atLeast.max(max, { error })).default(fallback);
+};
+
+const positiveInt = (fallback: number) => wholeNumber(1, null, fallback);
+
+export const environmentSchema = z.object({
+  /** coffre's own metadata database (history, configurations, users, audit). */
+  DATABASE_URL: postgresUrl,
+  /** Redis for the BullMQ queues. Use `maxmemory-policy noeviction`. */
+  REDIS_URL: z
+    .string()
+    .trim()
+    .default('redis://127.0.0.1:6379')
+    .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
+  /** Prefix of every Redis key coffre writes, so that several installations can share one Redis. */
+  QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .default('coffre')
+    .refine((v) => /^[A-Za-z0-9_-]{1,64}$/.test(v), 'may hold letters, digits, - and _ only'),
+  /** Port of the API and web UI. */
+  PORT: wholeNumber(0, 65535, 3000),
+  /** Address the API listens on. */
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** The local destination: where artifacts are written unless a configuration says otherwise. */
+  BACKUP_DIR: z
+    .string()
+    .trim()
+    .min(1)
+    .default('./backups')
+    .transform((v) => resolve(v)),
+  /** How many backups outside any configuration are kept (the newest ones). */
+  MAX_BACKUPS: positiveInt(30),
+  /** Registers (or updates) a source named `default` with this URL at start. */
+  SOURCE_DATABASE_URL: postgresUrl.optional(),
+  /** age public keys (age1…) every new encrypted artifact is encrypted to; commas or spaces between them. */
+  AGE_RECIPIENTS: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => !v || v.split(/[\s,]+/).filter(Boolean).every((r) => /^age1[02-9ac-hj-np-z]{58}$/.test(r)), 'must be age1… public keys separated by commas or spaces'),
+  /** File holding the age identities (AGE-SECRET-KEY-1…) used to decrypt for restores and verifications. */
+  AGE_IDENTITY_FILE: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? resolve(v) : undefined)),
+  /** Bootstraps an admin API token with this value when no admin exists (at least 24 characters). */
+  ADMIN_TOKEN: z.string().trim().min(24, 'must be at least 24 characters long').optional(),
+  /** Encrypts stored credentials (source URLs, S3 keys, webhook secrets). Keep it: without it they cannot be read. */
+  SECRET_KEY: z.string().min(32, 'must be at least 32 characters long (for example: openssl rand -hex 32)'),
+  /** pino log level. */
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' })
+    .default('info'),
+  /** Backups and restores one worker process runs at once (never two of one source database). */
+  WORKER_CONCURRENCY: positiveInt(2),
+  /** Seconds after which a job whose worker stopped renewing its lock is taken back (BullMQ stall check). */
+  STALL_SECONDS: positiveInt(30),
+  /** Cron pattern of the maintenance run: retention, reconciliation, overdue checks. */
+  MAINTENANCE_CRON: z.string().trim().default('0 * * * *'),
+  /** Hours after which a `running` row whose job is gone is marked failed by reconciliation. */
+  STUCK_AFTER_HOURS: z.coerce
+    .number({ error: 'must be a number of hours above 0' })
+    .positive({ error: 'must be a number of hours above 0' })
+    .default(6),
+  /** Bearer token that may read /metrics; when unset, /metrics needs an API token like every route. */
+  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters long').optional(),
+  /** Public URL of the web UI, used in notification links. */
+  PUBLIC_URL: z.string().trim().url('must be a URL').optional(),
+  /** Sends `Secure` cookies; set it when the UI is served over HTTPS. */
+  COOKIE_SECURE: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Directory for temporary files of restores and verifications (default: inside BACKUP_DIR). */
+  TMP_DIR: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? resolve(v) : undefined)),
+});
+
+export type Config = z.infer<typeof environmentSchema> & { TMP_DIR: string };
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment. Throws a ConfigError whose message names every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const values = emptyAsUnset(env);
+  const parsed = environmentSchema.safeParse(values);
+  if (!parsed.success) {
+    // zod's messages here never quote the value: SECRET_KEY, ADMIN_TOKEN and URLs with passwords stay out of logs.
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const missing = issue.code === 'invalid_type' && values[name] === undefined;
+      return missing ? `${name} is not set` : `${name} ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid environment: ${problems.join('; ')}.`);
+  }
+  const config = parsed.data;
+  return { ...config, TMP_DIR: config.TMP_DIR ?? resolve(config.BACKUP_DIR, '.tmp') };
+}
+
+/** Calls loadConfig and, on a bad environment, prints the sentence and exits (for process entry points). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`coffre: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+function emptyAsUnset(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const key of Object.keys(environmentSchema.shape)) {
+    const value = env[key];
+    out[key] = value === '' ? undefined : value;
+  }
+  return out;
+}

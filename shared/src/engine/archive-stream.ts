@@ -1,0 +1,320 @@
+// The two ends of a tar artifact (file and bucket backups): writing a tar stream produced in Node
+// through the compressor process, age encryption and SHA-256 to every destination; and reading one
+// back, verified first, through decryption and the decompressor process.
+//
+// The same guarantees as runDatabaseBackup: the artifact is published only when the producer, the
+// compressor and every destination have all succeeded, and a failed run leaves nothing that looks
+// complete. The compressor feeding on a stream that stopped early would exit cleanly with a valid
+// but truncated archive, so the producer's own verdict (`produced`) gates the end of the stream.
+import { PassThrough, Readable, type Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Stats } from 'node:fs';
+import { createDecryptStream, createEncryptStream, type AgeIdentity } from '../crypto/age.js';
+import { PermanentError } from '../errors.js';
+import { compressor, decompressor, type CompressionKind } from './compression.js';
+import { describeExit, lastLine, startTool, type RunningTool, type ToolExit } from './process.js';
+import { createGate, createMeter, fanOut, type FanOutTarget } from './streams.js';
+import { verifyArtifact, type ArtifactSource } from './verify-artifact.js';
+
+export interface ArtifactWriteOptions {
+  compression: CompressionKind;
+  compressionLevel?: number;
+  /** age recipients; none means the artifact is not encrypted. */
+  recipients: string[];
+  targets: FanOutTarget[];
+  signal?: AbortSignal;
+  onProgress?: (bytesWritten: number) => void;
+}
+
+/**
+ * Writes `source` as an artifact. `produced` settles when the producer of `source` is done:
+ * resolved when everything it meant to write was written, rejected (with its reason) otherwise.
+ */
+export async function writeArtifact(
+  options: ArtifactWriteOptions,
+  source: Readable,
+  produced: Promise<void>,
+): Promise<{ sizeBytes: number; checksumSha256: string }> {
+  const tools = new ToolGroup();
+  let producerError: unknown = null;
+  const onAbort = () => tools.killAll();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const command = compressor(options.compression, options.compressionLevel);
+  let stream: Readable = source;
+  let feeding: Promise<void> = Promise.resolve();
+  if (command) {
+    const compress = tools.start(command.path, command.path, command.args, ['pipe', 'pipe', 'pipe']);
+    feeding = pipeline(source, compress.child.stdin!);
+    stream = compress.child.stdout!;
+  }
+  const gate = createGate(async () => {
+    await produced;
+    await feeding;
+    await tools.check();
+  });
+  produced.catch((error: unknown) => {
+    producerError = error;
+    // Stop at once, rather than once the compressor has drained what it already had.
+    tools.killAll();
+    gate.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
+  feeding.catch(() => {});
+
+  const meter = createMeter(options.onProgress);
+  const out = fanOut(options.targets, options.signal);
+  const stages: (Readable | Transform | Writable)[] = [stream, gate];
+  if (options.recipients.length > 0) stages.push(createEncryptStream(options.recipients));
+  stages.push(meter, out.writable);
+  try {
+    await pipeline(stages as unknown as [Readable, ...Transform[], Writable], { signal: options.signal });
+    await Promise.all(out.results);
+    return { sizeBytes: meter.bytes, checksumSha256: meter.digest() };
+  } catch (error) {
+    tools.killAll();
+    source.destroy();
+    await tools.exited();
+    await removePublished(options.targets, out.results);
+    if (options.signal?.aborted) throw new Error('The backup was cancelled: nothing was published.', { cause: error });
+    if (producerError) throw producerError;
+    const failure = tools.firstFailure();
+    throw failure ? toolFailure(failure.name, failure.exit) : error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+export interface ArtifactReadOptions {
+  artifact: ArtifactSource;
+  compression: CompressionKind;
+  identities: AgeIdentity[];
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
+}
+
+/**
+ * Verifies the artifact whole (size, SHA-256, age authentication), then hands its decrypted and
+ * decompressed content to `consume`. Resolves with what `consume` returned once the decompressor
+ * has exited cleanly too.
+ */
+export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, consume: (content: Readable) => Promise<T>): Promise<T> {
+  await verifyArtifact(options.artifact, options.identities, {
+    signal: options.signal,
+    onProgress: (bytes) => options.onProgress?.(bytes, 'verify'),
+  });
+  const tools = new ToolGroup();
+  const onAbort = () => tools.killAll();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const opened = await options.artifact.open();
+  const stages: (Readable | Transform | Writable)[] = [opened];
+  if (options.artifact.encrypted) stages.push(createDecryptStream(options.identities));
+  stages.push(createMeter((bytes) => options.onProgress?.(bytes, 'restore')));
+
+  const command = decompressor(options.compression);
+  let content: Readable;
+  if (command) {
+    const decompress = tools.start(command.path, command.path, command.args, ['pipe', 'pipe', 'pipe']);
+    stages.push(decompress.child.stdin!);
+    content = decompress.child.stdout!;
+  } else {
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    stages.push(out);
+    content = out;
+  }
+  let feedError: unknown = null;
+  const feeding = pipeline(stages as unknown as [Readable, ...Transform[], Writable], { signal: options.signal });
+  feeding.catch((error: unknown) => {
+    feedError = error;
+    tools.killAll();
+    content.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
+  try {
+    const result = await consume(content);
+    await feeding;
+    await tools.check();
+    return result;
+  } catch (error) {
+    tools.killAll();
+    opened.destroy();
+    content.destroy();
+    await tools.exited();
+    if (options.signal?.aborted) throw new Error('The restore was cancelled.', { cause: error });
+    // The consumer's own refusals (an unsafe entry) say more than the broken pipe they cause.
+    if (error instanceof PermanentError) throw error;
+    const failure = tools.firstFailure();
+    if (failure) throw toolFailure(failure.name, failure.exit);
+    throw feedError ?? error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The compressor or decompressor of a run, and what it died of when it did so on its own. */
+class ToolGroup {
+  private tools: RunningTool[] = [];
+  private failures: { name: string; exit: ToolExit }[] = [];
+  private stopping = false;
+
+  start(name: string, path: string, args: string[], stdio: ['pipe', 'pipe', 'pipe']): RunningTool {
+    const tool = startTool(name, path, args, { stdio });
+    this.tools.push(tool);
+    void tool.exited.then((exit) => {
+      if (exit.code === 0 || this.stopping) return;
+      this.failures.push({ name, exit });
+      this.killAll();
+    });
+    return tool;
+  }
+
+  killAll(): void {
+    this.stopping = true;
+    this.tools.forEach((t) => t.kill());
+  }
+
+  async exited(): Promise<void> {
+    await Promise.all(this.tools.map((t) => t.exited));
+  }
+
+  async check(): Promise<void> {
+    const exits = await Promise.all(this.tools.map((t) => t.exited));
+    const failed = exits.findIndex((e) => e.code !== 0);
+    if (failed >= 0) throw toolFailure(this.tools[failed]!.name, exits[failed]!);
+  }
+
+  firstFailure(): { name: string; exit: ToolExit } | undefined {
+    return this.failures[0];
+  }
+}
+
+/** A destination that published while another failed is cleaned up: the run left nothing. */
+async function removePublished(targets: FanOutTarget[], results: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(results);
+  await Promise.allSettled(settled.map((result, i) => (result.status === 'fulfilled' ? targets[i]!.driver.delete(targets[i]!.key) : null)));
+}
+
+function toolFailure(name: string, exit: ToolExit): Error {
+  const detail = lastLine(exit.stderr);
+  if (/no space left/i.test(detail)) return new Error(`${name} failed: no space left on device.`);
+  return new Error(`${describeExit(name, exit)}${detail ? `: ${detail}` : ''}.`);
+}
+
+export interface TarEntryHeader {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink';
+  size?: number;
+  mode?: number;
+  mtime?: Date;
+  linkname?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** A tar stream written one entry at a time, each entry's body streamed with backpressure. */
+export interface TarWriter {
+  /** The tar bytes, as a Node stream (tar-stream's own are streamx streams). */
+  readonly stream: Readable;
+  /** Resolves once the tar has taken the whole entry; rejects when its body failed or was short. */
+  add(header: TarEntryHeader, body?: Buffer | AsyncIterable<Uint8Array>): Promise<void>;
+  /** Ends the tar after the last entry. */
+  finish(): void;
+  /** Tears it down after a failure. */
+  destroy(error?: Error): void;
+}
+
+/**
+ * The tar is written by archiver, which throws an uncaught exception (taking the worker down) when
+ * anything fails in the middle of an entry: a body that ends short, or a consumer that stops reading.
+ * So archiver never sees a failure here. Bodies reach it through a PassThrough of ours; when a body
+ * fails, or the run is torn down, the current entry is completed with zeros (no more reading), no
+ * entry follows, and the archive is finalized into a sink that discards it, while the failure
+ * reaches the caller as an ordinary rejection. Nothing of such a run is ever published.
+ */
+export async function createTarWriter(): Promise<TarWriter> {
+  // archiver is loaded by the first archive, not by every process importing the engine.
+  const { TarArchive } = await import('archiver');
+  const archive = new TarArchive({ highWaterMark: 1 << 20 });
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const waiting: { resolve(): void; reject(error: Error): void }[] = [];
+  let failure: Error | null = null;
+  let finalized = false;
+  // Entries are written one after the other: each 'entry' event closes the oldest one waiting.
+  archive.on('entry', () => {
+    const entry = waiting.shift();
+    if (failure) entry?.reject(failure);
+    else entry?.resolve();
+  });
+  // Not expected (failures are kept away from archiver); reported rather than thrown if they come.
+  archive.on('error', (error: Error) => fail(error));
+  archive.on('warning', (error: Error) => fail(error));
+  archive.pipe(out);
+  // A reader that gives up (a failed destination) must not leave archiver mid-entry: drain it.
+  out.on('close', () => {
+    if (!out.readableEnded) fail(new Error('the archive was no longer read'));
+  });
+
+  function fail(error: Error): void {
+    if (failure) return;
+    failure = error;
+    for (const entry of waiting.splice(0)) entry.reject(error);
+    archive.unpipe(out);
+    archive.resume();
+    if (!finalized) {
+      finalized = true;
+      archive.finalize().catch(() => {});
+    }
+  }
+
+  return {
+    stream: out,
+    add(header, body) {
+      return new Promise<void>((resolve, reject) => {
+        if (failure) return reject(failure);
+        waiting.push({ resolve, reject });
+        const data = {
+          name: header.name,
+          type: header.type ?? 'file',
+          date: header.mtime ?? new Date(),
+          ...(header.mode === undefined ? {} : { mode: header.mode }),
+          ...(header.linkname === undefined ? {} : { linkname: header.linkname }),
+          ...(header.uid === undefined ? {} : { uid: header.uid, gid: header.gid }),
+        };
+        if (body === undefined || Buffer.isBuffer(body)) {
+          archive.append(body ?? Buffer.alloc(0), data);
+          return;
+        }
+        const size = header.size ?? 0;
+        const safe = new PassThrough({ highWaterMark: 1 << 20 });
+        archive.append(safe, { ...data, stats: { size } as Stats });
+        const write = async (chunk: Uint8Array) => {
+          if (!safe.write(chunk)) await new Promise<void>((drained) => safe.once('drain', () => drained()));
+        };
+        void (async () => {
+          let written = 0;
+          try {
+            for await (const chunk of body) {
+              if (failure) break;
+              const part = chunk.length > size - written ? chunk.subarray(0, size - written) : chunk;
+              await write(part);
+              written += part.length;
+            }
+            if (written < size && !failure) fail(new Error(`${header.name} ended ${size - written} bytes short of its recorded size`));
+          } catch (error) {
+            fail(error as Error);
+          }
+          // Complete the entry with zeros: the archive is discarded, but archiver must finish it.
+          for (let left = size - written; left > 0; left -= 1 << 20) await write(Buffer.alloc(Math.min(left, 1 << 20)));
+          safe.end();
+        })();
+      });
+    },
+    finish() {
+      if (finalized) return;
+      finalized = true;
+      archive.finalize().catch((error: Error) => fail(error));
+    },
+    destroy(error) {
+      fail(error ?? new Error('the archive was torn down'));
+      out.destroy(error);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// manifest.json and RESTORE.md: what a backup holds and how to restore it without coffre.
+import type { CompressionKind } from './compression.js';
+import type { TableCount } from './counts.js';
+
+export interface ManifestObject {
+  kind: 'database' | 'files' | 'bucket';
+  key: string;
+  sizeBytes: number;
+  checksumSha256: string;
+}
+
+export interface Manifest {
+  format: 'coffre-backup/v1';
+  backupId: string;
+  name: string;
+  type: 'full' | 'schema' | 'data';
+  source: string;
+  createdAt: string;
+  completedAt: string;
+  coffreVersion: string;
+  serverVersion?: string;
+  pgDumpVersion?: string;
+  compression: CompressionKind;
+  encryption: { format: 'age-v1'; recipients: string[] } | null;
+  objects: ManifestObject[];
+  counts: { tables?: number; records?: number | null; files?: number; objects?: number };
+  tables?: TableCount[];
+}
+
+export function manifestJson(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** A short page an operator can follow with only PostgreSQL's tools, zstd/gzip and age. */
+export function restoreNotes(manifest: Manifest): string {
+  const database = manifest.objects.find((o) => o.kind === 'database');
+  const lines = [
+    `# Restoring ${manifest.name}`,
+    '',
+    `Backup ${manifest.backupId} of \`${manifest.source}\` (${manifest.type}), taken ${manifest.completedAt}` +
+      (manifest.serverVersion ? ` from PostgreSQL ${manifest.serverVersion} with pg_dump ${manifest.pgDumpVersion}.` : '.'),
+    '',
+  ];
+  if (database) {
+    const file = database.key.split('/').pop()!;
+    const decrypt = manifest.encryption ? `age -d -i key.txt ${file} | ` : '';
+    const decompress =
+      manifest.compression === 'zstd' ? 'zstd -dc' : manifest.compression === 'gzip' ? 'gzip -dc' : 'cat';
+    const input = manifest.encryption ? `${decrypt}${decompress}` : `${decompress} ${file}`;
+    lines.push(
+      '## The database',
+      '',
+      '1. Check the file: its SHA-256 must be',
+      `   \`${database.checksumSha256}\` (${database.sizeBytes} bytes):`,
+      '',
+      '   ```sh',
+      `   sha256sum ${file}`,
+      '   ```',
+      '',
+      '2. Restore it (into an empty database, or one whose objects it may drop and recreate):',
+      '',
+      '   ```sh',
+      '   createdb restored',
+      `   ${input} | pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction -d restored`,
+      '   ```',
+      '',
+    );
+    if (manifest.encryption) {
+      lines.push(
+        `The file is encrypted with age to ${manifest.encryption.recipients.length} recipient(s); \`key.txt\` is an identity file holding one of their AGE-SECRET-KEY-1… keys.`,
+        '',
+      );
+    }
+    if (manifest.type === 'data') {
+      lines.push('This backup holds data only: restore it into a database that already has the schema, after emptying its tables.', '');
+    }
+  }
+  const files = manifest.objects.find((o) => o.kind === 'files');
+  if (files) {
+    const name = files.key.split('/').pop()!;
+    const decompress = manifest.compression === 'zstd' ? 'zstd -dc' : manifest.compression === 'gzip' ? 'gzip -dc' : 'cat';
+    const head = manifest.encryption ? `age -d -i key.txt ${name} | ${decompress}` : `${decompress} ${name}`;
+    lines.push('## The files', '', '```sh', `mkdir restored-files && ${head} | tar -x -C restored-files`, '```', '');
+  }
+  lines.push('`manifest.json` beside this page lists every object with its size and SHA-256.', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,113 @@
+// Child processes of the engine (pg_dump, pg_restore, psql, zstd, gzip): never through a shell,
+// never with a secret in argv, and always with what they printed last kept for the error message.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+
+export interface ToolExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last few kilobytes the tool wrote to stderr. */
+  stderr: string;
+}
+
+export interface RunningTool {
+  name: string;
+  child: ChildProcess;
+  /** Resolves when the process has exited (it never rejects; look at code and signal). */
+  exited: Promise<ToolExit>;
+  kill(): void;
+}
+
+const STDERR_TAIL = 8 * 1024;
+
+/**
+ * The environment tools run with unless they are given one: enough to find programs and read text,
+ * and none of the worker's own settings (DATABASE_URL, SECRET_KEY, S3 keys), which any process of
+ * the same user could read in /proc/<pid>/environ.
+ */
+export function toolEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', ...extra };
+}
+
+export interface StartToolOptions {
+  env?: NodeJS.ProcessEnv;
+  stdio?: StdioOptions;
+  cwd?: string;
+}
+
+/** Starts a tool with stderr captured. stdio[2] is always a pipe; the environment is toolEnvironment() unless given. */
+export function startTool(name: string, path: string, args: string[], options: StartToolOptions = {}): RunningTool {
+  const stdio = (options.stdio ?? ['ignore', 'pipe', 'pipe']) as unknown[];
+  stdio[2] = 'pipe';
+  const child = spawn(path, args, {
+    env: options.env ?? toolEnvironment(),
+    stdio: stdio as StdioOptions,
+    cwd: options.cwd,
+    shell: false,
+    windowsHide: true,
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-STDERR_TAIL);
+  });
+  const stderrEnded = new Promise<void>((resolve) => {
+    if (!child.stderr) return resolve();
+    child.stderr.once('close', resolve);
+    child.stderr.once('end', resolve);
+  });
+  const exited = new Promise<ToolExit>((resolve) => {
+    child.once('error', (error) => {
+      stderr += `\n${error.message}`;
+      resolve({ code: 127, signal: null, stderr });
+    });
+    // 'exit' rather than 'close': a descendant holding stdout open must not keep coffre waiting.
+    // stderr is read to its end (briefly) so that the error message is complete.
+    child.once('exit', (code, signal) => {
+      void Promise.race([stderrEnded, new Promise((r) => setTimeout(r, 2000).unref())]).then(() =>
+        resolve({ code, signal, stderr }),
+      );
+    });
+  });
+  return {
+    name,
+    child,
+    exited,
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        setTimeout(() => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        }, 5000).unref();
+      }
+    },
+  };
+}
+
+/** Runs a tool to completion and returns its stdout; throws with its stderr when it fails. */
+export async function runTool(path: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+  const tool = startTool(path, path, args, { env: options.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  tool.child.stdout?.setEncoding('utf8');
+  tool.child.stdout?.on('data', (text: string) => (stdout += text));
+  if (options.input !== undefined) tool.child.stdin?.end(options.input);
+  const exit = await tool.exited;
+  if (exit.code !== 0) {
+    throw new Error(`${path} ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}: ${lastLine(exit.stderr)}`);
+  }
+  return stdout;
+}
+
+/** The most telling line of a tool's stderr: its last error line, or its last line. */
+export function lastLine(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const errorLine = [...lines].reverse().find((l) => /error|fatal|failed/i.test(l));
+  return errorLine ?? lines.at(-1) ?? '';
+}
+
+export function describeExit(name: string, exit: ToolExit): string {
+  if (exit.signal) return `${name} was killed by ${exit.signal}`;
+  return `${name} exited with code ${exit.code}`;
+}

@@ -1,0 +1,200 @@
+// Restoring a database artifact: verify it whole first (verify-artifact.ts), then stream it
+// through age decryption → zstd/gzip (OS pipe) → pg_restore in a single transaction, so that a
+// failure leaves the target as it was.
+import { pipeline } from 'node:stream/promises';
+import type { Readable, Transform, Writable } from 'node:stream';
+import type { Logger } from '../logger.js';
+import { PermanentError } from '../errors.js';
+import { createDecryptStream, type AgeIdentity } from '../crypto/age.js';
+import { decompressor, type CompressionKind } from './compression.js';
+import {
+  conninfo,
+  detectServerVersion,
+  preparePgToolEnvironment,
+  resolvePgTool,
+  withPgClient,
+  type PgConnection,
+} from './postgres.js';
+import { describeExit, lastLine, startTool, type RunningTool, type ToolExit } from './process.js';
+import { createMeter } from './streams.js';
+import { verifyArtifact, type ArtifactSource } from './verify-artifact.js';
+import type { BackupType } from './backup-pipeline.js';
+import type { DumpedTable } from './counts.js';
+
+export interface DatabaseRestoreInput {
+  artifact: ArtifactSource;
+  compression: CompressionKind;
+  identities: AgeIdentity[];
+  /** The target server and database (`database` is the one restored into). */
+  target: PgConnection;
+  /** Create the target database first (it must not exist). */
+  createDatabase: boolean;
+  /** What the artifact holds: a data-only artifact empties the tables it fills first. */
+  type: BackupType;
+  /** The tables the backup recorded (needed for data-only restores). */
+  tables?: DumpedTable[];
+  tmpDir: string;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
+  logger: Logger;
+}
+
+export interface DatabaseRestoreResult {
+  durationMs: number;
+  pgRestoreVersion: string;
+}
+
+export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<DatabaseRestoreResult> {
+  const started = Date.now();
+  const { target, logger } = input;
+  await verifyArtifact(input.artifact, input.identities, {
+    signal: input.signal,
+    onProgress: (bytes) => input.onProgress?.(bytes, 'verify'),
+  });
+  logger.info({ bytes: input.artifact.sizeBytes }, 'artifact verified: size, SHA-256 and encryption all check out');
+
+  const server = await withPgClient(target, (client) => detectServerVersion(client), 'postgres');
+  const tool = await resolvePgTool(input.type === 'data' ? 'psql' : 'pg_restore', server.major);
+  const pgRestore = input.type === 'data' ? await resolvePgTool('pg_restore', server.major) : tool;
+  if (input.createDatabase) await createDatabase(target);
+  else await assertDatabaseExists(target);
+
+  try {
+    await streamIntoDatabase(input, pgRestore.path, input.type === 'data' ? tool.path : null);
+  } catch (error) {
+    if (input.createDatabase) await dropDatabase(target).catch((dropError: Error) => logger.warn({ err: dropError }, 'could not drop the new database'));
+    throw error;
+  }
+  return { durationMs: Date.now() - started, pgRestoreVersion: pgRestore.version };
+}
+
+async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: string, psqlPath: string | null): Promise<void> {
+  const toolEnv = await preparePgToolEnvironment(input.target, input.tmpDir);
+  const tools: RunningTool[] = [];
+  const failures: { name: string; exit: ToolExit }[] = [];
+  let stopping = false;
+  const killAll = () => {
+    stopping = true;
+    tools.forEach((t) => t.kill());
+  };
+  const watch = (tool: RunningTool) => {
+    tools.push(tool);
+    void tool.exited.then((exit) => {
+      if (exit.code === 0 || stopping) return;
+      failures.push({ name: tool.name, exit });
+      killAll();
+    });
+    return tool;
+  };
+  input.signal?.addEventListener('abort', killAll, { once: true });
+  try {
+    const dbname = `--dbname=${conninfo(input.target)}`;
+    // The chain is built from its end: each tool's stdin is the previous tool's stdout, through the OS.
+    let sink: Writable;
+    if (psqlPath) {
+      const psql = watch(
+        startTool('psql', psqlPath, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', truncateStatement(input.tables ?? []), '-f', '-', '-c', REFRESH_MATERIALIZED_VIEWS, dbname], {
+          env: toolEnv.env,
+          stdio: ['pipe', 'ignore', 'pipe'],
+        }),
+      );
+      const restore = watch(
+        startTool('pg_restore', pgRestorePath, ['--data-only', '--no-owner', '--exit-on-error', '--file=-'], {
+          env: toolEnv.env,
+          stdio: ['pipe', psql.child.stdin!, 'pipe'],
+        }),
+      );
+      psql.child.stdin!.destroy();
+      sink = restore.child.stdin!;
+    } else {
+      const restore = watch(
+        startTool(
+          'pg_restore',
+          pgRestorePath,
+          ['--clean', '--if-exists', '--no-owner', '--exit-on-error', '--single-transaction', '--no-password', dbname],
+          { env: toolEnv.env, stdio: ['pipe', 'ignore', 'pipe'] },
+        ),
+      );
+      sink = restore.child.stdin!;
+    }
+    const command = decompressor(input.compression);
+    if (command) {
+      const restoreStdin = sink;
+      const decompress = watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', restoreStdin, 'pipe'] }));
+      restoreStdin.destroy();
+      sink = decompress.child.stdin!;
+    }
+
+    const stages: (Readable | Transform | Writable)[] = [await input.artifact.open()];
+    if (input.artifact.encrypted) stages.push(createDecryptStream(input.identities));
+    // The artifact was hashed whole by the verification: here the meter only reports progress.
+    stages.push(createMeter((bytes) => input.onProgress?.(bytes, 'restore'), 1000, { hash: false }));
+    stages.push(sink);
+    try {
+      await pipeline(stages as unknown as [Readable, Transform, Writable], { signal: input.signal });
+      const exits = await Promise.all(tools.map((t) => t.exited));
+      const failed = exits.findIndex((e) => e.code !== 0);
+      if (failed >= 0) throw restoreFailure(tools[failed]!.name, exits[failed]!);
+    } catch (error) {
+      killAll();
+      await Promise.all(tools.map((t) => t.exited));
+      if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.', { cause: error });
+      const first = failures.find((f) => f.name === 'pg_restore' || f.name === 'psql') ?? failures[0];
+      throw first ? restoreFailure(first.name, first.exit) : error;
+    }
+  } finally {
+    input.signal?.removeEventListener('abort', killAll);
+    await toolEnv.cleanup();
+  }
+}
+
+function restoreFailure(name: string, exit: ToolExit): Error {
+  const detail = lastLine(exit.stderr).replace(/^(pg_restore|psql): (error: )?/, '');
+  return new Error(
+    `${name} failed, and its single transaction was rolled back, so the target database is unchanged: ${detail || describeExit(name, exit)}.`,
+  );
+}
+
+/** A data-only artifact holds no materialized view contents: they are computed again from the restored rows. */
+const REFRESH_MATERIALIZED_VIEWS = `DO $$
+DECLARE view record;
+BEGIN
+  FOR view IN SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relkind = 'm' ORDER BY c.oid LOOP
+    EXECUTE format('REFRESH MATERIALIZED VIEW %I.%I', view.nspname, view.relname);
+  END LOOP;
+END $$`;
+
+/** Empties the tables a data-only artifact fills, in the same transaction as the load. */
+function truncateStatement(tables: DumpedTable[]): string {
+  const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+  const names = tables.map((t) => `${quote(t.schema)}.${quote(t.table)}`);
+  return names.length ? `TRUNCATE TABLE ${names.join(', ')}` : 'SELECT 1';
+}
+
+async function createDatabase(target: PgConnection): Promise<void> {
+  await withPgClient(
+    target,
+    async (client) => {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [target.database]);
+      if (rowCount) throw new PermanentError(`Database "${target.database}" already exists: choose another name, or restore into it as an existing target.`);
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(target.database)}`);
+    },
+    'postgres',
+  );
+}
+
+async function assertDatabaseExists(target: PgConnection): Promise<void> {
+  await withPgClient(
+    target,
+    async (client) => {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [target.database]);
+      if (!rowCount) throw new PermanentError(`Database "${target.database}" does not exist on ${target.host}:${target.port}: restore into a new database instead.`);
+    },
+    'postgres',
+  );
+}
+
+export async function dropDatabase(target: PgConnection, database = target.database): Promise<void> {
+  await withPgClient(target, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`), 'postgres');
+}

@@ -1,0 +1,73 @@
+// BullMQ queues over one Redis. The API's connection fails fast (a request gets a 503 instead of
+// hanging while Redis is away); workers' connections wait and retry.
+import { Queue, type Job, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { UnavailableError } from '../errors.js';
+import { jobCatalog, queueNames, type JobName, type JobPayload, type QueueName } from './catalog.js';
+
+export type ConnectionRole = 'api' | 'worker';
+
+export function createRedis(url: string, role: ConnectionRole): Redis {
+  return new Redis(url, {
+    // Workers block on Redis and must wait for it; the API must answer now.
+    maxRetriesPerRequest: role === 'worker' ? null : 1,
+    enableOfflineQueue: role === 'worker',
+    connectionName: `coffre-${role}`,
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+  });
+}
+
+export interface JobQueues {
+  readonly redis: Redis;
+  readonly prefix: string;
+  queue(name: QueueName): Queue;
+  /** Validates the payload against the catalog and adds the job (a no-op when its id exists). */
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: Pick<JobsOptions, 'delay' | 'priority'>): Promise<Job>;
+  close(): Promise<void>;
+}
+
+export function createJobQueues(options: { redisUrl: string; prefix: string; role: ConnectionRole; redis?: Redis }): JobQueues {
+  const redis = options.redis ?? createRedis(options.redisUrl, options.role);
+  redis.on('error', () => {}); // reported by health checks; ioredis reconnects by itself
+  const queues = new Map<QueueName, Queue>();
+  const queue = (name: QueueName) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: redis, prefix: options.prefix, skipWaitingForReady: options.role === 'api' });
+      q.on('error', () => {});
+      queues.set(name, q);
+    }
+    return q;
+  };
+  return {
+    redis,
+    prefix: options.prefix,
+    queue,
+    async enqueue(name, payload, extra) {
+      const definition = jobCatalog[name];
+      const data = definition.payload.parse(payload);
+      const jobId = 'jobId' in definition && definition.jobId ? (definition.jobId as (p: unknown) => string)(data) : undefined;
+      try {
+        return await queue(definition.queue).add(name, data, { ...jobOptions(name), ...extra, jobId });
+      } catch (error) {
+        throw new UnavailableError(`The job queue (Redis) is unavailable, so the job could not be queued: ${(error as Error).message}`);
+      }
+    },
+    async close() {
+      await Promise.allSettled([...queues.values()].map((q) => q.close()));
+      if (!options.redis) redis.disconnect();
+    },
+  };
+}
+
+export function jobOptions(name: JobName): JobsOptions {
+  const definition = jobCatalog[name];
+  return {
+    attempts: definition.attempts,
+    backoff: definition.backoffMs ? { type: 'exponential', delay: definition.backoffMs } : undefined,
+    removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
+  };
+}
+
+export { queueNames };

@@ -1,0 +1,65 @@
+// Where artifacts live. Every driver publishes an object only when its body ended without error,
+// so that a failed run leaves nothing that looks complete.
+import type { Readable } from 'node:stream';
+import { ValidationError } from '../errors.js';
+
+export interface StoredObject {
+  key: string;
+  sizeBytes: number;
+  modifiedAt: Date;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface StorageUsage {
+  totalBytes: number;
+  freeBytes: number;
+  usedPercent: number;
+}
+
+export interface StorageDriver {
+  readonly kind: 'local' | 's3';
+  /** Where it writes, for people (never with credentials). */
+  readonly description: string;
+  /**
+   * Writes `body` under `key`. The object appears under its final key only once the body has ended
+   * without error; on error nothing is left behind and the promise rejects.
+   */
+  put(key: string, body: Readable, options?: { signal?: AbortSignal }): Promise<{ sizeBytes: number }>;
+  /** Streams an object, or a byte range of it. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  stat(key: string): Promise<StoredObject | null>;
+  /** Removes an object; removing a missing one is not an error. */
+  delete(key: string): Promise<void>;
+  /** Every published object under a prefix (temporary uploads excluded). */
+  list(prefix?: string): AsyncIterable<StoredObject>;
+  /** Throws with a sentence when the destination cannot be written. */
+  checkWritable(): Promise<void>;
+  /** Disk usage, for local destinations. */
+  usage?(): Promise<StorageUsage>;
+  /** Removes temporary files older than `olderThanMs`; returns how many. */
+  removeStaleTemporaries?(olderThanMs: number): Promise<number>;
+}
+
+/**
+ * Object keys are relative paths made of safe segments: no `..`, no absolute path, no empty
+ * segment, no control characters. Drivers call this before touching anything.
+ */
+export function assertSafeKey(key: string): string {
+  const segments = key.split('/');
+  const bad =
+    key.length === 0 ||
+    key.length > 1024 ||
+    key.startsWith('/') ||
+    key.includes('\\') ||
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f]/.test(key) ||
+    segments.some((s) => s === '' || s === '.' || s === '..');
+  if (bad) throw new ValidationError(`"${key.slice(0, 80)}" is not a valid object key.`);
+  return key;
+}

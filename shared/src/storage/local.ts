@@ -1,0 +1,198 @@
+// The local-directory destination. Writes go to <root>/.tmp/<uuid>.part, are fsynced, then renamed
+// into place (and the directory fsynced), so that a crash leaves either the whole object or nothing
+// under its final name. Keys are confined to the root, symlinks included.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, statfs, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { ValidationError } from '../errors.js';
+import { failpoint } from '../app/failpoints.js';
+import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
+
+export const TEMP_DIR_NAME = '.tmp';
+
+export function createLocalStorage(root: string): StorageDriver {
+  const base = resolve(root);
+  const tempDir = join(base, TEMP_DIR_NAME);
+
+  /** The absolute path of a key, refusing anything that resolves outside the root. */
+  async function pathOf(key: string): Promise<string> {
+    assertSafeKey(key);
+    if (key === TEMP_DIR_NAME || key.startsWith(`${TEMP_DIR_NAME}/`)) {
+      throw new ValidationError(`"${key}" is not a valid object key: ${TEMP_DIR_NAME}/ holds unfinished writes.`);
+    }
+    const path = join(base, key);
+    await mkdir(base, { recursive: true }).catch((error: unknown) => {
+      throw describeWriteError(error, base);
+    });
+    const realBase = await realpath(base).catch(() => base);
+    // Resolve symlinks of the deepest existing ancestor: a link must not lead out of the root.
+    for (let existing = path; ; existing = dirname(existing)) {
+      const real = await realpath(existing).catch(() => null);
+      if (real !== null) {
+        if (real !== realBase && !real.startsWith(realBase + sep)) {
+          throw new ValidationError(`"${key}" leads outside the backup directory (through a symbolic link).`);
+        }
+        break;
+      }
+      // A link to nowhere could be pointed outside, or its target created, after this check.
+      const link = await lstat(existing).catch(() => null);
+      if (link?.isSymbolicLink()) throw new ValidationError(`"${key}" leads through a broken symbolic link in the backup directory.`);
+      if (dirname(existing) === existing) break;
+    }
+    return path;
+  }
+
+  return {
+    kind: 'local',
+    description: base,
+
+    async put(key, body, options) {
+      const target = await pathOf(key);
+      const temp = join(tempDir, `${randomUUID()}.part`);
+      try {
+        await mkdir(tempDir, { recursive: true });
+        // A large buffer lets chunks that arrive while a write is in flight go out together (writev).
+        const file = createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 });
+        await pipeline(body, file, { signal: options?.signal });
+        await fsyncPath(temp);
+        await failpoint('storage.before-rename', key);
+        await mkdir(dirname(target), { recursive: true });
+        await rename(temp, target);
+        await fsyncPath(dirname(target));
+        return { sizeBytes: file.bytesWritten };
+      } catch (error) {
+        body.destroy();
+        await rm(temp, { force: true });
+        throw describeWriteError(error, base, key);
+      }
+    },
+
+    async get(key, range?: ByteRange) {
+      const path = await pathOf(key);
+      // 1 MB reads: fewer, larger chunks for the hashing, decryption and pipes downstream.
+      const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
+      await new Promise<void>((resolveOpen, reject) => {
+        stream.once('open', () => resolveOpen());
+        stream.once('error', reject);
+      });
+      return stream;
+    },
+
+    async stat(key) {
+      const path = await pathOf(key);
+      try {
+        const info = await stat(path);
+        return info.isFile() ? { key, sizeBytes: info.size, modifiedAt: info.mtime } : null;
+      } catch {
+        return null;
+      }
+    },
+
+    async delete(key) {
+      const path = await pathOf(key);
+      await unlink(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+      await pruneEmptyDirectories(dirname(path), base);
+    },
+
+    async *list(prefix = '') {
+      // A prefix is a string, as on S3: "db/2026-" lists db/2026-01.dump and db/2026-02.dump.
+      const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/$/, '');
+      const start = folder ? await pathOf(folder) : base;
+      for await (const object of walk(start, base)) {
+        if (object.key.startsWith(prefix)) yield object;
+      }
+    },
+
+    async checkWritable() {
+      const probe = join(tempDir, `probe-${randomUUID()}`);
+      try {
+        await mkdir(tempDir, { recursive: true });
+        const handle = await open(probe, 'wx');
+        await handle.close();
+        await unlink(probe);
+      } catch (error) {
+        throw describeWriteError(error, base);
+      }
+    },
+
+    async usage(): Promise<StorageUsage> {
+      await mkdir(base, { recursive: true });
+      const info = await statfs(base);
+      const totalBytes = info.blocks * info.bsize;
+      const freeBytes = info.bavail * info.bsize;
+      const usedPercent = totalBytes ? Math.round(((totalBytes - info.bfree * info.bsize) / totalBytes) * 1000) / 10 : 0;
+      return { totalBytes, freeBytes, usedPercent };
+    },
+
+    async removeStaleTemporaries(olderThanMs) {
+      let removed = 0;
+      const names = await readdir(tempDir).catch(() => [] as string[]);
+      for (const name of names) {
+        const path = join(tempDir, name);
+        const info = await stat(path).catch(() => null);
+        if (info && Date.now() - info.mtimeMs > olderThanMs) {
+          await rm(path, { recursive: true, force: true });
+          removed += 1;
+        }
+      }
+      return removed;
+    },
+  };
+}
+
+async function* walk(dir: string, base: string): AsyncGenerator<StoredObject> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    const key = relative(base, path).split(sep).join('/');
+    if (key === TEMP_DIR_NAME) continue;
+    if (entry.isDirectory()) yield* walk(path, base);
+    else if (entry.isFile()) {
+      const info = await stat(path).catch(() => null);
+      if (info) yield { key, sizeBytes: info.size, modifiedAt: info.mtime };
+    }
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Removes directories left empty by a delete, up to (not including) the root. */
+async function pruneEmptyDirectories(dir: string, base: string): Promise<void> {
+  let current = dir;
+  while (current.startsWith(base + sep)) {
+    try {
+      await rmdir(current);
+    } catch {
+      return;
+    }
+    current = dirname(current);
+  }
+}
+
+function describeWriteError(error: unknown, base: string, key?: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return new Error(`The backup directory ${base} is full (no space left on device): free space or move BACKUP_DIR.`);
+  if (code === 'EACCES' || code === 'EPERM') return new Error(`coffre may not write to ${base}: give its user write permission.`);
+  if (code === 'EROFS') return new Error(`The backup directory ${base} is on a read-only file system: mount it read-write or move BACKUP_DIR.`);
+  if (code === 'EDQUOT') return new Error(`The disk quota for ${base} is exhausted.`);
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    return new Error(
+      key
+        ? `"${key}" cannot be written in ${base}: a file stands where a directory of its path should be.`
+        : `The backup directory ${base} cannot be created: a file stands where a directory of its path should be.`,
+    );
+  }
+  if (code === 'EISDIR') return new Error(`"${key}" cannot be written in ${base}: a directory of that name exists.`);
+  return error instanceof Error ? error : new Error(String(error));
+}

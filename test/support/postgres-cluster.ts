@@ -1,0 +1,84 @@
+// A PostgreSQL cluster of the test's own that the test may stop and start again (coffre's metadata
+// database going away mid-backup). Like private-postgres.ts it belongs to the `postgres` OS user
+// (initdb refuses root) and listens on 127.0.0.1 on a free port; here authentication is trust, and
+// the data directory survives stop() so that start() brings the same databases back.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { access, appendFile, chmod, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './redis-server.js';
+
+export interface PostgresCluster {
+  port: number;
+  /** postgresql://postgres@127.0.0.1:<port>/<database> */
+  url(database: string): string;
+  /** A fresh database with coffre's migrations applied; returns its URL. */
+  createMetadataDatabase(name: string): string;
+  /** pg_ctl stop -m fast: every connection is cut, the data stays. */
+  stop(): void;
+  start(): void;
+  destroy(): Promise<void>;
+}
+
+export async function startPostgresCluster(): Promise<PostgresCluster> {
+  const bin = await findBinDir();
+  const dir = await mkdtemp(join(tmpdir(), 'coffre-pgc-'));
+  const { uid, gid } = postgresUser();
+  await chown(dir, uid, gid);
+  await chmod(dir, 0o755);
+  const data = join(dir, 'data');
+  asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+  const port = await freePort();
+  await appendFile(
+    join(data, 'postgresql.conf'),
+    ['', `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'max_connections = 40', ''].join('\n'),
+  );
+  const pgCtl = (args: string[]) => asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', ...args]);
+  pgCtl(['start']);
+  const url = (database: string) => `postgresql://postgres@127.0.0.1:${port}/${database}`;
+  return {
+    port,
+    url,
+    createMetadataDatabase(name) {
+      const target = url(name);
+      execFileSync(process.execPath, ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', 'scripts/migrations.mjs', 'deploy'], {
+        env: { ...process.env, DATABASE_URL: target },
+        stdio: 'pipe',
+      });
+      return target;
+    },
+    stop: () => pgCtl(['-m', 'fast', 'stop']),
+    start: () => pgCtl(['start']),
+    async destroy() {
+      spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: '/' });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function findBinDir(): Promise<string> {
+  const root = '/usr/lib/postgresql';
+  const majors = (await readdir(root).catch(() => [] as string[])).map(Number).filter(Boolean).sort((a, b) => b - a);
+  for (const major of majors) {
+    const bin = join(root, String(major), 'bin');
+    if (await access(join(bin, 'initdb')).then(() => true, () => false)) return bin;
+  }
+  throw new Error(`no initdb under ${root}: install the postgresql server package`);
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const uid = id('-u');
+  const gid = id('-g');
+  if (!uid || !gid) throw new Error('there is no postgres OS user to own the cluster');
+  return { uid, gid };
+}
+
+function asPostgres(command: string, args: string[]): void {
+  const run = spawnSync('runuser', ['-u', 'postgres', '--', command, ...args], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    cwd: '/',
+  });
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${run.stderr || run.error?.message} (exit ${run.status})`);
+}

@@ -1,0 +1,64 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run against the TypeScript sources of the workspace packages (the "source" export
+// condition); processes the tests start (api, worker, cli) run the built dist/.
+const shared = {
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
+};
+
+export default defineConfig({
+  ...shared,
+  test: {
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+    pool: 'forks',
+    projects: [
+      {
+        ...shared,
+        test: {
+          name: 'unit',
+          globalSetup: ['test/support/global-setup.ts'],
+          include: ['shared/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'faults',
+          globalSetup: ['test/support/global-setup.ts'],
+          include: ['test/faults/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'security',
+          globalSetup: ['test/support/global-setup.ts'],
+          include: ['test/security/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          // The web UI in Debian's chromium against the real API, worker, PostgreSQL and Redis.
+          name: 'web',
+          globalSetup: ['test/support/global-setup.ts'],
+          include: ['services/web/e2e/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
