@@ -15,9 +15,9 @@ describe('the TTL cache behind counts, stats and token lookups', () => {
     expect(calls).toBe(1);
   });
 
-  it('serves a recent answer while the next one is computed, without waiting', async () => {
+  it('with staleMs, serves a recent answer while the next one is computed, without waiting', async () => {
     vi.useFakeTimers({ now: 0, toFake: ['Date'] });
-    const cache = createTtlCache<string>(1000);
+    const cache = createTtlCache<string>(1000, { staleMs: 4000 });
     await cache.get('k', async () => 'first');
     vi.setSystemTime(1500);
     let release!: (v: string) => void;
@@ -29,12 +29,22 @@ describe('the TTL cache behind counts, stats and token lookups', () => {
     expect(await cache.get('k', async () => 'third')).toBe('second');
   });
 
-  it('does not serve an answer older than a few periods', async () => {
+  it('does not serve an answer older than its TTL and staleMs', async () => {
+    vi.useFakeTimers({ now: 0, toFake: ['Date'] });
+    const cache = createTtlCache<string>(1000, { staleMs: 4000 });
+    await cache.get('k', async () => 'old');
+    vi.setSystemTime(5000);
+    expect(await cache.get('k', async () => 'new')).toBe('new');
+  });
+
+  it('without staleMs (token lookups), an expired answer is never served: a revocation applies within the TTL', async () => {
     vi.useFakeTimers({ now: 0, toFake: ['Date'] });
     const cache = createTtlCache<string>(1000);
-    await cache.get('k', async () => 'old');
-    vi.setSystemTime(60_000);
-    expect(await cache.get('k', async () => 'new')).toBe('new');
+    await cache.get('k', async () => 'valid');
+    vi.setSystemTime(999);
+    expect(await cache.get('k', async () => 'revoked')).toBe('valid');
+    vi.setSystemTime(1000);
+    expect(await cache.get('k', async () => 'revoked')).toBe('revoked');
   });
 
   it('does not remember a failure', async () => {

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { reconcile, requestBackup, runMaintenance, syncAllSchedulers, systemActor } from '@coffre/shared';
+import { reconcile, requestBackup, runMaintenance, selectBeyondMaxBackups, syncAllSchedulers, systemActor } from '@coffre/shared';
 import { createTestStack, clearRedisPrefix, eventually, type TestStack } from '../../../test/support/stack.js';
 
 let stack: TestStack;
@@ -131,6 +131,30 @@ describe('retention', () => {
     }
     const listed = await request(stack.app).get('/api/backups').query({ configurationId: created.body.id }).set(auth);
     expect(listed.body.total).toBe(2);
+  });
+
+  it('outside any configuration, MAX_BACKUPS newest completed backups are kept per source, as selectBeyondMaxBackups says', async () => {
+    const other = await request(stack.app).post('/api/sources').set(auth)
+      .send({ name: `max-${Math.random().toString(36).slice(2, 8)}`, url: stack.config.SOURCE_DATABASE_URL }).expect(201);
+    const workers = stack.startWorkers();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const backup = await requestBackup(stack.ctx, { sourceId: other.body.id }, systemActor);
+      ids.push(backup.id);
+      await eventually(async () => (await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: backup.id } })).status === 'completed', 60_000);
+    }
+    await workers.close(5000);
+    const before = await stack.ctx.db.backup.findMany({ where: { sourceId: other.body.id } });
+    const expected = selectBeyondMaxBackups(before, 2).map((b) => b.id);
+    expect(expected).toEqual(ids.slice(0, 3));
+
+    const report = await runMaintenance({ ...stack.ctx, config: { ...stack.config, MAX_BACKUPS: 2 } }, {}, { logger: stack.ctx.logger });
+    expect(report.retention.expired.filter((e) => ids.includes(e.backupId)).map((e) => e.backupId)).toEqual(expected);
+    const after = await stack.ctx.db.backup.findMany({ where: { id: { in: ids } }, include: { artifacts: true }, orderBy: { createdAt: 'asc' } });
+    expect(after.map((row) => row.deletedAt !== null)).toEqual([true, true, true, false, false]);
+    for (const row of after) {
+      for (const artifact of row.artifacts) expect(existsSync(join(stack.config.BACKUP_DIR, artifact.key))).toBe(row.deletedAt === null);
+    }
   });
 });
 

@@ -49,7 +49,7 @@ const tokenCaches = new WeakMap<Db, TtlCache<Actor | null>>();
 /** Resolves a bearer token to who it is, or null. */
 export async function authenticateToken(db: Db, token: string): Promise<Actor | null> {
   if (!token || token.length > 200) return null;
-  if (!tokenCaches.has(db)) tokenCaches.set(db, createTtlCache<Actor | null>(TOKEN_CACHE_MS, 10_000));
+  if (!tokenCaches.has(db)) tokenCaches.set(db, createTtlCache<Actor | null>(TOKEN_CACHE_MS, { maxEntries: 10_000 }));
   return tokenCaches.get(db)!.get(hashToken(token), () => lookUpToken(db, token));
 }
 

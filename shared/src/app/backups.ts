@@ -262,14 +262,15 @@ export async function getBackup(ctx: AppContext, id: string): Promise<BackupWith
   return backup;
 }
 
-// Totals of a filtered history may be two seconds old: counting a large history on every request
-// would cost more than the page itself. The rows of the page are always read fresh.
+// Totals of a filtered history are refreshed every two seconds, and while a refresh runs the previous
+// total (at most five seconds old) is served: counting a large history on every request would cost
+// more than the page itself. The rows of the page are always read fresh.
 const totals = new WeakMap<AppContext, TtlCache<number>>();
 
 export async function listBackups(ctx: AppContext, query: unknown): Promise<{ items: BackupView[]; total: number; page: number; pageSize: number }> {
   const filters = parseInput(backupListQuerySchema, query ?? {});
   const where = backupFilter(filters);
-  if (!totals.has(ctx)) totals.set(ctx, createTtlCache<number>(2000));
+  if (!totals.has(ctx)) totals.set(ctx, createTtlCache<number>(2000, { staleMs: 3000 }));
   const [rows, total] = await Promise.all([
     ctx.db.backup.findMany({
       where,
@@ -328,9 +329,9 @@ export type BackupStats = z.infer<typeof backupStatsSchema>;
 
 const statsCaches = new WeakMap<AppContext, TtlCache<BackupStats>>();
 
-/** The statistics, at most two seconds old (a dashboard polling them costs one query per period). */
+/** The statistics, refreshed every two seconds and at most five old (one query per period, however many dashboards poll). */
 export async function backupStats(ctx: AppContext): Promise<BackupStats> {
-  if (!statsCaches.has(ctx)) statsCaches.set(ctx, createTtlCache<BackupStats>(2000));
+  if (!statsCaches.has(ctx)) statsCaches.set(ctx, createTtlCache<BackupStats>(2000, { staleMs: 3000 }));
   return statsCaches.get(ctx)!.get('stats', () => computeBackupStats(ctx));
 }
 

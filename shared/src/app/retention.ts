@@ -1,18 +1,21 @@
 // Applying retention: for each configuration its policy (selectExpiredBackups); for backups outside
-// any configuration, MAX_BACKUPS per source (selectBeyondMaxBackups). An expired backup loses its
-// artifacts in every destination; its row stays, marked deleted.
+// any configuration, MAX_BACKUPS per source (the rule of selectBeyondMaxBackups, written as a query).
+// An expired backup loses its artifacts in every destination; its row stays, marked deleted.
 import type { AppContext } from './context.js';
 import { systemActor } from './context.js';
 import { recordAudit } from './audit.js';
 import { removeBackupArtifacts } from './backups.js';
 import { retentionFromColumns } from './configuration-input.js';
-import { hasRetentionRule, selectBeyondMaxBackups, selectExpiredBackups } from './retention-policy.js';
+import { hasRetentionRule, selectExpiredBackups } from './retention-policy.js';
 import { scheduleFromColumns } from './schedule.js';
 
 export interface RetentionReport {
   expired: { backupId: string; name: string; rule: string }[];
   failures: { backupId: string; error: string }[];
 }
+
+/** Unconfigured backups expired per source and run; the next run takes the rest. */
+const UNCONFIGURED_BATCH = 500;
 
 const columns = { id: true, name: true, status: true, completedAt: true, createdAt: true, deletedAt: true, configurationId: true, sourceId: true } as const;
 
@@ -28,16 +31,22 @@ export async function applyRetention(ctx: AppContext, now = new Date(), options:
       await expire(ctx, backup, `retention of configuration "${configuration.name}"`, report, options);
     }
   }
-  // Backups outside any configuration: the newest MAX_BACKUPS per source are kept.
-  const unconfigured = await ctx.db.backup.findMany({ where: { configurationId: null, deletedAt: null }, select: columns });
-  const bySource = new Map<string, typeof unconfigured>();
-  for (const backup of unconfigured) {
-    const key = backup.sourceId ?? 'none';
-    bySource.set(key, [...(bySource.get(key) ?? []), backup]);
-  }
-  for (const backups of bySource.values()) {
-    for (const backup of selectBeyondMaxBackups(backups, ctx.config.MAX_BACKUPS)) {
-      await expire(ctx, backup, `MAX_BACKUPS (${ctx.config.MAX_BACKUPS})`, report, options);
+  // Backups outside any configuration: the newest MAX_BACKUPS per source are kept. Counted per
+  // source in the database, and only the rows beyond the limit are read, oldest first, at most
+  // UNCONFIGURED_BATCH per source and run: a history of 100 000 rows costs one grouped count.
+  const max = ctx.config.MAX_BACKUPS;
+  const unconfigured = { configurationId: null, deletedAt: null, status: 'completed' } as const;
+  const counts = await ctx.db.backup.groupBy({ by: ['sourceId'], where: unconfigured, _count: { _all: true } });
+  for (const { sourceId, _count } of counts) {
+    if (_count._all <= max) continue;
+    const beyond = await ctx.db.backup.findMany({
+      where: { ...unconfigured, sourceId },
+      orderBy: [{ completedAt: { sort: 'asc', nulls: 'first' } }, { createdAt: 'asc' }, { id: 'asc' }],
+      take: Math.min(_count._all - max, UNCONFIGURED_BATCH),
+      select: columns,
+    });
+    for (const backup of beyond) {
+      await expire(ctx, backup, `MAX_BACKUPS (${max})`, report, options);
     }
   }
   return report;

@@ -1,8 +1,8 @@
 // A small in-process cache for answers that may be a few seconds old (history counts, stats, token
-// lookups). One computation per key is in flight at a time, and an answer up to a few periods old is
-// still served while the next is computed (stale while revalidating): a burst of identical requests
-// costs one query, and no request of a busy key waits for a refresh. An answer older than that is
-// not served: the caller waits for a fresh one.
+// lookups). One computation per key is in flight at a time: a burst of identical requests costs one
+// query. With `staleMs`, an answer up to that much older than the TTL is still served while the next
+// is computed (stale while revalidating), so that no request of a busy key waits for a refresh; an
+// answer older than that is not served: the caller waits for a fresh one.
 export interface TtlCache<V> {
   get(key: string, compute: () => Promise<V>): Promise<V>;
   clear(): void;
@@ -16,10 +16,13 @@ interface Entry<V> {
   pending?: Promise<V>;
 }
 
-/** How many periods old an answer may be and still be served while a fresh one is computed. */
-const STALE_PERIODS = 5;
+export interface TtlCacheOptions {
+  maxEntries?: number;
+  /** How long past its TTL an answer is still served while a fresh one is computed (0: never). */
+  staleMs?: number;
+}
 
-export function createTtlCache<V>(ttlMs: number, maxEntries = 1000): TtlCache<V> {
+export function createTtlCache<V>(ttlMs: number, { maxEntries = 1000, staleMs = 0 }: TtlCacheOptions = {}): TtlCache<V> {
   const entries = new Map<string, Entry<V>>();
 
   function refresh(key: string, entry: Entry<V>, compute: () => Promise<V>): Promise<V> {
@@ -50,7 +53,7 @@ export function createTtlCache<V>(ttlMs: number, maxEntries = 1000): TtlCache<V>
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
       }
       const age = Date.now() - entry.at;
-      if ('value' in entry && age < ttlMs * STALE_PERIODS) {
+      if ('value' in entry && age < ttlMs + staleMs) {
         if (age >= ttlMs && !entry.pending) refresh(key, entry, compute).catch(() => {});
         return Promise.resolve(entry.value as V);
       }
