@@ -27,9 +27,8 @@ import { parsePostgresUrl } from '../shared/src/engine/postgres.js';
 import { runDatabaseBackup } from '../shared/src/engine/backup-pipeline.js';
 import { dropDatabase as dropDatabaseOf, runDatabaseRestore } from '../shared/src/engine/restore-pipeline.js';
 import { createLocalStorage } from '../shared/src/storage/local.js';
+import { ADMIN_URL, PG_BIN, buildSourceDatabase, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from '../bench/lib.js';
 
-const ADMIN_URL = process.env.MEASURE_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const PG_BIN = process.env.MEASURE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 /** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
 const CLOCK_TICKS = 100;
 
@@ -80,7 +79,7 @@ async function main(options: Options): Promise<void> {
   try {
     if (!options.database) {
       log(`building ${database} (scale ${options.scale}) …`);
-      const buildMs = await timed(() => buildDatabase(database, options.scale));
+      const buildMs = await timed(() => buildSourceDatabase(database, options.scale));
       log(`built in ${(buildMs / 1000).toFixed(1)} s`);
     }
     const info = await databaseInfo(database);
@@ -415,73 +414,6 @@ async function peakRssMb(): Promise<number> {
   return kb / 1024;
 }
 
-/**
- * pgbench's tables (server-side generation) plus a wide table of orders: timestamps, statuses, e-mail
- * addresses, amounts, a jsonb document and a sentence of words from a small vocabulary, like the rows
- * of an application; md5 tokens add the incompressible part real data has.
- */
-async function buildDatabase(database: string, scale: number): Promise<void> {
-  await adminQuery(`CREATE DATABASE ${database}`);
-  await shell(`"$1/pgbench" -q -i -I dtGvp -s "$2" "$3"`, [PG_BIN, String(Math.round(30 * scale)), urlOf(database)]);
-  const rows = Math.round(1_300_000 * scale);
-  await withDatabase(database, async (client) => {
-    await client.query('SET synchronous_commit = off');
-    await client.query(`
-      CREATE TABLE orders (
-        id bigint PRIMARY KEY,
-        created_at timestamptz NOT NULL,
-        updated_at timestamptz,
-        status text NOT NULL,
-        customer text NOT NULL,
-        email text,
-        amount numeric(12, 2),
-        payload jsonb,
-        note text,
-        token text
-      )`);
-    await client.query(`
-      WITH vocabulary AS (
-        SELECT string_to_array('the order was shipped to customer after payment confirmed by bank transfer card refund ' ||
-          'delivery address changed invoice sent warehouse paris lyon berlin madrid rome parcel delayed weather ' ||
-          'carrier returned damaged item replaced quickly support ticket opened closed resolved priority normal ' ||
-          'discount applied coupon loyalty points gift wrap express standard pickup store locker signature ' ||
-          'required missing tracking number updated contact phone email please call back tomorrow morning', ' ') AS words
-      )
-      INSERT INTO orders
-      SELECT g,
-             timestamptz '2021-01-01' + random() * interval '1200 days',
-             CASE WHEN g % 3 = 0 THEN NULL ELSE timestamptz '2021-01-01' + random() * interval '1300 days' END,
-             (ARRAY['pending', 'paid', 'shipped', 'delivered', 'refunded', 'cancelled'])[1 + (g::bigint * 7919) % 6],
-             'customer-' || (random() * 200000)::int,
-             v.words[1 + (random() * 80)::int] || '.' || v.words[1 + (random() * 80)::int] || (g % 1000) || '@example.' ||
-               (ARRAY['com', 'org', 'net', 'fr', 'de'])[1 + g % 5],
-             round((random() * 2000)::numeric, 2),
-             jsonb_build_object(
-               'sku', upper(substr(md5(g::text), 1, 8)),
-               'quantity', 1 + (random() * 9)::int,
-               'tags', jsonb_build_array(v.words[1 + (random() * 80)::int], v.words[1 + (random() * 80)::int]),
-               'shipping', jsonb_build_object('city', (ARRAY['Paris', 'Lyon', 'Berlin', 'Madrid', 'Rome'])[1 + g % 5],
-                                              'express', g % 4 = 0, 'weight_kg', round((random() * 30)::numeric, 3)),
-               'score', round(random()::numeric, 4)),
-             array_to_string(ARRAY(SELECT v.words[1 + (random() * 80 + g * 0)::int] FROM generate_series(1, 6 + g % 10)), ' '),
-             md5(g::text || random()::text)
-        FROM generate_series(1, ${rows}) g, vocabulary v`);
-    await client.query('CREATE INDEX orders_created_at_idx ON orders (created_at)');
-    await client.query('CREATE INDEX orders_customer_idx ON orders (customer)');
-    await client.query('VACUUM ANALYZE');
-  });
-}
-
-async function databaseInfo(database: string): Promise<{ bytes: number; rows: number }> {
-  return withDatabase(database, async (client) => {
-    const { rows } = await client.query<{ bytes: string; rows: string }>(
-      `SELECT pg_database_size(current_database()) AS bytes,
-              (SELECT sum(n_live_tup) FROM pg_stat_user_tables) AS rows`,
-    );
-    return { bytes: Number(rows[0]!.bytes), rows: Number(rows[0]!.rows) };
-  });
-}
-
 async function countEveryTable(database: string): Promise<void> {
   await withDatabase(database, async (client) => {
     const { rows } = await client.query<{ name: string }>(
@@ -489,60 +421,6 @@ async function countEveryTable(database: string): Promise<void> {
     );
     for (const row of rows) await client.query(`SELECT count(*) FROM ONLY ${row.name}`);
   });
-}
-
-function urlOf(database: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  await withDatabase(new URL(ADMIN_URL).pathname.slice(1), (client) => client.query(sql));
-}
-
-async function dropDatabase(database: string): Promise<void> {
-  await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-}
-
-async function withDatabase<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: urlOf(database) });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Runs a bash pipeline (pipefail), its arguments passed as $1, $2 … rather than spliced into the text. */
-async function shell(script: string, args: string[]): Promise<void> {
-  const child = spawn('bash', ['-o', 'pipefail', '-c', script, 'measure', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-4000)));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`${script} failed (exit ${code}): ${stderr}`);
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-}
-
-function log(text: string): void {
-  process.stderr.write(`${text}\n`);
 }
 
 interface Options {

@@ -16,7 +16,7 @@ import {
   withPgClient,
   type PgConnection,
 } from './postgres.js';
-import { describeExit, lastLine, startTool, type RunningTool, type ToolExit } from './process.js';
+import { describeExit, lastLine, startTool, toolChain, type RunningTool, type ToolExit } from './process.js';
 import { createGate, createMeter, fanOut, type FanOutTarget } from './streams.js';
 import { countRowsInExportedSnapshot, estimateRowsFromCatalog, listDumpedTables, type TableCount } from './counts.js';
 
@@ -114,24 +114,8 @@ async function dumpToTargets(
   snapshot: string,
 ): Promise<{ sizeBytes: number; checksumSha256: string }> {
   const toolEnv = await preparePgToolEnvironment(input.connection, input.tmpDir);
-  const tools: RunningTool[] = [];
-  // Failures a tool had on its own, before coffre stopped the others: they explain the run.
-  const failures: { name: string; exit: ToolExit }[] = [];
-  let stopping = false;
-  const killAll = () => {
-    stopping = true;
-    tools.forEach((t) => t.kill());
-  };
-  const watch = (tool: RunningTool) => {
-    tools.push(tool);
-    void tool.exited.then((exit) => {
-      if (exit.code === 0 || stopping) return;
-      failures.push({ name: tool.name, exit });
-      killAll();
-    });
-    return tool;
-  };
-  input.signal?.addEventListener('abort', killAll, { once: true });
+  const chain = toolChain(input.signal);
+  const { watch } = chain;
   try {
     const args = [
       '--format=custom',
@@ -155,23 +139,22 @@ async function dumpToTargets(
 
     const meter = createMeter(input.onProgress);
     const out = fanOut(input.targets, input.signal);
-    const stages: (Readable | Transform | NodeJS.WritableStream)[] = [source, createGate(() => checkTools(tools))];
+    const stages: (Readable | Transform | NodeJS.WritableStream)[] = [source, createGate(() => checkTools(chain.tools))];
     if (input.recipients.length > 0) stages.push(createEncryptStream(input.recipients));
     stages.push(meter, out.writable);
     try {
       await pipeline(stages as unknown as [Readable, ...Transform[]], { signal: input.signal });
       await Promise.all(out.results);
     } catch (error) {
-      killAll();
-      await Promise.all(tools.map((t) => t.exited));
+      await chain.stop();
       await removePublished(input.targets, out.results);
       if (input.signal?.aborted) throw new Error('The backup was cancelled.', { cause: error });
-      const first = failures.find((f) => f.name === 'pg_dump') ?? failures[0];
+      const first = chain.firstFailure('pg_dump');
       throw first ? toolFailure(first.name, first.exit) : error;
     }
     return { sizeBytes: meter.bytes, checksumSha256: meter.digest() };
   } finally {
-    input.signal?.removeEventListener('abort', killAll);
+    chain.release();
     await toolEnv.cleanup();
   }
 }

@@ -111,3 +111,55 @@ export function describeExit(name: string, exit: ToolExit): string {
   if (exit.signal) return `${name} was killed by ${exit.signal}`;
   return `${name} exited with code ${exit.code}`;
 }
+
+/**
+ * Tools run as one chain (pg_dump into zstd, zstd into pg_restore …): the first that fails on its own
+ * stops the others, and so does the signal. `failures` keeps those own failures, in order, since they
+ * explain the run better than the broken pipes they cause downstream.
+ */
+export interface ToolChain {
+  readonly tools: RunningTool[];
+  readonly failures: { name: string; exit: ToolExit }[];
+  /** Adds a started tool to the chain, and returns it. */
+  watch(tool: RunningTool): RunningTool;
+  /** Stops every tool and waits until all have exited. */
+  stop(): Promise<void>;
+  /** The failure that explains the run: the first of the named tools, else the first at all. */
+  firstFailure(...names: string[]): { name: string; exit: ToolExit } | undefined;
+  /** Stops listening to the signal (the tools themselves are left alone). */
+  release(): void;
+}
+
+export function toolChain(signal?: AbortSignal): ToolChain {
+  const tools: RunningTool[] = [];
+  const failures: { name: string; exit: ToolExit }[] = [];
+  let stopping = false;
+  const killAll = () => {
+    stopping = true;
+    tools.forEach((t) => t.kill());
+  };
+  signal?.addEventListener('abort', killAll, { once: true });
+  return {
+    tools,
+    failures,
+    watch(tool) {
+      tools.push(tool);
+      void tool.exited.then((exit) => {
+        if (exit.code === 0 || stopping) return;
+        failures.push({ name: tool.name, exit });
+        killAll();
+      });
+      return tool;
+    },
+    async stop() {
+      killAll();
+      await Promise.all(tools.map((t) => t.exited));
+    },
+    firstFailure(...names) {
+      return failures.find((f) => names.includes(f.name)) ?? failures[0];
+    },
+    release() {
+      signal?.removeEventListener('abort', killAll);
+    },
+  };
+}

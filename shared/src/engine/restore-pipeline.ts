@@ -15,7 +15,7 @@ import {
   withPgClient,
   type PgConnection,
 } from './postgres.js';
-import { describeExit, lastLine, startTool, type RunningTool, type ToolExit } from './process.js';
+import { describeExit, lastLine, startTool, toolChain, type ToolExit } from './process.js';
 import { createMeter } from './streams.js';
 import { verifyArtifact, type ArtifactSource } from './verify-artifact.js';
 import type { BackupType } from './backup-pipeline.js';
@@ -70,23 +70,8 @@ export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<D
 
 async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: string, psqlPath: string | null): Promise<void> {
   const toolEnv = await preparePgToolEnvironment(input.target, input.tmpDir);
-  const tools: RunningTool[] = [];
-  const failures: { name: string; exit: ToolExit }[] = [];
-  let stopping = false;
-  const killAll = () => {
-    stopping = true;
-    tools.forEach((t) => t.kill());
-  };
-  const watch = (tool: RunningTool) => {
-    tools.push(tool);
-    void tool.exited.then((exit) => {
-      if (exit.code === 0 || stopping) return;
-      failures.push({ name: tool.name, exit });
-      killAll();
-    });
-    return tool;
-  };
-  input.signal?.addEventListener('abort', killAll, { once: true });
+  const chain = toolChain(input.signal);
+  const { watch } = chain;
   try {
     const dbname = `--dbname=${conninfo(input.target)}`;
     // The chain is built from its end: each tool's stdin is the previous tool's stdout, through the OS.
@@ -132,18 +117,17 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
     stages.push(sink);
     try {
       await pipeline(stages as unknown as [Readable, Transform, Writable], { signal: input.signal });
-      const exits = await Promise.all(tools.map((t) => t.exited));
+      const exits = await Promise.all(chain.tools.map((t) => t.exited));
       const failed = exits.findIndex((e) => e.code !== 0);
-      if (failed >= 0) throw restoreFailure(tools[failed]!.name, exits[failed]!);
+      if (failed >= 0) throw restoreFailure(chain.tools[failed]!.name, exits[failed]!);
     } catch (error) {
-      killAll();
-      await Promise.all(tools.map((t) => t.exited));
+      await chain.stop();
       if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.', { cause: error });
-      const first = failures.find((f) => f.name === 'pg_restore' || f.name === 'psql') ?? failures[0];
+      const first = chain.firstFailure('pg_restore', 'psql');
       throw first ? restoreFailure(first.name, first.exit) : error;
     }
   } finally {
-    input.signal?.removeEventListener('abort', killAll);
+    chain.release();
     await toolEnv.cleanup();
   }
 }
