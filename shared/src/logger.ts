@@ -22,14 +22,19 @@ export const redactPaths = [
   '*.connectionString',
 ];
 
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+/**
+ * `buffered`: lines are written to stdout off the request path (flushed at exit), for the API, whose
+ * every request logs a line; elsewhere each line is written as it is logged.
+ */
+export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream; buffered?: boolean } = {}): Logger {
   const config: LoggerOptions = {
     level: options.level ?? 'info',
     redact: { paths: redactPaths, censor: '[redacted]' },
     base: { service: options.name ?? 'coffre', pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination ? pino(config, options.destination as pino.DestinationStream) : pino(config);
+  if (options.destination) return pino(config, options.destination as pino.DestinationStream);
+  return options.buffered ? pino(config, pino.destination({ dest: 1, sync: false })) : pino(config);
 }
 
 /** Removes passwords from connection URLs that may appear inside error texts. */

@@ -13,7 +13,7 @@ import {
 import { createApp } from './app.js';
 
 const config = loadConfigOrExit();
-const logger = createLogger({ level: config.LOG_LEVEL, name: 'coffre-api' });
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'coffre-api', buffered: true });
 const db = createDb(config.DATABASE_URL);
 const queues = createJobQueues({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, role: 'api' });
 const ctx = createAppContext({ config, db, queues, logger });

@@ -13,7 +13,7 @@ import { createDecryptStream, createEncryptStream, type AgeIdentity } from '../c
 import { PermanentError } from '../errors.js';
 import { compressor, decompressor, type CompressionKind } from './compression.js';
 import { describeExit, lastLine, startTool, type RunningTool, type ToolExit } from './process.js';
-import { createGate, createMeter, fanOut, type FanOutTarget } from './streams.js';
+import { createGate, createMeter, fanOut, STREAM_BUFFER, type FanOutTarget } from './streams.js';
 import { verifyArtifact, type ArtifactSource } from './verify-artifact.js';
 
 export interface ArtifactWriteOptions {
@@ -117,7 +117,7 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
     stages.push(decompress.child.stdin!);
     content = decompress.child.stdout!;
   } else {
-    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    const out = new PassThrough({ highWaterMark: STREAM_BUFFER });
     stages.push(out);
     content = out;
   }
@@ -232,8 +232,8 @@ export interface TarWriter {
 export async function createTarWriter(): Promise<TarWriter> {
   // archiver is loaded by the first archive, not by every process importing the engine.
   const { TarArchive } = await import('archiver');
-  const archive = new TarArchive({ highWaterMark: 1 << 20 });
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const archive = new TarArchive({ highWaterMark: STREAM_BUFFER });
+  const out = new PassThrough({ highWaterMark: STREAM_BUFFER });
   const waiting: { resolve(): void; reject(error: Error): void }[] = [];
   let failure: Error | null = null;
   let finalized = false;
@@ -283,7 +283,7 @@ export async function createTarWriter(): Promise<TarWriter> {
           return;
         }
         const size = header.size ?? 0;
-        const safe = new PassThrough({ highWaterMark: 1 << 20 });
+        const safe = new PassThrough({ highWaterMark: STREAM_BUFFER });
         archive.append(safe, { ...data, stats: { size } as Stats });
         const write = async (chunk: Uint8Array) => {
           if (!safe.write(chunk)) await new Promise<void>((drained) => safe.once('drain', () => drained()));

@@ -5,7 +5,7 @@ import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
 import { AgeError, createDecryptStream, type AgeIdentity } from '../crypto/age.js';
-import { createMeter } from './streams.js';
+import { createMeter, STREAM_BUFFER } from './streams.js';
 
 export interface ArtifactSource {
   /** A fresh stream of the stored object from its first byte. */
@@ -78,7 +78,7 @@ export async function verifyArtifact(
 
 function discard(): Writable {
   return new Writable({
-    highWaterMark: 1 << 20,
+    highWaterMark: STREAM_BUFFER,
     write(_chunk, _encoding, callback) {
       callback();
     },

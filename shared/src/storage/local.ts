@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { ValidationError } from '../errors.js';
 import { failpoint } from '../app/failpoints.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
+import { STREAM_BUFFER } from '../engine/streams.js';
 
 export const TEMP_DIR_NAME = '.tmp';
 
@@ -54,7 +55,7 @@ export function createLocalStorage(root: string): StorageDriver {
       try {
         await mkdir(tempDir, { recursive: true });
         // A large buffer lets chunks that arrive while a write is in flight go out together (writev).
-        const file = createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 });
+        const file = createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: STREAM_BUFFER });
         await pipeline(body, file, { signal: options?.signal });
         await fsyncPath(temp);
         await failpoint('storage.before-rename', key);
@@ -72,7 +73,7 @@ export function createLocalStorage(root: string): StorageDriver {
     async get(key, range?: ByteRange) {
       const path = await pathOf(key);
       // 1 MB reads: fewer, larger chunks for the hashing, decryption and pipes downstream.
-      const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
+      const stream = createReadStream(path, { highWaterMark: STREAM_BUFFER, ...(range ? { start: range.start, end: range.end } : {}) });
       await new Promise<void>((resolveOpen, reject) => {
         stream.once('open', () => resolveOpen());
         stream.once('error', reject);
