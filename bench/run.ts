@@ -276,12 +276,12 @@ async function waitFor(api: Api, path: string): Promise<Run> {
 async function startService(name: 'api' | 'worker', env: Record<string, string | undefined>, ready: RegExp, logDir: string) {
   const flags = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : NODE_FLAGS[name];
   const logFile = join(logDir, `${name}.log`);
-  const log = openSync(logFile, 'a');
+  const logFd = openSync(logFile, 'a');
   const child = spawn(process.execPath, [...flags, resolve(`services/${name}/dist/main.js`)], {
     env: name === 'worker' ? { MALLOC_ARENA_MAX: '2', ...env } : env,
-    stdio: ['ignore', log, log],
+    stdio: ['ignore', logFd, logFd],
   });
-  closeSync(log);
+  closeSync(logFd);
   // Logs go to a file, not to a pipe this process reads: a pipe that fills while the benchmark is busy
   // would block the service's log writes and show up as its latency.
   const output = () => readFileSync(logFile, 'utf8');
@@ -441,7 +441,8 @@ async function writeReport(rows: Row[], raw: Record<string, unknown>): Promise<v
     '',
     'Ratios are medians of coffre over medians of the reference, runs alternating A/B in one session. coffre restores in one',
     'transaction after reading the whole artifact (size, SHA-256, decryption): pg_restore cannot combine --single-transaction',
-    'with -j, so parallel restore is not offered.',
+    'with -j, so parallel restore is not offered. Peak RSS is each process\'s high-water mark (VmHWM), reset before each run.',
+    'Latencies come from an open-loop load: one request every 5 ms, timed from when it was due.',
     '',
   ];
   const markdown = lines.join('\n');
