@@ -40,6 +40,17 @@ export default defineConfig({
       {
         ...shared,
         test: {
+          // The README's first command (scripts/start.sh), which rebuilds: run alone, last.
+          name: 'start',
+          globalSetup: ['test/support/global-setup.ts'],
+          include: ['test/start/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
           name: 'security',
           globalSetup: ['test/support/global-setup.ts'],
           include: ['test/security/**/*.test.ts'],

@@ -49,7 +49,7 @@ SELECT 1 + g % 2000, (ARRAY['new', 'paid', 'shipped', 'cancelled'])[1 + g % 4]::
   FROM generate_series(1, 10000) g;
 
 INSERT INTO order_lines (order_id, product_id, quantity)
-SELECT o.id, 1 + (o.id * k) % 300, 1 + k
+SELECT o.id, 1 + (o.id * 7 + k * 101) % 300, 1 + k -- three different products per order
   FROM orders o, generate_series(1, 3) k;
 
 CREATE VIEW revenue_by_country AS

@@ -58,12 +58,13 @@ pnpm -s db:migrate
 
 # A demo source with sample data, unless a source is configured.
 if [ -z "${SOURCE_DATABASE_URL:-}" ]; then
-  DEMO_URL=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/coffre_demo"; console.log(u.toString())' "$DATABASE_URL")
-  if ! psql -X -q -d "$DEMO_URL" -c 'SELECT 1 FROM customers LIMIT 1' >/dev/null 2>&1; then
-    say "creating the demo database coffre_demo"
+  DEMO_DATABASE="${DEMO_DATABASE:-coffre_demo}"
+  DEMO_URL=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/" + process.argv[2]; console.log(u.toString())' "$DATABASE_URL" "$DEMO_DATABASE")
+  if ! psql -X -q -d "$DEMO_URL" -c 'SELECT 1 FROM order_lines LIMIT 1' >/dev/null 2>&1; then
+    say "creating the demo database $DEMO_DATABASE"
     MAINT_URL=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/postgres"; console.log(u.toString())' "$DATABASE_URL")
-    psql -X -q -d "$MAINT_URL" -c 'CREATE DATABASE coffre_demo' >/dev/null 2>&1 || true
-    psql -X -q -v ON_ERROR_STOP=1 -d "$DEMO_URL" -f scripts/demo.sql >/dev/null
+    psql -X -q -d "$MAINT_URL" -c "CREATE DATABASE \"$DEMO_DATABASE\"" >/dev/null 2>&1 || true
+    psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$DEMO_URL" -f scripts/demo.sql >/dev/null
   fi
   export SOURCE_DATABASE_URL="$DEMO_URL"
 fi
@@ -72,7 +73,8 @@ fi
 bash scripts/stop.sh >/dev/null 2>&1 || true
 
 start_process() { # name script
-  nohup pnpm -s "$2" >>"$COFFRE_HOME/logs/$1.log" 2>&1 &
+  # In a session of its own: pnpm runs node through a shell, and `pnpm stop` signals the whole group.
+  setsid nohup pnpm -s "$2" >>"$COFFRE_HOME/logs/$1.log" 2>&1 </dev/null &
   echo $! >"$COFFRE_HOME/run/$1.pid"
 }
 say "starting the API and a worker (logs in $COFFRE_HOME/logs)"

@@ -23,3 +23,5 @@ fi
 # own, after the others, so that their load does not blur its timings.
 pnpm exec vitest run --project unit --project security --project web
 pnpm exec vitest run --project faults
+# The one-command start rebuilds the packages: nothing else may run while it does.
+pnpm exec vitest run --project start
