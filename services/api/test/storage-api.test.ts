@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createS3Storage } from '@coffre/shared/s3';
-import { createDatabase } from '../../../test/support/pg.js';
+import { createDatabase, forgetDatabase } from '../../../test/support/pg.js';
 import { createRichDatabase, dataChecksums } from '../../../test/support/fixtures.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
 import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, startS3Server, type S3Server } from '../../../test/support/s3.js';
@@ -96,6 +96,7 @@ describe('several destinations and files beside the database', () => {
 
   it('a restore works from either copy: from S3 when the local copy is gone', async () => {
     const target = `coffre_from_s3_${Date.now()}`;
+    forgetDatabase(target); // dropped with the stack's databases
     const localKey = backup.artifacts.find((a) => a.kind === 'database' && a.destination === 'local')!.key;
     await rm(join(stack.config.BACKUP_DIR, localKey));
     const res = await request(stack.app).post(`/api/backups/${backup.id}/restore`).set(auth).send({ confirm: backup.name, targetDatabase: target });
