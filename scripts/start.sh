@@ -59,6 +59,7 @@ pnpm -s db:migrate
 # A demo source with sample data, unless a source is configured.
 if [ -z "${SOURCE_DATABASE_URL:-}" ]; then
   DEMO_DATABASE="${DEMO_DATABASE:-coffre_demo}"
+  [[ "$DEMO_DATABASE" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "DEMO_DATABASE must be a plain database name (lower-case letters, digits, _): got \"$DEMO_DATABASE\""
   DEMO_URL=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/" + process.argv[2]; console.log(u.toString())' "$DATABASE_URL" "$DEMO_DATABASE")
   if ! psql -X -q -d "$DEMO_URL" -c 'SELECT 1 FROM order_lines LIMIT 1' >/dev/null 2>&1; then
     say "creating the demo database $DEMO_DATABASE"

@@ -75,3 +75,8 @@ export class IntegrityError extends PermanentError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A unique-constraint violation (Prisma P2002): another process created the same row first. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+}

@@ -40,7 +40,11 @@ afterAll(async () => {
 describe('pnpm start', () => {
   it('creates the demo database, starts the API and a worker, and takes an encrypted first backup of every row', async () => {
     const started = await run('scripts/start.sh');
-    expect(started.code, started.output).toBe(0);
+    const logs = async () => {
+      const tail = async (name: string) => (await readFile(join(home, 'logs', `${name}.log`), 'utf8').catch(() => '')).slice(-3000);
+      return `${started.output}\n--- api.log\n${await tail('api')}\n--- worker.log\n${await tail('worker')}`;
+    };
+    expect(started.code, await logs()).toBe(0);
     const first = /first backup completed: (\S+), (\d+) bytes, (\d+) tables, (\d+) rows/.exec(started.output);
     expect(first, started.output).not.toBeNull();
 

@@ -4,7 +4,7 @@ import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } fr
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { Db, Role } from '../db.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.js';
 import type { Actor, AppContext } from './context.js';
 import { recordAudit } from './audit.js';
 import { parseInput, requireUuid } from './validation.js';
@@ -85,7 +85,13 @@ export async function bootstrapAdmin(ctx: AppContext): Promise<{ token: string |
     return { token: null, created: false };
   }
   const token = configured ?? newToken();
-  await ctx.db.apiToken.create({ data: { name: 'bootstrap admin', role: 'admin', tokenHash: hashToken(token), prefix: token.slice(0, 8) } });
+  try {
+    await ctx.db.apiToken.create({ data: { name: 'bootstrap admin', role: 'admin', tokenHash: hashToken(token), prefix: token.slice(0, 8) } });
+  } catch (error) {
+    // Several API instances starting together with the same ADMIN_TOKEN: one of them stored it.
+    if (isUniqueViolation(error)) return { token: null, created: false };
+    throw error;
+  }
   return { token: configured ? null : token, created: true };
 }
 

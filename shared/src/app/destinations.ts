@@ -4,7 +4,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { Destination } from '../db.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.js';
 import { createLocalStorage } from '../storage/local.js';
 import { describeS3Location } from '../storage/s3-location.js';
 import type { S3StorageOptions } from '../storage/s3.js';
@@ -177,7 +177,13 @@ export async function ensureDefaultDestination(ctx: AppContext): Promise<Destina
   const config = { path: ctx.config.BACKUP_DIR };
   const existing = await ctx.db.destination.findUnique({ where: { name: 'local' } });
   if (!existing) {
-    return ctx.db.destination.create({ data: { name: 'local', kind: 'local', config, isDefault: true } });
+    try {
+      return await ctx.db.destination.create({ data: { name: 'local', kind: 'local', config, isDefault: true } });
+    } catch (error) {
+      // The API and the workers start together on a new installation: one of them creates it.
+      if (isUniqueViolation(error)) return ensureDefaultDestination(ctx);
+      throw error;
+    }
   }
   if (existing.kind === 'local' && (existing.config as unknown as LocalDestinationConfig).path !== config.path) {
     return ctx.db.destination.update({ where: { id: existing.id }, data: { config } });

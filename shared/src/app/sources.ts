@@ -2,7 +2,7 @@
 // masked; nothing here ever returns a password.
 import { z } from 'zod';
 import type { Source } from '../db.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.js';
 import {
   detectServerVersion,
   maskPostgresUrl,
@@ -175,9 +175,14 @@ export async function ensureDefaultSource(ctx: AppContext): Promise<Source | nul
   const existing = await ctx.db.source.findUnique({ where: { name: 'default' } });
   if (existing && ctx.secrets.open(existing.urlEncrypted) === url) return existing;
   const data = { urlEncrypted: ctx.secrets.seal(url), urlMasked: maskPostgresUrl(url) };
-  return existing
-    ? ctx.db.source.update({ where: { id: existing.id }, data })
-    : ctx.db.source.create({ data: { name: 'default', kind: 'postgres', ...data } });
+  if (existing) return ctx.db.source.update({ where: { id: existing.id }, data });
+  try {
+    return await ctx.db.source.create({ data: { name: 'default', kind: 'postgres', ...data } });
+  } catch (error) {
+    // The API and the workers start together on a new installation: one of them creates it.
+    if (isUniqueViolation(error)) return ensureDefaultSource(ctx);
+    throw error;
+  }
 }
 
 /** The connection details of a source, with its password, for the engine only. */
