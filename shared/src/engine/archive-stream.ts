@@ -12,8 +12,8 @@ import type { Stats } from 'node:fs';
 import { createDecryptStream, createEncryptStream, type AgeIdentity } from '../crypto/age.js';
 import { PermanentError } from '../errors.js';
 import { compressor, decompressor, type CompressionKind } from './compression.js';
-import { describeExit, lastLine, startTool, type RunningTool, type ToolExit } from './process.js';
-import { createGate, createMeter, fanOut, STREAM_BUFFER, type FanOutTarget } from './streams.js';
+import { describeExit, lastLine, startTool, toolChain, type ToolChain, type ToolExit } from './process.js';
+import { createGate, createMeter, fanOut, removePublished, STREAM_BUFFER, type FanOutTarget } from './streams.js';
 import { verifyArtifact, type ArtifactSource } from './verify-artifact.js';
 
 export interface ArtifactWriteOptions {
@@ -35,28 +35,26 @@ export async function writeArtifact(
   source: Readable,
   produced: Promise<void>,
 ): Promise<{ sizeBytes: number; checksumSha256: string }> {
-  const tools = new ToolGroup();
+  const tools = toolChain(options.signal);
   let producerError: unknown = null;
-  const onAbort = () => tools.killAll();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const command = compressor(options.compression, options.compressionLevel);
   let stream: Readable = source;
   let feeding: Promise<void> = Promise.resolve();
   if (command) {
-    const compress = tools.start(command.path, command.path, command.args, ['pipe', 'pipe', 'pipe']);
+    const compress = tools.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     feeding = pipeline(source, compress.child.stdin!);
     stream = compress.child.stdout!;
   }
   const gate = createGate(async () => {
     await produced;
     await feeding;
-    await tools.check();
+    await checkTools(tools);
   });
   produced.catch((error: unknown) => {
     producerError = error;
     // Stop at once, rather than once the compressor has drained what it already had.
-    tools.killAll();
+    tools.kill();
     gate.destroy(error instanceof Error ? error : new Error(String(error)));
   });
   feeding.catch(() => {});
@@ -71,16 +69,16 @@ export async function writeArtifact(
     await Promise.all(out.results);
     return { sizeBytes: meter.bytes, checksumSha256: meter.digest() };
   } catch (error) {
-    tools.killAll();
+    tools.kill();
     source.destroy();
-    await tools.exited();
+    await tools.stop();
     await removePublished(options.targets, out.results);
     if (options.signal?.aborted) throw new Error('The backup was cancelled: nothing was published.', { cause: error });
     if (producerError) throw producerError;
     const failure = tools.firstFailure();
     throw failure ? toolFailure(failure.name, failure.exit) : error;
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
+    tools.release();
   }
 }
 
@@ -102,9 +100,7 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
     signal: options.signal,
     onProgress: (bytes) => options.onProgress?.(bytes, 'verify'),
   });
-  const tools = new ToolGroup();
-  const onAbort = () => tools.killAll();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const tools = toolChain(options.signal);
   const opened = await options.artifact.open();
   const stages: (Readable | Transform | Writable)[] = [opened];
   if (options.artifact.encrypted) stages.push(createDecryptStream(options.identities));
@@ -113,7 +109,7 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
   const command = decompressor(options.compression);
   let content: Readable;
   if (command) {
-    const decompress = tools.start(command.path, command.path, command.args, ['pipe', 'pipe', 'pipe']);
+    const decompress = tools.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     stages.push(decompress.child.stdin!);
     content = decompress.child.stdout!;
   } else {
@@ -125,19 +121,19 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
   const feeding = pipeline(stages as unknown as [Readable, ...Transform[], Writable], { signal: options.signal });
   feeding.catch((error: unknown) => {
     feedError = error;
-    tools.killAll();
+    tools.kill();
     content.destroy(error instanceof Error ? error : new Error(String(error)));
   });
   try {
     const result = await consume(content);
     await feeding;
-    await tools.check();
+    await checkTools(tools);
     return result;
   } catch (error) {
-    tools.killAll();
+    tools.kill();
     opened.destroy();
     content.destroy();
-    await tools.exited();
+    await tools.stop();
     if (options.signal?.aborted) throw new Error('The restore was cancelled.', { cause: error });
     // The consumer's own refusals (an unsafe entry) say more than the broken pipe they cause.
     if (error instanceof PermanentError) throw error;
@@ -145,51 +141,14 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
     if (failure) throw toolFailure(failure.name, failure.exit);
     throw feedError ?? error;
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
+    tools.release();
   }
 }
 
-/** The compressor or decompressor of a run, and what it died of when it did so on its own. */
-class ToolGroup {
-  private tools: RunningTool[] = [];
-  private failures: { name: string; exit: ToolExit }[] = [];
-  private stopping = false;
-
-  start(name: string, path: string, args: string[], stdio: ['pipe', 'pipe', 'pipe']): RunningTool {
-    const tool = startTool(name, path, args, { stdio });
-    this.tools.push(tool);
-    void tool.exited.then((exit) => {
-      if (exit.code === 0 || this.stopping) return;
-      this.failures.push({ name, exit });
-      this.killAll();
-    });
-    return tool;
-  }
-
-  killAll(): void {
-    this.stopping = true;
-    this.tools.forEach((t) => t.kill());
-  }
-
-  async exited(): Promise<void> {
-    await Promise.all(this.tools.map((t) => t.exited));
-  }
-
-  async check(): Promise<void> {
-    const exits = await Promise.all(this.tools.map((t) => t.exited));
-    const failed = exits.findIndex((e) => e.code !== 0);
-    if (failed >= 0) throw toolFailure(this.tools[failed]!.name, exits[failed]!);
-  }
-
-  firstFailure(): { name: string; exit: ToolExit } | undefined {
-    return this.failures[0];
-  }
-}
-
-/** A destination that published while another failed is cleaned up: the run left nothing. */
-async function removePublished(targets: FanOutTarget[], results: Promise<unknown>[]): Promise<void> {
-  const settled = await Promise.allSettled(results);
-  await Promise.allSettled(settled.map((result, i) => (result.status === 'fulfilled' ? targets[i]!.driver.delete(targets[i]!.key) : null)));
+/** Throws the failure of the first tool of the chain that did not exit cleanly, once all have exited. */
+async function checkTools(tools: ToolChain): Promise<void> {
+  const failed = await tools.failedExit();
+  if (failed) throw toolFailure(failed.name, failed.exit);
 }
 
 function toolFailure(name: string, exit: ToolExit): Error {

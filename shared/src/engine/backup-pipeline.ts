@@ -16,8 +16,8 @@ import {
   withPgClient,
   type PgConnection,
 } from './postgres.js';
-import { describeExit, lastLine, startTool, toolChain, type RunningTool, type ToolExit } from './process.js';
-import { createGate, createMeter, fanOut, type FanOutTarget } from './streams.js';
+import { describeExit, lastLine, startTool, toolChain, type ToolExit } from './process.js';
+import { createGate, createMeter, fanOut, removePublished, type FanOutTarget } from './streams.js';
 import { countRowsInExportedSnapshot, estimateRowsFromCatalog, listDumpedTables, type TableCount } from './counts.js';
 
 export type BackupType = 'full' | 'schema' | 'data';
@@ -139,7 +139,10 @@ async function dumpToTargets(
 
     const meter = createMeter(input.onProgress);
     const out = fanOut(input.targets, input.signal);
-    const stages: (Readable | Transform | NodeJS.WritableStream)[] = [source, createGate(() => checkTools(chain.tools))];
+    const stages: (Readable | Transform | NodeJS.WritableStream)[] = [source, createGate(async () => {
+      const failed = await chain.failedExit();
+      if (failed) throw toolFailure(failed.name, failed.exit);
+    })];
     if (input.recipients.length > 0) stages.push(createEncryptStream(input.recipients));
     stages.push(meter, out.writable);
     try {
@@ -157,20 +160,6 @@ async function dumpToTargets(
     chain.release();
     await toolEnv.cleanup();
   }
-}
-
-/** A destination that published while another failed is cleaned up: the run left nothing. */
-async function removePublished(targets: FanOutTarget[], results: Promise<unknown>[]): Promise<void> {
-  const settled = await Promise.allSettled(results);
-  await Promise.allSettled(
-    settled.map((result, i) => (result.status === 'fulfilled' ? targets[i]!.driver.delete(targets[i]!.key) : null)),
-  );
-}
-
-async function checkTools(tools: RunningTool[]): Promise<void> {
-  const exits = await Promise.all(tools.map((t) => t.exited));
-  const failed = tools.findIndex((_t, i) => exits[i]!.code !== 0);
-  if (failed >= 0) throw toolFailure(tools[failed]!.name, exits[failed]!);
 }
 
 function toolFailure(name: string, exit: ToolExit): Error {

@@ -122,8 +122,12 @@ export interface ToolChain {
   readonly failures: { name: string; exit: ToolExit }[];
   /** Adds a started tool to the chain, and returns it. */
   watch(tool: RunningTool): RunningTool;
+  /** Signals every tool to stop (without waiting). */
+  kill(): void;
   /** Stops every tool and waits until all have exited. */
   stop(): Promise<void>;
+  /** Once every tool has exited: the first, in chain order, that did not exit 0. */
+  failedExit(): Promise<{ name: string; exit: ToolExit } | undefined>;
   /** The failure that explains the run: the first of the named tools, else the first at all. */
   firstFailure(...names: string[]): { name: string; exit: ToolExit } | undefined;
   /** Stops listening to the signal (the tools themselves are left alone). */
@@ -151,9 +155,15 @@ export function toolChain(signal?: AbortSignal): ToolChain {
       });
       return tool;
     },
+    kill: killAll,
     async stop() {
       killAll();
       await Promise.all(tools.map((t) => t.exited));
+    },
+    async failedExit() {
+      const exits = await Promise.all(tools.map((t) => t.exited));
+      const failed = exits.findIndex((e) => e.code !== 0);
+      return failed >= 0 ? { name: tools[failed]!.name, exit: exits[failed]! } : undefined;
     },
     firstFailure(...names) {
       return failures.find((f) => names.includes(f.name)) ?? failures[0];

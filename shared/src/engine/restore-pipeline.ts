@@ -117,9 +117,8 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
     stages.push(sink);
     try {
       await pipeline(stages as unknown as [Readable, Transform, Writable], { signal: input.signal });
-      const exits = await Promise.all(chain.tools.map((t) => t.exited));
-      const failed = exits.findIndex((e) => e.code !== 0);
-      if (failed >= 0) throw restoreFailure(chain.tools[failed]!.name, exits[failed]!);
+      const failed = await chain.failedExit();
+      if (failed) throw restoreFailure(failed.name, failed.exit);
     } catch (error) {
       await chain.stop();
       if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.', { cause: error });

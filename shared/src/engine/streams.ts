@@ -112,3 +112,9 @@ export function fanOut(targets: FanOutTarget[], signal?: AbortSignal): FanOut {
   for (const result of results) result.catch((error: Error) => writable.destroy(error));
   return { writable, results };
 }
+
+/** A destination that published while another failed is cleaned up: the run left nothing. */
+export async function removePublished(targets: FanOutTarget[], results: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(results);
+  await Promise.allSettled(settled.map((result, i) => (result.status === 'fulfilled' ? targets[i]!.driver.delete(targets[i]!.key) : null)));
+}
