@@ -45,3 +45,5 @@ export * from './app/configurations.js';
 export * from './app/retention.js';
 export * from './app/notifications.js';
 export * from './app/ttl-cache.js';
+export { onFailpoint } from './failpoints.js';
+export * from './app/restore-description.js';

@@ -1,7 +1,7 @@
 // Artifacts damaged in storage, met through the API: a flipped byte, a truncation, appended bytes,
 // two chunks swapped, and a key that is not the one it was encrypted to. A verification and a restore
-// (into an existing database, and into a new one) each refuse the artifact with its own sentence
-// before any database is written: the existing target keeps its content, the new one is never created.
+// (into an existing database, and into a new one) each refuse the artifact with its own sentence, and
+// nothing is ever committed: the existing target keeps its content, the new one is not left behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -146,7 +146,7 @@ describe.each(damages)('an artifact with $kind', ({ sentence, damage }) => {
     figures.refusals += 1;
   });
 
-  it('is refused by a restore into a new database, which is never created', async () => {
+  it('is refused by a restore into a new database, which is not left behind', async () => {
     const fresh = uniqueName('coffre_corrupt_new').toLowerCase();
     const started = await request(stack.app).post(`/api/backups/${backup.id}/restore`).set(auth).send({ targetDatabase: fresh, confirm: backup.name });
     expect(started.status).toBe(202);

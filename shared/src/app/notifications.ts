@@ -13,6 +13,7 @@ import { ConflictError, NotFoundError, PermanentError, errorMessage } from '../e
 import type { Logger } from '../logger.js';
 import { recordAudit } from './audit.js';
 import type { Actor, AppContext } from './context.js';
+import { describeRestoreTarget } from './restore-description.js';
 import { listConfigurations } from './configurations.js';
 import { systemReport } from './destinations.js';
 import type { RunHooks, RunOutcome } from './run-backup.js';
@@ -303,10 +304,10 @@ async function notifyRunEndedNow(ctx: AppContext, model: 'backup' | 'restore' | 
     const title = `Backup "${row.name}" of ${row.sourceName} ${row.status === 'failed' ? 'failed' : `completed (${formatBytes(Number(row.sizeBytes ?? 0))})`}`;
     await notify(ctx, event, { key: row.id, title, url: link(`/backups/${row.id}`), occurredAt: row.completedAt, parts: { backup: backupSummary(row) } });
   } else if (model === 'restore') {
-    const row = await ctx.db.restore.findUnique({ where: { id }, include: { backup: { select: { name: true } } } });
+    const row = await ctx.db.restore.findUnique({ where: { id }, include: { backup: { select: { name: true } }, targetSource: { select: { name: true } } } });
     if (!row || (row.status !== 'completed' && row.status !== 'failed')) return;
     const event = row.status === 'failed' ? 'restore.failed' : 'restore.completed';
-    const title = `Restore of "${row.backup.name}" into ${row.targetDatabase ?? 'its target'} ${row.status}`;
+    const title = `Restore of "${row.backup.name}" into ${describeRestoreTarget(row)} ${row.status}`;
     await notify(ctx, event, { key: row.id, title, url: link(`/restores/${row.id}`), occurredAt: row.completedAt, parts: { restore: restoreSummary(row) } });
   } else {
     const row = await ctx.db.verification.findUnique({ where: { id }, include: { backup: { select: { name: true } } } });

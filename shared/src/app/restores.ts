@@ -1,5 +1,7 @@
 // Restores: the operator types the backup's name to confirm; a worker takes a safety backup of the
-// target when it exists, verifies the artifact whole, then restores in one transaction.
+// target when it holds anything, then restores in one checked read of the artifact: a database in
+// one transaction that commits only once every byte matched, files and bucket objects staged and
+// published only then.
 import { z } from 'zod';
 import type { Backup, Restore, Source } from '../db.js';
 import { ConflictError, NotFoundError, PermanentError, ValidationError, errorMessage } from '../errors.js';
@@ -11,13 +13,16 @@ import type { Actor, AppContext } from './context.js';
 import { defaultBackupName, getBackup } from './backups.js';
 import { destinationDriver } from './destinations.js';
 import { claimRun, completeRun, failRun, recordProgress } from './history.js';
-import { databaseLockKey, tryLockDatabase } from './source-lock.js';
+import { bucketLockKey, databaseLockKey, tryLockDatabase } from './source-lock.js';
+import { s3KeyPrefix } from '../storage/s3-location.js';
+import type { S3StorageOptions } from '../storage/s3.js';
 import { sourceBucket, sourceConnection } from './sources.js';
 import { runFilesRestore } from '../engine/files-archive.js';
 import type { ArtifactSource } from '../engine/verify-artifact.js';
 import { isAbsolute } from 'node:path';
 import { createRunLog } from './run-log.js';
-import { executeBackup, recordFailure, type RunHooks, type RunOutcome } from './run-backup.js';
+import { describeRestoreTarget } from './restore-description.js';
+import { executeBackup, recordFailure, type BackupSubject, type RunHooks, type RunOutcome } from './run-backup.js';
 import { parseInput, uuidParam } from './validation.js';
 import { notifyRunEnded } from './notifications.js';
 
@@ -57,6 +62,7 @@ export const restoreSchema = z
     targetSourceId: z.string().nullable(),
     targetDatabase: z.string().nullable(),
     targetPath: z.string().nullable().describe('files: the directory; bucket: the prefix'),
+    target: z.string().describe('the target in words: `database "shop"`, `directory /srv/x`, `bucket source "media", prefix "up/"`'),
     createDatabase: z.boolean(),
     safetyBackupId: z.string().nullable(),
     progressBytes: z.number(),
@@ -72,7 +78,7 @@ export const restoreSchema = z
 
 export type RestoreView = z.infer<typeof restoreSchema>;
 
-export function restoreToApi(row: Restore & { backup?: Backup }, options: { withLog?: boolean } = {}): RestoreView {
+export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { name: string } | null }, options: { withLog?: boolean } = {}): RestoreView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: row.id,
@@ -83,6 +89,7 @@ export function restoreToApi(row: Restore & { backup?: Backup }, options: { with
     targetSourceId: row.targetSourceId,
     targetDatabase: row.targetDatabase,
     targetPath: row.targetPath,
+    target: describeRestoreTarget(row),
     createDatabase: row.createDatabase,
     safetyBackupId: row.safetyBackupId,
     progressBytes: Number(row.progressBytes),
@@ -189,7 +196,7 @@ async function queueRestore(ctx: AppContext, restore: Restore, backup: Backup, a
 
 export async function getRestore(ctx: AppContext, id: string) {
   if (!uuidParam.safeParse(id).success) throw new NotFoundError(`Restore ${id.slice(0, 60)}`);
-  const restore = await ctx.db.restore.findUnique({ where: { id }, include: { backup: true } });
+  const restore = await ctx.db.restore.findUnique({ where: { id }, include: { backup: true, targetSource: { select: { name: true } } } });
   if (!restore) throw new NotFoundError(`Restore ${id}`);
   return restore;
 }
@@ -207,7 +214,7 @@ export async function listRestores(ctx: AppContext, query: unknown) {
   const f = parseInput(restoreListQuerySchema, query ?? {});
   const where = { ...(f.status ? { status: f.status } : {}), ...(f.backupId ? { backupId: f.backupId } : {}) };
   const [rows, total] = await Promise.all([
-    ctx.db.restore.findMany({ where, include: { backup: true }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),
+    ctx.db.restore.findMany({ where, include: { backup: true, targetSource: { select: { name: true } } }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),
     ctx.db.restore.count({ where }),
   ]);
   return { items: rows.map((r) => restoreToApi(r)), total, page: f.page, pageSize: f.pageSize };
@@ -232,7 +239,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
     try {
       const createDatabase = !(await databaseExists(target, target.database));
       if (!createDatabase) {
-        const safety = await takeSafetyBackup(ctx, restore.targetSource, target, hooks, log);
+        const safety = await takeSafetyBackup(ctx, restore.targetSource, { kind: 'postgres', connection: target }, hooks, log);
         await ctx.db.restore.update({ where: { id: restoreId }, data: { safetyBackupId: safety.id } });
       } else {
         log.info(`database "${target.database}" does not exist: it will be created, so no safety backup is needed`);
@@ -254,10 +261,18 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
 }
 
 /** A full backup of the target taken just before it is overwritten (trigger `pre-restore`). */
-async function takeSafetyBackup(ctx: AppContext, source: Source, target: PgConnection, hooks: RunHooks, log: ReturnType<typeof createRunLog>): Promise<Backup> {
+async function takeSafetyBackup(
+  ctx: AppContext,
+  source: Source,
+  subject: BackupSubject,
+  hooks: RunHooks,
+  log: ReturnType<typeof createRunLog>,
+): Promise<Backup> {
+  const what = subject.kind === 'postgres' ? `database "${subject.connection.database}"` : `bucket ${describeBucketTarget(subject.bucket)}`;
+  const base = subject.kind === 'postgres' ? subject.connection.database : subject.bucket.bucket;
   const safety = await ctx.db.backup.create({
     data: {
-      name: defaultBackupName(`${target.database}-pre-restore`, 'full', new Date()),
+      name: defaultBackupName(`${base}-pre-restore`, 'full', new Date()),
       type: 'full',
       status: 'pending',
       trigger: 'pre-restore',
@@ -268,13 +283,13 @@ async function takeSafetyBackup(ctx: AppContext, source: Source, target: PgConne
       requestedBy: 'coffre',
     },
   });
-  log.info(`taking a safety backup of "${target.database}" first: ${safety.name}`);
+  log.info(`taking a safety backup of ${what} first: ${safety.name}`);
   await claimRun(ctx.db, 'backup', safety.id, hooks.workerId);
   try {
-    await executeBackup(ctx, safety, source, { kind: 'postgres', connection: target }, { ...hooks, reportProgress: undefined }, createRunLog(hooks.logger.child({ backupId: safety.id })));
+    await executeBackup(ctx, safety, source, subject, { ...hooks, reportProgress: undefined }, createRunLog(hooks.logger.child({ backupId: safety.id })));
   } catch (error) {
     await failRun(ctx.db, 'backup', safety.id, errorMessage(error));
-    throw new PermanentError(`The safety backup of "${target.database}" failed, so nothing was restored: ${errorMessage(error)}`);
+    throw new PermanentError(`The safety backup of ${what} failed, so nothing was restored: ${errorMessage(error)}`);
   }
   return safety;
 }
@@ -311,7 +326,7 @@ export async function restoreBackupInto(
  * Runs `restore` on the first destination holding a good copy of an artifact: a copy that is missing
  * or damaged (a PermanentError, such as an integrity failure) is reported and the next one is tried.
  */
-async function withEachCopy<T>(
+export async function withEachCopy<T>(
   ctx: AppContext,
   backup: Backup,
   kind: 'database' | 'files' | 'bucket',
@@ -351,39 +366,67 @@ async function withEachCopy<T>(
   throw lastError instanceof Error ? lastError : new PermanentError('No destination holds a usable copy of the artifact.');
 }
 
-/** Files into a directory, or objects into a bucket: verified whole first, confined to the target. */
+/**
+ * Files into a directory, or objects into a bucket: read once and checked as they go, staged, and
+ * published only once the whole artifact matched what the backup recorded.
+ */
 async function runArchiveRestore(
   ctx: AppContext,
   restore: Restore & { backup: Backup; targetSource: Source | null },
   hooks: RunHooks,
 ): Promise<RunOutcome> {
-  if (!(await claimRun(ctx.db, 'restore', restore.id, hooks.workerId))) return 'skipped';
-  const log = createRunLog(hooks.logger.child({ restoreId: restore.id }));
-  const started = Date.now();
-  const { backup } = restore;
+  const bucketTarget = restore.targetKind === 'bucket' && restore.targetSource ? bucketTargetOf(ctx, restore) : null;
+  const lockKey = bucketTarget ? bucketLockKey(ctx.queues.prefix, bucketTarget) : `${ctx.queues.prefix}:lock:directory:${restore.targetPath}`;
+  const lock = await tryLockDatabase(ctx.queues.redis, lockKey, ctx.config.STALL_SECONDS * 1000);
+  if (!lock) return 'busy';
   try {
-    const identities = backup.encrypted ? await ctx.identities() : [];
-    const onProgress = (bytes: number) => void recordProgress(ctx.db, 'restore', restore.id, bytes).catch(() => {});
-    if (restore.targetKind === 'files') {
-      const result = await withEachCopy(ctx, backup, 'files', log, (artifact) =>
-        runFilesRestore({ artifact, compression: backup.compression, identities, targetDir: restore.targetPath!, signal: hooks.signal, onProgress }),
-      );
-      log.info(`restored ${result.filesCount} files into ${restore.targetPath}`);
-    } else {
-      if (!restore.targetSource) throw new PermanentError('The target source was deleted before the restore ran.');
-      const target = { ...sourceBucket(ctx, restore.targetSource), prefix: restore.targetPath ?? undefined, logger: ctx.logger };
-      const { runBucketRestore } = await import('../engine/bucket-archive.js');
-      const result = await withEachCopy(ctx, backup, 'bucket', log, (artifact) =>
-        runBucketRestore({ artifact, compression: backup.compression, identities, target, signal: hooks.signal, onProgress, logger: hooks.logger }),
-      );
-      log.info(`restored ${result.objectsCount} objects (${result.objectsBytes} bytes) into bucket ${target.bucket}`);
+    if (!(await claimRun(ctx.db, 'restore', restore.id, hooks.workerId))) return 'skipped';
+    const log = createRunLog(hooks.logger.child({ restoreId: restore.id }));
+    const started = Date.now();
+    const { backup } = restore;
+    try {
+      const identities = backup.encrypted ? await ctx.identities() : [];
+      const onProgress = (bytes: number) => void recordProgress(ctx.db, 'restore', restore.id, bytes).catch(() => {});
+      if (restore.targetKind === 'files') {
+        const result = await withEachCopy(ctx, backup, 'files', log, (artifact) =>
+          runFilesRestore({ artifact, compression: backup.compression, identities, targetDir: restore.targetPath!, signal: hooks.signal, onProgress }),
+        );
+        log.info(`restored ${result.filesCount} files into directory ${restore.targetPath}`);
+      } else {
+        if (!restore.targetSource || !bucketTarget) throw new PermanentError('The target source was deleted before the restore ran.');
+        const { runBucketRestore } = await import('../engine/bucket-archive.js');
+        const { prefixHoldsObjects } = await import('../engine/bucket-staging.js');
+        const { createS3Bucket } = await import('../storage/s3.js');
+        if (await prefixHoldsObjects(createS3Bucket(bucketTarget), s3KeyPrefix(bucketTarget.prefix), hooks.signal)) {
+          const safety = await takeSafetyBackup(ctx, restore.targetSource, { kind: 's3', bucket: bucketTarget }, hooks, log);
+          await ctx.db.restore.update({ where: { id: restore.id }, data: { safetyBackupId: safety.id } });
+        } else {
+          log.info(`bucket ${describeBucketTarget(bucketTarget)} holds no object: no safety backup is needed`);
+        }
+        const result = await withEachCopy(ctx, backup, 'bucket', log, (artifact) =>
+          runBucketRestore({ artifact, compression: backup.compression, identities, target: bucketTarget, stagingId: restore.id, signal: hooks.signal, onProgress, logger: hooks.logger }),
+        );
+        log.info(`restored ${result.objectsCount} objects (${result.objectsBytes} bytes) into bucket ${describeBucketTarget(bucketTarget)}`);
+      }
+      if (await completeRun(ctx.db, 'restore', restore.id, { durationMs: Date.now() - started, log: log.text() })) await notifyRunEnded(ctx, 'restore', restore.id);
+      return 'completed';
+    } catch (error) {
+      await recordFailure(ctx, 'restore', restore.id, error, { ...hooks, attempt: hooks.maxAttempts }, log);
+      throw error;
     }
-    if (await completeRun(ctx.db, 'restore', restore.id, { durationMs: Date.now() - started, log: log.text() })) await notifyRunEnded(ctx, 'restore', restore.id);
-    return 'completed';
-  } catch (error) {
-    await recordFailure(ctx, 'restore', restore.id, error, { ...hooks, attempt: hooks.maxAttempts }, log);
-    throw error;
+  } finally {
+    await lock.release();
   }
+}
+
+/** The bucket and prefix a bucket restore writes into. */
+function bucketTargetOf(ctx: AppContext, restore: Restore & { targetSource: Source | null }): S3StorageOptions {
+  return { ...sourceBucket(ctx, restore.targetSource!), prefix: restore.targetPath ?? undefined, logger: ctx.logger };
+}
+
+/** "shop-media/uploads/" at its endpoint, for logs and sentences. */
+export function describeBucketTarget(bucket: Pick<S3StorageOptions, 'bucket' | 'prefix'>): string {
+  return `${bucket.bucket}/${s3KeyPrefix(bucket.prefix)}`;
 }
 
 async function databaseExists(connection: PgConnection, database: string): Promise<boolean> {

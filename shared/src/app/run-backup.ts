@@ -11,7 +11,7 @@ import { defaultFileExcludes, runFilesBackup } from '../engine/files-archive.js'
 import type { S3StorageOptions } from '../storage/s3.js';
 import { artifactSuffix } from '../engine/compression.js';
 import { manifestJson, restoreNotes, type Manifest, type ManifestObject } from '../engine/manifest.js';
-import { databaseLockKey, tryLockDatabase } from './source-lock.js';
+import { bucketLockKey, databaseLockKey, tryLockDatabase } from './source-lock.js';
 import type { AppContext } from './context.js';
 import { destinationDriver, destinationsForBackup } from './destinations.js';
 import { claimRun, completeRun, failRun, noteRun, recordProgress } from './history.js';
@@ -19,7 +19,7 @@ import { sourceBucket, sourceConnection } from './sources.js';
 import { createRunLog, type RunLog } from './run-log.js';
 import { notifyRunEnded } from './notifications.js';
 import type { PgConnection } from '../engine/postgres.js';
-import { failpoint } from './failpoints.js';
+import { failpoint } from '../failpoints.js';
 
 export const COFFRE_VERSION = '0.1.0';
 
@@ -62,7 +62,7 @@ export async function runBackupJob(ctx: AppContext, backupId: string, hooks: Run
   const lockKey =
     subject.kind === 'postgres'
       ? databaseLockKey(ctx.queues.prefix, subject.connection)
-      : `${ctx.queues.prefix}:lock:bucket:${subject.bucket.endpoint ?? 'aws'}/${subject.bucket.bucket}/${subject.bucket.prefix ?? ''}`;
+      : bucketLockKey(ctx.queues.prefix, subject.bucket);
   const lock = await tryLockDatabase(ctx.queues.redis, lockKey, ctx.config.STALL_SECONDS * 1000);
   if (!lock) return 'busy';
   try {

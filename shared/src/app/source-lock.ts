@@ -18,6 +18,11 @@ export function databaseLockKey(prefix: string, connection: PgConnection, databa
   return `${prefix}:lock:database:${connection.host.toLowerCase()}:${connection.port}/${database}`;
 }
 
+/** A bucket (or a folder of one): backups read it, restores write it. */
+export function bucketLockKey(prefix: string, bucket: { endpoint?: string; bucket: string; prefix?: string }): string {
+  return `${prefix}:lock:bucket:${bucket.endpoint ?? 'aws'}/${bucket.bucket}/${bucket.prefix ?? ''}`;
+}
+
 /** Takes the lock, or returns null when another run holds it. The TTL matches the stall window: a dead worker's lock lapses as its job is taken back. */
 export async function tryLockDatabase(redis: Redis, key: string, ttlMs = 30_000): Promise<SourceLock | null> {
   const token = randomUUID();

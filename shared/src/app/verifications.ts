@@ -1,9 +1,10 @@
-// Verifications: proof that a backup restores. A worker restores it into a scratch database on the
-// source's server, counts tables and rows, compares them with what was counted in the dump's own
-// snapshot, records the differences and drops the scratch database.
+// Verifications: proof that a backup restores. A worker restores a database backup into a scratch
+// database on the source's server, counts tables and rows, compares them with what was counted in
+// the dump's own snapshot, records the differences and drops the scratch database. A bucket backup
+// is restored into a scratch folder of its bucket, read back and compared key by key.
 import { z } from 'zod';
-import type { Verification } from '../db.js';
-import { ConflictError, NotFoundError, ValidationError, errorMessage } from '../errors.js';
+import type { Backup, Source, Verification } from '../db.js';
+import { ConflictError, NotFoundError, PermanentError, ValidationError, errorMessage } from '../errors.js';
 import { countRowsInSnapshot, listDumpedTables, tableKey, type TableCount } from '../engine/counts.js';
 import { withPgClient } from '../engine/postgres.js';
 import { dropDatabase } from '../engine/restore-pipeline.js';
@@ -11,10 +12,11 @@ import { recordAudit } from './audit.js';
 import type { Actor, AppContext } from './context.js';
 import { getBackup } from './backups.js';
 import { claimRun, completeRun, failRun } from './history.js';
-import { sourceConnection } from './sources.js';
-import { createRunLog } from './run-log.js';
+import { sourceBucket, sourceConnection } from './sources.js';
+import { s3KeyPrefix } from '../storage/s3-location.js';
+import { createRunLog, type RunLog } from './run-log.js';
 import { recordFailure, type RunHooks, type RunOutcome } from './run-backup.js';
-import { restoreBackupInto } from './restores.js';
+import { restoreBackupInto, withEachCopy } from './restores.js';
 import { parseInput, uuidParam } from './validation.js';
 import { notifyRunEnded } from './notifications.js';
 
@@ -31,7 +33,10 @@ export const verificationSchema = z
     tablesFound: z.number().nullable(),
     recordsExpected: z.number().nullable(),
     recordsFound: z.number().nullable(),
-    differences: z.array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable() })).nullable(),
+    differences: z
+      .array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable(), detail: z.string().optional() }))
+      .nullable()
+      .describe('tables (database backups) or object keys (bucket backups) that differ'),
     durationMs: z.number().nullable(),
     errorMessage: z.string().nullable(),
     startedAt: z.string().nullable(),
@@ -116,17 +121,57 @@ export async function listVerifications(ctx: AppContext, query: unknown) {
 export async function runVerificationJob(ctx: AppContext, verificationId: string, hooks: RunHooks): Promise<RunOutcome> {
   const verification = await ctx.db.verification.findUnique({ where: { id: verificationId }, include: { backup: { include: { source: true } } } });
   if (!verification || verification.status === 'completed' || verification.status === 'failed') return 'skipped';
-  const { backup } = verification;
-  if (!backup.source) {
-    await failRun(ctx.db, 'verification', verificationId, `The source "${backup.sourceName}" was deleted: there is no server to verify on.`);
-    return 'skipped';
-  }
   if (!(await claimRun(ctx.db, 'verification', verificationId, hooks.workerId))) return 'skipped';
+  const { backup } = verification;
   const log = createRunLog(hooks.logger.child({ verificationId }));
-  const scratch = `coffre_verify_${verificationId.replace(/-/g, '').slice(-12)}_${hooks.attempt}`;
-  const server = sourceConnection(ctx, backup.source);
-  const target = { ...server, database: scratch };
   const started = Date.now();
+  try {
+    // Everything after the claim ends the row one way or the other: a verification never stays running.
+    if (!backup.source) throw new PermanentError(`The source "${backup.sourceName}" was deleted: there is no server to verify on.`);
+    const outcome =
+      backup.source.kind === 's3'
+        ? await verifyBucketBackup(ctx, verificationId, backup, backup.source, hooks, log)
+        : await verifyDatabaseBackup(ctx, verificationId, backup, backup.source, hooks, log);
+    const result = outcome.differences.length === 0 ? 'passed' : 'failed';
+    log.info(`verification ${result}: ${outcome.summary}`);
+    await completeRun(ctx.db, 'verification', verificationId, {
+      result,
+      tablesExpected: outcome.tablesExpected,
+      tablesFound: outcome.tablesFound,
+      recordsExpected: BigInt(outcome.recordsExpected),
+      recordsFound: BigInt(outcome.recordsFound),
+      differences: outcome.differences,
+      durationMs: Date.now() - started,
+      log: log.text(),
+      ...(result === 'failed' ? { errorMessage: `${outcome.differences.length} ${outcome.unit}(s) differ from what the backup recorded.` } : {}),
+    });
+    return 'completed';
+  } catch (error) {
+    await recordFailure(ctx, 'verification', verificationId, error, hooks, log, { result: 'failed', durationMs: Date.now() - started });
+    throw error;
+  } finally {
+    await notifyRunEnded(ctx, 'verification', verificationId); // only a finished, failed verification is announced
+  }
+}
+
+interface VerificationOutcome {
+  tablesExpected: number | null;
+  tablesFound: number | null;
+  recordsExpected: number;
+  recordsFound: number;
+  differences: Difference[];
+  /** What a difference is about: a table, or an object. */
+  unit: 'table' | 'object';
+  summary: string;
+}
+
+type Difference = { table: string; expected: number | null; found: number | null; detail?: string };
+
+/** Restores into a scratch database on the source's server, counts, compares, drops it. */
+async function verifyDatabaseBackup(ctx: AppContext, verificationId: string, backup: Backup, source: Source, hooks: RunHooks, log: RunLog): Promise<VerificationOutcome> {
+  const scratch = `coffre_verify_${verificationId.replace(/-/g, '').slice(-12)}_${hooks.attempt}`;
+  const server = sourceConnection(ctx, source);
+  const target = { ...server, database: scratch };
   await ctx.db.verification.update({ where: { id: verificationId }, data: { scratchDatabase: scratch } });
   // An earlier attempt whose worker died left its scratch database behind.
   for (let earlier = 1; earlier < hooks.attempt; earlier++) {
@@ -140,31 +185,70 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
       const tables = await listDumpedTables(client);
       return backup.type === 'schema' ? tables.map((t) => ({ ...t, rows: 0 })) : countRowsInSnapshot(client, tables);
     });
-    const differences = compareCounts(expected, found, backup.type === 'schema');
     const recordsExpected = expected.reduce((s, t) => s + Math.max(0, t.rows), 0);
     const recordsFound = found.reduce((s, t) => s + t.rows, 0);
-    const result = differences.length === 0 ? 'passed' : 'failed';
-    // Dropped before the row says completed: a verification that reads as done has left nothing behind.
-    await dropDatabase(server, scratch).catch((error: Error) => log.warn(`could not drop scratch database ${scratch}: ${error.message}`));
-    log.info(`verification ${result}: ${found.length} tables and ${recordsFound} rows found, ${expected.length} and ${recordsExpected} recorded`);
-    await completeRun(ctx.db, 'verification', verificationId, {
-      result,
+    return {
       tablesExpected: expected.length,
       tablesFound: found.length,
-      recordsExpected: BigInt(recordsExpected),
-      recordsFound: BigInt(recordsFound),
-      differences,
-      durationMs: Date.now() - started,
-      log: log.text(),
-      ...(result === 'failed' ? { errorMessage: `${differences.length} table(s) differ from what the backup recorded.` } : {}),
-    });
-    return 'completed';
-  } catch (error) {
-    await recordFailure(ctx, 'verification', verificationId, error, hooks, log, { result: 'failed', durationMs: Date.now() - started });
-    throw error;
+      recordsExpected,
+      recordsFound,
+      differences: compareCounts(expected, found, backup.type === 'schema'),
+      unit: 'table',
+      summary: `${found.length} tables and ${recordsFound} rows found, ${expected.length} and ${recordsExpected} recorded`,
+    };
   } finally {
+    // Dropped before the row says completed: a verification that reads as done has left nothing behind.
     await dropDatabase(server, scratch).catch((error: Error) => log.warn(`could not drop scratch database ${scratch}: ${error.message}`));
-    await notifyRunEnded(ctx, 'verification', verificationId); // only a finished, failed verification is announced
+  }
+}
+
+/**
+ * Restores a bucket backup into a scratch folder of the source bucket, then compares what landed
+ * there, read back, with what the archive holds: every key, its size and its SHA-256. The scratch
+ * folder is removed whatever happens.
+ */
+async function verifyBucketBackup(ctx: AppContext, verificationId: string, backup: Backup, source: Source, hooks: RunHooks, log: RunLog): Promise<VerificationOutcome> {
+  const { runBucketRestore } = await import('../engine/bucket-archive.js');
+  const { listObjects, objectChecksum, removePrefix, scratchPrefix } = await import('../engine/bucket-staging.js');
+  const { createS3Bucket } = await import('../storage/s3.js');
+  const options = { ...sourceBucket(ctx, source), logger: ctx.logger };
+  const scratch = scratchPrefix(s3KeyPrefix(options.prefix), verificationId);
+  const bucket = createS3Bucket(options);
+  await ctx.db.verification.update({ where: { id: verificationId }, data: { scratchDatabase: `${options.bucket}/${scratch}` } });
+  const identities = backup.encrypted ? await ctx.identities() : [];
+  try {
+    log.info(`restoring "${backup.name}" into the scratch folder ${options.bucket}/${scratch}`);
+    const restored = await withEachCopy(ctx, backup, 'bucket', log, (artifact) =>
+      runBucketRestore({ artifact, compression: backup.compression, identities, target: { ...options, prefix: scratch }, collect: true, signal: hooks.signal, logger: hooks.logger }),
+    );
+    const stored = new Map<string, number>();
+    for await (const object of listObjects(bucket, scratch, hooks.signal)) stored.set(object.key.slice(scratch.length), object.size);
+    const differences: Difference[] = [];
+    for (const object of restored.objects ?? []) {
+      const size = stored.get(object.key);
+      stored.delete(object.key);
+      if (size === undefined) differences.push({ table: object.key, expected: object.size, found: null, detail: 'missing after the restore' });
+      else if (size !== object.size) differences.push({ table: object.key, expected: object.size, found: size, detail: 'size differs' });
+      else if ((await objectChecksum(bucket, `${scratch}${object.key}`, hooks.signal)) !== object.sha256) {
+        differences.push({ table: object.key, expected: object.size, found: size, detail: 'SHA-256 differs from the archived bytes' });
+      }
+    }
+    for (const [key, size] of stored) differences.push({ table: key, expected: null, found: size, detail: 'not in the archive' });
+    const recorded = backup.objectsCount ?? restored.objectsCount;
+    if (recorded !== restored.objectsCount) {
+      differences.push({ table: '(objects)', expected: recorded, found: restored.objectsCount, detail: 'the archive holds another number of objects than the backup recorded' });
+    }
+    return {
+      tablesExpected: null,
+      tablesFound: null,
+      recordsExpected: recorded,
+      recordsFound: restored.objectsCount,
+      differences,
+      unit: 'object',
+      summary: `${restored.objectsCount} objects (${restored.objectsBytes} bytes) restored and read back, ${recorded} recorded`,
+    };
+  } finally {
+    await removePrefix(bucket, scratch).catch((error: Error) => log.warn(`could not remove the scratch folder ${scratch}: ${error.message}`));
   }
 }
 

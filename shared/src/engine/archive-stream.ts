@@ -1,6 +1,6 @@
 // The two ends of a tar artifact (file and bucket backups): writing a tar stream produced in Node
 // through the compressor process, age encryption and SHA-256 to every destination; and reading one
-// back, verified first, through decryption and the decompressor process.
+// back in one checked read, through decryption and the decompressor process.
 //
 // The same guarantees as runDatabaseBackup: the artifact is published only when the producer, the
 // compressor and every destination have all succeeded, and a failed run leaves nothing that looks
@@ -9,12 +9,12 @@
 import { PassThrough, Readable, type Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Stats } from 'node:fs';
-import { createDecryptStream, createEncryptStream, type AgeIdentity } from '../crypto/age.js';
-import { PermanentError } from '../errors.js';
+import { createEncryptStream, type AgeIdentity } from '../crypto/age.js';
+import { IntegrityError, PermanentError } from '../errors.js';
 import { compressor, decompressor, type CompressionKind } from './compression.js';
 import { describeExit, lastLine, startTool, toolChain, type ToolChain, type ToolExit } from './process.js';
-import { createGate, createMeter, fanOut, removePublished, STREAM_BUFFER, type FanOutTarget } from './streams.js';
-import { verifyArtifact, type ArtifactSource } from './verify-artifact.js';
+import { createGate, createMeter, failpointAfterFirstBytes, fanOut, removePublished, STREAM_BUFFER, type FanOutTarget } from './streams.js';
+import { openCheckedRead, type ArtifactSource } from './verify-artifact.js';
 
 export interface ArtifactWriteOptions {
   compression: CompressionKind;
@@ -91,20 +91,16 @@ export interface ArtifactReadOptions {
 }
 
 /**
- * Verifies the artifact whole (size, SHA-256, age authentication), then hands its decrypted and
- * decompressed content to `consume`. Resolves with what `consume` returned once the decompressor
- * has exited cleanly too.
+ * Reads the artifact once, checked as it goes (size, SHA-256, age authentication: verify-artifact.ts),
+ * and hands its decrypted and decompressed content to `consume`. Resolves with what `consume`
+ * returned only once the whole artifact matched what was recorded and the decompressor exited
+ * cleanly: a consumer must keep what it wrote staged until then, since a failed check is only known
+ * at the end of the read.
  */
 export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, consume: (content: Readable) => Promise<T>): Promise<T> {
-  await verifyArtifact(options.artifact, options.identities, {
-    signal: options.signal,
-    onProgress: (bytes) => options.onProgress?.(bytes, 'verify'),
-  });
   const tools = toolChain(options.signal);
-  const opened = await options.artifact.open();
-  const stages: (Readable | Transform | Writable)[] = [opened];
-  if (options.artifact.encrypted) stages.push(createDecryptStream(options.identities));
-  stages.push(createMeter((bytes) => options.onProgress?.(bytes, 'restore')));
+  const read = await openCheckedRead(options.artifact, options.identities, { onProgress: (bytes) => options.onProgress?.(bytes, 'restore') });
+  const stages: (Readable | Transform | Writable)[] = [...read.stages, failpointAfterFirstBytes('restore.first-bytes')];
 
   const command = decompressor(options.compression);
   let content: Readable;
@@ -120,9 +116,9 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
   let feedError: unknown = null;
   const feeding = pipeline(stages as unknown as [Readable, ...Transform[], Writable], { signal: options.signal });
   feeding.catch((error: unknown) => {
-    feedError = error;
+    feedError = read.explain(error);
     tools.kill();
-    content.destroy(error instanceof Error ? error : new Error(String(error)));
+    content.destroy(feedError instanceof Error ? feedError : new Error(String(feedError)));
   });
   try {
     const result = await consume(content);
@@ -131,10 +127,15 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
     return result;
   } catch (error) {
     tools.kill();
-    opened.destroy();
+    stages[0]!.destroy();
     content.destroy();
     await tools.stop();
+    await feeding.catch(() => {});
     if (options.signal?.aborted) throw new Error('The restore was cancelled.', { cause: error });
+    // Damage found by the read explains everything after it: the consumer only saw a broken stream.
+    if (feedError instanceof IntegrityError) throw feedError;
+    const explained = read.explain(error);
+    if (explained instanceof IntegrityError) throw explained;
     // The consumer's own refusals (an unsafe entry) say more than the broken pipe they cause.
     if (error instanceof PermanentError) throw error;
     const failure = tools.firstFailure();

@@ -10,8 +10,9 @@
 //
 // Each object's size is known from its GetObject response, so its body streams into the tar
 // without being buffered. Objects are read one at a time.
+import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
@@ -23,6 +24,7 @@ import type { CompressionKind } from './compression.js';
 import type { FanOutTarget } from './streams.js';
 import type { ArtifactSource } from './verify-artifact.js';
 import { createTarWriter, readVerifiedArtifact, writeArtifact } from './archive-stream.js';
+import { isWorkingKey, listObjects, publishStaged, removePrefix, stagingPrefix } from './bucket-staging.js';
 
 const SUMMARY_ENTRY = 'coffre-bucket.json';
 const FORMAT = 'coffre-bucket/1';
@@ -84,7 +86,9 @@ export async function runBucketBackup(input: BucketBackupInput): Promise<BucketB
 
   const produced = (async () => {
     try {
-      for await (const key of listKeys(bucket, prefix, input.signal)) {
+      for await (const { key } of listObjects(bucket, prefix, input.signal, 'listing the objects to back up')) {
+        // What a restore is staging or a verification is checking there is not part of the bucket.
+        if (isWorkingKey(key.slice(prefix.length))) continue;
         const object = await getObject(bucket, key, input.signal);
         // Deleted since it was listed: it is not part of the bucket any more.
         if (!object) continue;
@@ -114,74 +118,99 @@ export interface BucketRestoreInput {
   identities: AgeIdentity[];
   /** Where the objects go: their keys are put under this bucket's `prefix`. */
   target: S3StorageOptions;
+  /**
+   * Names the staging folder (a run's id). With it, objects are staged and published under the
+   * prefix only once the artifact checked out; without it they go straight under the prefix (a
+   * verification's scratch folder, removed whatever happens).
+   */
+  stagingId?: string;
+  /** Record each restored object's key, size and SHA-256 (verifications compare them). */
+  collect?: boolean;
   signal?: AbortSignal;
   onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
   logger?: Logger;
 }
 
+export interface RestoredObject {
+  /** The key as archived, relative to the prefix. */
+  key: string;
+  size: number;
+  sha256: string;
+}
+
 export interface BucketRestoreResult {
   objectsCount: number;
   objectsBytes: number;
+  /** With `collect`: what was restored. */
+  objects?: RestoredObject[];
 }
 
 export async function runBucketRestore(input: BucketRestoreInput): Promise<BucketRestoreResult> {
   const bucket = createS3Bucket(input.target);
   const prefix = s3KeyPrefix(input.target.prefix);
-  return readVerifiedArtifact(input, async (content) => {
-    const extract = tar.extract();
-    content.on('error', (error) => extract.destroy(error));
-    content.pipe(extract);
-    let pending: BucketObjectRecord | null = null;
-    let summary: z.infer<typeof summarySchema> | null = null;
-    let objectsCount = 0;
-    let objectsBytes = 0;
-    try {
-      for await (const entry of extract) {
-        const name = entry.header.name;
-        const body = entry as unknown as AsyncIterable<Buffer>;
-        if (name.startsWith('metadata/')) {
-          if (pending) throw malformed(`the object of "${pending.key}" is missing`);
-          pending = parseEntry(objectRecordSchema, await readSmall(body, name), name);
-          assertRestorableKey(pending.key);
-        } else if (name.startsWith('objects/')) {
-          if (!pending || pending.entry !== name) throw malformed(`"${name}" has no metadata before it`);
-          const { sizeBytes } = await uploadObject(bucket, `${prefix}${pending.key}`, Readable.from(body), { signal: input.signal, headers: headersOf(pending) });
-          if (sizeBytes !== pending.size) throw malformed(`"${pending.key}" holds ${sizeBytes} bytes, its metadata says ${pending.size}`);
-          objectsCount += 1;
-          objectsBytes += sizeBytes;
-          pending = null;
-        } else if (name === SUMMARY_ENTRY) {
-          summary = parseEntry(summarySchema, await readSmall(body, name), name);
-        } else {
-          throw malformed(`"${name}" is not an entry coffre writes`);
-        }
-      }
-    } catch (error) {
-      extract.destroy();
-      throw error;
+  const staging = input.stagingId ? stagingPrefix(prefix, input.stagingId) : null;
+  try {
+    const restored = await readVerifiedArtifact(input, (content) => restoreObjects(bucket, staging ?? prefix, content, input));
+    if (staging) await publishStaged(bucket, staging, prefix, input.signal);
+    input.logger?.info({ bucket: input.target.bucket, prefix, objectsCount: restored.objectsCount, objectsBytes: restored.objectsBytes }, 'bucket restored');
+    return restored;
+  } finally {
+    if (staging) {
+      await removePrefix(bucket, staging).catch((error: Error) =>
+        input.logger?.warn({ err: error.message, staging }, 'could not remove the staged objects; reconciliation will find them'),
+      );
     }
-    if (!summary) throw malformed('it ends before its summary (coffre-bucket.json)');
-    if (summary.objectsCount !== objectsCount) throw malformed(`it holds ${objectsCount} objects, its summary says ${summary.objectsCount}`);
-    input.logger?.info({ bucket: input.target.bucket, prefix, objectsCount, objectsBytes }, 'bucket restored');
-    return { objectsCount, objectsBytes };
-  });
+  }
 }
 
-/** Every key under the prefix, page after page. */
-async function* listKeys(bucket: S3Bucket, prefix: string, signal?: AbortSignal): AsyncGenerator<string> {
-  let token: string | undefined;
-  do {
-    let page;
-    try {
-      page = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.bucket, Prefix: prefix || undefined, ContinuationToken: token }), {
-        abortSignal: signal,
-      });
-    } catch (error) {
-      throw describeS3Error(error, bucket, 'listing the objects to back up');
+/** Puts every archived object under `under`, checking the archive's own structure as it goes. */
+async function restoreObjects(bucket: S3Bucket, under: string, content: Readable, input: BucketRestoreInput): Promise<BucketRestoreResult> {
+  const extract = tar.extract();
+  content.on('error', (error) => extract.destroy(error));
+  content.pipe(extract);
+  let pending: BucketObjectRecord | null = null;
+  let summary: z.infer<typeof summarySchema> | null = null;
+  let objectsCount = 0;
+  let objectsBytes = 0;
+  const objects: RestoredObject[] = [];
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name;
+      const body = entry as unknown as AsyncIterable<Buffer>;
+      if (name.startsWith('metadata/')) {
+        if (pending) throw malformed(`the object of "${pending.key}" is missing`);
+        pending = parseEntry(objectRecordSchema, await readSmall(body, name), name);
+        assertRestorableKey(pending.key);
+      } else if (name.startsWith('objects/')) {
+        if (!pending || pending.entry !== name) throw malformed(`"${name}" has no metadata before it`);
+        const hash = input.collect ? createHash('sha256') : null;
+        const hashed = hash ? Readable.from(hashing(body, hash)) : Readable.from(body);
+        const { sizeBytes } = await uploadObject(bucket, `${under}${pending.key}`, hashed, { signal: input.signal, headers: headersOf(pending) });
+        if (sizeBytes !== pending.size) throw malformed(`"${pending.key}" holds ${sizeBytes} bytes, its metadata says ${pending.size}`);
+        if (hash) objects.push({ key: pending.key, size: sizeBytes, sha256: hash.digest('hex') });
+        objectsCount += 1;
+        objectsBytes += sizeBytes;
+        pending = null;
+      } else if (name === SUMMARY_ENTRY) {
+        summary = parseEntry(summarySchema, await readSmall(body, name), name);
+      } else {
+        throw malformed(`"${name}" is not an entry coffre writes`);
+      }
     }
-    for (const object of page.Contents ?? []) if (object.Key) yield object.Key;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  } catch (error) {
+    extract.destroy();
+    throw error;
+  }
+  if (!summary) throw malformed('it ends before its summary (coffre-bucket.json)');
+  if (summary.objectsCount !== objectsCount) throw malformed(`it holds ${objectsCount} objects, its summary says ${summary.objectsCount}`);
+  return { objectsCount, objectsBytes, ...(input.collect ? { objects } : {}) };
+}
+
+async function* hashing(body: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    hash.update(chunk);
+    yield chunk;
+  }
 }
 
 async function getObject(bucket: S3Bucket, key: string, signal?: AbortSignal): Promise<GetObjectCommandOutput | null> {

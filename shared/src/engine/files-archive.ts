@@ -6,12 +6,14 @@
 // failure: see createTarWriter.) Files are read one at a time. Symbolic links are stored as links, with their
 // target as it is on disk, and never followed.
 //
-// A restore verifies the artifact whole first, then extracts into the target directory only: an
-// entry that would land outside it (`..`, an absolute path, a path through a symbolic link, a
-// link pointing outside) is refused with a sentence naming it, and nothing is ever written
+// A restore reads the artifact once, checked as it goes, and extracts it into a staging directory
+// inside the target (a new or empty directory), publishing the entries only once the whole artifact
+// checked out: an entry that would land outside (`..`, an absolute path, a path through a symbolic
+// link, a link pointing outside) is refused with a sentence naming it, and nothing is ever written
 // outside the target directory.
 import { constants } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, readdir, readlink, realpath, stat, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { basename, join, posix, resolve, sep } from 'node:path';
 import { createReadStream } from 'node:fs';
@@ -110,7 +112,7 @@ export interface FilesRestoreInput {
   artifact: ArtifactSource;
   compression: CompressionKind;
   identities: AgeIdentity[];
-  /** Where the archive's top-level names are recreated; created when missing. */
+  /** Where the archive's top-level names are recreated: a new directory, or an empty one. */
   targetDir: string;
   signal?: AbortSignal;
   onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
@@ -121,28 +123,76 @@ export interface FilesRestoreResult {
   filesCount: number;
 }
 
+/** Where a restore stages what it extracts, inside the target directory, until the artifact checked out. */
+const STAGING_PREFIX = '.coffre-staging-';
+
+/**
+ * Extracts into a staging directory inside the target while the artifact is read and checked, and
+ * publishes the staged entries (one rename each) only once the whole artifact matched its recorded
+ * size and SHA-256. A failed restore leaves the target as it was: new, or empty.
+ */
 export async function runFilesRestore(input: FilesRestoreInput): Promise<FilesRestoreResult> {
-  await mkdir(input.targetDir, { recursive: true });
-  const root = await realpath(input.targetDir);
-  return readVerifiedArtifact(input, async (content) => {
-    const extract = tar.extract();
-    content.on('error', (error) => extract.destroy(error));
-    content.pipe(extract);
-    const target = new TargetDirectory(root, input.targetDir);
-    let filesCount = 0;
-    try {
-      for await (const entry of extract) {
-        // streamx streams are async iterable; their type declarations do not say so.
-        filesCount += await target.restore(entry.header, entry as unknown as AsyncIterable<Uint8Array>);
-        entry.resume();
+  const root = await emptyTargetDirectory(input.targetDir);
+  const staging = join(root, `${STAGING_PREFIX}${randomUUID()}`);
+  await mkdir(staging, { mode: 0o700 });
+  try {
+    const target = new TargetDirectory(staging, input.targetDir);
+    const restored = await readVerifiedArtifact(input, async (content) => {
+      const extract = tar.extract();
+      content.on('error', (error) => extract.destroy(error));
+      content.pipe(extract);
+      let filesCount = 0;
+      try {
+        for await (const entry of extract) {
+          // streamx streams are async iterable; their type declarations do not say so.
+          filesCount += await target.restore(entry.header, entry as unknown as AsyncIterable<Uint8Array>);
+          entry.resume();
+        }
+      } catch (error) {
+        extract.destroy();
+        throw error;
       }
-      await target.applyDirectoryModes();
-    } catch (error) {
-      extract.destroy();
-      throw error;
-    }
-    return { filesCount };
-  });
+      return { filesCount };
+    });
+    await target.applyDirectoryModes();
+    for (const name of await readdir(staging)) await publishEntry(join(staging, name), join(root, name), input.targetDir);
+    return restored;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The target directory, created when missing, refused when it is a symbolic link or holds anything
+ * but what an interrupted restore staged (which is removed). Returns its real path.
+ */
+async function emptyTargetDirectory(targetDir: string): Promise<string> {
+  const info = await lstat(targetDir).catch(() => null);
+  if (info?.isSymbolicLink()) {
+    throw new PermanentError(`The target directory ${targetDir} is a symbolic link: restore into a real directory, new or empty.`, 'target-not-empty');
+  }
+  if (info && !info.isDirectory()) throw new PermanentError(`The target ${targetDir} exists and is not a directory: restore into a new or empty directory.`, 'target-not-empty');
+  if (!info) await mkdir(targetDir, { recursive: true, mode: 0o755 });
+  const root = await realpath(targetDir);
+  const entries = await readdir(root);
+  const others = entries.filter((name) => !name.startsWith(STAGING_PREFIX));
+  if (others.length > 0) {
+    throw new PermanentError(
+      `The target directory ${targetDir} is not empty (it holds ${others.length} entr${others.length === 1 ? 'y' : 'ies'}, such as "${others[0]}"): ` +
+        'a files restore writes only into a new or empty directory, so that nothing there is overwritten. Nothing was restored.',
+      'target-not-empty',
+    );
+  }
+  for (const name of entries) await rm(join(root, name), { recursive: true, force: true });
+  return root;
+}
+
+/** Moves one staged top-level entry into the target, never over something that appeared there meanwhile. */
+async function publishEntry(from: string, to: string, shownAs: string): Promise<void> {
+  if (await lstat(to).catch(() => null)) {
+    throw new PermanentError(`"${basename(to)}" appeared in ${shownAs} while the restore ran: it was left alone, and the restore stopped.`, 'target-not-empty');
+  }
+  await rename(from, to);
 }
 
 /** Restores entries into one directory, refusing any that would write outside it. */

@@ -1,11 +1,13 @@
-// Restoring a database artifact: verify it whole first (verify-artifact.ts), then stream it
-// through age decryption → zstd/gzip (OS pipe) → pg_restore in a single transaction, so that a
-// failure leaves the target as it was.
+// Restoring a database artifact in one read: the stored bytes are metered and hashed, decrypted
+// (every chunk authenticated), and streamed through zstd/gzip (OS pipe) into pg_restore in a single
+// transaction. The last bytes are held back until the whole artifact matched its recorded size and
+// SHA-256 (verify-artifact.ts): when it does not, pg_restore is killed before it could commit, so
+// the target is left as it was.
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
 import type { Logger } from '../logger.js';
-import { PermanentError } from '../errors.js';
-import { createDecryptStream, type AgeIdentity } from '../crypto/age.js';
+import { IntegrityError, PermanentError } from '../errors.js';
+import type { AgeIdentity } from '../crypto/age.js';
 import { decompressor, type CompressionKind } from './compression.js';
 import {
   conninfo,
@@ -15,9 +17,9 @@ import {
   withPgClient,
   type PgConnection,
 } from './postgres.js';
-import { describeExit, lastLine, startTool, toolChain, type ToolExit } from './process.js';
-import { createMeter } from './streams.js';
-import { verifyArtifact, type ArtifactSource } from './verify-artifact.js';
+import { describeExit, lastLine, startTool, toolChain, type RunningTool, type ToolExit } from './process.js';
+import { failpointAfterFirstBytes } from './streams.js';
+import { openCheckedRead, precheckArtifact, type ArtifactSource } from './verify-artifact.js';
 import type { BackupType } from './backup-pipeline.js';
 import type { DumpedTable } from './counts.js';
 
@@ -47,12 +49,7 @@ export interface DatabaseRestoreResult {
 export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<DatabaseRestoreResult> {
   const started = Date.now();
   const { target, logger } = input;
-  await verifyArtifact(input.artifact, input.identities, {
-    signal: input.signal,
-    onProgress: (bytes) => input.onProgress?.(bytes, 'verify'),
-  });
-  logger.info({ bytes: input.artifact.sizeBytes }, 'artifact verified: size, SHA-256 and encryption all check out');
-
+  await precheckArtifact(input.artifact, input.identities);
   const server = await withPgClient(target, (client) => detectServerVersion(client), 'postgres');
   const tool = await resolvePgTool(input.type === 'data' ? 'psql' : 'pg_restore', server.major);
   const pgRestore = input.type === 'data' ? await resolvePgTool('pg_restore', server.major) : tool;
@@ -61,6 +58,7 @@ export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<D
 
   try {
     await streamIntoDatabase(input, pgRestore.path, input.type === 'data' ? tool.path : null);
+    logger.info({ bytes: input.artifact.sizeBytes }, 'restored: every byte read was the recorded size and SHA-256, every chunk authenticated');
   } catch (error) {
     if (input.createDatabase) await dropDatabase(target).catch((dropError: Error) => logger.warn({ err: dropError }, 'could not drop the new database'));
     throw error;
@@ -76,6 +74,9 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
     const dbname = `--dbname=${conninfo(input.target)}`;
     // The chain is built from its end: each tool's stdin is the previous tool's stdout, through the OS.
     let sink: Writable;
+    // The tool that writes into the database: on a failed check it is killed first, so that it can
+    // never take the end of its input (or a broken pipe) for the end of the dump and commit.
+    let writer: RunningTool;
     if (psqlPath) {
       const psql = watch(
         startTool('psql', psqlPath, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', truncateStatement(input.tables ?? []), '-f', '-', '-c', REFRESH_MATERIALIZED_VIEWS, dbname], {
@@ -91,6 +92,7 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
       );
       psql.child.stdin!.destroy();
       sink = restore.child.stdin!;
+      writer = psql;
     } else {
       const restore = watch(
         startTool(
@@ -101,6 +103,7 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
         ),
       );
       sink = restore.child.stdin!;
+      writer = restore;
     }
     const command = decompressor(input.compression);
     if (command) {
@@ -110,18 +113,20 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
       sink = decompress.child.stdin!;
     }
 
-    const stages: (Readable | Transform | Writable)[] = [await input.artifact.open()];
-    if (input.artifact.encrypted) stages.push(createDecryptStream(input.identities));
-    // The artifact was hashed whole by the verification: here the meter only reports progress.
-    stages.push(createMeter((bytes) => input.onProgress?.(bytes, 'restore'), 1000, { hash: false }));
+    const read = await openCheckedRead(input.artifact, input.identities, { onProgress: (bytes) => input.onProgress?.(bytes, 'restore') });
+    const stages: (Readable | Transform | Writable)[] = [...read.stages];
+    stages.push(failpointAfterFirstBytes('restore.first-bytes'));
     stages.push(sink);
     try {
       await pipeline(stages as unknown as [Readable, Transform, Writable], { signal: input.signal });
       const failed = await chain.failedExit();
       if (failed) throw restoreFailure(failed.name, failed.exit);
     } catch (error) {
+      await killFirst(writer);
       await chain.stop();
       if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.', { cause: error });
+      const explained = read.explain(error);
+      if (explained instanceof IntegrityError) throw explained;
       const first = chain.firstFailure('pg_restore', 'psql');
       throw first ? restoreFailure(first.name, first.exit) : error;
     }
@@ -129,6 +134,12 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
     chain.release();
     await toolEnv.cleanup();
   }
+}
+
+/** Kills the database writer at once and waits for it: its connection drops, its transaction rolls back. */
+async function killFirst(tool: RunningTool): Promise<void> {
+  if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL');
+  await tool.exited;
 }
 
 function restoreFailure(name: string, exit: ToolExit): Error {

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
 import type { StorageDriver } from '../storage/driver.js';
+import { failpoint } from '../failpoints.js';
 
 /**
  * How much each stage of a pipeline holds before it pushes back. Data moves at tens of MB/s here;
@@ -117,4 +118,21 @@ export function fanOut(targets: FanOutTarget[], signal?: AbortSignal): FanOut {
 export async function removePublished(targets: FanOutTarget[], results: Promise<unknown>[]): Promise<void> {
   const settled = await Promise.allSettled(results);
   await Promise.allSettled(settled.map((result, i) => (result.status === 'fulfilled' ? targets[i]!.driver.delete(targets[i]!.key) : null)));
+}
+
+/** Passes data through, pausing at the named failpoint once the first chunk went on (for the fault tests). */
+export function failpointAfterFirstBytes(name: string): Transform {
+  let reached = false;
+  return new Transform({
+    highWaterMark: STREAM_BUFFER,
+    transform(chunk, _encoding, callback) {
+      if (reached) return callback(null, chunk);
+      reached = true;
+      this.push(chunk);
+      failpoint(name).then(
+        () => callback(),
+        (error: Error) => callback(error),
+      );
+    },
+  });
 }

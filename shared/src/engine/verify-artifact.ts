@@ -1,14 +1,20 @@
-// Before anything reaches a database, the whole artifact is read once: its size and SHA-256 are
-// compared with what the backup recorded, and an encrypted artifact is decrypted end to end, so
-// that every chunk is authenticated. Each kind of damage gets its own sentence.
-import { Writable, type Readable, type Transform } from 'node:stream';
+// Every byte that reaches a database, a directory or a bucket is a byte that was length-checked and
+// hashed: an artifact is read once, and that one read is both the check and the restore.
+//
+// The stored bytes pass a meter (size, SHA-256), then age decryption (every chunk authenticated),
+// then a hold-back gate that keeps the last bytes of the stream until the whole artifact was read
+// and its size and SHA-256 match what the backup recorded. A consumer therefore never sees the end
+// of an artifact that fails the check: pg_restore is still waiting for its last bytes when it is
+// killed, so its single transaction rolls back; a tar reader never reaches its end, so nothing
+// staged is published. Each kind of damage gets its own sentence.
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
 import { AgeError, createDecryptStream, type AgeIdentity } from '../crypto/age.js';
-import { createMeter, STREAM_BUFFER } from './streams.js';
+import { createMeter, STREAM_BUFFER, type Meter } from './streams.js';
 
 export interface ArtifactSource {
-  /** A fresh stream of the stored object from its first byte. */
+  /** A stream of the stored object from its first byte. A checked read opens it once. */
   open(): Promise<Readable>;
   /** The stored object's size, when the storage can tell without reading it. */
   storedSizeBytes?: number;
@@ -22,51 +28,117 @@ export type IntegrityReason = 'appended' | 'truncated' | 'reordered' | 'altered'
 
 const NOTHING_RESTORED = 'Nothing was restored.';
 
+/**
+ * How much of the end of the (decrypted, still compressed) content is held back until the check
+ * passed. More than a zstd block (128 KiB) and its frame's epilogue, so that the decompressor cannot
+ * hand its consumer the last bytes of the dump, whatever the compression.
+ */
+export const HOLD_BACK_BYTES = 1024 * 1024;
+
+export interface CheckedRead {
+  /** The stored object, metered, decrypted, its end held back: pipe the last one into the consumer. */
+  stages: (Readable | Transform)[];
+  /** The read's failure as an operator should read it: an IntegrityError for any kind of damage. */
+  explain(error: unknown): unknown;
+}
+
+export interface CheckedReadOptions {
+  onProgress?: (bytes: number) => void;
+  /** Bytes kept back until the check passed (default HOLD_BACK_BYTES; 0 for a plain verification). */
+  holdBackBytes?: number;
+}
+
+/**
+ * Opens the artifact once for a checked read. Refuses at once what can be refused without reading:
+ * an encrypted artifact with no identity, or a stored size that differs from the recorded one.
+ */
+export async function openCheckedRead(artifact: ArtifactSource, identities: AgeIdentity[], options: CheckedReadOptions = {}): Promise<CheckedRead> {
+  await precheckArtifact(artifact, identities);
+  return openRead(artifact, identities, options);
+}
+
+async function openRead(artifact: ArtifactSource, identities: AgeIdentity[], options: CheckedReadOptions): Promise<CheckedRead> {
+  const meter = createMeter(options.onProgress);
+  const stages: (Readable | Transform)[] = [await artifact.open(), meter];
+  if (artifact.encrypted) stages.push(createDecryptStream(identities));
+  stages.push(createHoldBack(options.holdBackBytes ?? HOLD_BACK_BYTES, meter, artifact));
+  return { stages, explain: (error) => explainFailure(error, meter, artifact) };
+}
+
+/** Reads the artifact whole and checks it, writing nothing anywhere (verifications, `storage check`). */
 export async function verifyArtifact(
   artifact: ArtifactSource,
   identities: AgeIdentity[],
   options: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {},
 ): Promise<void> {
+  await precheckArtifact(artifact, identities);
+  await readToEnd(artifact, identities, options);
+}
+
+async function readToEnd(artifact: ArtifactSource, identities: AgeIdentity[], options: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<void> {
+  const read = await openRead(artifact, identities, { onProgress: options.onProgress, holdBackBytes: 0 });
+  try {
+    await pipeline([...read.stages, discard()] as unknown as [Readable, Writable], { signal: options.signal });
+  } catch (error) {
+    throw read.explain(error);
+  }
+}
+
+/**
+ * What can be refused before anything is written: no identity for an encrypted artifact, or a stored
+ * size other than the recorded one. The latter is read once (writing nothing) to say what happened
+ * to it: a chunk dropped or reordered reads better than "truncated".
+ */
+export async function precheckArtifact(artifact: ArtifactSource, identities: AgeIdentity[]): Promise<void> {
   if (artifact.encrypted && identities.length === 0) {
     throw new IntegrityError(
       `The artifact is encrypted and no age identity is configured: set AGE_IDENTITY_FILE to the identity file. ${NOTHING_RESTORED}`,
       'wrong-key',
     );
   }
-  const meter = createMeter(options.onProgress);
-  const stages: (Readable | Transform | Writable)[] = [await artifact.open(), meter];
-  if (artifact.encrypted) stages.push(createDecryptStream(identities));
-  stages.push(discard());
-  let readError: unknown = null;
-  try {
-    await pipeline(stages as unknown as [Readable, Transform, Writable], { signal: options.signal });
-  } catch (error) {
-    if (!(error instanceof AgeError)) throw error;
-    readError = error;
-  }
-  const size = readError ? (artifact.storedSizeBytes ?? meter.bytes) : meter.bytes;
-  const ageError = readError as AgeError | null;
+  const stored = artifact.storedSizeBytes;
+  if (stored === undefined || stored === artifact.sizeBytes) return;
+  if (artifact.encrypted) await readToEnd(artifact, identities, {});
+  throw stored > artifact.sizeBytes ? appended(stored, artifact.sizeBytes) : truncated(stored, artifact.sizeBytes);
+}
 
-  if (ageError && ['no-identity', 'not-age', 'bad-header', 'header-mac'].includes(ageError.reason)) {
-    const reason = ageError.reason === 'no-identity' ? 'wrong-key' : ageError.reason === 'not-age' ? 'not-encrypted' : 'altered';
-    throw new IntegrityError(`${capitalize(ageError.message)}. ${NOTHING_RESTORED}`, reason);
-  }
-  if (size > artifact.sizeBytes) {
-    throw new IntegrityError(
-      `The artifact is ${size - artifact.sizeBytes} bytes longer than the backup recorded (${size} instead of ${artifact.sizeBytes}): bytes were appended to it. ${NOTHING_RESTORED}`,
-      'appended',
-    );
-  }
-  if (ageError?.reason === 'chunk-order') {
-    throw new IntegrityError(`${capitalize(ageError.message)}. ${NOTHING_RESTORED}`, 'reordered');
-  }
-  if (size < artifact.sizeBytes) {
-    throw new IntegrityError(
-      `The artifact is truncated: ${size} of the ${artifact.sizeBytes} recorded bytes are stored (${artifact.sizeBytes - size} missing). ${NOTHING_RESTORED}`,
-      'truncated',
-    );
-  }
-  if (ageError) throw new IntegrityError(`${capitalize(ageError.message)}. ${NOTHING_RESTORED}`, 'altered');
+/**
+ * Passes the content through but for its last `keep` bytes, which it releases only once the stored
+ * object was read to its end and its size and SHA-256 match. Bytes beyond the recorded size fail
+ * the read at once.
+ */
+function createHoldBack(keep: number, meter: Meter, artifact: ArtifactSource): Transform {
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  return new Transform({
+    highWaterMark: STREAM_BUFFER,
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      if (meter.bytes > artifact.sizeBytes) return callback(appended(meter.bytes, artifact.sizeBytes));
+      held.push(chunk);
+      heldBytes += chunk.length;
+      while (held.length > 1 && heldBytes - held[0]!.length >= keep) {
+        const oldest = held.shift()!;
+        heldBytes -= oldest.length;
+        this.push(oldest);
+      }
+      callback();
+    },
+    flush(callback: TransformCallback) {
+      try {
+        checkWhole(meter, artifact);
+      } catch (error) {
+        return callback(error as Error);
+      }
+      for (const chunk of held.splice(0)) this.push(chunk);
+      callback();
+    },
+  });
+}
+
+/** Once the stored object was read to its end: its size and SHA-256 against what was recorded. */
+function checkWhole(meter: Meter, artifact: ArtifactSource): void {
+  if (meter.bytes > artifact.sizeBytes) throw appended(meter.bytes, artifact.sizeBytes);
+  if (meter.bytes < artifact.sizeBytes) throw truncated(meter.bytes, artifact.sizeBytes);
   const checksum = meter.digest();
   if (checksum !== artifact.checksumSha256) {
     throw new IntegrityError(
@@ -74,6 +146,35 @@ export async function verifyArtifact(
       'altered',
     );
   }
+}
+
+/** An age failure met during the read, told in the terms of the damage it reveals. */
+function explainFailure(error: unknown, meter: Meter, artifact: ArtifactSource): unknown {
+  if (!(error instanceof AgeError)) return error;
+  // The read stopped at the damage: the stored size, when known, says whether bytes went missing.
+  const size = artifact.storedSizeBytes ?? meter.bytes;
+  if (['no-identity', 'not-age', 'bad-header', 'header-mac'].includes(error.reason)) {
+    const reason = error.reason === 'no-identity' ? 'wrong-key' : error.reason === 'not-age' ? 'not-encrypted' : 'altered';
+    return new IntegrityError(`${capitalize(error.message)}. ${NOTHING_RESTORED}`, reason);
+  }
+  if (size > artifact.sizeBytes) return appended(size, artifact.sizeBytes);
+  if (error.reason === 'chunk-order') return new IntegrityError(`${capitalize(error.message)}. ${NOTHING_RESTORED}`, 'reordered');
+  if (size < artifact.sizeBytes) return truncated(size, artifact.sizeBytes);
+  return new IntegrityError(`${capitalize(error.message)}. ${NOTHING_RESTORED}`, 'altered');
+}
+
+function appended(size: number, recorded: number): IntegrityError {
+  return new IntegrityError(
+    `The artifact is ${size - recorded} bytes longer than the backup recorded (${size} instead of ${recorded}): bytes were appended to it. ${NOTHING_RESTORED}`,
+    'appended',
+  );
+}
+
+function truncated(size: number, recorded: number): IntegrityError {
+  return new IntegrityError(
+    `The artifact is truncated: ${size} of the ${recorded} recorded bytes are stored (${recorded - size} missing). ${NOTHING_RESTORED}`,
+    'truncated',
+  );
 }
 
 function discard(): Writable {

@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { ValidationError } from '../errors.js';
-import { failpoint } from '../app/failpoints.js';
+import { failpoint } from '../failpoints.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
 import { STREAM_BUFFER } from '../engine/streams.js';
 
