@@ -42,6 +42,7 @@ export * from './engine/archive-stream.js';
 export * from './engine/files-archive.js';
 export * from './app/schedulers.js';
 export * from './app/configurations.js';
+export * from './app/files-roots.js';
 export * from './app/retention.js';
 export * from './app/notifications.js';
 export * from './app/ttl-cache.js';

@@ -15,6 +15,7 @@ import {
 } from './configuration-input.js';
 import { isOverdue, scheduleFromColumns } from './schedule.js';
 import { removeConfigurationSchedulers, syncConfigurationSchedulers } from './schedulers.js';
+import { assertFilesPath } from './files-roots.js';
 import { requireUuid } from './validation.js';
 
 type ConfigurationRow = BackupConfiguration & { destinations: { destinationId: string }[] };
@@ -48,7 +49,7 @@ async function loadConfiguration(ctx: AppContext, id: string) {
 
 export async function createConfiguration(ctx: AppContext, body: unknown, actor: Actor): Promise<ConfigurationDetails> {
   const input = parseConfigurationCreate(body);
-  await checkReferences(ctx, { sourceId: input.sourceId, destinationIds: input.destinationIds, encrypt: input.encrypt, name: input.name });
+  await checkReferences(ctx, { sourceId: input.sourceId, destinationIds: input.destinationIds, encrypt: input.encrypt, name: input.name, includePaths: input.includePaths });
   const row = await ctx.db.backupConfiguration.create({
     data: {
       ...configurationToColumns(input),
@@ -70,6 +71,7 @@ export async function updateConfiguration(ctx: AppContext, id: string, body: unk
     destinationIds: input.destinationIds,
     encrypt: input.encrypt ?? before.encrypt,
     name: input.name && input.name !== before.name ? input.name : undefined,
+    includePaths: input.includePaths,
   });
   const row = await ctx.db.$transaction(async (tx) => {
     if (input.destinationIds) {
@@ -130,7 +132,11 @@ export async function runConfigurationNow(ctx: AppContext, id: string, actor: Ac
   return requestBackup(ctx, { configurationId: row.id }, actor);
 }
 
-async function checkReferences(ctx: AppContext, refs: { sourceId?: string; destinationIds?: string[]; encrypt: boolean; name?: string }): Promise<void> {
+async function checkReferences(
+  ctx: AppContext,
+  refs: { sourceId?: string; destinationIds?: string[]; encrypt: boolean; name?: string; includePaths?: string[] },
+): Promise<void> {
+  for (const [index, path] of (refs.includePaths ?? []).entries()) await assertFilesPath(ctx.config, path, `includePaths[${index}]`);
   if (refs.sourceId && !(await ctx.db.source.findUnique({ where: { id: refs.sourceId } }))) {
     throw new ValidationError(`sourceId: there is no source ${refs.sourceId} (list them with GET /api/sources).`);
   }

@@ -16,6 +16,7 @@ import { sourceBucket, sourceConnection } from './sources.js';
 import { runFilesRestore } from '../engine/files-archive.js';
 import type { ArtifactSource } from '../engine/verify-artifact.js';
 import { isAbsolute } from 'node:path';
+import { assertFilesPath } from './files-roots.js';
 import { createRunLog } from './run-log.js';
 import { executeBackup, recordFailure, type RunHooks, type RunOutcome } from './run-backup.js';
 import { parseInput, uuidParam } from './validation.js';
@@ -148,12 +149,14 @@ export async function requestRestore(ctx: AppContext, backupId: string, input: u
 
 async function requestFilesRestore(ctx: AppContext, backup: Backup, request: z.infer<typeof restoreRequestSchema>, actor: Actor): Promise<Restore> {
   if (!request.targetPath) throw new ValidationError('targetPath is required to restore files: the absolute directory to recreate them in.');
-  const active = await ctx.db.restore.findFirst({ where: { status: { in: ['pending', 'running'] }, targetKind: 'files', targetPath: request.targetPath } });
-  if (active) throw new ConflictError(`A restore into ${request.targetPath} is already ${active.status}: wait for it to finish.`, 'restore_running');
+  // Stored as it really leads, so that the worker writes where this check looked.
+  const targetPath = await assertFilesPath(ctx.config, request.targetPath, 'targetPath');
+  const active = await ctx.db.restore.findFirst({ where: { status: { in: ['pending', 'running'] }, targetKind: 'files', targetPath } });
+  if (active) throw new ConflictError(`A restore into ${targetPath} is already ${active.status}: wait for it to finish.`, 'restore_running');
   const restore = await ctx.db.restore.create({
-    data: { backupId: backup.id, status: 'pending', targetKind: 'files', targetPath: request.targetPath, requestedBy: actor.name },
+    data: { backupId: backup.id, status: 'pending', targetKind: 'files', targetPath, requestedBy: actor.name },
   });
-  return queueRestore(ctx, restore, backup, actor, { targetPath: request.targetPath });
+  return queueRestore(ctx, restore, backup, actor, { targetPath });
 }
 
 async function requestBucketRestore(ctx: AppContext, backup: Backup, request: z.infer<typeof restoreRequestSchema>, actor: Actor): Promise<Restore> {
