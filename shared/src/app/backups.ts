@@ -187,9 +187,16 @@ export async function requestBackup(ctx: AppContext, input: unknown, actor: Acto
     throw new ValidationError(`type: a bucket source has no schema or data-only backups.`);
   }
   const type = request.type ?? configuration?.type ?? 'full';
-  const encrypt = configuration ? configuration.encrypt : ctx.recipients.length > 0;
+  // A configuration without its own choice follows the installation, as one-off backups do.
+  const encrypt = configuration?.encrypt ?? ctx.recipients.length > 0;
   if (encrypt && ctx.recipients.length === 0) {
     throw new ValidationError('The configuration asks for encryption but AGE_RECIPIENTS is not set: set it to the age public keys to encrypt to.');
+  }
+  // A scheduled firing is recorded anyway and fails when it runs, so that the refusal shows in the history.
+  if (!encrypt && ctx.config.REQUIRE_ENCRYPTION && options.trigger !== 'schedule') {
+    throw new ValidationError(
+      `Configuration "${configuration?.name}" opts out of encryption, and this installation requires it (REQUIRE_ENCRYPTION=true): set its encrypt to true or null.`,
+    );
   }
   const now = new Date();
   const data: Prisma.BackupUncheckedCreateInput = {

@@ -41,10 +41,21 @@ const wholeNumberBetween = (min: number, max: number) =>
 
 const retentionCount = wholeNumberBetween(0, MAX_RULE_COUNT).nullish();
 
-/** Retention rules; a count of 0 turns a rule off, as leaving it out does. */
+/**
+ * Retention rules; leaving a rule out (or null) turns it off, and so does a count of 0 for the
+ * calendar rules. keepLast 0 reads as "keep none" but would keep every backup: it is refused.
+ */
 export const retentionInputSchema = z
   .strictObject({
-    keepLast: retentionCount,
+    keepLast: z
+      .int()
+      .refine((value) => value >= 1 && value <= MAX_RULE_COUNT, {
+        error: (issue) =>
+          issue.input === 0
+            ? 'must be at least 1 (got 0); leave it out to keep every backup'
+            : `must be between 1 and ${MAX_RULE_COUNT} (got ${String(issue.input)})`,
+      })
+      .nullish(),
     maxAgeDays: wholeNumberBetween(1, 365).nullish(),
     daily: retentionCount,
     weekly: retentionCount,
@@ -103,7 +114,8 @@ const fields = {
   excludePatterns: z.array(globPattern).max(100, 'must list at most 100 patterns'),
   compression: z.enum(compressionNames),
   compressionLevel: z.int().nullish(),
-  encrypt: z.boolean(),
+  /** null: as the installation (encrypted when AGE_RECIPIENTS is set). */
+  encrypt: z.boolean().nullable(),
   retention: retentionInputSchema,
   destinationIds: z
     .array(z.uuid('must be a UUID'))
@@ -124,7 +136,7 @@ export const configurationCreateSchema = z
     excludePatterns: fields.excludePatterns.default([]),
     compression: fields.compression.default('zstd'),
     compressionLevel: fields.compressionLevel,
-    encrypt: fields.encrypt.default(false),
+    encrypt: fields.encrypt.default(null),
     retention: fields.retention.default({}),
     destinationIds: fields.destinationIds.default([]),
     verifySchedule: fields.verifySchedule.default('none'),
@@ -196,7 +208,8 @@ export interface ConfigurationColumns extends ScheduleColumns {
   excludePatterns: string[];
   compression: CompressionName;
   compressionLevel: number | null;
-  encrypt: boolean;
+  /** null: as the installation. */
+  encrypt: boolean | null;
   retentionKeepLast: number | null;
   retentionMaxAgeDays: number | null;
   retentionDaily: number | null;
@@ -320,7 +333,7 @@ export const configurationViewSchema = z
     excludePatterns: z.array(z.string()),
     compression: z.enum(compressionNames),
     compressionLevel: z.int().nullable(),
-    encrypt: z.boolean(),
+    encrypt: z.boolean().nullable().describe('the configuration\'s own choice; null: as the installation (encrypted when AGE_RECIPIENTS is set)'),
     retention: z
       .object({
         keepLast: z.int().optional(),

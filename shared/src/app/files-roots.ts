@@ -87,7 +87,7 @@ async function realPathOf(path: string): Promise<string> {
   } catch (error) {
     if (!isMissing(error)) throw error;
   }
-  let current = sep;
+  let current: string = sep;
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') {

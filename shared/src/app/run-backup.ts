@@ -120,6 +120,10 @@ export async function executeBackup(
   log: RunLog,
 ): Promise<void> {
   const started = Date.now();
+  // A row requested before REQUIRE_ENCRYPTION was set must not write plaintext after it.
+  if (!backup.encrypted && ctx.config.REQUIRE_ENCRYPTION) {
+    throw new PermanentError('This installation requires encryption (REQUIRE_ENCRYPTION=true) and this backup was requested unencrypted: nothing was written.', 'encryption-required');
+  }
   // Checked before anything is dumped: FILES_ROOTS may have changed since the configuration was saved.
   for (const path of backup.includePaths) await confineIncludePath(ctx, path);
   const destinations = await destinationsForBackup(ctx, backup.configurationId);
