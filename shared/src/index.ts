@@ -46,3 +46,4 @@ export * from './app/files-roots.js';
 export * from './app/retention.js';
 export * from './app/notifications.js';
 export * from './app/ttl-cache.js';
+export * from './app/names.js';

@@ -127,7 +127,7 @@ describe('parseConfigurationCreate: one sentence naming the field', () => {
     [{ sourceId: SOURCE }, 'name is required.'],
     [{ ...base, name: '   ' }, "name must not be empty (got '')."], // compared once trimmed
     [{ ...base, name: 'x'.repeat(101) }, `name must be at most 100 characters long (got '${'x'.repeat(57)}...').`],
-    [{ ...base, name: 'a\nb' }, "name must not contain control characters (got 'a\nb')."],
+    [{ ...base, name: 'a\nb' }, "name must not contain control characters (got 'a\\u000Ab')."],
     [{ ...base, sourceId: 'abc' }, "sourceId must be a UUID (got 'abc')."],
     [{ ...base, type: 'incremental' }, "type must be one of 'full', 'schema', 'data' (got 'incremental')."],
     [{ ...base, active: 'yes' }, "active must be true or false (got 'yes')."],
@@ -136,7 +136,7 @@ describe('parseConfigurationCreate: one sentence naming the field', () => {
     [{ ...base, compressionLevel: 22 }, 'compressionLevel must be between 1 and 19 for zstd (got 22).'],
     [{ ...base, compression: 'none', compressionLevel: 3 }, 'compressionLevel must be left out when compression is none (got 3).'],
     [{ ...base, includePaths: ['var/www'] }, "includePaths[0] must be an absolute path, starting with / (got 'var/www')."],
-    [{ ...base, includePaths: ['/ok', '/bad\0path'] }, "includePaths[1] must not contain a NUL character (got '/bad\0path')."],
+    [{ ...base, includePaths: ['/ok', '/bad\0path'] }, "includePaths[1] must not contain a NUL character (got '/bad\\u0000path')."],
     [{ ...base, includePaths: Array.from({ length: 51 }, (_, i) => `/p${i}`) }, 'includePaths must list at most 50 paths (got an array).'],
     [{ ...base, excludePatterns: Array.from({ length: 101 }, () => '*.log') }, 'excludePatterns must list at most 100 patterns (got an array).'],
     [{ ...base, excludePatterns: [''] }, "excludePatterns[0] must not be empty (got '')."],

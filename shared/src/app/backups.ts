@@ -7,7 +7,8 @@ import { recordAudit } from './audit.js';
 import type { Actor, AppContext } from './context.js';
 import { destinationDriver } from './destinations.js';
 import { failRun } from './history.js';
-import { parseInput, uuidParam } from './validation.js';
+import { bidiControlsMessage, hasNoBidiControls } from './names.js';
+import { likeLiteral, parseInput, uuidParam } from './validation.js';
 import { createTtlCache, type TtlCache } from './ttl-cache.js';
 
 export const backupTypes = ['full', 'schema', 'data'] as const;
@@ -21,7 +22,8 @@ const backupName = z
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
   // eslint-disable-next-line no-control-regex
-  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters');
+  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
+  .refine(hasNoBidiControls, bidiControlsMessage);
 
 export const backupRequestSchema = z
   .object({
@@ -300,9 +302,10 @@ function backupFilter(f: BackupListQuery): Prisma.BackupWhereInput {
   if (f.configurationId) where.configurationId = f.configurationId;
   if (f.from || f.to) where.createdAt = { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lte: endOfDayIfDate(f.to) } : {}) };
   if (f.q) {
+    const text = likeLiteral(f.q);
     where.OR = [
-      { name: { contains: f.q, mode: 'insensitive' } },
-      { sourceName: { contains: f.q, mode: 'insensitive' } },
+      { name: { contains: text, mode: 'insensitive' } },
+      { sourceName: { contains: text, mode: 'insensitive' } },
       ...(uuidParam.safeParse(f.q).success ? [{ id: f.q }] : []),
     ];
   }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { BackupConfiguration } from '../db.js';
 import { ValidationError } from '../errors.js';
+import { bidiControlsMessage, hasNoBidiControls } from './names.js';
 import type { RetentionPolicy } from './retention-policy.js';
 import {
   describeSchedule,
@@ -105,7 +106,8 @@ const fields = {
     .min(1, 'must not be empty')
     .max(100, 'must be at most 100 characters long')
     // eslint-disable-next-line no-control-regex
-    .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters'),
+    .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters')
+    .refine(hasNoBidiControls, bidiControlsMessage),
   sourceId: z.uuid('must be a UUID'),
   type: z.enum(configurationTypes),
   schedule: scheduleInputSchema,
@@ -494,9 +496,15 @@ function gotSuffix(issue: Issue): string {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string') return quoted(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string') return quoted(printable(value.length > 60 ? `${value.slice(0, 57)}...` : value));
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+/** Control and bidirectional control characters as \\uXXXX: a sentence must read as it is written. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
 }
 
 function quoted(value: unknown): string {

@@ -109,6 +109,7 @@ export function validateConfiguration(form: ConfigurationForm, knownTimezone: (z
   else if (name.length > 100) errors.name = `Name must be at most 100 characters long (it has ${name.length}).`;
   // eslint-disable-next-line no-control-regex
   else if (/[\u0000-\u001f\u007f]/.test(name)) errors.name = 'Name must not contain control characters.';
+  else if (/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/.test(name)) errors.name = 'Name must not contain bidirectional control characters: they make it read as another name.';
 
   if (!form.sourceId) errors.sourceId = 'Pick the source to back up.';
 
