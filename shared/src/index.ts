@@ -25,6 +25,7 @@ export * from './app/source-lock.js';
 export * from './app/destinations.js';
 export * from './app/sources.js';
 export * from './app/backups.js';
+export * from './app/downloads.js';
 export * from './app/run-log.js';
 export * from './app/run-backup.js';
 export * from './app/restores.js';

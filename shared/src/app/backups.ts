@@ -446,16 +446,6 @@ export async function removeBackupArtifacts(ctx: AppContext, backup: BackupWithR
   await ctx.db.backup.update({ where: { id: backup.id }, data: { deletedAt: new Date() } });
 }
 
-/** The artifact of a backup to download: the first destination that holds it. */
-export async function findArtifact(ctx: AppContext, backupId: string, kind: (typeof artifactKinds)[number]) {
-  const backup = await getBackup(ctx, backupId);
-  if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be downloaded.`);
-  if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
-  const artifact = backup.artifacts?.find((a) => a.kind === kind && !a.deletedAt);
-  if (!artifact?.destination) throw new NotFoundError(`The ${kind} artifact of backup "${backup.name}"`);
-  return { backup, artifact, driver: destinationDriver(ctx, artifact.destination) };
-}
-
 export const dailyQuerySchema = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) }).strict();
 
 export const backupDaySchema = z
