@@ -46,7 +46,7 @@ export async function checkFilesPath(config: FilesRootsConfig, path: string): Pr
 /** The real path of `path`, or a ValidationError (400) naming `field`: "includePaths[0] '/etc' is outside FILES_ROOTS (/srv)." */
 export async function assertFilesPath(config: FilesRootsConfig, path: string, field: string): Promise<string> {
   const verdict = await checkFilesPath(config, path);
-  if (!verdict.ok) throw new ValidationError(`${field} '${path}' ${verdict.problem}.`);
+  if (!verdict.ok) throw new ValidationError(`${field} '${path}' ${verdict.problem}.`, [{ path: field, message: `'${path}' ${verdict.problem}` }]);
   return verdict.realPath;
 }
 
