@@ -287,7 +287,7 @@ export function ConfigurationFormDialog({ configuration, onClose, onSaved }: Pro
 
         <fieldset className="fieldset">
           <legend>Files beside the database</legend>
-          <Field label="Paths to archive (absolute, one per line)" id="cfg-paths" error={shown('includePaths')}>
+          <Field label="Paths to archive (absolute, one per line)" id="cfg-paths" error={shown('includePaths')} hint="Only under the directories the server allows (FILES_ROOTS), never coffre's own files.">
             <textarea id="cfg-paths" rows={3} spellCheck={false} value={form.includePaths} onChange={(e) => set('includePaths', e.target.value)} {...invalid(shown('includePaths'), 'cfg-paths')} />
           </Field>
           <Field label="Patterns to leave out (one per line)" id="cfg-exclude" error={shown('excludePatterns')}>
