@@ -93,6 +93,28 @@ export const environmentSchema = z.object({
     .trim()
     .optional()
     .transform((v) => (v ? resolve(v) : undefined)),
+  /**
+   * Directories files backups may read and files restores may write into: absolute paths separated
+   * by commas. Unset, files backups and restores are refused. coffre's own state (COFFRE_HOME,
+   * BACKUP_DIR, TMP_DIR, AGE_IDENTITY_FILE) is refused whatever the list says.
+   */
+  FILES_ROOTS: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => !v || v.split(',').every((p) => p.trim() === '' || p.trim().startsWith('/')), 'must be absolute paths (starting with /) separated by commas')
+    .transform((v) => (v ? v.split(',').map((p) => p.trim()).filter(Boolean).map((p) => resolve(p)) : [])),
+  /** Where `pnpm start` keeps coffre's generated settings and keys; never backed up, never restored into. */
+  COFFRE_HOME: z
+    .string()
+    .trim()
+    .default('.coffre')
+    .transform((v) => resolve(v)),
+  /** Refuses every unencrypted artifact: configurations may not opt out, and AGE_RECIPIENTS must be set. */
+  REQUIRE_ENCRYPTION: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Config = z.infer<typeof environmentSchema> & { TMP_DIR: string };
@@ -118,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment: ${problems.join('; ')}.`);
   }
   const config = parsed.data;
+  if (config.REQUIRE_ENCRYPTION && !config.AGE_RECIPIENTS) {
+    throw new ConfigError('Invalid environment: REQUIRE_ENCRYPTION is true but AGE_RECIPIENTS is not set: set it to the age public keys to encrypt to.');
+  }
   return { ...config, TMP_DIR: config.TMP_DIR ?? resolve(config.BACKUP_DIR, '.tmp') };
 }
 

@@ -63,6 +63,8 @@ export async function createTestStack(options: StackOptions = {}): Promise<TestS
     SOURCE_DATABASE_URL: source,
     LOG_LEVEL: 'info',
     STALL_SECONDS: '5',
+    // Tests keep the files they back up and restore in temporary directories.
+    FILES_ROOTS: tmpdir(),
     ...options.env,
   };
   const config = loadConfig(env);

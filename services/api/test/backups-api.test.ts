@@ -160,6 +160,20 @@ describe('backups through the API', () => {
     expect(stats.body.last7Days.total).toBe(stats.body.total);
   });
 
+  it('q matches % and _ as the characters they are, not as wildcards', async () => {
+    const names = ['100%-sure', '100x-sure', 'snake_case', 'snakeXcase'];
+    for (const name of names) {
+      const created = await request(stack.app).post('/api/backups').set(auth).send({ name });
+      expect(created.status).toBe(202);
+      await waitForBackup(created.body.id);
+    }
+    const found = async (q: string) => ((await request(stack.app).get('/api/backups').query({ q }).set(auth)).body.items as { name: string }[]).map((b) => b.name);
+    expect(await found('100%')).toEqual(['100%-sure']);
+    expect(await found('snake_')).toEqual(['snake_case']);
+    expect(await found('%')).toEqual(['100%-sure']);
+    expect(await found('\\')).toEqual([]);
+  });
+
   it('reports backups per day by status and the bytes stored at the end of each day', async () => {
     const res = await request(stack.app).get('/api/backups/daily').query({ days: 7 }).set(auth);
     expect(res.status).toBe(200);

@@ -25,6 +25,8 @@ export interface Download {
   sizeBytes: number | null;
   checksumSha256: string | null;
   fileName: string | null;
+  /** The destination the copy came from, when the API says. */
+  destination: string | null;
 }
 
 export class ApiClient {
@@ -61,6 +63,7 @@ export class ApiClient {
       sizeBytes: length === null ? null : Number(length),
       checksumSha256: response.headers.get('x-checksum-sha256'),
       fileName: /filename="([^"]+)"/.exec(disposition)?.[1] ?? null,
+      destination: response.headers.get('x-coffre-destination'),
     };
   }
 

@@ -4,7 +4,7 @@ export const ExitCode = {
   ok: 0,
   /** The run failed, the API answered an error, or something could not be reached. */
   failure: 1,
-  /** Bad flags or arguments, missing settings, or input the API refused as invalid (400). */
+  /** Bad flags or arguments, no API URL, or input the API refused as invalid (400). */
   usage: 2,
   /** The backup, restore, source or configuration named does not exist (404). */
   notFound: 3,
@@ -21,7 +21,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const exitCodeHelp = `Exit codes:
   0  success
   1  failure: the run failed, the API answered an error, or it could not be reached
-  2  usage: bad flags or arguments, missing settings, or input refused as invalid
+  2  usage: bad flags or arguments, no API URL, or input refused as invalid
   3  not found: no such backup, restore, source or configuration
   4  verification failed: the backup did not restore as recorded
   5  refused: confirmation missing or wrong, or a conflict (409, e.g. a run in progress)

@@ -4,6 +4,8 @@ import { backupCommand } from './commands/backup.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { decryptCommand, keygenCommand } from './commands/keys.js';
+import { destinationCommand } from './commands/destination.js';
+import { sourceCommand } from './commands/source.js';
 import { loginCommand, whoamiCommand } from './commands/login.js';
 import { cleanupCommand, storageCommand } from './commands/maintenance.js';
 import { restoreCommand } from './commands/restore.js';
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
     backupCommand(),
     restoreCommand(),
     configCommand(),
+    sourceCommand(),
+    destinationCommand(),
     keygenCommand(),
     decryptCommand(),
     doctorCommand(),

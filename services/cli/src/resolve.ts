@@ -1,5 +1,5 @@
 // Operators name things as they see them: a source, configuration or backup by its name or its id.
-import type { BackupView, ConfigurationDetails, SourceView } from '@coffre/shared';
+import type { BackupView, ConfigurationDetails, DestinationView, SourceView } from '@coffre/shared';
 import type { ApiClient } from './api.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -15,6 +15,16 @@ export async function resolveSource(api: ApiClient, nameOrId: string): Promise<S
   if (!found) {
     const known = items.map((s) => s.name).join(', ') || 'none yet';
     throw new CliError(`There is no source "${nameOrId}" (sources: ${known}).`, ExitCode.notFound);
+  }
+  return found;
+}
+
+export async function resolveDestination(api: ApiClient, nameOrId: string): Promise<DestinationView> {
+  const { items } = await api.get<{ items: DestinationView[] }>('/api/destinations');
+  const found = items.find((d) => d.id === nameOrId) ?? items.find((d) => d.name === nameOrId);
+  if (!found) {
+    const known = items.map((d) => d.name).join(', ') || 'none yet';
+    throw new CliError(`There is no destination "${nameOrId}" (destinations: ${known}).`, ExitCode.notFound);
   }
   return found;
 }

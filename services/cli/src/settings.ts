@@ -53,7 +53,7 @@ export async function resolveConnection(flags: { url?: string; token?: string },
     throw new CliError('Which coffre? Set COFFRE_URL (for example http://127.0.0.1:3000), pass --url, or run coffre login --url URL --token TOKEN.', ExitCode.usage);
   }
   if (!token) {
-    throw new CliError('No API token: set COFFRE_TOKEN, pass --token, or run coffre login --url URL --token TOKEN.', ExitCode.usage);
+    throw new CliError('No API token: set COFFRE_TOKEN, pass --token, or run coffre login --url URL --token TOKEN.', ExitCode.notAllowed);
   }
   return { url: normalizeUrl(url), token: token.trim() };
 }

@@ -7,6 +7,7 @@ import {
   cronProblem,
   emptyForm,
   fieldOfApiPath,
+  formFromConfiguration,
   validateConfiguration,
   type ConfigurationForm,
 } from '../src/lib/configuration-rules.js';
@@ -39,6 +40,7 @@ const cases: [string, Partial<ConfigurationForm>, keyof ConfigurationForm | null
   ['a max age of 366 days', { maxAgeDays: '366' }, 'maxAgeDays'],
   ['a max age of 0 days', { maxAgeDays: '0' }, 'maxAgeDays'],
   ['keeping 1001', { keepLast: '1001' }, 'keepLast'],
+  ['keeping the last 0, which would keep every backup', { keepLast: '0' }, 'keepLast'],
   ['keeping 2.5', { weekly: '2.5' }, 'weekly'],
 ];
 
@@ -66,6 +68,17 @@ describe('the configuration form', () => {
       timezone: 'Europe/Paris',
     });
     expect(configurationBody(valid({ keepLast: '', daily: '0' })).retention).toEqual({ daily: 0 });
+  });
+
+  test("a new configuration follows the server's encryption; choosing sends the choice, and an edit keeps it", () => {
+    expect(emptyForm(sourceId).encrypt).toBe('installation');
+    expect(configurationBody(valid()).encrypt).toBeNull();
+    expect(configurationCreateSchema.parse(configurationBody(valid())).encrypt).toBeNull();
+    expect(configurationBody(valid({ encrypt: 'on' })).encrypt).toBe(true);
+    expect(configurationBody(valid({ encrypt: 'off' })).encrypt).toBe(false);
+    const stored = { ...configurationCreateSchema.parse(configurationBody(valid({ encrypt: 'off' }))), id: sourceId, sourceName: 'default', scheduleDescription: '', nextRunAt: null, lastRunAt: null, overdue: false, lastCompletedAt: null, lastStatus: null, encrypted: false };
+    expect(formFromConfiguration(stored as Parameters<typeof formFromConfiguration>[0]).encrypt).toBe('off');
+    expect(formFromConfiguration({ ...stored, encrypt: null } as Parameters<typeof formFromConfiguration>[0]).encrypt).toBe('installation');
   });
 
   test("puts the API's sentences under the field they name", () => {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Db, Prisma } from '../db.js';
 import type { Actor } from './context.js';
-import { parseInput } from './validation.js';
+import { likeLiteral, parseInput } from './validation.js';
 
 export interface AuditEntry {
   action: string;
@@ -81,7 +81,7 @@ export async function listAudit(db: Db, query: unknown) {
   const f = parseInput(auditQuerySchema, query ?? {});
   const where: Prisma.AuditEventWhereInput = {
     ...(f.action ? { action: { startsWith: f.action } } : {}),
-    ...(f.actor ? { actorName: { contains: f.actor, mode: 'insensitive' } } : {}),
+    ...(f.actor ? { actorName: { contains: likeLiteral(f.actor), mode: 'insensitive' } } : {}),
     ...(f.targetType ? { targetType: f.targetType } : {}),
     ...(f.targetId ? { targetId: f.targetId } : {}),
     ...(f.outcome ? { outcome: f.outcome } : {}),

@@ -7,6 +7,7 @@ import type { Db, Role } from '../db.js';
 import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.js';
 import type { Actor, AppContext } from './context.js';
 import { recordAudit } from './audit.js';
+import { bidiControlsMessage, hasNoBidiControls } from './names.js';
 import { parseInput, requireUuid } from './validation.js';
 import { createTtlCache, type TtlCache } from './ttl-cache.js';
 
@@ -97,7 +98,14 @@ export async function bootstrapAdmin(ctx: AppContext): Promise<{ token: string |
 
 export const tokenRequestSchema = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      // eslint-disable-next-line no-control-regex
+      .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
+      .refine(hasNoBidiControls, bidiControlsMessage),
     role: z.enum(['admin', 'operator', 'viewer']),
     expiresInDays: z.number().int().min(1).max(3650).optional(),
   })

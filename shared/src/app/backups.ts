@@ -7,7 +7,8 @@ import { recordAudit } from './audit.js';
 import type { Actor, AppContext } from './context.js';
 import { destinationDriver } from './destinations.js';
 import { failRun } from './history.js';
-import { parseInput, uuidParam } from './validation.js';
+import { bidiControlsMessage, hasNoBidiControls } from './names.js';
+import { likeLiteral, parseInput, uuidParam } from './validation.js';
 import { createTtlCache, type TtlCache } from './ttl-cache.js';
 
 export const backupTypes = ['full', 'schema', 'data'] as const;
@@ -21,7 +22,8 @@ const backupName = z
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
   // eslint-disable-next-line no-control-regex
-  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters');
+  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
+  .refine(hasNoBidiControls, bidiControlsMessage);
 
 export const backupRequestSchema = z
   .object({
@@ -187,9 +189,16 @@ export async function requestBackup(ctx: AppContext, input: unknown, actor: Acto
     throw new ValidationError(`type: a bucket source has no schema or data-only backups.`);
   }
   const type = request.type ?? configuration?.type ?? 'full';
-  const encrypt = configuration ? configuration.encrypt : ctx.recipients.length > 0;
+  // A configuration without its own choice follows the installation, as one-off backups do.
+  const encrypt = configuration?.encrypt ?? ctx.recipients.length > 0;
   if (encrypt && ctx.recipients.length === 0) {
     throw new ValidationError('The configuration asks for encryption but AGE_RECIPIENTS is not set: set it to the age public keys to encrypt to.');
+  }
+  // A scheduled firing is recorded anyway and fails when it runs, so that the refusal shows in the history.
+  if (!encrypt && ctx.config.REQUIRE_ENCRYPTION && options.trigger !== 'schedule') {
+    throw new ValidationError(
+      `Configuration "${configuration?.name}" opts out of encryption, and this installation requires it (REQUIRE_ENCRYPTION=true): set its encrypt to true or null.`,
+    );
   }
   const now = new Date();
   const data: Prisma.BackupUncheckedCreateInput = {
@@ -293,9 +302,10 @@ function backupFilter(f: BackupListQuery): Prisma.BackupWhereInput {
   if (f.configurationId) where.configurationId = f.configurationId;
   if (f.from || f.to) where.createdAt = { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lte: endOfDayIfDate(f.to) } : {}) };
   if (f.q) {
+    const text = likeLiteral(f.q);
     where.OR = [
-      { name: { contains: f.q, mode: 'insensitive' } },
-      { sourceName: { contains: f.q, mode: 'insensitive' } },
+      { name: { contains: text, mode: 'insensitive' } },
+      { sourceName: { contains: text, mode: 'insensitive' } },
       ...(uuidParam.safeParse(f.q).success ? [{ id: f.q }] : []),
     ];
   }
@@ -434,16 +444,6 @@ export async function removeBackupArtifacts(ctx: AppContext, backup: BackupWithR
     await ctx.db.backupArtifact.update({ where: { id: artifact.id }, data: { deletedAt: new Date() } });
   }
   await ctx.db.backup.update({ where: { id: backup.id }, data: { deletedAt: new Date() } });
-}
-
-/** The artifact of a backup to download: the first destination that holds it. */
-export async function findArtifact(ctx: AppContext, backupId: string, kind: (typeof artifactKinds)[number]) {
-  const backup = await getBackup(ctx, backupId);
-  if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be downloaded.`);
-  if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
-  const artifact = backup.artifacts?.find((a) => a.kind === kind && !a.deletedAt);
-  if (!artifact?.destination) throw new NotFoundError(`The ${kind} artifact of backup "${backup.name}"`);
-  return { backup, artifact, driver: destinationDriver(ctx, artifact.destination) };
 }
 
 export const dailyQuerySchema = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) }).strict();

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { BackupConfiguration } from '../db.js';
 import { ValidationError } from '../errors.js';
+import { bidiControlsMessage, hasNoBidiControls } from './names.js';
 import type { RetentionPolicy } from './retention-policy.js';
 import {
   describeSchedule,
@@ -41,10 +42,21 @@ const wholeNumberBetween = (min: number, max: number) =>
 
 const retentionCount = wholeNumberBetween(0, MAX_RULE_COUNT).nullish();
 
-/** Retention rules; a count of 0 turns a rule off, as leaving it out does. */
+/**
+ * Retention rules; leaving a rule out (or null) turns it off, and so does a count of 0 for the
+ * calendar rules. keepLast 0 reads as "keep none" but would keep every backup: it is refused.
+ */
 export const retentionInputSchema = z
   .strictObject({
-    keepLast: retentionCount,
+    keepLast: z
+      .int()
+      .refine((value) => value >= 1 && value <= MAX_RULE_COUNT, {
+        error: (issue) =>
+          issue.input === 0
+            ? 'must be at least 1 (got 0); leave it out to keep every backup'
+            : `must be between 1 and ${MAX_RULE_COUNT} (got ${String(issue.input)})`,
+      })
+      .nullish(),
     maxAgeDays: wholeNumberBetween(1, 365).nullish(),
     daily: retentionCount,
     weekly: retentionCount,
@@ -94,7 +106,8 @@ const fields = {
     .min(1, 'must not be empty')
     .max(100, 'must be at most 100 characters long')
     // eslint-disable-next-line no-control-regex
-    .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters'),
+    .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters')
+    .refine(hasNoBidiControls, bidiControlsMessage),
   sourceId: z.uuid('must be a UUID'),
   type: z.enum(configurationTypes),
   schedule: scheduleInputSchema,
@@ -103,7 +116,8 @@ const fields = {
   excludePatterns: z.array(globPattern).max(100, 'must list at most 100 patterns'),
   compression: z.enum(compressionNames),
   compressionLevel: z.int().nullish(),
-  encrypt: z.boolean(),
+  /** null: as the installation (encrypted when AGE_RECIPIENTS is set). */
+  encrypt: z.boolean().nullable(),
   retention: retentionInputSchema,
   destinationIds: z
     .array(z.uuid('must be a UUID'))
@@ -124,7 +138,7 @@ export const configurationCreateSchema = z
     excludePatterns: fields.excludePatterns.default([]),
     compression: fields.compression.default('zstd'),
     compressionLevel: fields.compressionLevel,
-    encrypt: fields.encrypt.default(false),
+    encrypt: fields.encrypt.default(null),
     retention: fields.retention.default({}),
     destinationIds: fields.destinationIds.default([]),
     verifySchedule: fields.verifySchedule.default('none'),
@@ -196,7 +210,8 @@ export interface ConfigurationColumns extends ScheduleColumns {
   excludePatterns: string[];
   compression: CompressionName;
   compressionLevel: number | null;
-  encrypt: boolean;
+  /** null: as the installation. */
+  encrypt: boolean | null;
   retentionKeepLast: number | null;
   retentionMaxAgeDays: number | null;
   retentionDaily: number | null;
@@ -320,7 +335,7 @@ export const configurationViewSchema = z
     excludePatterns: z.array(z.string()),
     compression: z.enum(compressionNames),
     compressionLevel: z.int().nullable(),
-    encrypt: z.boolean(),
+    encrypt: z.boolean().nullable().describe('the configuration\'s own choice; null: as the installation (encrypted when AGE_RECIPIENTS is set)'),
     retention: z
       .object({
         keepLast: z.int().optional(),
@@ -481,9 +496,15 @@ function gotSuffix(issue: Issue): string {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string') return quoted(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string') return quoted(printable(value.length > 60 ? `${value.slice(0, 57)}...` : value));
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+/** Control and bidirectional control characters as \\uXXXX: a sentence must read as it is written. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
 }
 
 function quoted(value: unknown): string {

@@ -15,11 +15,14 @@ import {
 } from './configuration-input.js';
 import { isOverdue, scheduleFromColumns } from './schedule.js';
 import { removeConfigurationSchedulers, syncConfigurationSchedulers } from './schedulers.js';
+import { assertFilesPath } from './files-roots.js';
 import { requireUuid } from './validation.js';
 
 type ConfigurationRow = BackupConfiguration & { destinations: { destinationId: string }[] };
 
 export type ConfigurationDetails = ConfigurationView & {
+  /** Whether its backups are encrypted now: its own choice, or else the installation's. */
+  encrypted: boolean;
   sourceName: string;
   overdue: boolean;
   lastCompletedAt: string | null;
@@ -31,13 +34,13 @@ const include = { destinations: { select: { destinationId: true } }, source: { s
 export async function listConfigurations(ctx: AppContext, now = new Date()): Promise<ConfigurationDetails[]> {
   const rows = await ctx.db.backupConfiguration.findMany({ include, orderBy: { name: 'asc' } });
   const lasts = await lastBackups(ctx, rows.map((r) => r.id));
-  return rows.map((row) => details(row, row.source.name, lasts.get(row.id), now));
+  return rows.map((row) => details(row, row.source.name, lasts.get(row.id), now, ctx.recipients.length > 0));
 }
 
 export async function getConfiguration(ctx: AppContext, id: string, now = new Date()): Promise<ConfigurationDetails> {
   const row = await loadConfiguration(ctx, id);
   const lasts = await lastBackups(ctx, [row.id]);
-  return details(row, row.source.name, lasts.get(row.id), now);
+  return details(row, row.source.name, lasts.get(row.id), now, ctx.recipients.length > 0);
 }
 
 async function loadConfiguration(ctx: AppContext, id: string) {
@@ -48,7 +51,7 @@ async function loadConfiguration(ctx: AppContext, id: string) {
 
 export async function createConfiguration(ctx: AppContext, body: unknown, actor: Actor): Promise<ConfigurationDetails> {
   const input = parseConfigurationCreate(body);
-  await checkReferences(ctx, { sourceId: input.sourceId, destinationIds: input.destinationIds, encrypt: input.encrypt, name: input.name });
+  await checkReferences(ctx, { sourceId: input.sourceId, destinationIds: input.destinationIds, encrypt: input.encrypt, name: input.name, includePaths: input.includePaths });
   const row = await ctx.db.backupConfiguration.create({
     data: {
       ...configurationToColumns(input),
@@ -68,8 +71,9 @@ export async function updateConfiguration(ctx: AppContext, id: string, body: unk
   await checkReferences(ctx, {
     sourceId: input.sourceId,
     destinationIds: input.destinationIds,
-    encrypt: input.encrypt ?? before.encrypt,
+    encrypt: input.encrypt !== undefined ? input.encrypt : before.encrypt,
     name: input.name && input.name !== before.name ? input.name : undefined,
+    includePaths: input.includePaths,
   });
   const row = await ctx.db.$transaction(async (tx) => {
     if (input.destinationIds) {
@@ -130,7 +134,11 @@ export async function runConfigurationNow(ctx: AppContext, id: string, actor: Ac
   return requestBackup(ctx, { configurationId: row.id }, actor);
 }
 
-async function checkReferences(ctx: AppContext, refs: { sourceId?: string; destinationIds?: string[]; encrypt: boolean; name?: string }): Promise<void> {
+async function checkReferences(
+  ctx: AppContext,
+  refs: { sourceId?: string; destinationIds?: string[]; encrypt: boolean | null; name?: string; includePaths?: string[] },
+): Promise<void> {
+  for (const [index, path] of (refs.includePaths ?? []).entries()) await assertFilesPath(ctx.config, path, `includePaths[${index}]`);
   if (refs.sourceId && !(await ctx.db.source.findUnique({ where: { id: refs.sourceId } }))) {
     throw new ValidationError(`sourceId: there is no source ${refs.sourceId} (list them with GET /api/sources).`);
   }
@@ -138,8 +146,11 @@ async function checkReferences(ctx: AppContext, refs: { sourceId?: string; desti
     const found = await ctx.db.destination.count({ where: { id: { in: refs.destinationIds } } });
     if (found !== refs.destinationIds.length) throw new ValidationError('destinationIds: some of these destinations do not exist (list them with GET /api/destinations).');
   }
-  if (refs.encrypt && ctx.recipients.length === 0) {
+  if (refs.encrypt === true && ctx.recipients.length === 0) {
     throw new ValidationError('encrypt: encryption needs AGE_RECIPIENTS, the age public keys to encrypt to, and it is not set.');
+  }
+  if (refs.encrypt === false && ctx.config.REQUIRE_ENCRYPTION) {
+    throw new ValidationError('encrypt: this installation requires encryption (REQUIRE_ENCRYPTION=true): a configuration may not opt out of it.');
   }
   if (refs.name && (await ctx.db.backupConfiguration.findUnique({ where: { name: refs.name } }))) {
     throw new ConflictError(`A configuration named "${refs.name}" already exists.`);
@@ -157,10 +168,17 @@ async function lastBackups(ctx: AppContext, ids: string[]) {
   return map;
 }
 
-function details(row: ConfigurationRow, sourceName: string, last: { lastCompletedAt: Date | null; lastStatus: string | null } | undefined, now: Date): ConfigurationDetails {
+function details(
+  row: ConfigurationRow,
+  sourceName: string,
+  last: { lastCompletedAt: Date | null; lastStatus: string | null } | undefined,
+  now: Date,
+  installationEncrypts: boolean,
+): ConfigurationDetails {
   const lastCompletedAt = last?.lastCompletedAt ?? null;
   return {
     ...configurationToApi(row, now),
+    encrypted: row.encrypt ?? installationEncrypts,
     sourceName,
     overdue: isOverdue(scheduleFromColumns(row), row.active, lastCompletedAt, row.createdAt, now),
     lastCompletedAt: lastCompletedAt?.toISOString() ?? null,

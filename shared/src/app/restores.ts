@@ -20,6 +20,7 @@ import { sourceBucket, sourceConnection } from './sources.js';
 import { runFilesRestore } from '../engine/files-archive.js';
 import type { ArtifactSource } from '../engine/verify-artifact.js';
 import { isAbsolute } from 'node:path';
+import { assertFilesPath, checkFilesPath } from './files-roots.js';
 import { createRunLog } from './run-log.js';
 import { describeRestoreTarget } from './restore-description.js';
 import { executeBackup, recordFailure, type BackupSubject, type RunHooks, type RunOutcome } from './run-backup.js';
@@ -155,12 +156,14 @@ export async function requestRestore(ctx: AppContext, backupId: string, input: u
 
 async function requestFilesRestore(ctx: AppContext, backup: Backup, request: z.infer<typeof restoreRequestSchema>, actor: Actor): Promise<Restore> {
   if (!request.targetPath) throw new ValidationError('targetPath is required to restore files: the absolute directory to recreate them in.');
-  const active = await ctx.db.restore.findFirst({ where: { status: { in: ['pending', 'running'] }, targetKind: 'files', targetPath: request.targetPath } });
-  if (active) throw new ConflictError(`A restore into ${request.targetPath} is already ${active.status}: wait for it to finish.`, 'restore_running');
+  // Stored as it really leads, so that the worker writes where this check looked.
+  const targetPath = await assertFilesPath(ctx.config, request.targetPath, 'targetPath');
+  const active = await ctx.db.restore.findFirst({ where: { status: { in: ['pending', 'running'] }, targetKind: 'files', targetPath } });
+  if (active) throw new ConflictError(`A restore into ${targetPath} is already ${active.status}: wait for it to finish.`, 'restore_running');
   const restore = await ctx.db.restore.create({
-    data: { backupId: backup.id, status: 'pending', targetKind: 'files', targetPath: request.targetPath, requestedBy: actor.name },
+    data: { backupId: backup.id, status: 'pending', targetKind: 'files', targetPath, requestedBy: actor.name },
   });
-  return queueRestore(ctx, restore, backup, actor, { targetPath: request.targetPath });
+  return queueRestore(ctx, restore, backup, actor, { targetPath });
 }
 
 async function requestBucketRestore(ctx: AppContext, backup: Backup, request: z.infer<typeof restoreRequestSchema>, actor: Actor): Promise<Restore> {
@@ -388,8 +391,11 @@ async function runArchiveRestore(
       const identities = backup.encrypted ? await ctx.identities() : [];
       const onProgress = (bytes: number) => void recordProgress(ctx.db, 'restore', restore.id, bytes).catch(() => {});
       if (restore.targetKind === 'files') {
+        // Checked again now: FILES_ROOTS may have changed, or a link been planted, since the request.
+        const allowed = await checkFilesPath(ctx.config, restore.targetPath!);
+        if (!allowed.ok) throw new PermanentError(`The target directory ${restore.targetPath} ${allowed.problem}. Nothing was restored.`);
         const result = await withEachCopy(ctx, backup, 'files', log, (artifact) =>
-          runFilesRestore({ artifact, compression: backup.compression, identities, targetDir: restore.targetPath!, signal: hooks.signal, onProgress }),
+          runFilesRestore({ artifact, compression: backup.compression, identities, targetDir: allowed.realPath, signal: hooks.signal, onProgress }),
         );
         log.info(`restored ${result.filesCount} files into directory ${restore.targetPath}`);
       } else {

@@ -20,6 +20,7 @@ import { createRunLog, type RunLog } from './run-log.js';
 import { notifyRunEnded } from './notifications.js';
 import type { PgConnection } from '../engine/postgres.js';
 import { failpoint } from '../failpoints.js';
+import { checkFilesPath } from './files-roots.js';
 
 export const COFFRE_VERSION = '0.1.0';
 
@@ -119,6 +120,12 @@ export async function executeBackup(
   log: RunLog,
 ): Promise<void> {
   const started = Date.now();
+  // A row requested before REQUIRE_ENCRYPTION was set must not write plaintext after it.
+  if (!backup.encrypted && ctx.config.REQUIRE_ENCRYPTION) {
+    throw new PermanentError('This installation requires encryption (REQUIRE_ENCRYPTION=true) and this backup was requested unencrypted: nothing was written.', 'encryption-required');
+  }
+  // Checked before anything is dumped: FILES_ROOTS may have changed since the configuration was saved.
+  for (const path of backup.includePaths) await confineIncludePath(ctx, path);
   const destinations = await destinationsForBackup(ctx, backup.configurationId);
   const configuration = backup.configurationId
     ? await ctx.db.backupConfiguration.findUnique({ where: { id: backup.configurationId } })
@@ -191,7 +198,7 @@ export async function executeBackup(
     const key = `${prefix}/files.tar${suffix}`;
     // No patterns given means the usual ones: node_modules, .next, dist, *.log.
     const exclude = backup.excludePatterns.length > 0 ? backup.excludePatterns : defaultFileExcludes;
-    const result = await runFilesBackup({ ...common, paths: backup.includePaths, exclude, targets: targetsFor(key) });
+    const result = await runFilesBackup({ ...common, paths: backup.includePaths, exclude, confine: (path) => confineIncludePath(ctx, path), targets: targetsFor(key) });
     log.info(`archived ${result.filesCount} files of ${backup.includePaths.join(', ')}: ${result.sizeBytes} bytes stored`);
     objects.push({ kind: 'files', key, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 });
     row.filesCount = result.filesCount;
@@ -231,6 +238,13 @@ export async function executeBackup(
   if (!finished) log.warn('the row was no longer running when the backup finished (marked failed by reconciliation?)');
   else await notifyRunEnded(ctx, 'backup', backup.id);
   if (configuration) await ctx.db.backupConfiguration.update({ where: { id: configuration.id }, data: { lastRunAt: new Date() } });
+}
+
+/** The real path of an include path, or a PermanentError saying why it may not be read. */
+async function confineIncludePath(ctx: AppContext, path: string): Promise<string> {
+  const verdict = await checkFilesPath(ctx.config, path);
+  if (!verdict.ok) throw new PermanentError(`The include path '${path}' ${verdict.problem}: nothing was backed up.`, 'files-path-refused');
+  return verdict.realPath;
 }
 
 /** `YYYY/MM/DD/<backup id>`: dated folders, the id keeps every run apart and maps objects back to rows. */

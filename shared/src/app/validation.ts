@@ -16,3 +16,8 @@ export function requireUuid(id: string, what: string): string {
   if (!uuidParam.safeParse(id).success) throw new NotFoundError(`${what} ${id.slice(0, 60)}`);
   return id;
 }
+
+/** Text for Prisma's `contains` (ILIKE underneath): %, _ and backslash escaped, so that they match themselves. */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

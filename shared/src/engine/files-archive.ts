@@ -39,6 +39,11 @@ export interface FilesBackupInput {
    * with or without its top-level name ("storage/cache/**" or "app/storage/cache/**").
    */
   exclude?: string[];
+  /**
+   * Called with each include path just before it is read: answers the real path to read (links
+   * resolved), or throws when the path may not be read. Without it, paths are read as given.
+   */
+  confine?: (path: string) => Promise<string>;
   compression: CompressionKind;
   compressionLevel?: number;
   recipients: string[];
@@ -56,7 +61,7 @@ export interface FilesBackupResult {
 }
 
 export async function runFilesBackup(input: FilesBackupInput): Promise<FilesBackupResult> {
-  const roots = await resolveIncludePaths(input.paths);
+  const roots = await resolveIncludePaths(input.paths, input.confine);
   const excluded = exclusionMatcher(input.exclude ?? defaultFileExcludes);
   const archive = await createTarWriter();
   let filesCount = 0;
@@ -341,7 +346,7 @@ interface IncludeRoot {
   stats: Stats;
 }
 
-async function resolveIncludePaths(paths: string[]): Promise<IncludeRoot[]> {
+async function resolveIncludePaths(paths: string[], confine?: (path: string) => Promise<string>): Promise<IncludeRoot[]> {
   if (paths.length === 0) throw new PermanentError('No include path was given: name at least one file or directory to back up.');
   const roots: IncludeRoot[] = [];
   for (const given of paths) {
@@ -349,16 +354,17 @@ async function resolveIncludePaths(paths: string[]): Promise<IncludeRoot[]> {
     const name = basename(path);
     if (!name) throw new PermanentError(`The include path "${given}" has no name to store it under: name a directory below /.`);
     // An include path that is itself a link (a "current" release) is followed: its content is what
-    // the operator named. Links inside it are stored as links.
-    const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    // the operator named, stored under the link's name. Links inside it are stored as links.
+    const real = confine ? await confine(given) : path;
+    const stats = await stat(real).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') throw new PermanentError(`The include path "${given}" does not exist: correct it or remove it from the configuration.`);
-      throw readFailure(path, error);
+      throw readFailure(real, error);
     });
     const clash = roots.find((r) => r.name === name);
     if (clash) {
       throw new PermanentError(`The include paths "${clash.path}" and "${path}" would both be stored as "${name}/" in the archive: include their parent directory instead.`);
     }
-    roots.push({ path, name, stats });
+    roots.push({ path: real, name, stats });
   }
   return roots;
 }

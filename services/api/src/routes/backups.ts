@@ -12,7 +12,8 @@ import {
   backupStatsSchema,
   backupToApi,
   deleteBackup,
-  findArtifact,
+  findArtifactCopies,
+  openArtifactCopy,
   getBackup,
   listBackups,
   requestBackup,
@@ -29,7 +30,12 @@ import {
 import { actorOf } from '../http/auth.js';
 import { idParams, pageOf, type Api } from '../http/routes.js';
 
-const downloadQuery = z.object({ artifact: z.enum(artifactKinds).default('database') }).strict();
+const downloadQuery = z
+  .object({
+    artifact: z.enum(artifactKinds).default('database'),
+    destination: z.string().min(1).max(100).optional().describe('serve the copy in this destination (id or name); by default the first copy that can be read'),
+  })
+  .strict();
 
 export function backupRoutes(api: Api, ctx: AppContext): void {
   api.route({
@@ -108,27 +114,33 @@ export function backupRoutes(api: Api, ctx: AppContext): void {
     responses: {
       200: { description: 'The artifact, with Content-Length and X-Checksum-SHA256.', schema: z.string(), contentType: 'application/octet-stream' },
       206: { description: 'The requested byte range.', schema: z.string(), contentType: 'application/octet-stream' },
-      404: { description: 'No such backup or artifact.' },
+      404: { description: 'No such backup or artifact, or no destination holds a usable copy.' },
       409: { description: 'The backup is not completed, or was deleted.' },
       416: { description: 'The range cannot be satisfied.' },
+      503: { description: 'No copy can be read now (a destination is unreachable).' },
     },
     handler: async (req, res) => {
       const parsed = downloadQuery.safeParse(req.query);
-      if (!parsed.success) throw new ValidationError(`artifact must be one of ${artifactKinds.join(', ')}.`);
-      const { backup, artifact, driver } = await findArtifact(ctx, String(req.params.id), parsed.data.artifact);
-      const size = Number(artifact.sizeBytes);
+      if (!parsed.success) {
+        const destinationIssue = parsed.error.issues.some((issue) => issue.path[0] === 'destination');
+        throw new ValidationError(destinationIssue ? 'destination must be one destination\'s id or name.' : `artifact must be one of ${artifactKinds.join(', ')}.`);
+      }
+      const found = await findArtifactCopies(ctx, String(req.params.id), parsed.data.artifact, parsed.data.destination);
+      const { backup } = found;
+      const size = found.sizeBytes;
       const range = parseRange(req.get('range'), size);
       if (range === 'unsatisfiable') {
         res.status(416).set('Content-Range', `bytes */${size}`).json({ error: { code: 'range_not_satisfiable', message: `The artifact is ${size} bytes long.` } });
         return;
       }
       // Opened before any header is set: a refused or missing object gets a JSON error, not an attachment.
-      const stream = req.method === 'HEAD' ? null : await driver.get(artifact.key, range ?? undefined);
+      const { artifact, stream } = await openArtifactCopy(ctx, found, { range: range ?? undefined, open: req.method !== 'HEAD' });
       const file = `${backup.name.replace(/[^A-Za-z0-9._-]+/g, '_')}${suffixOf(artifact.key)}`;
       res.set({
         'Content-Type': contentTypeOf(artifact.key),
         'Content-Disposition': `attachment; filename="${file}"`,
         'X-Checksum-SHA256': artifact.checksumSha256,
+        'X-Coffre-Destination': artifact.destination.name,
         'Accept-Ranges': 'bytes',
         'Cache-Control': 'no-store',
       });

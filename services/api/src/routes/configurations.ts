@@ -19,7 +19,7 @@ import { actorOf } from '../http/auth.js';
 import { idParams, type Api } from '../http/routes.js';
 
 const detailsSchema = configurationViewSchema
-  .extend({ sourceName: z.string(), overdue: z.boolean(), lastCompletedAt: z.string().nullable(), lastStatus: z.string().nullable() })
+  .extend({ encrypted: z.boolean().describe('whether its backups are encrypted now: its own choice, or else the installation\'s'), sourceName: z.string(), overdue: z.boolean(), lastCompletedAt: z.string().nullable(), lastStatus: z.string().nullable() })
   .meta({ id: 'ConfigurationDetails' });
 
 export function configurationRoutes(api: Api, ctx: AppContext): void {

@@ -18,7 +18,7 @@ import { resolveBackup, resolveConfiguration, resolveSource } from '../resolve.j
 const backupTypes = ['full', 'schema', 'data'];
 const statuses = ['pending', 'running', 'completed', 'failed'];
 const triggers = ['manual', 'schedule', 'pre-restore', 'cli'];
-const artifacts = ['database', 'files', 'manifest', 'restore-notes'];
+const artifacts = ['database', 'files', 'bucket', 'manifest', 'restore-notes'];
 
 export function backupCommand(): Command {
   const backup = new Command('backup').description('take, list, inspect, download, verify and delete backups');
@@ -48,7 +48,7 @@ export function backupCommand(): Command {
       if (!options.json) note(`Backup "${requested.name}" requested (${requested.id}).`);
       const done = await waitForBackup(api, requested, options.json);
       if (options.json) printJson(done);
-      else printLine(`Backup "${done.name}" completed: ${humanBytes(done.sizeBytes)} in ${humanDuration(done.durationMs)}, ${done.tablesCount ?? 0} tables, ${done.recordsCount ?? 0} rows, sha256 ${done.checksumSha256}.`);
+      else printLine(`Backup "${done.name}" completed: ${humanBytes(done.sizeBytes)} in ${humanDuration(done.durationMs)}, ${contentOf(done)}, sha256 ${done.checksumSha256}.`);
     });
 
   backup
@@ -112,16 +112,22 @@ export function backupCommand(): Command {
     .command('download')
     .description('download an artifact; its SHA-256 is checked before the file appears under its name')
     .argument('<backup>', 'the backup\'s id or name')
-    .option('-o, --output <file>', 'where to write it (default: the name the API gives, in the current directory)')
+    .option('-o, --output <file>', 'where to write it (default: the name the API gives, in the current directory; "-" for standard output)')
     .addOption(new Option('-a, --artifact <kind>', 'which artifact').choices(artifacts).default('database'))
+    .option('-d, --destination <destination>', 'read the copy in this destination (name or id; default: the first copy that can be read)')
     .option('-f, --force', 'replace the output file if it exists')
-    .option('--json', 'print {file, sizeBytes, checksumSha256} as JSON')
-    .action(async (nameOrId: string, options: { output?: string; artifact: string; force?: boolean; json?: boolean }, command: Command) => {
+    .option('--json', 'print {file, sizeBytes, checksumSha256, destination} as JSON')
+    .action(async (nameOrId: string, options: { output?: string; artifact: string; destination?: string; force?: boolean; json?: boolean }, command: Command) => {
       const api = await connect(command);
       const b = await resolveBackup(api, nameOrId);
-      const result = await downloadArtifact(api, b, options.artifact, options.output, Boolean(options.force));
+      const query: Record<string, string> = { artifact: options.artifact, ...(options.destination ? { destination: options.destination } : {}) };
+      if (options.output === '-') {
+        await downloadToStdout(api, b, query);
+        return;
+      }
+      const result = await downloadArtifact(api, b, query, options.output, Boolean(options.force));
       if (options.json) printJson(result);
-      else printLine(`Wrote ${result.file} (${humanBytes(result.sizeBytes)}, sha256 ${result.checksumSha256} verified).`);
+      else printLine(`Wrote ${result.file} (${humanBytes(result.sizeBytes)}, sha256 ${result.checksumSha256} verified, from destination ${result.destination}).`);
     });
 
   backup
@@ -219,8 +225,9 @@ export function describeBackup(b: BackupView): string {
       ['Compression', b.compression],
       ['Encrypted', b.encrypted ? 'yes (age)' : 'no'],
       ['SHA-256', b.checksumSha256],
-      ['Tables', b.tablesCount],
-      ['Rows', b.recordsCount],
+      ['Tables', b.objectsCount === null ? b.tablesCount : undefined],
+      ['Rows', b.objectsCount === null ? b.recordsCount : undefined],
+      ['Objects', b.objectsCount ?? undefined],
       ['Files', b.filesCount ?? undefined],
       ['PostgreSQL', b.serverVersion ? `${b.serverVersion} (pg_dump ${b.pgDumpVersion ?? '?'})` : undefined],
       ['Verified', b.lastVerification ? `${b.lastVerification.result ?? b.lastVerification.status} ${humanAge(b.lastVerification.completedAt)}` : 'never'],
@@ -232,10 +239,18 @@ export function describeBackup(b: BackupView): string {
   return lines.join('\n');
 }
 
+/** What a completed backup holds, in words: "12 tables, 3400 rows, 5 files" or "40 objects". */
+export function contentOf(b: BackupView): string {
+  const parts = b.objectsCount !== null ? [`${b.objectsCount} objects`] : [`${b.tablesCount ?? 0} tables`, `${b.recordsCount ?? 0} rows`];
+  if (b.filesCount !== null) parts.push(`${b.filesCount} files`);
+  return parts.join(', ');
+}
+
 interface DownloadResult {
   file: string;
   sizeBytes: number;
   checksumSha256: string;
+  destination: string | null;
 }
 
 /**
@@ -243,9 +258,9 @@ interface DownloadResult {
  * only when its length and SHA-256 match what the API announced: a half or damaged download never
  * appears under the name.
  */
-async function downloadArtifact(api: ApiClient, b: BackupView, artifact: string, output: string | undefined, force: boolean): Promise<DownloadResult> {
-  const download = await api.download(`/api/backups/${b.id}/download`, { artifact });
-  const file = resolve(output ?? download.fileName ?? `${b.name}.${artifact}`);
+async function downloadArtifact(api: ApiClient, b: BackupView, query: Record<string, string>, output: string | undefined, force: boolean): Promise<DownloadResult> {
+  const download = await api.download(`/api/backups/${b.id}/download`, query);
+  const file = resolve(output ?? download.fileName ?? `${b.name}.${query.artifact}`);
   if (!force && (await access(file).then(() => true, () => false))) {
     download.body.destroy();
     throw new CliError(`${file} exists: choose another name with -o, or pass --force to replace it.`, ExitCode.refused);
@@ -282,11 +297,42 @@ async function downloadArtifact(api: ApiClient, b: BackupView, artifact: string,
       );
     }
     await rename(temporary, file);
-    return { file, sizeBytes: received, checksumSha256: actual };
+    return { file, sizeBytes: received, checksumSha256: actual, destination: download.destination };
   } catch (error) {
     bar?.stop();
     await rm(temporary, { force: true });
     if (error instanceof CliError) throw error;
     throw new CliError(`The download failed: ${(error as Error).message}. Nothing was written.`);
   }
+}
+
+/**
+ * Streams an artifact to standard output for a pipe (`-o - | zstd -dc | pg_restore`). The bytes are
+ * out before they can all be checked: the checksum is checked at the end, and a mismatch or a short
+ * stream exits 1 with a sentence on stderr, so that `set -o pipefail` scripts stop.
+ */
+async function downloadToStdout(api: ApiClient, b: BackupView, query: Record<string, string>): Promise<void> {
+  const download = await api.download(`/api/backups/${b.id}/download`, query);
+  const hash = createHash('sha256');
+  let received = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      received += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(download.body, measure, process.stdout);
+  } catch (error) {
+    throw new CliError(`The download stopped after ${received} bytes: ${(error as Error).message}. What was written to standard output is incomplete.`);
+  }
+  const actual = hash.digest('hex');
+  if (download.sizeBytes !== null && received !== download.sizeBytes) {
+    throw new CliError(`The download stopped after ${received} of ${download.sizeBytes} bytes: what was written to standard output is incomplete.`);
+  }
+  if (download.checksumSha256 && actual !== download.checksumSha256.toLowerCase()) {
+    throw new CliError(`The bytes written to standard output do not match their checksum (expected sha256 ${download.checksumSha256}, received ${actual}): do not use them.`);
+  }
+  note(`Wrote ${humanBytes(received)} to standard output (sha256 ${actual} verified, from destination ${download.destination ?? 'unknown'}).`);
 }

@@ -5,7 +5,7 @@ import type { BackupView, ConfigurationDetails } from '@coffre/shared';
 import { confirmAction, connect } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { fields, humanAge, note, printJson, printLine, table } from '../output.js';
-import { resolveConfiguration, resolveSource } from '../resolve.js';
+import { resolveConfiguration, resolveDestination, resolveSource } from '../resolve.js';
 import { waitForBackup } from './backup.js';
 
 const weekdays = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
@@ -32,6 +32,7 @@ interface CreateOptions {
   yearly?: string;
   include?: string[];
   exclude?: string[];
+  destination: string[];
   verify?: string;
   inactive?: boolean;
   json?: boolean;
@@ -93,7 +94,8 @@ export function configCommand(): Command {
     .option('--timezone <zone>', 'IANA time zone of the schedule (default UTC)')
     .addOption(new Option('--compression <name>', 'compression of the artifacts').choices(['zstd', 'gzip', 'none']))
     .option('--level <n>', 'compression level')
-    .option('--encrypt', 'encrypt the artifacts to AGE_RECIPIENTS')
+    .option('--encrypt', 'always encrypt the artifacts to AGE_RECIPIENTS (default: as the installation, encrypted when AGE_RECIPIENTS is set)')
+    .option('--no-encrypt', 'never encrypt: store the artifacts in plaintext (refused when REQUIRE_ENCRYPTION is set)')
     .option('--keep-last <n>', 'retention: keep the newest N backups')
     .option('--max-age-days <n>', 'retention: delete backups older than N days (1–365)')
     .option('--daily <n>', 'retention: keep one backup a day for N days')
@@ -102,6 +104,7 @@ export function configCommand(): Command {
     .option('--yearly <n>', 'retention: keep one backup a year for N years')
     .option('--include <paths...>', 'absolute paths of files to archive beside the dump')
     .option('--exclude <patterns...>', 'glob patterns left out of the file archive')
+    .option('--destination <destination>', 'write to this destination (name or id); repeat it for several (default: the default destination)', (value: string, all: string[]) => [...all, value], [] as string[])
     .addOption(new Option('--verify <kind>', 'test-restore the newest backup on this schedule').choices(['none', 'daily', 'weekly', 'monthly']))
     .option('--inactive', 'create it inactive (its schedule does not run)')
     .option('--json', 'print the configuration as JSON')
@@ -111,6 +114,7 @@ export function configCommand(): Command {
       const sourceName = typeof body.source === 'string' ? body.source : undefined;
       delete body.source;
       if (options.source || sourceName) body.sourceId = (await resolveSource(api, (options.source ?? sourceName)!)).id;
+      if (options.destination.length > 0) body.destinationIds = await Promise.all(options.destination.map(async (d) => (await resolveDestination(api, d)).id));
       if (!body.name) throw new CliError('A configuration needs a name: --name NAME (or "name" in --file).', ExitCode.usage);
       if (!body.sourceId) throw new CliError('A configuration needs a source: --source NAME (or "sourceId" in --file).', ExitCode.usage);
       const created = await api.post<ConfigurationDetails>('/api/configurations', body);
@@ -171,9 +175,16 @@ export function configCommand(): Command {
   return config;
 }
 
+/**
+ * What `config show --json` adds to a configuration and the API computes itself: left out of a
+ * --file body, so that a configuration shown can be created again (under another --name).
+ */
+const shownOnly = ['id', 'sourceName', 'scheduleDescription', 'nextRunAt', 'lastRunAt', 'createdAt', 'updatedAt', 'overdue', 'lastCompletedAt', 'lastStatus', 'encrypted'];
+
 /** The POST body: the file's JSON, then every flag given on top of it. */
 async function createBody(options: CreateOptions): Promise<Record<string, unknown>> {
   const body: Record<string, unknown> = options.file ? await readJsonFile(options.file) : {};
+  for (const key of shownOnly) delete body[key];
   const set = (key: string, value: unknown) => {
     if (value !== undefined) body[key] = value;
   };
@@ -250,7 +261,7 @@ function describeConfiguration(c: ConfigurationDetails): string {
     ['Last success', c.lastCompletedAt ? `${c.lastCompletedAt} (${humanAge(c.lastCompletedAt)})${c.overdue ? ' OVERDUE' : ''}` : c.overdue ? 'never (OVERDUE)' : 'never'],
     ['Last status', c.lastStatus],
     ['Compression', `${c.compression}${c.compressionLevel ? ` level ${c.compressionLevel}` : ''}`],
-    ['Encrypted', c.encrypt ? 'yes (age)' : 'no'],
+    ['Encrypted', `${c.encrypted ? 'yes (age)' : 'no'}${c.encrypt === null ? ', as the installation' : ''}`],
     ['Retention', retention],
     ['Files', c.includePaths.length ? c.includePaths.join(', ') : undefined],
     ['Verify', c.verifySchedule],

@@ -61,8 +61,13 @@ export function decryptCommand(): Command {
         source.once('open', () => ok());
         source.once('error', (error: NodeJS.ErrnoException) => fail(new CliError(`${input} cannot be read (${error.code ?? error.message}).`, error.code === 'ENOENT' ? ExitCode.notFound : ExitCode.failure)));
       });
-      const explain = (error: unknown) =>
-        error instanceof AgeError ? new CliError(`${input} cannot be decrypted: ${error.message}.`) : new CliError(`Decryption failed: ${(error as Error).message}.`);
+      const explain = (error: unknown) => {
+        // The library's sentence speaks of coffre's AGE_IDENTITY_FILE; here the identity is the -i file.
+        if (error instanceof AgeError && error.reason === 'no-identity') {
+          return new CliError(`${input} cannot be decrypted with ${options.identity}: it was encrypted to other recipients, and none of the identities in that file is one of them.`);
+        }
+        return error instanceof AgeError ? new CliError(`${input} cannot be decrypted: ${error.message}.`) : new CliError(`Decryption failed: ${(error as Error).message}.`);
+      };
       if (output === '-') {
         await pipeline(source, createDecryptStream(identities), process.stdout).catch((error: unknown) => {
           throw explain(error);

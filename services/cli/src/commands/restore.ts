@@ -1,7 +1,8 @@
-// coffre restore: a backup into its source's database (or another database or source). With no
-// backup named on a terminal, a wizard picks one; either way the operator sees what will be
-// overwritten and confirms with the backup's name (--yes sends it for scripts).
-import { Command } from 'commander';
+// coffre restore: a backup's database into its source's database (or another database or source),
+// its archived files into a directory, or its bucket objects into a bucket. With no backup named on
+// a terminal, a wizard picks one; `latest` (or --latest) takes the newest completed one. Either way
+// the operator sees what will be written and confirms with the backup's name (--yes for scripts).
+import { Command, Option } from 'commander';
 import type { BackupView, RestoreView, SourceView } from '@coffre/shared';
 import { ApiError, type ApiClient } from '../api.js';
 import { connect, isInteractive } from '../cli-context.js';
@@ -10,9 +11,16 @@ import { humanAge, humanBytes, humanDuration, note, printJson, printLine } from 
 import { watchRun } from '../progress.js';
 import { resolveBackup, resolveSource } from '../resolve.js';
 
+type ArtifactKind = 'database' | 'files' | 'bucket';
+
 interface RestoreOptions {
+  source?: string;
+  latest?: boolean;
+  artifact?: ArtifactKind;
   targetSource?: string;
   targetDatabase?: string;
+  targetPath?: string;
+  targetPrefix?: string;
   yes?: boolean;
   wait: boolean;
   json?: boolean;
@@ -20,24 +28,32 @@ interface RestoreOptions {
 
 export function restoreCommand(): Command {
   return new Command('restore')
-    .description('restore a backup into a database (a wizard when no backup is named on a terminal)')
-    .argument('[backup]', 'the backup\'s id or name')
-    .option('-s, --target-source <source>', 'restore onto this source\'s server (name or id; default: the backup\'s source)')
+    .description('restore a backup into a database, a directory or a bucket (a wizard when no backup is named on a terminal)')
+    .argument('[backup]', 'the backup\'s id or name, or "latest" for the newest completed backup')
+    .option('--latest', 'restore the newest completed backup (of --source when given)')
+    .option('--source <source>', 'with latest: the newest backup of this source (name or id)')
+    .addOption(new Option('-a, --artifact <kind>', 'what to restore (default: the bucket of a bucket backup, else the database)').choices(['database', 'files', 'bucket']))
+    .option('-s, --target-source <source>', 'restore onto this source (name or id; default: the backup\'s source)')
     .option('-d, --target-database <database>', 'restore into this database (default: the target source\'s database); created when missing')
+    .option('--target-path <dir>', 'files: the absolute directory to recreate the archived files in (under FILES_ROOTS)')
+    .option('--target-prefix <prefix>', 'bucket: the key prefix to put the objects under (default: the target source\'s prefix)')
     .option('-y, --yes', 'confirm without asking (sends the backup\'s name as the confirmation)')
     .option('--no-wait', 'return once the restore is queued')
     .option('--json', 'print the restore as JSON')
     .addHelpText(
       'after',
-      '\nA restore replaces the target database\'s content. When the target database exists, a safety backup\nof it is taken first (trigger pre-restore), so the restore can itself be undone.',
+      '\nA database restore replaces the target database\'s content. When the target database exists, a safety\nbackup of it is taken first (trigger pre-restore), so the restore can itself be undone.\n\nExamples:\n  coffre restore latest --source app --yes\n  coffre restore nightly-full-20260101-020000 --artifact files --target-path /srv/restored --yes\n  coffre restore media-full-20260101-020000 --artifact bucket --target-prefix restored/ --yes',
     )
     .action(async (nameOrId: string | undefined, options: RestoreOptions, command: Command) => {
       const api = await connect(command);
-      const wizard = !nameOrId;
+      const latest = options.latest || nameOrId === 'latest';
+      if (latest && nameOrId && nameOrId !== 'latest') throw new CliError('Name a backup or pass --latest, not both.', ExitCode.usage);
+      if (options.source && !latest) throw new CliError('--source chooses among backups with latest: coffre restore latest --source NAME (the target is --target-source).', ExitCode.usage);
+      const wizard = !nameOrId && !latest;
       if (wizard && (options.yes || !isInteractive())) {
-        throw new CliError('Name the backup to restore (coffre restore <backup> --yes), or run coffre restore on a terminal to choose one.', ExitCode.usage);
+        throw new CliError('Name the backup to restore (coffre restore <backup> --yes, or coffre restore latest --yes), or run coffre restore on a terminal to choose one.', ExitCode.usage);
       }
-      const backup = wizard ? await pickBackup(api) : await resolveBackup(api, nameOrId);
+      const backup = latest ? await latestBackup(api, options) : wizard ? await pickBackup(api) : await resolveBackup(api, nameOrId!);
       if (backup.status !== 'completed' || backup.deletedAt) {
         throw new CliError(`Backup "${backup.name}" cannot be restored: it is ${backup.deletedAt ? 'deleted' : backup.status}.`, ExitCode.refused);
       }
@@ -60,7 +76,7 @@ export function restoreCommand(): Command {
       if (done.status === 'failed') throw new CliError(`The restore of "${backup.name}" failed: ${done.errorMessage ?? 'no reason recorded'}`);
       if (!options.json) {
         const safety = done.safetyBackupId ? ` A safety backup of the previous content was taken first: ${done.safetyBackupId}.` : '';
-        printLine(`Restored "${backup.name}" into database ${done.targetDatabase} in ${humanDuration(done.durationMs)}.${safety}`);
+        printLine(`Restored "${backup.name}" ${describeTarget(target)} in ${humanDuration(done.durationMs)}.${safety}`);
       }
     })
     .addCommand(
@@ -73,18 +89,36 @@ export function restoreCommand(): Command {
           const r = await api.get<RestoreView>(`/api/restores/${encodeURIComponent(id)}`);
           // `restore` has a --json of its own, which takes the flag wherever it stands on the line.
           if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(r);
-          printLine(`Restore ${r.id} of "${r.backupName ?? r.backupId}" into ${r.targetDatabase}: ${r.status}${r.errorMessage ? ` (${r.errorMessage})` : ''}`);
+          printLine(`Restore ${r.id} of "${r.backupName ?? r.backupId}" ${await describeRestoreTarget(api, r)}: ${r.status}${r.errorMessage ? ` (${r.errorMessage})` : ''}`);
           if (r.safetyBackupId) printLine(`Safety backup: ${r.safetyBackupId}`);
         }),
     );
 }
 
-interface Target {
-  source: SourceView;
-  database: string;
-  /** Sent only when the operator chose them; otherwise the API applies its own defaults. */
-  sendSource: boolean;
-  sendDatabase: boolean;
+type Target =
+  | {
+      kind: 'database';
+      source: SourceView;
+      database: string;
+      /** Sent only when the operator chose them; otherwise the API applies its own defaults. */
+      sendSource: boolean;
+      sendDatabase: boolean;
+    }
+  | { kind: 'files'; path: string }
+  | { kind: 'bucket'; source: SourceView; prefix: string | undefined; sendSource: boolean };
+
+/** The newest completed backup (of --source), holding the artifact asked for. */
+async function latestBackup(api: ApiClient, options: RestoreOptions): Promise<BackupView> {
+  const source = options.source ? await resolveSource(api, options.source) : null;
+  const { items } = await api.get<{ items: BackupView[] }>('/api/backups', { status: 'completed', sourceId: source?.id, pageSize: 20 });
+  const of = source ? ` of source ${source.name}` : '';
+  if (items.length === 0) throw new CliError(`There is no completed backup${of} to restore.`, ExitCode.notFound);
+  if (!options.artifact) return api.get<BackupView>(`/api/backups/${items[0]!.id}`);
+  for (const item of items) {
+    const backup = await api.get<BackupView>(`/api/backups/${item.id}`);
+    if (backup.artifacts?.some((a) => a.kind === options.artifact)) return backup;
+  }
+  throw new CliError(`None of the 20 newest completed backups${of} holds a ${options.artifact} artifact.`, ExitCode.notFound);
 }
 
 async function pickBackup(api: ApiClient): Promise<BackupView> {
@@ -103,11 +137,20 @@ async function pickBackup(api: ApiClient): Promise<BackupView> {
 }
 
 async function chooseTarget(api: ApiClient, backup: BackupView, options: RestoreOptions, wizard: boolean): Promise<Target> {
+  const kind: ArtifactKind = options.artifact ?? (backup.artifacts?.some((a) => a.kind === 'bucket') ? 'bucket' : 'database');
+  const misplaced = kind === 'files' ? ['targetSource', 'targetDatabase', 'targetPrefix'] : kind === 'bucket' ? ['targetDatabase', 'targetPath'] : ['targetPath', 'targetPrefix'];
+  const given = misplaced.filter((key) => options[key as keyof RestoreOptions] !== undefined);
+  if (given.length) throw new CliError(`${given.map(flagOf).join(', ')} do${given.length === 1 ? 'es' : ''} not apply to a ${kind} restore.`, ExitCode.usage);
+  if (kind === 'files') {
+    if (!options.targetPath) throw new CliError('A files restore needs --target-path DIR: the absolute directory to recreate the files in.', ExitCode.usage);
+    return { kind, path: options.targetPath };
+  }
   const sourceRef = options.targetSource ?? backup.sourceId;
   if (!sourceRef) {
     throw new CliError(`The source of "${backup.name}" (${backup.sourceName}) no longer exists: choose one with --target-source.`, ExitCode.usage);
   }
   const source = await resolveSource(api, sourceRef);
+  if (kind === 'bucket') return { kind, source, prefix: options.targetPrefix, sendSource: Boolean(options.targetSource) };
   let database = options.targetDatabase ?? databaseOf(source);
   let sendDatabase = Boolean(options.targetDatabase);
   if (wizard && !options.targetDatabase) {
@@ -116,18 +159,51 @@ async function chooseTarget(api: ApiClient, backup: BackupView, options: Restore
     if (answer !== database) sendDatabase = true;
     database = answer;
   }
-  return { source, database, sendSource: Boolean(options.targetSource), sendDatabase };
+  return { kind, source, database, sendSource: Boolean(options.targetSource), sendDatabase };
+}
+
+function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 function explain(backup: BackupView, target: Target): void {
-  note(
-    [
-      `Backup:   "${backup.name}" (${backup.type}, ${humanBytes(backup.sizeBytes)}, taken ${humanAge(backup.completedAt ?? backup.createdAt)})`,
+  const lines = [`Backup:   "${backup.name}" (${backup.type}, ${humanBytes(backup.sizeBytes)}, taken ${humanAge(backup.completedAt ?? backup.createdAt)})`];
+  if (target.kind === 'database') {
+    lines.push(
       `Target:   database "${target.database}" on source ${target.source.name} (${target.source.url})`,
       `If "${target.database}" exists, its content is replaced by the backup's; a safety backup of it is taken first.`,
       `If it does not exist, it is created.`,
-    ].join('\n'),
-  );
+    );
+  } else if (target.kind === 'files') {
+    lines.push(`Target:   directory ${target.path}`, `The archived files are recreated in it; nothing is written outside it.`);
+  } else {
+    lines.push(`Target:   ${bucketWords(target.source, target.prefix)}`, `Objects of the same keys are replaced by the backup's.`);
+  }
+  note(lines.join('\n'));
+}
+
+/** "into database app", "into directory /srv/restored", "into bucket media (prefix restored/)". */
+function describeTarget(target: Target): string {
+  if (target.kind === 'database') return `into database ${target.database}`;
+  if (target.kind === 'files') return `into directory ${target.path}`;
+  return `into ${bucketWords(target.source, target.prefix)}`;
+}
+
+async function describeRestoreTarget(api: ApiClient, r: RestoreView): Promise<string> {
+  if (r.targetKind === 'files') return `into directory ${r.targetPath}`;
+  if (r.targetKind === 'bucket') {
+    const source = r.targetSourceId ? await api.get<SourceView>(`/api/sources/${r.targetSourceId}`).catch(() => null) : null;
+    return source ? `into ${bucketWords(source, r.targetPath ?? undefined)}` : `into a bucket (prefix ${r.targetPath || 'none'})`;
+  }
+  return `into database ${r.targetDatabase}`;
+}
+
+/** A bucket source's masked URL is s3://bucket/prefix[ at endpoint]. */
+function bucketWords(source: SourceView, prefix: string | undefined): string {
+  const match = /^s3:\/\/([^/]+)\/(\S*)/.exec(source.url);
+  const bucket = match?.[1] ?? source.name;
+  const shownPrefix = prefix ?? match?.[2] ?? '';
+  return `bucket ${bucket}${shownPrefix ? ` (prefix ${shownPrefix})` : ''} of source ${source.name}`;
 }
 
 async function confirmation(backup: BackupView, options: RestoreOptions): Promise<string> {
@@ -144,12 +220,15 @@ async function confirmation(backup: BackupView, options: RestoreOptions): Promis
 }
 
 async function requestRestore(api: ApiClient, backup: BackupView, target: Target, confirm: string): Promise<RestoreView> {
+  const body: Record<string, unknown> = { confirm, artifact: target.kind };
+  if (target.kind === 'files') body.targetPath = target.path;
+  else {
+    if (target.sendSource) body.targetSourceId = target.source.id;
+    if (target.kind === 'database' && target.sendDatabase) body.targetDatabase = target.database;
+    if (target.kind === 'bucket' && target.prefix !== undefined) body.targetPrefix = target.prefix;
+  }
   try {
-    return await api.post<RestoreView>(`/api/backups/${backup.id}/restore`, {
-      confirm,
-      ...(target.sendSource ? { targetSourceId: target.source.id } : {}),
-      ...(target.sendDatabase ? { targetDatabase: target.database } : {}),
-    });
+    return await api.post<RestoreView>(`/api/backups/${backup.id}/restore`, body);
   } catch (error) {
     // The API checks the confirmation too: a mismatch there is a refusal, not a usage error.
     if (error instanceof ApiError && error.status === 400 && /^confirm\b/.test(error.message)) {

@@ -110,7 +110,10 @@ export interface Configuration {
   excludePatterns: string[];
   compression: 'zstd' | 'gzip' | 'none';
   compressionLevel: number | null;
-  encrypt: boolean;
+  /** The configuration's own choice; null: as the installation. */
+  encrypt: boolean | null;
+  /** Whether its backups are encrypted now. */
+  encrypted: boolean;
   retention: Retention;
   destinationIds: string[];
   verifySchedule: 'none' | 'daily' | 'weekly' | 'monthly';

@@ -105,6 +105,7 @@ export function validateChannel(form: ChannelForm, existing?: NotificationChanne
   else if (name.length > 100) errors.name = 'Name must be at most 100 characters.';
   // eslint-disable-next-line no-control-regex
   else if (/[\x00-\x1f\x7f]/.test(name)) errors.name = 'Name must not contain control characters.';
+  else if (/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/.test(name)) errors.name = 'Name must not contain bidirectional control characters: they make it read as another name.';
   if (form.events.length === 0) errors.events = 'Pick at least one event.';
 
   if (form.kind === 'email') {

@@ -20,7 +20,8 @@ export interface ConfigurationForm {
   excludePatterns: string;
   compression: 'zstd' | 'gzip' | 'none';
   compressionLevel: string;
-  encrypt: boolean;
+  /** installation: encrypted when the server has AGE_RECIPIENTS; on and off are the configuration's own choice. */
+  encrypt: EncryptChoice;
   keepLast: string;
   maxAgeDays: string;
   daily: string;
@@ -30,6 +31,8 @@ export interface ConfigurationForm {
   destinationIds: string[];
   verifySchedule: 'none' | 'daily' | 'weekly' | 'monthly';
 }
+
+export type EncryptChoice = 'installation' | 'on' | 'off';
 
 export type FormField = keyof ConfigurationForm;
 export type FormErrors = Partial<Record<FormField, string>>;
@@ -55,7 +58,7 @@ export function emptyForm(sourceId = ''): ConfigurationForm {
     excludePatterns: '',
     compression: 'zstd',
     compressionLevel: '',
-    encrypt: false,
+    encrypt: 'installation',
     keepLast: '7',
     maxAgeDays: '',
     daily: '',
@@ -86,7 +89,7 @@ export function formFromConfiguration(c: Configuration): ConfigurationForm {
     excludePatterns: c.excludePatterns.join('\n'),
     compression: c.compression,
     compressionLevel: c.compressionLevel === null ? '' : String(c.compressionLevel),
-    encrypt: c.encrypt,
+    encrypt: c.encrypt === null ? 'installation' : c.encrypt ? 'on' : 'off',
     keepLast: text(c.retention.keepLast),
     maxAgeDays: text(c.retention.maxAgeDays),
     daily: text(c.retention.daily),
@@ -106,6 +109,7 @@ export function validateConfiguration(form: ConfigurationForm, knownTimezone: (z
   else if (name.length > 100) errors.name = `Name must be at most 100 characters long (it has ${name.length}).`;
   // eslint-disable-next-line no-control-regex
   else if (/[\u0000-\u001f\u007f]/.test(name)) errors.name = 'Name must not contain control characters.';
+  else if (/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/.test(name)) errors.name = 'Name must not contain bidirectional control characters: they make it read as another name.';
 
   if (!form.sourceId) errors.sourceId = 'Pick the source to back up.';
 
@@ -150,8 +154,9 @@ export function validateConfiguration(form: ConfigurationForm, knownTimezone: (z
   for (const field of retentionFields) {
     const value = form[field].trim();
     if (!value) continue;
-    const [min, max] = field === 'maxAgeDays' ? [1, 365] : [0, 1000];
-    if (!isIntegerBetween(value, min, max)) errors[field] = `Must be a whole number between ${min} and ${max}.`;
+    // keepLast 0 would keep every backup: leaving it empty says that.
+    const [min, max] = field === 'maxAgeDays' ? [1, 365] : field === 'keepLast' ? [1, 1000] : [0, 1000];
+    if (!isIntegerBetween(value, min, max)) errors[field] = `Must be a whole number between ${min} and ${max}${field === 'keepLast' ? ' (empty keeps every backup)' : ''}.`;
   }
   if (form.destinationIds.length > 20) errors.destinationIds = 'Pick at most 20 destinations.';
   return errors;
@@ -182,7 +187,7 @@ export function configurationBody(form: ConfigurationForm): Record<string, unkno
     excludePatterns: lines(form.excludePatterns),
     compression: form.compression,
     compressionLevel: level ? Number(level) : null,
-    encrypt: form.encrypt,
+    encrypt: form.encrypt === 'installation' ? null : form.encrypt === 'on',
     retention,
     destinationIds: form.destinationIds,
     verifySchedule: form.verifySchedule,
@@ -202,7 +207,7 @@ export function fieldOfApiPath(path: string, kind: ScheduleKind): FormField | nu
   }
   if (head === 'retention') return (retentionFields as readonly string[]).includes(tail ?? '') ? (tail as FormField) : null;
   const base = (head ?? '').replace(/\[\d+\]$/, '');
-  const direct: readonly string[] = ['name', 'sourceId', 'type', 'includePaths', 'excludePatterns', 'compression', 'compressionLevel', 'destinationIds', 'verifySchedule'];
+  const direct: readonly string[] = ['name', 'sourceId', 'type', 'includePaths', 'excludePatterns', 'compression', 'compressionLevel', 'encrypt', 'destinationIds', 'verifySchedule'];
   return direct.includes(base) ? (base as FormField) : null;
 }
 

@@ -33,7 +33,7 @@ export function ConfigurationDetailsDialog({ id, onClose, onEdit }: Props) {
             <TypeBadge type={c.type} />
             <span className={`badge${c.active ? ' status-completed' : ''}`}>{c.active ? 'active' : 'inactive'}</span>
             {c.overdue ? <span className="badge status-failed">overdue</span> : null}
-            {c.encrypt ? <span className="badge">encrypted</span> : null}
+            {c.encrypted ? <span className="badge">encrypted</span> : null}
           </div>
           {c.overdue ? <p className="warning">Overdue: no successful backup when one was due.</p> : null}
           <dl className="facts facts-wide">

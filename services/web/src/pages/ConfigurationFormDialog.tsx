@@ -252,9 +252,13 @@ export function ConfigurationFormDialog({ configuration, onClose, onSaved }: Pro
               />
             </Field>
           </div>
-          <label className="check">
-            <input type="checkbox" checked={form.encrypt} onChange={(e) => set('encrypt', e.target.checked)} /> Encrypt with age (needs AGE_RECIPIENTS on the server)
-          </label>
+          <Field label="Encryption (age)" id="cfg-encrypt" error={shown('encrypt')}>
+            <select id="cfg-encrypt" value={form.encrypt} onChange={(e) => set('encrypt', e.target.value as ConfigurationForm['encrypt'])}>
+              <option value="installation">As the server says: encrypted when AGE_RECIPIENTS is set</option>
+              <option value="on">Always encrypt (needs AGE_RECIPIENTS)</option>
+              <option value="off">Never encrypt: artifacts are stored in plaintext</option>
+            </select>
+          </Field>
           <Field label="Verify by a test restore" id="cfg-verify">
             <select id="cfg-verify" value={form.verifySchedule} onChange={(e) => set('verifySchedule', e.target.value as ConfigurationForm['verifySchedule'])}>
               <option value="none">Never</option>
@@ -283,7 +287,7 @@ export function ConfigurationFormDialog({ configuration, onClose, onSaved }: Pro
 
         <fieldset className="fieldset">
           <legend>Files beside the database</legend>
-          <Field label="Paths to archive (absolute, one per line)" id="cfg-paths" error={shown('includePaths')}>
+          <Field label="Paths to archive (absolute, one per line)" id="cfg-paths" error={shown('includePaths')} hint="Only under the directories the server allows (FILES_ROOTS), never coffre's own files.">
             <textarea id="cfg-paths" rows={3} spellCheck={false} value={form.includePaths} onChange={(e) => set('includePaths', e.target.value)} {...invalid(shown('includePaths'), 'cfg-paths')} />
           </Field>
           <Field label="Patterns to leave out (one per line)" id="cfg-exclude" error={shown('excludePatterns')}>

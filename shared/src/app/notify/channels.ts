@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { NotificationChannel } from '../../db.js';
 import { ValidationError } from '../../errors.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
+import { bidiControlsMessage, hasNoBidiControls } from '../names.js';
 import { parseInput } from '../validation.js';
 
 export const notificationEvents = [
@@ -33,7 +34,8 @@ const name = z
   .min(1, 'must not be empty')
   .max(100, 'must be at most 100 characters')
   // eslint-disable-next-line no-control-regex
-  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters');
+  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
+  .refine(hasNoBidiControls, bidiControlsMessage);
 
 const events = z
   .array(z.enum(notificationEvents))
