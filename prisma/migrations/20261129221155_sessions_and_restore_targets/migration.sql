@@ -1,0 +1,20 @@
+-- AlterTable
+ALTER TABLE "Restore" ADD COLUMN     "allowSystemDatabase" BOOLEAN NOT NULL DEFAULT false;
+
+-- Sessions opened with a token before this migration do not know their token, so revoking it could
+-- not end them: they end now (their users log in again).
+DELETE FROM "Session" WHERE "userId" IS NULL;
+
+-- AlterTable
+ALTER TABLE "Session" ADD COLUMN     "ip" TEXT,
+ADD COLUMN     "tokenId" UUID,
+ADD COLUMN     "userAgent" TEXT;
+
+-- CreateIndex
+CREATE INDEX "Session_userId_idx" ON "Session"("userId");
+
+-- CreateIndex
+CREATE INDEX "Session_tokenId_idx" ON "Session"("tokenId");
+
+-- AddForeignKey
+ALTER TABLE "Session" ADD CONSTRAINT "Session_tokenId_fkey" FOREIGN KEY ("tokenId") REFERENCES "ApiToken"("id") ON DELETE CASCADE ON UPDATE CASCADE;
