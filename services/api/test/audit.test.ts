@@ -273,7 +273,7 @@ describe('every state change leaves an audit event', () => {
     const login = await request(stack.app).post('/api/auth/login').send({ token: stack.adminToken });
     expect(login.status).toBe(200);
     const cookies = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-    const logout = await request(stack.app).post('/api/auth/logout').set('Cookie', cookies);
+    const logout = await request(stack.app).post('/api/auth/logout').set('Cookie', cookies).set('X-CSRF-Token', login.body.csrfToken);
     expect(logout.status).toBe(204);
     const actions = (await stack.ctx.db.auditEvent.findMany({ where: { at: { gte: since }, action: { startsWith: 'auth.' } }, orderBy: { at: 'asc' } })).map((e) => e.action);
     expect(actions).toEqual(['auth.login', 'auth.logout']);
