@@ -68,7 +68,7 @@ describe("coffre's own metadata database", () => {
       for (const body of [{ targetSourceId: source.body.id }, { targetSourceId: source.body.id, allowSystemDatabase: true }]) {
         const res = await restore(body);
         expect({ url, body, status: res.status, code: res.body.error?.code }).toEqual({ url, body, status: 400, code: 'protected_database' });
-        expect(res.body.error.message).toBe(`Database "${database}" on ${new URL(url).hostname.replace(/^\[|\]$/g, '')}:5432 is coffre's own metadata database (DATABASE_URL): coffre never restores into it. Choose another target database.`);
+        expect(res.body.error.message).toBe(`Database "${database}" on ${new URL(url).hostname.replace(/^\[|\]$/g, '')}:${new URL(url).port} is coffre's own metadata database (DATABASE_URL): coffre never restores into it. Choose another target database.`);
         figures.refusedByApi += 1;
       }
     }
