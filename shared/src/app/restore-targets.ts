@@ -8,7 +8,8 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { PermanentError } from '../errors.js';
 import { parsePostgresUrl, withPgClient, type PgConnection } from '../engine/postgres.js';
-import type { AppContext } from './context.js';
+import { recordRefusal } from './audit-refusals.js';
+import type { Actor, AppContext } from './context.js';
 
 export const SYSTEM_DATABASES = ['postgres', 'template0', 'template1'];
 
@@ -30,6 +31,16 @@ export async function checkRestoreTarget(ctx: AppContext, target: PgConnection, 
       `Database "${target.database}" on ${where} is a system database, which every new database or connection relies on: restoring into it is refused unless an admin sends allowSystemDatabase: true. Choose another target database.`,
       'protected_database',
     );
+  }
+}
+
+/** checkRestoreTarget for a request: a refusal goes to the audit log too. */
+export async function checkRequestedRestoreTarget(ctx: AppContext, actor: Actor, backupId: string, target: PgConnection, options: { allowSystemDatabase: boolean }): Promise<void> {
+  try {
+    await checkRestoreTarget(ctx, target, options);
+  } catch (error) {
+    await recordRefusal(ctx.db, actor, { action: 'backup.restore', targetType: 'backup', targetId: backupId, reason: 'protected-database', summary: { targetDatabase: target.database } });
+    throw error;
   }
 }
 

@@ -8,7 +8,7 @@ import { runDatabaseRestore } from '../engine/restore-pipeline.js';
 import type { TableCount } from '../engine/counts.js';
 import { recordAudit } from './audit.js';
 import { recordRefusal } from './audit-refusals.js';
-import { checkRestoreTarget } from './restore-targets.js';
+import { checkRequestedRestoreTarget, checkRestoreTarget } from './restore-targets.js';
 import type { Actor, AppContext } from './context.js';
 import { defaultBackupName, getBackup } from './backups.js';
 import { destinationDriver } from './destinations.js';
@@ -125,12 +125,7 @@ export async function requestRestore(ctx: AppContext, backupId: string, input: u
   const connection = sourceConnection(ctx, targetSource);
   const targetDatabase = request.targetDatabase ?? connection.database;
   const allowSystemDatabase = request.allowSystemDatabase ?? false;
-  try {
-    await checkRestoreTarget(ctx, { ...connection, database: targetDatabase }, { allowSystemDatabase });
-  } catch (error) {
-    await recordRefusal(ctx.db, actor, { action: 'backup.restore', targetType: 'backup', targetId: backup.id, reason: 'protected-database', summary: { targetDatabase } });
-    throw error;
-  }
+  await checkRequestedRestoreTarget(ctx, actor, backup.id, { ...connection, database: targetDatabase }, { allowSystemDatabase });
 
   // One restore per target database at a time; the second is refused rather than queued behind.
   const active = await ctx.db.restore.findMany({
