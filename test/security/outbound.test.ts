@@ -85,8 +85,13 @@ describe('refused when saved, with a 400 naming the field', () => {
     expect({ status: viaQuery.status, message: viaQuery.body.error?.message }).toEqual({ status: 400, message: expect.stringMatching(/^url: 169\.254\.169\.254 is a link-local address/) });
     const bucket = await post('/api/sources', { name: 'bucket', kind: 's3', endpoint: 'http://169.254.169.254/', bucket: 'data', accessKeyId: 'AKIA', secretAccessKey: 'secret' });
     expect({ status: bucket.status, message: bucket.body.error?.message }).toEqual({ status: 400, message: expect.stringMatching(/^endpoint: 169\.254\.169\.254 is/) });
-    expect(await stack.ctx.db.source.count({ where: { name: { in: ['via-query', 'bucket'] } } })).toBe(0);
-    figures.refusedAtSave += 2;
+    // A list of hosts (which libpq would try in turn) cannot slip one past the check either.
+    for (const url of ['postgresql://postgres@169.254.169.254,localhost:5432/app', 'postgresql://postgres@db.example.org/app?host=localhost,169.254.169.254']) {
+      const listed = await post('/api/sources', { name: 'host-list', url });
+      expect({ url, status: listed.status, message: listed.body.error?.message }).toEqual({ url, status: 400, message: 'url: The database URL names several hosts: give the one server to connect to.' });
+    }
+    expect(await stack.ctx.db.source.count({ where: { name: { in: ['via-query', 'bucket', 'host-list'] } } })).toBe(0);
+    figures.refusedAtSave += 4;
   });
 
   it.each(FORBIDDEN_HOSTS)('an S3 destination endpoint on %s', async (host) => {

@@ -46,6 +46,8 @@ export function parsePostgresUrl(url: string): PgConnection {
   const database = decodeUrlPart(parsed.pathname.replace(/^\//, ''), 'database name');
   if (!database) throw new PermanentError('The database URL names no database: add /<database> after the host.');
   const host = parsed.searchParams.get('host') ?? decodeUrlPart(parsed.hostname, 'host');
+  // libpq would read "a,b" as a list of servers to try, each one unchecked: coffre connects to one.
+  if (host.includes(',')) throw new PermanentError('The database URL names several hosts: give the one server to connect to.');
   const port = Number(parsed.port || parsed.searchParams.get('port') || 5432);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PermanentError('The database URL has an invalid port: expected a number from 1 to 65535.');
   const connection: PgConnection = {
