@@ -1,10 +1,12 @@
-// Passwords reach pg_dump and pg_restore through a 0600 passfile that lives only while they run:
+// Passwords reach pg_dump and pg_restore through a 0600 passfile that lives only while they run, in a
+// 0700 directory of the worker process on its own machine (never TMP_DIR, which may be shared storage):
 // never argv, never an environment variable, never a log line, never an error message. Proved
 // against a private PostgreSQL that demands passwords (the shared test server trusts everyone).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { PermanentError, parsePostgresUrl } from '@coffre/shared';
 import { startPrivatePostgres, type PrivatePostgres } from '../../test/support/private-postgres.js';
@@ -63,9 +65,10 @@ describe('a password full of special characters', () => {
     expect([...dump.passfiles.values()]).toEqual(expect.arrayContaining([{ file: 0o600, dir: 0o700 }]));
     for (const [file, modes] of dump.passfiles) {
       expect({ file, modes }).toEqual({ file, modes: { file: 0o600, dir: 0o700 } });
+      expect(dirname(file)).toBe(join(tmpdir(), `coffre-${process.getuid!()}`, `secrets-${process.pid}`));
       await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
     }
-    expect(await readdir(tmpDir)).toEqual([]);
+    expect(await readdir(tmpDir).catch(() => [])).toEqual([]);
     expect(taken.tableCounts.find((t) => t.table === 'filler')?.rows).toBe(ROWS);
 
     const target = 'coffre_creds_restored';
@@ -76,7 +79,7 @@ describe('a password full of special characters', () => {
     await restoring;
     expect(load.leaks).toEqual([]);
     expect(load.sightings).toBeGreaterThanOrEqual(1);
-    expect(await readdir(tmpDir)).toEqual([]);
+    expect(await readdir(tmpDir).catch(() => [])).toEqual([]);
     expect(await fingerprint(target)).toEqual(await fingerprint(SOURCE));
 
     expectNoSecretIn(ws.logs.join(''));
@@ -89,7 +92,7 @@ describe('a password full of special characters', () => {
     const ws = await workspace();
     const taken = await backup(ws, server.url(user, PASSWORD, SOURCE), { type: 'schema' });
     expect(taken.sizeBytes).toBeGreaterThan(0);
-    expect(await readdir(join(ws.dir, 'tmp'))).toEqual([]);
+    expect(await readdir(join(ws.dir, 'tmp')).catch(() => [])).toEqual([]);
     expectNoSecretIn(ws.logs.join(''));
   });
 });

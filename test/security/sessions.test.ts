@@ -97,7 +97,7 @@ describe('CSRF on cookie sessions', () => {
 
   it('after logout the cookie opens nothing', async () => {
     const session = await login(stack.app, 'bob');
-    const out = await request(stack.app).post('/api/auth/logout').set('Cookie', session.cookie).send();
+    const out = await request(stack.app).post('/api/auth/logout').set('Cookie', session.cookie).set('X-CSRF-Token', session.csrf).send();
     expect(out.status).toBe(204);
     const res = await request(stack.app).get('/api/backups').set('Cookie', session.cookie);
     expect(res.status).toBe(401);

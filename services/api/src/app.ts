@@ -15,6 +15,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { queueNames, COFFRE_VERSION, type AppContext } from '@coffre/shared';
 import { authenticate, requireRole } from './http/auth.js';
 import { errorHandler, notFound } from './http/errors.js';
+import { auditRefusals } from './http/refusals.js';
 import { Api } from './http/routes.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
@@ -83,6 +84,8 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
   // The web UI's files are public (the login page must load); everything it shows comes from the API.
   const webRoot = options.webRoot ?? defaultWebRoot();
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {
+    // Source maps are the UI's source code: for signed-in people (the browser sends the session cookie), not for anyone.
+    app.get(/\.map$/i, authenticate(ctx));
     app.use(express.static(webRoot, { index: false, maxAge: '1h', setHeaders: (res, path) => path.endsWith('.html') && res.setHeader('Cache-Control', 'no-cache') }));
     app.get(/^\/(?!api\/|admin\/|metrics).*/, (_req, res) => {
       res.setHeader('Cache-Control', 'no-cache');
@@ -111,6 +114,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
   docsRoutes(api, () => api.document(COFFRE_VERSION));
 
   app.use(notFound);
+  app.use(auditRefusals(ctx));
   app.use(errorHandler);
   return app;
 }

@@ -129,6 +129,18 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
       },
     ],
     ['delete /api/tokens/{id}', { expect: { action: 'token.revoke' }, run: (ids) => admin('delete', `/api/tokens/${ids.token}`).send() }],
+    [
+      'delete /api/auth/sessions/{id}',
+      {
+        expect: { action: 'session.end' },
+        run: async () => {
+          // A web UI session opened with the admin token, ended through the API with that token.
+          await request(stack.app).post('/api/auth/login').send({ token: stack.adminToken });
+          const sessions = await request(stack.app).get('/api/auth/sessions').set('Authorization', `Bearer ${stack.adminToken}`);
+          return admin('delete', `/api/auth/sessions/${sessions.body.items[0]?.id}`).send();
+        },
+      },
+    ],
     ['post /api/users', { expect: { action: 'user.create' }, run: async (ids) => keep(ids, 'user', await admin('post', '/api/users').send({ username: 'audited-user', password: SECRETS.userPassword, role: 'viewer' })) }],
     ['delete /api/users/{id}', { expect: { action: 'user.delete' }, run: (ids) => admin('delete', `/api/users/${ids.user}`).send() }],
     [
@@ -273,7 +285,7 @@ describe('every state change leaves an audit event', () => {
     const login = await request(stack.app).post('/api/auth/login').send({ token: stack.adminToken });
     expect(login.status).toBe(200);
     const cookies = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-    const logout = await request(stack.app).post('/api/auth/logout').set('Cookie', cookies);
+    const logout = await request(stack.app).post('/api/auth/logout').set('Cookie', cookies).set('X-CSRF-Token', login.body.csrfToken);
     expect(logout.status).toBe(204);
     const actions = (await stack.ctx.db.auditEvent.findMany({ where: { at: { gte: since }, action: { startsWith: 'auth.' } }, orderBy: { at: 'asc' } })).map((e) => e.action);
     expect(actions).toEqual(['auth.login', 'auth.logout']);

@@ -334,6 +334,27 @@ describe('users', () => {
   });
 });
 
+describe('sessions', () => {
+  test('your sessions list marks this browser; ending another one logs that browser out', async () => {
+    const elsewhere = await fetch(`${web.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'User-Agent': 'the other laptop' },
+      body: JSON.stringify(admin),
+    });
+    expect(elsewhere.status).toBe(200);
+    const cookie = elsewhere.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    await page.click('[data-testid=whoami] a');
+    await page.locator('h1', { hasText: 'Your sessions' }).waitFor();
+    await page.locator('[data-testid=session-row][data-current=true]').waitFor();
+    const other = page.locator('[data-testid=session-row]', { hasText: 'the other laptop' });
+    await other.locator('button:has-text("End")').click();
+    await toast(page, 'The session is ended.');
+    await other.waitFor({ state: 'detached' });
+    expect((await fetch(`${web.url}/api/auth/me`, { headers: { Cookie: cookie } })).status).toBe(401);
+    await page.locator('[data-testid=session-row][data-current=true]').waitFor();
+  });
+});
+
 describe('destinations', () => {
   test('a local directory is added, made the default, receives a backup, and cannot be deleted while it holds it', async () => {
     const dir = await scratchDir('nas');

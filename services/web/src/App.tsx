@@ -15,6 +15,7 @@ import { AuditPage } from './pages/AuditPage';
 import { NotificationsPage } from './pages/NotificationsPage';
 import { UsersPage } from './pages/UsersPage';
 import { TokensPage } from './pages/TokensPage';
+import { SessionsPage } from './pages/SessionsPage';
 import { useToast } from './components/Toasts';
 import { CapabilitiesProvider, useCapabilities } from './capabilities';
 
@@ -77,7 +78,9 @@ function Shell() {
           <img src="/favicon.svg" alt="" width={24} height={24} /> coffre
         </span>
         <span className="whoami" data-testid="whoami">
-          <span className="whoami-name">{actor!.name}</span>
+          <NavLink to="/sessions" className="whoami-name" title="Your sessions">
+            {actor!.name}
+          </NavLink>
           <span className={`badge role-${actor!.role}`}>{actor!.role}</span>
         </span>
         <button type="button" className="button button-ghost button-small" onClick={signOut}>
@@ -132,6 +135,7 @@ function Shell() {
           <Route path="/users" element={adminOnly(<UsersPage />)} />
           <Route path="/tokens" element={adminOnly(<TokensPage />)} />
           <Route path="/audit" element={adminOnly(<AuditPage />)} />
+          <Route path="/sessions" element={<SessionsPage />} />
           <Route path="/login" element={<Navigate to="/" replace />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

@@ -12,6 +12,7 @@ import {
   liveWindowMs,
   reconcile,
   syncAllSchedulers,
+  sweepSecretsLeftovers,
 } from '@coffre/shared';
 import { handlers } from './handlers.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
@@ -32,6 +33,8 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 
 await ensureDefaultDestination(ctx);
 await ensureDefaultSource(ctx);
+// Passfiles of workers of this machine killed before they could remove them (secret-files.ts).
+await sweepSecretsLeftovers().then((removed) => removed && logger.info({ removed }, 'removed the passfile directories of worker processes that are gone'), (error: unknown) => logger.warn({ err: error }, 'could not sweep leftover passfile directories'));
 await recoverQueue();
 // A Redis restarted empty has lost its job schedulers and queued jobs: whenever the connection comes
 // back, the schedulers are put back and pending rows whose jobs are gone are queued again.

@@ -14,20 +14,23 @@ export interface AuditEntry {
 }
 
 export async function recordAudit(db: Db, actor: Actor, entry: AuditEntry): Promise<void> {
-  await db.auditEvent.create({
-    data: {
-      actorType: actor.type,
-      actorId: actor.id,
-      actorName: actor.name,
-      action: entry.action,
-      targetType: entry.targetType ?? null,
-      targetId: entry.targetId ?? null,
-      outcome: entry.outcome ?? 'success',
-      ip: actor.ip ?? null,
-      userAgent: actor.userAgent?.slice(0, 300) ?? null,
-      summary: entry.summary ? (withoutSecrets(entry.summary) as object) : undefined,
-    },
-  });
+  await db.auditEvent.create({ data: auditEventData(actor, entry) });
+}
+
+/** The row of an audit event, its summary without secrets. */
+export function auditEventData(actor: Actor, entry: AuditEntry) {
+  return {
+    actorType: actor.type,
+    actorId: actor.id,
+    actorName: actor.name,
+    action: entry.action,
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    outcome: entry.outcome ?? 'success',
+    ip: actor.ip ?? null,
+    userAgent: actor.userAgent?.slice(0, 300) ?? null,
+    summary: entry.summary ? (withoutSecrets(entry.summary) as object) : undefined,
+  };
 }
 
 const SECRET_KEY = /pass(word)?|secret|token|url|credential|authorization|cookie|key$/i;

@@ -1,4 +1,4 @@
-// Users, API tokens and UI sessions. Tokens are random, shown once, stored as SHA-256; passwords
+// Users and API tokens (UI sessions are in sessions.ts). Tokens are random, shown once, stored as SHA-256; passwords
 // are hashed with scrypt. Roles: admin (everything), operator (run backups, read), viewer (read).
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -52,6 +52,12 @@ export async function authenticateToken(db: Db, token: string): Promise<Actor | 
   if (!token || token.length > 200) return null;
   if (!tokenCaches.has(db)) tokenCaches.set(db, createTtlCache<Actor | null>(TOKEN_CACHE_MS, { maxEntries: 10_000 }));
   return tokenCaches.get(db)!.get(hashToken(token), () => lookUpToken(db, token));
+}
+
+/** The same answer read from the database now, never remembered: for what outlives the request (a session). */
+export async function authenticateTokenNow(db: Db, token: string): Promise<Actor | null> {
+  if (!token || token.length > 200) return null;
+  return lookUpToken(db, token);
 }
 
 /** Forgets every remembered token lookup (after a revocation, so that it applies at once here). */
@@ -145,6 +151,8 @@ export async function revokeApiToken(ctx: AppContext, id: string, actor: Actor):
   const row = await ctx.db.apiToken.findUnique({ where: { id: requireUuid(id, 'Token') } });
   if (!row) throw new NotFoundError(`Token ${id}`);
   await ctx.db.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+  // The web UI sessions opened with it end with it.
+  await ctx.db.session.deleteMany({ where: { tokenId: id } });
   forgetTokenLookups(ctx.db);
   await recordAudit(ctx.db, actor, { action: 'token.revoke', targetType: 'token', targetId: id, summary: { before: { name: row.name, role: row.role, prefix: row.prefix } } });
 }
@@ -176,41 +184,8 @@ export async function deleteUser(ctx: AppContext, id: string, actor: Actor): Pro
     const adminTokens = await ctx.db.apiToken.count({ where: { role: 'admin', revokedAt: null, userId: null } });
     if (admins + adminTokens <= 1) throw new ValidationError('This is the last admin: create another admin before deleting it.');
   }
+  // Its sessions and tokens go with it (cascade); remembered lookups of its tokens too.
   await ctx.db.user.delete({ where: { id } });
+  forgetTokenLookups(ctx.db);
   await recordAudit(ctx.db, actor, { action: 'user.delete', targetType: 'user', targetId: id, summary: { before: { username: user.username, role: user.role } } });
-}
-
-// Sessions of the web UI: an httpOnly cookie holds the session token; mutations also need the CSRF
-// token (sent in a header), which a page of another site cannot read.
-export const SESSION_HOURS = 12;
-
-export async function createSession(db: Db, who: { userId: string | null; role: Role; actorName: string }) {
-  const token = randomBytes(32).toString('base64url');
-  const csrf = randomBytes(24).toString('base64url');
-  const session = await db.session.create({
-    data: {
-      tokenHash: hashToken(token),
-      csrfHash: hashToken(csrf),
-      userId: who.userId,
-      role: who.role,
-      actorName: who.actorName,
-      expiresAt: new Date(Date.now() + SESSION_HOURS * 3600_000),
-    },
-  });
-  return { token, csrf, session };
-}
-
-export async function authenticateSession(db: Db, token: string): Promise<{ actor: Actor; csrfHash: string; sessionId: string } | null> {
-  if (!token || token.length > 200) return null;
-  const session = await db.session.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } });
-  if (!session || session.expiresAt < new Date() || session.user?.disabledAt) return null;
-  return {
-    actor: { type: session.userId ? 'user' : 'token', id: session.userId, name: session.actorName, role: session.role },
-    csrfHash: session.csrfHash,
-    sessionId: session.id,
-  };
-}
-
-export async function endSession(db: Db, token: string): Promise<void> {
-  await db.session.deleteMany({ where: { tokenHash: hashToken(token) } });
 }

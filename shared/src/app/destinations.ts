@@ -12,6 +12,7 @@ import type { StorageDriver, StorageUsage } from '../storage/driver.js';
 import { recordAudit } from './audit.js';
 import type { Actor, AppContext } from './context.js';
 import { parseInput, requireUuid } from './validation.js';
+import { checkOutboundUrl } from '../outbound.js';
 
 export interface LocalDestinationConfig {
   path: string;
@@ -217,6 +218,7 @@ export async function getDestination(ctx: AppContext, id: string): Promise<Desti
 
 export async function createDestination(ctx: AppContext, body: unknown, actor: Actor): Promise<Destination> {
   const input = parseInput(destinationInputSchema, body);
+  if (input.kind === 's3' && input.endpoint) checkOutboundUrl(input.endpoint, 'endpoint');
   if (await ctx.db.destination.findUnique({ where: { name: input.name } })) throw new ConflictError(`A destination named "${input.name}" already exists.`);
   const { config, secret } = splitSecret(input);
   const destination = await ctx.db.destination.create({
@@ -239,6 +241,7 @@ export async function updateDestination(ctx: AppContext, id: string, body: unkno
   const s3Keys = ['endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey', 'forcePathStyle', 'serverSideEncryption'];
   const wrong = Object.keys(changes).filter((k) => (before.kind === 'local' ? s3Keys : localKeys).includes(k));
   if (wrong.length) throw new ValidationError(`${wrong.join(', ')}: not a setting of a ${before.kind} destination.`);
+  if (changes.endpoint) checkOutboundUrl(changes.endpoint, 'endpoint');
   if (changes.name && changes.name !== before.name && (await ctx.db.destination.findUnique({ where: { name: changes.name } }))) {
     throw new ConflictError(`A destination named "${changes.name}" already exists.`);
   }

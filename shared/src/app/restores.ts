@@ -4,11 +4,13 @@
 // published only then.
 import { z } from 'zod';
 import type { Backup, Restore, Source } from '../db.js';
-import { ConflictError, NotFoundError, PermanentError, ValidationError, errorMessage } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, PermanentError, ValidationError, errorMessage } from '../errors.js';
 import { creatableDatabaseName, withPgClient, type PgConnection } from '../engine/postgres.js';
 import { runDatabaseRestore } from '../engine/restore-pipeline.js';
 import type { TableCount } from '../engine/counts.js';
 import { recordAudit } from './audit.js';
+import { recordRefusal } from './audit-refusals.js';
+import { checkRequestedRestoreTarget, checkRestoreTarget } from './restore-targets.js';
 import type { Actor, AppContext } from './context.js';
 import { defaultBackupName, getBackup } from './backups.js';
 import { destinationDriver } from './destinations.js';
@@ -48,6 +50,8 @@ export const restoreRequestSchema = z
       .max(200)
       .refine((p) => !p.split('/').some((seg) => seg === '..' || seg === '.'), 'must not contain "." or ".." segments')
       .optional(),
+    /** Admins only: allows a restore into postgres, template0 or template1 (never into coffre's own database). */
+    allowSystemDatabase: z.boolean().optional(),
     confirm: z.string().max(300),
   })
   .strict()
@@ -109,8 +113,10 @@ export async function requestRestore(ctx: AppContext, backupId: string, input: u
   const request = parseInput(restoreRequestSchema, input ?? {});
   const backup = await getBackup(ctx, backupId);
   if (request.confirm !== backup.name) {
+    await recordRefusal(ctx.db, actor, { action: 'backup.restore', targetType: 'backup', targetId: backup.id, reason: 'wrong-confirmation', summary: { backup: backup.name } });
     throw new ValidationError(`confirm must be the backup's name, exactly: type "${backup.name}" to restore it.`);
   }
+  if (request.allowSystemDatabase && actor.role !== 'admin') throw new ForbiddenError('allowSystemDatabase: only an admin may restore into a system database.');
   if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be restored.`);
   if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
   const kind = request.artifact ?? (backup.artifacts?.some((a) => a.kind === 'bucket') ? 'bucket' : 'database');
@@ -126,6 +132,8 @@ export async function requestRestore(ctx: AppContext, backupId: string, input: u
   if (targetSource.kind !== 'postgres') throw new ValidationError('targetSourceId must name a PostgreSQL source.');
   const connection = sourceConnection(ctx, targetSource);
   const targetDatabase = request.targetDatabase ?? connection.database;
+  const allowSystemDatabase = request.allowSystemDatabase ?? false;
+  await checkRequestedRestoreTarget(ctx, actor, backup.id, { ...connection, database: targetDatabase }, { allowSystemDatabase });
 
   // One restore per target database at a time; the second is refused rather than queued behind.
   const active = await ctx.db.restore.findMany({
@@ -148,6 +156,7 @@ export async function requestRestore(ctx: AppContext, backupId: string, input: u
       targetSourceId,
       targetDatabase,
       createDatabase: !exists,
+      allowSystemDatabase,
       requestedBy: actor.name,
     },
   });
@@ -240,6 +249,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
     if (!(await claimRun(ctx.db, 'restore', restoreId, hooks.workerId))) return 'skipped';
     const started = Date.now();
     try {
+      await checkRestoreTarget(ctx, target, { allowSystemDatabase: restore.allowSystemDatabase });
       const createDatabase = !(await databaseExists(target, target.database));
       if (!createDatabase) {
         const safety = await takeSafetyBackup(ctx, restore.targetSource, { kind: 'postgres', connection: target }, hooks, log);

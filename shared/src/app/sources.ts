@@ -13,6 +13,7 @@ import {
 import { recordAudit } from './audit.js';
 import type { Actor, AppContext } from './context.js';
 import { parseInput } from './validation.js';
+import { checkOutboundHost, checkOutboundUrl } from '../outbound.js';
 import type { S3StorageOptions } from '../storage/s3.js';
 import { lazyS3Driver } from './destinations.js';
 
@@ -115,6 +116,7 @@ export async function createSource(ctx: AppContext, input: unknown, actor: Actor
   let data: { kind: 'postgres' | 's3'; urlEncrypted: string; urlMasked: string };
   if (request.kind === 's3') {
     const { name: _n, kind: _k, ...settings } = request;
+    if (settings.endpoint) checkOutboundUrl(settings.endpoint, 'endpoint');
     data = { kind: 's3', urlEncrypted: ctx.secrets.seal(JSON.stringify(settings)), urlMasked: maskBucket(settings) };
   } else {
     validatePostgresUrl(request.url);
@@ -141,6 +143,7 @@ export async function updateSource(ctx: AppContext, id: string, input: unknown, 
   } else {
     if (url) throw new ValidationError('url: a bucket source has no URL; change endpoint, bucket or prefix.');
     if (Object.keys(bucketChanges).length) {
+      if (bucketChanges.endpoint) checkOutboundUrl(bucketChanges.endpoint, 'endpoint');
       const settings = { ...sourceBucket(ctx, before), ...bucketChanges };
       Object.assign(data, { urlEncrypted: ctx.secrets.seal(JSON.stringify(settings)), urlMasked: maskBucket(settings) });
     }
@@ -223,9 +226,11 @@ export async function testSource(ctx: AppContext, id: string): Promise<{ ok: boo
 }
 
 function validatePostgresUrl(url: string): void {
+  let connection: PgConnection;
   try {
-    parsePostgresUrl(url);
+    connection = parsePostgresUrl(url);
   } catch (error) {
     throw new ValidationError(`url: ${(error as Error).message}`);
   }
+  if (!connection.host.startsWith('/')) checkOutboundHost(connection.host, 'url');
 }

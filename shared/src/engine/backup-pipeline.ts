@@ -31,7 +31,7 @@ export interface DatabaseBackupInput {
   recipients: string[];
   /** Every place the artifact is written to. */
   targets: FanOutTarget[];
-  /** Where the passfile lives while pg_dump runs. */
+  /** Temporary files of the run (TMP_DIR); the passfile is not one of them: it stays private to this machine (secret-files.ts). */
   tmpDir: string;
   /**
    * Count every table's rows in the dump's own snapshot (exact; one scan of each table, beside the dump).
@@ -113,7 +113,7 @@ async function dumpToTargets(
   pgDumpPath: string,
   snapshot: string,
 ): Promise<{ sizeBytes: number; checksumSha256: string }> {
-  const toolEnv = await preparePgToolEnvironment(input.connection, input.tmpDir);
+  const toolEnv = await preparePgToolEnvironment(input.connection);
   const chain = toolChain(input.signal);
   const { watch } = chain;
   try {

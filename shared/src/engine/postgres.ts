@@ -1,12 +1,13 @@
 // Connecting to a source database: parsing its URL, handing the password to PostgreSQL's tools
 // through a temporary passfile (never argv), and finding the pg_dump that matches the server.
-import { access, chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PermanentError } from '../errors.js';
+import { resolveOutboundHost } from '../outbound.js';
 import { runTool, toolEnvironment } from './process.js';
+import { writeSecretFile } from './secret-files.js';
 
 export interface PgConnection {
   host: string;
@@ -18,6 +19,19 @@ export interface PgConnection {
 }
 
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+/** libpq parameters a URL may not carry: each makes the tools read a file of the worker's machine, or pass options to the server. */
+const REFUSED_PARAMETERS: Record<string, string> = {
+  passfile: 'it would make PostgreSQL\'s tools read a password file of the machine coffre runs on; put the password in the URL instead',
+  service: 'it would make PostgreSQL\'s tools read a service file of the machine coffre runs on; write the host, port and database in the URL instead',
+  servicefile: 'it would make PostgreSQL\'s tools read a service file of the machine coffre runs on; write the host, port and database in the URL instead',
+  sslkey: 'it would make PostgreSQL\'s tools read a key file of the machine coffre runs on',
+  sslcert: 'it would make PostgreSQL\'s tools read a certificate file of the machine coffre runs on',
+  sslrootcert: 'it would make PostgreSQL\'s tools read a certificate file of the machine coffre runs on',
+  sslcrl: 'it would make PostgreSQL\'s tools read a file of the machine coffre runs on',
+  sslcrldir: 'it would make PostgreSQL\'s tools read a directory of the machine coffre runs on',
+  options: 'it would pass command-line options to the server for every session; coffre sets the ones a backup needs itself',
+};
 
 export function parsePostgresUrl(url: string): PgConnection {
   let parsed: URL;
@@ -32,6 +46,8 @@ export function parsePostgresUrl(url: string): PgConnection {
   const database = decodeUrlPart(parsed.pathname.replace(/^\//, ''), 'database name');
   if (!database) throw new PermanentError('The database URL names no database: add /<database> after the host.');
   const host = parsed.searchParams.get('host') ?? decodeUrlPart(parsed.hostname, 'host');
+  // libpq would read "a,b" as a list of servers to try, each one unchecked: coffre connects to one.
+  if (host.includes(',')) throw new PermanentError('The database URL names several hosts: give the one server to connect to.');
   const port = Number(parsed.port || parsed.searchParams.get('port') || 5432);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PermanentError('The database URL has an invalid port: expected a number from 1 to 65535.');
   const connection: PgConnection = {
@@ -41,6 +57,13 @@ export function parsePostgresUrl(url: string): PgConnection {
     database,
   };
   if (parsed.password) connection.password = decodeUrlPart(parsed.password, 'password');
+  for (const key of parsed.searchParams.keys()) {
+    const why = REFUSED_PARAMETERS[key.toLowerCase()];
+    if (why) throw new PermanentError(`The database URL's "${key}" parameter is not accepted: ${why}.`);
+  }
+  // libpq reads a password from the query too; it is a password all the same (masked, passfile).
+  const queryPassword = parsed.searchParams.get('password');
+  if (!connection.password && queryPassword) connection.password = queryPassword;
   const sslmode = parsed.searchParams.get('sslmode');
   // Checked here, not by libpq at each attempt: a bad value is a settings error no retry can fix.
   if (sslmode && !SSL_MODES.includes(sslmode)) {
@@ -59,11 +82,15 @@ function decodeUrlPart(text: string, what: string): string {
   }
 }
 
-/** The URL as people may see it: the password replaced by ***. */
+/** The URL as people may see it: the password and every query value (?password= among them) replaced by ***. */
 export function maskPostgresUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    const masked = new URLSearchParams();
+    for (const key of parsed.searchParams.keys()) masked.append(key, '***');
+    parsed.search = masked.toString();
+    parsed.hash = '';
     return parsed.toString();
   } catch {
     return 'postgresql://***';
@@ -94,10 +121,16 @@ export interface PgToolEnvironment {
 }
 
 /**
- * The environment for pg_dump/pg_restore/psql: PGPASSFILE points to a 0600 file in its own 0700
- * directory, removed by cleanup(). The password never reaches argv or the child's environment.
+ * The environment for pg_dump/pg_restore/psql: PGPASSFILE points to a 0600 file in this process's
+ * private directory on this machine (secret-files.ts), removed by cleanup(). The password never
+ * reaches argv or the child's environment. The host is checked first (outbound.ts): the tools resolve
+ * it again themselves, so a name whose DNS answer changes in between is not caught here.
  */
-export async function preparePgToolEnvironment(connection: PgConnection, tmpDir: string): Promise<PgToolEnvironment> {
+export async function preparePgToolEnvironment(connection: PgConnection): Promise<PgToolEnvironment> {
+  // A refusal stops here; a name that does not resolve is left to the tool, which says so itself.
+  await resolveOutboundHost(connection.host).catch((error: unknown) => {
+    if (error instanceof PermanentError) throw error;
+  });
   const env = toolEnvironment({
     PGCONNECT_TIMEOUT: '15',
     // Never read a user's ~/.pgpass or service file by accident: point both at nothing.
@@ -111,16 +144,10 @@ export async function preparePgToolEnvironment(connection: PgConnection, tmpDir:
       'auth',
     );
   }
-  const dir = join(tmpDir, `pgpass-${randomUUID()}`);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, 'pgpass');
   const field = (v: string) => v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-  await writeFile(file, `${field(connection.host)}:${connection.port}:*:${field(connection.user)}:${field(connection.password)}\n`, {
-    mode: 0o600,
-  });
-  await chmod(file, 0o600);
-  env.PGPASSFILE = file;
-  return { env, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const passfile = await writeSecretFile(`${field(connection.host)}:${connection.port}:*:${field(connection.user)}:${field(connection.password)}\n`);
+  env.PGPASSFILE = passfile.path;
+  return { env, cleanup: passfile.remove };
 }
 
 export function pgClientConfig(connection: PgConnection, database = connection.database): pg.ClientConfig {
@@ -148,6 +175,7 @@ export async function withPgClient<T>(connection: PgConnection, work: (client: p
   const client = new pg.Client(pgClientConfig(connection, database));
   client.on('error', () => {});
   try {
+    await resolveOutboundHost(connection.host);
     await client.connect();
   } catch (error) {
     await client.end().catch(() => {});
@@ -162,6 +190,7 @@ export async function withPgClient<T>(connection: PgConnection, work: (client: p
 
 /** Turns a connection failure into a sentence an operator can act on. */
 export function describeConnectionError(error: unknown, connection: PgConnection, database = connection.database): Error {
+  if (error instanceof PermanentError) return error;
   const e = error as { code?: string; message?: string };
   const where = `${connection.host}:${connection.port}`;
   switch (e.code) {

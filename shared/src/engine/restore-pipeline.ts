@@ -67,7 +67,7 @@ export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<D
 }
 
 async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: string, psqlPath: string | null): Promise<void> {
-  const toolEnv = await preparePgToolEnvironment(input.target, input.tmpDir);
+  const toolEnv = await preparePgToolEnvironment(input.target);
   const chain = toolChain(input.signal);
   const { watch } = chain;
   try {

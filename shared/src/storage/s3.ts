@@ -12,6 +12,8 @@
 // backup, small or large. Here the part size grows as the upload goes (S3 accepts parts of
 // different sizes, all but the last ≥ 5 MiB): see partSize().
 import { randomUUID } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -29,6 +31,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Logger } from '../logger.js';
 import { NotFoundError, PermanentError } from '../errors.js';
+import { OutboundRefusedError, forbiddenHostReason, guardedLookup } from '../outbound.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject } from './driver.js';
 import { describeS3Location, endpointLabel, s3KeyPrefix } from './s3-location.js';
 
@@ -117,13 +120,18 @@ export function partSize(n: number): number {
 }
 
 export function createS3Client(options: S3StorageOptions): S3Client {
+  // Every connection's address is checked after DNS (guardedLookup); an address written in the endpoint is checked here.
+  const host = options.endpoint ? new URL(options.endpoint).hostname : null;
+  const refused = host ? forbiddenHostReason(host) : null;
+  if (host && refused) throw new OutboundRefusedError(host, null, refused);
+  const agent = { keepAlive: true, maxSockets: 50, lookup: guardedLookup };
   return new S3Client({
     region: options.region,
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
     credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
     followRegionRedirects: true,
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000, httpAgent: new HttpAgent(agent), httpsAgent: new HttpsAgent(agent) },
     // The SDK's default CRC32 headers on every upload are refused by several S3-compatible
     // services (older MinIO, Ceph, B2); coffre checks its artifacts with its own SHA-256.
     ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),

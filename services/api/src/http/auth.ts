@@ -21,6 +21,8 @@ declare global {
   namespace Express {
     interface Request {
       actor?: Actor;
+      /** The web UI session the request came with, if any. */
+      sessionId?: string;
     }
   }
 }
@@ -41,15 +43,22 @@ export function authenticate(ctx: AppContext, options: { sameOriginIsEnough?: bo
     if (!cookie) throw new UnauthorizedError();
     const session = await authenticateSession(ctx.db, cookie);
     if (!session) throw new UnauthorizedError('Your session has expired: log in again.');
-    if (!SAFE_METHODS.has(req.method) && !csrfOk(req, session.csrfHash, options.sameOriginIsEnough ?? false)) {
-      throw new ForbiddenError('The CSRF token is missing or wrong: reload the page and try again.');
-    }
+    // Known before the CSRF check, so that a refused change is recorded under the session's actor.
     req.actor = withOrigin(session.actor, req);
+    req.sessionId = session.sessionId;
+    if (!SAFE_METHODS.has(req.method) && !csrfOk(req, session.csrfHash, options.sameOriginIsEnough ?? false)) throw new CsrfRefusedError();
     next();
   };
 }
 
-function csrfOk(req: Request, csrfHash: string, sameOriginIsEnough: boolean): boolean {
+/** A change sent with a session cookie but without the session's CSRF token. */
+export class CsrfRefusedError extends ForbiddenError {
+  constructor() {
+    super('The CSRF token is missing or wrong: reload the page and try again.');
+  }
+}
+
+export function csrfOk(req: Request, csrfHash: string, sameOriginIsEnough = false): boolean {
   const sent = req.get(CSRF_HEADER);
   if (sent) {
     const a = Buffer.from(createHash('sha256').update(sent).digest('hex'));
@@ -60,7 +69,7 @@ function csrfOk(req: Request, csrfHash: string, sameOriginIsEnough: boolean): bo
   return sameOriginIsEnough && req.get('sec-fetch-site') === 'same-origin';
 }
 
-function withOrigin(actor: Actor, req: Request): Actor {
+export function withOrigin(actor: Actor, req: Request): Actor {
   return { ...actor, ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import {
   UnauthorizedError,
   authenticateSession,
-  authenticateToken,
+  authenticateTokenNow,
   createApiToken,
   createSession,
   createUser,
@@ -18,11 +18,11 @@ import {
   tokenToApi,
   userRequestSchema,
   verifyPassword,
-  SESSION_HOURS,
   type Actor,
   type AppContext,
+  type SessionOrigin,
 } from '@coffre/shared';
-import { CSRF_COOKIE, SESSION_COOKIE, actorOf } from '../http/auth.js';
+import { CSRF_COOKIE, CsrfRefusedError, SESSION_COOKIE, actorOf, csrfOk, withOrigin } from '../http/auth.js';
 import { idParams, type Api } from '../http/routes.js';
 import type { Router } from 'express';
 
@@ -54,35 +54,39 @@ export function loginRoutes(router: Router, ctx: AppContext, options: { secureCo
   router.post('/api/auth/login', limiter, async (req, res) => {
     const input = parseInput(loginSchema, req.body ?? {});
     const from = { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
-    let who: { userId: string | null; role: 'admin' | 'operator' | 'viewer'; actorName: string } | null = null;
+    let who: { origin: SessionOrigin; role: 'admin' | 'operator' | 'viewer'; actorName: string } | null = null;
     if ('token' in input) {
-      const actor = await authenticateToken(ctx.db, input.token);
-      if (actor) who = { userId: null, role: actor.role, actorName: actor.name };
+      // Read now, not from the lookup cache: a token revoked a second ago must not open a session.
+      const actor = await authenticateTokenNow(ctx.db, input.token);
+      if (actor?.id) who = { origin: { tokenId: actor.id }, role: actor.role, actorName: actor.name };
     } else {
       const user = await ctx.db.user.findUnique({ where: { username: input.username } });
       const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash));
-      if (user && ok && !user.disabledAt) who = { userId: user.id, role: user.role, actorName: user.username };
+      if (user && ok && !user.disabledAt) who = { origin: { userId: user.id }, role: user.role, actorName: user.username };
     }
     if (!who) {
       const claimed = 'token' in input ? 'a token' : input.username;
       await recordAudit(ctx.db, { type: 'user', id: null, name: claimed, role: 'viewer', ...from }, { action: 'auth.login', outcome: 'failure' });
       throw new UnauthorizedError('token' in input ? 'The token is invalid, expired or revoked.' : 'Wrong username or password.');
     }
-    const { token, csrf } = await createSession(ctx.db, who);
-    const cookie = { sameSite: 'strict' as const, secure: options.secureCookies, path: '/', maxAge: SESSION_HOURS * 3600_000 };
+    const { token, csrf, session } = await createSession(ctx.db, who.origin, { role: who.role, actorName: who.actorName, ...from });
+    const cookie = { sameSite: 'strict' as const, secure: options.secureCookies, path: '/', maxAge: Math.max(0, session.expiresAt.getTime() - Date.now()) };
     res.cookie(SESSION_COOKIE, token, { ...cookie, httpOnly: true });
     res.cookie(CSRF_COOKIE, csrf, { ...cookie, httpOnly: false });
-    const actor: Actor = { type: who.userId ? 'user' : 'token', id: who.userId, name: who.actorName, role: who.role, ...from };
+    const actor: Actor = { type: who.origin.userId ? 'user' : 'token', id: who.origin.userId ?? who.origin.tokenId ?? null, name: who.actorName, role: who.role, ...from };
     await recordAudit(ctx.db, actor, { action: 'auth.login' });
     res.json({ actor: { name: actor.name, role: actor.role, type: actor.type }, csrfToken: csrf });
   });
 
+  // Logging out is a change like any other: without the session's CSRF token, another site could end it.
   router.post('/api/auth/logout', async (req, res) => {
     const token = req.cookies?.[SESSION_COOKIE] as string | undefined;
-    if (token) {
-      const session = await authenticateSession(ctx.db, token);
+    const session = token ? await authenticateSession(ctx.db, token) : null;
+    if (token && session) {
+      req.actor = withOrigin(session.actor, req);
+      if (!csrfOk(req, session.csrfHash)) throw new CsrfRefusedError();
       await endSession(ctx.db, token);
-      if (session) await recordAudit(ctx.db, { ...session.actor, ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null }, { action: 'auth.logout' });
+      await recordAudit(ctx.db, req.actor, { action: 'auth.logout' });
     }
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.clearCookie(CSRF_COOKIE, { path: '/' });

@@ -291,6 +291,20 @@ export interface ApiToken {
   revokedAt: string | null;
 }
 
+/** A web UI session (GET /api/auth/sessions). */
+export interface UiSession {
+  id: string;
+  current: boolean;
+  actorName: string;
+  role: Role;
+  openedWith: 'password' | 'token';
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
 export interface User {
   id: string;
   username: string;

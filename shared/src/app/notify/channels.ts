@@ -7,6 +7,7 @@ import { ValidationError } from '../../errors.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import { bidiControlsMessage, hasNoBidiControls } from '../names.js';
 import { parseInput } from '../validation.js';
+import { checkOutboundHost, checkOutboundUrl } from '../../outbound.js';
 
 export const notificationEvents = [
   'backup.failed',
@@ -154,6 +155,9 @@ export interface ChannelConfig {
 
 /** The columns of a channel for a validated input. */
 export function channelColumns(input: ChannelInput, secrets: SecretBox) {
+  // Here, so that a new channel and every update of one are checked alike.
+  if (input.kind === 'email') checkOutboundHost(input.host, 'host');
+  else checkOutboundUrl(input.url, 'url');
   const secret: ChannelSecret = {};
   let config: ChannelConfig;
   if (input.kind === 'email') {

@@ -2,8 +2,12 @@
 // email over SMTP. Each send is bounded (10 s by default) and ends in a result, never an exception:
 // the caller records the attempt and decides whether a retry can help.
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import type { NotificationChannel } from '../../db.js';
 import { errorMessage } from '../../errors.js';
+import { OutboundRefusedError, forbiddenHostReason, guardedLookup, resolveOutboundHost } from '../../outbound.js';
 import type { ChannelConfig, ChannelKind, ChannelSecret } from './channels.js';
 import { detailLines, isBadNews, type EventBody } from './messages.js';
 
@@ -72,54 +76,52 @@ function requireUrl(secret: ChannelSecret): string {
 }
 
 async function postJson(url: string, raw: string, headers: Record<string, string>, timeoutMs: number): Promise<Omit<SendResult, 'durationMs'>> {
-  let response: Response;
+  let status: number;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'User-Agent': 'coffre', ...headers },
-      body: raw,
-      // A redirect means the URL is out of date; following it would send the body somewhere unchecked.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    status = await post(url, raw, { 'Content-Type': 'application/json', 'User-Agent': 'coffre', ...headers }, timeoutMs);
   } catch (error) {
-    return { ok: false, statusCode: null, error: describeFetchError(error, timeoutMs), permanent: false };
+    if (error instanceof OutboundRefusedError) return { ok: false, statusCode: null, error: error.message, permanent: true };
+    return { ok: false, statusCode: null, error: describeRequestError(error, timeoutMs), permanent: false };
   }
-  const status = response.status;
-  const text = await readStart(response).catch(() => '');
   if (status >= 200 && status < 300) return { ok: true, statusCode: status, error: null, permanent: false };
   const permanent = (status >= 300 && status < 400) || (status >= 400 && status < 500 && status !== 408 && status !== 429);
   const what = status >= 300 && status < 400 ? 'a redirect (update the channel to the final URL)' : String(status);
-  return { ok: false, statusCode: status, error: `The receiver answered ${what}${text ? `: ${text}` : ''}.`, permanent };
+  // The status only: what a receiver answers is never shown, since the receiver may be an internal service.
+  return { ok: false, statusCode: status, error: `The receiver answered ${what}.`, permanent };
 }
 
-/** The first few hundred characters of a response, enough to say why a receiver refused. */
-async function readStart(response: Response, max = 300): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Buffer[] = [];
-  let length = 0;
-  try {
-    while (length < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(Buffer.from(value));
-      length += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, max).replace(/\s+/g, ' ').trim();
+/**
+ * POSTs a body and resolves with the answer's status; the answer's body is drained unread. A redirect
+ * is not followed (it would send the body somewhere unchecked); the address is checked after DNS.
+ */
+function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+  const target = new URL(url);
+  const reason = forbiddenHostReason(target.hostname);
+  if (reason) return Promise.reject(new OutboundRefusedError(target.hostname, null, reason));
+  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      { method: 'POST', headers: { ...headers, 'Content-Length': Buffer.byteLength(body) }, lookup: guardedLookup, signal: AbortSignal.timeout(timeoutMs) },
+      (response) => {
+        response.resume();
+        response.on('error', () => {});
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
-function describeFetchError(error: unknown, timeoutMs: number): string {
-  const e = error as { name?: string; cause?: { code?: string; message?: string } };
+function describeRequestError(error: unknown, timeoutMs: number): string {
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return `The receiver did not answer within ${Math.round(timeoutMs / 1000)} s.`;
-  const code = e.cause?.code;
+  const code = e.code ?? e.cause?.code;
   if (code === 'ECONNREFUSED') return 'The receiver refused the connection (is it running?).';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'The receiver\'s host name does not resolve.';
   if (code) return `The receiver could not be reached (${code}).`;
-  return `The receiver could not be reached: ${e.cause?.message ?? errorMessage(error)}.`;
+  return `The receiver could not be reached: ${errorMessage(error)}.`;
 }
 
 function slackMessage(body: EventBody) {
@@ -148,10 +150,20 @@ function discordMessage(body: EventBody) {
 }
 
 async function sendEmail(config: ChannelConfig, secret: ChannelSecret, body: EventBody, timeoutMs: number): Promise<Omit<SendResult, 'durationMs'>> {
+  // Resolved and checked here, then connected to by address (the name still checks the certificate):
+  // what was checked is what is reached.
+  let address: string;
+  try {
+    address = (await resolveOutboundHost(config.host!))[0]!.address;
+  } catch (error) {
+    if (error instanceof OutboundRefusedError) return { ok: false, statusCode: null, error: error.message, permanent: true };
+    return { ok: false, statusCode: null, error: `The SMTP server ${config.host}:${config.port} could not be resolved: ${errorMessage(error)}`, permanent: false };
+  }
   // nodemailer is loaded by the first e-mail, not by every process that imports notifications.
   const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
-    host: config.host,
+    host: address,
+    ...(isIP(config.host!.replace(/^\[|\]$/g, '')) ? {} : { servername: config.host }),
     port: config.port,
     secure: config.secure ?? false,
     auth: config.user ? { user: config.user, pass: secret.password ?? '' } : undefined,
