@@ -45,3 +45,5 @@ export * from './app/configurations.js';
 export * from './app/retention.js';
 export * from './app/notifications.js';
 export * from './app/ttl-cache.js';
+export * from './app/heartbeats.js';
+export * from './engine/temporaries.js';

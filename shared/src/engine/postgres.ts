@@ -3,10 +3,10 @@
 import { access, chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PermanentError } from '../errors.js';
 import { runTool, toolEnvironment } from './process.js';
+import { temporaryName } from './temporaries.js';
 
 export interface PgConnection {
   host: string;
@@ -111,7 +111,7 @@ export async function preparePgToolEnvironment(connection: PgConnection, tmpDir:
       'auth',
     );
   }
-  const dir = join(tmpDir, `pgpass-${randomUUID()}`);
+  const dir = join(tmpDir, temporaryName('.pgpass'));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'pgpass');
   const field = (v: string) => v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
