@@ -47,3 +47,5 @@ export * from './app/notifications.js';
 export * from './app/ttl-cache.js';
 export * from './app/heartbeats.js';
 export * from './engine/temporaries.js';
+export * from './app/temporaries.js';
+export * from './app/sentences.js';

@@ -126,7 +126,10 @@ export function createLocalStorage(root: string): StorageDriver {
       const info = await statfs(base);
       const totalBytes = info.blocks * info.bsize;
       const freeBytes = info.bavail * info.bsize;
-      const usedPercent = totalBytes ? Math.round(((totalBytes - info.bfree * info.bsize) / totalBytes) * 1000) / 10 : 0;
+      // As df computes Use%: blocks reserved for root are neither used nor available to coffre, so
+      // they count on neither side; rounded up, so that 80.1 % is above an 80 % threshold.
+      const used = (info.blocks - info.bfree) * info.bsize;
+      const usedPercent = used + freeBytes > 0 ? Math.ceil((used * 100) / (used + freeBytes)) : 0;
       return { totalBytes, freeBytes, usedPercent };
     },
 
