@@ -89,9 +89,10 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
           await markLost(ctx, model, row.id, `Worker lost: the ${model}'s job is ${state === 'missing' ? 'gone from the queue (was Redis restarted or flushed?)' : `${state} while the row still said running`}.`, options, report);
         } else if (state === 'failed') {
           await markLost(ctx, model, row.id, `Worker lost: ${clause(job?.failedReason || 'the job failed without recording why')}.`, options, report);
-        } else if (!served && !isAlive(workers, row.workerId)) {
-          // Its job still waits or looks active, but no worker lives to run it or take it over.
-          await markLost(ctx, model, row.id, `Worker lost: worker ${row.workerId ?? '(unknown)'} stopped sending heartbeats, and no worker is alive to take the ${model} over.`, options, report);
+        } else if (row.workerId && !served && !isAlive(workers, row.workerId)) {
+          // Its job still waits or looks active, but the worker that claimed it has stopped sending
+          // heartbeats and no worker lives to take it over (one that does is left to BullMQ's stall check).
+          await markLost(ctx, model, row.id, `Worker lost: worker ${row.workerId} stopped sending heartbeats, and no worker is alive to take the ${model} over.`, options, report);
         }
       } else if (state === 'missing' && now.getTime() - row.createdAt.getTime() > grace) {
         report.requeuedPending.push({ model, id: row.id });
@@ -111,8 +112,8 @@ async function markLost(ctx: AppContext, model: 'backup' | 'restore' | 'verifica
   if (!options.dryRun && (await failRun(ctx.db, model, id, reason))) await notifyRunEnded(ctx, model, id);
 }
 
-function isAlive(workers: WorkerBeat[], workerId: string | null): boolean {
-  return workerId !== null && workers.some((w) => w.workerId === workerId);
+function isAlive(workers: WorkerBeat[], workerId: string): boolean {
+  return workers.some((w) => w.workerId === workerId);
 }
 
 async function removeStaleTemporaries(ctx: AppContext, olderThanMs?: number): Promise<number> {
