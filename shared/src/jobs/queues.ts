@@ -65,8 +65,14 @@ export function createJobQueues(options: { redisUrl: string; prefix: string; rol
     async schedule(name, schedulerId, repeat, payload) {
       const definition = jobCatalog[name];
       const data = definition.payload.parse(payload);
+      const opts = jobOptions(name);
       try {
-        await queue(definition.queue).upsertJobScheduler(schedulerId, repeat, { name, data, opts: jobOptions(name) });
+        // Upserting replaces the scheduler's pending firing with one in the future: a firing that waits
+        // for a worker (and says, when one takes it, which firings were missed) would vanish. Every worker
+        // syncs the schedulers at start, so an unchanged scheduler is left as it is.
+        const existing = await queue(definition.queue).getJobScheduler(schedulerId);
+        if (existing && sameScheduler(existing, { name, ...repeat, template: { data, opts } })) return;
+        await queue(definition.queue).upsertJobScheduler(schedulerId, repeat, { name, data, opts });
       } catch (error) {
         throw new UnavailableError(`The job queue (Redis) is unavailable, so the schedule could not be saved: ${(error as Error).message}`);
       }
@@ -86,6 +92,20 @@ export function jobOptions(name: JobName): JobsOptions {
     removeOnComplete: { age: 7 * 24 * 3600, count: definition.keep?.completed ?? 5000 },
     removeOnFail: { age: 30 * 24 * 3600, count: definition.keep?.failed ?? 5000 },
   };
+}
+
+/** Whether a stored scheduler fires the same job, on the same schedule, with the same data and options. */
+function sameScheduler(existing: object, wanted: object): boolean {
+  const pick = ({ name, pattern, tz, every, template }: { name?: unknown; pattern?: unknown; tz?: unknown; every?: unknown; template?: unknown }) =>
+    canonical({ name, pattern, tz, every, template });
+  return pick(existing) === pick(wanted);
+}
+
+/** JSON with sorted keys and without undefined values: equal objects, equal text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }
 
 export { queueNames };
