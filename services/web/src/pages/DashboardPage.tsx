@@ -158,7 +158,7 @@ function OverdueConfigurations() {
       <h2>Overdue configurations</h2>
       {error && !data ? <LoadError error={error} what="the configurations" /> : null}
       {!data && !error ? <Loading what="configurations" /> : null}
-      {data && overdue.length === 0 ? <p className="muted">Every scheduled configuration is on time.</p> : null}
+      {data && overdue.length === 0 ? <p className="muted">No scheduled configuration is overdue.</p> : null}
       <ul className="plain-list">
         {overdue.map((c) => (
           <li key={c.id} className="overdue-item">
