@@ -46,6 +46,6 @@ export * from './app/retention.js';
 export * from './app/notifications.js';
 export * from './app/ttl-cache.js';
 export * from './app/heartbeats.js';
-export * from './engine/temporaries.js';
+export * from './engine/temporary-names.js';
 export * from './app/temporaries.js';
 export * from './app/sentences.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { PermanentError } from '../errors.js';
 import { runTool, toolEnvironment } from './process.js';
-import { temporaryName } from './temporaries.js';
+import { temporaryName } from './temporary-names.js';
 
 export interface PgConnection {
   host: string;

@@ -10,7 +10,7 @@ import { ValidationError } from '../errors.js';
 import { failpoint } from '../app/failpoints.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
 import { STREAM_BUFFER } from '../engine/streams.js';
-import { temporaryName } from '../engine/temporaries.js';
+import { temporaryName } from '../engine/temporary-names.js';
 
 export const TEMP_DIR_NAME = '.tmp';
 
