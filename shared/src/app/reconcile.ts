@@ -11,7 +11,7 @@ import { liveWorkers, type WorkerBeat } from './heartbeats.js';
 import { failRun } from './history.js';
 import { notifyRunEnded } from './notifications.js';
 import { clause } from './sentences.js';
-import { removeLeftoverTemporaries } from './temporaries.js';
+import { removeLeftoverTemporaries, STALE_TEMPORARY_MS } from './temporaries.js';
 
 export interface ReconcileReport {
   failedRunning: { model: string; id: string; reason: string }[];
@@ -121,7 +121,7 @@ async function removeStaleTemporaries(ctx: AppContext, olderThanMs?: number): Pr
   // Unfinished uploads elsewhere than on a local disk (S3 multipart uploads) are known by age only.
   for (const destination of await ctx.db.destination.findMany({ where: { kind: { not: 'local' } } })) {
     const driver = destinationDriver(ctx, destination);
-    removed += (await driver.removeStaleTemporaries?.(olderThanMs ?? 6 * 3600_000).catch(() => 0)) ?? 0;
+    removed += (await driver.removeStaleTemporaries?.(olderThanMs ?? STALE_TEMPORARY_MS).catch(() => 0)) ?? 0;
   }
   return removed + (await removeLeftoverTemporaries(ctx, { olderThanMs }));
 }
