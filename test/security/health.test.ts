@@ -132,6 +132,20 @@ describe('GET /api/health', () => {
     }
   });
 
+  it('GET /api/workers lists the workers alive to a viewer, and nobody without a token', async () => {
+    expect((await request(stack.app).get('/api/workers')).status).toBe(401);
+    const workers = stack.startWorkers();
+    try {
+      const res = await request(stack.app).get('/api/workers').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(200);
+      expect(res.body.items).toHaveLength(1);
+      expect(res.body.items[0]).toMatchObject({ pid: process.pid, queues: ['backup', 'restore', 'maintenance', 'notifications'] });
+    } finally {
+      await workers.close(5000);
+    }
+    expect((await request(stack.app).get('/api/workers').set('Authorization', `Bearer ${token}`)).body.items).toEqual([]);
+  });
+
   it('a wrong token is refused rather than treated as anonymous', async () => {
     const res = await request(stack.app).get('/api/health').set('Authorization', 'Bearer cof_not-a-real-token');
     expect(res.status).toBe(401);

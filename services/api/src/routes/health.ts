@@ -1,14 +1,14 @@
 // GET /api/health answers anyone with a cached status only; with a token (or the UI's session) it
 // adds what was checked — database, Redis, storage, pg_dump — and the workers alive, computed at most
-// every 30 s. GET /api/health/live says the process answers; GET /api/workers lists the workers alive.
+// every 30 s. GET /api/health/live says the process answers.
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { COFFRE_VERSION, UnavailableError, healthReport, healthStatus, liveWorkers, type AppContext } from '@coffre/shared';
+import { COFFRE_VERSION, healthReport, healthStatus, type AppContext } from '@coffre/shared';
 import { authenticate, SESSION_COOKIE } from '../http/auth.js';
 import type { Api } from '../http/routes.js';
 
 const check = z.object({ ok: z.boolean(), message: z.string(), latencyMs: z.number().optional() });
-const worker = z.object({
+export const workerSchema = z.object({
   workerId: z.string(),
   process: z.string(),
   host: z.string(),
@@ -23,7 +23,7 @@ const healthSchema = z
     version: z.string().optional().describe('with a token only'),
     checkedAt: z.string().optional().describe('with a token only: when the checks ran (they are reused for 30 s)'),
     checks: z.record(z.string(), check).optional().describe('with a token only'),
-    workers: z.object({ alive: z.number(), items: z.array(worker) }).optional().describe('with a token only: workers whose heartbeat is current'),
+    workers: z.object({ alive: z.number(), items: z.array(workerSchema) }).optional().describe('with a token only: workers whose heartbeat is current'),
   })
   .meta({ id: 'Health' });
 
@@ -55,20 +55,6 @@ export function healthRoutes(api: Api, ctx: AppContext): void {
       }
       const report = await healthReport(ctx);
       res.status(report.status === 'ok' ? 200 : 503).json({ status: report.status, version: COFFRE_VERSION, checkedAt: report.checkedAt, checks: report.checks, workers: report.workers });
-    },
-  });
-  api.route({
-    method: 'get',
-    path: '/api/workers',
-    summary: 'The workers alive: those whose heartbeat is current',
-    tag: 'health',
-    access: 'viewer',
-    responses: { 200: { description: 'The workers, oldest first.', schema: z.object({ items: z.array(worker) }).meta({ id: 'Workers' }) } },
-    handler: async (_req, res) => {
-      const items = await liveWorkers(ctx).catch((error: Error) => {
-        throw new UnavailableError(`The job queue (Redis) is unavailable, so the workers cannot be listed: ${error.message}`);
-      });
-      res.json({ items });
     },
   });
 

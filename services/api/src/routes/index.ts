@@ -5,5 +5,6 @@ import { configurationRoutes } from './configurations.js';
 import { destinationRoutes } from './destinations.js';
 import { notificationRoutes } from './notifications.js';
 import { metricsRoutes } from './metrics.js';
+import { workerRoutes } from './workers.js';
 
-export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes];
+export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes, workerRoutes];
