@@ -55,3 +55,7 @@ export * from './app/names.js';
 export * from './app/restore-targets.js';
 export * from './outbound.js';
 export * from './engine/secret-files.js';
+export * from './app/heartbeats.js';
+export * from './engine/temporary-names.js';
+export * from './app/temporaries.js';
+export * from './app/sentences.js';

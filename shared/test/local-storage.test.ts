@@ -1,6 +1,7 @@
 // The local destination: keys stay inside the root (links included), an object appears only when
 // its body ended cleanly, and a full or read-only disk gives a sentence and leaves nothing behind.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +207,39 @@ describe('list, delete and temporaries', () => {
   });
 });
 
+describe('disk usage', () => {
+  /** Use% as df prints it for the file system of `path`. */
+  const dfPercent = (path: string) => {
+    const out = spawnSync('df', ['--output=pcent', path], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return Number(out.stdout.trim().split('\n').at(-1)!.replace('%', ''));
+  };
+
+  it('reports the used percentage as df does, here', async () => {
+    await mkdir(root, { recursive: true });
+    expect((await storage.usage!()).usedPercent).toBe(dfPercent(root));
+  });
+
+  it.skipIf(!canMountExt4())('reports the used percentage as df does on a disk with blocks reserved for root, which are not free to coffre', async () => {
+    const image = join(dir, 'reserved.img');
+    const mountpoint = join(dir, 'reserved');
+    await mkdir(mountpoint);
+    expect(spawnSync('truncate', ['-s', '16M', image]).status).toBe(0);
+    expect(spawnSync('mkfs.ext4', ['-q', '-F', '-m', '25', image]).status).toBe(0);
+    const mounted = spawnSync('mount', ['-o', 'loop', image, mountpoint], { encoding: 'utf8' });
+    expect(mounted.status, mounted.stderr).toBe(0);
+    try {
+      await writeFile(join(mountpoint, 'filler'), Buffer.alloc(8 << 20));
+      const usage = await createLocalStorage(mountpoint).usage!();
+      expect(usage.usedPercent).toBe(dfPercent(mountpoint));
+      // Past the 80 % warning, as df says, although less than 80 % of all blocks hold data.
+      expect(usage.usedPercent).toBeGreaterThan(80);
+    } finally {
+      spawnSync('umount', [mountpoint]);
+    }
+  });
+});
+
 describe('unwritable destinations', () => {
   it('checkWritable passes on a writable directory and leaves no probe behind', async () => {
     await storage.checkWritable();
@@ -293,4 +327,10 @@ async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 10_000): P
     if (Date.now() > deadline) throw new Error('the condition was not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Root, with mkfs.ext4 and loop devices: a small ext4 image with reserved blocks can be mounted. */
+function canMountExt4(): boolean {
+  if (process.getuid?.() !== 0 || spawnSync('mkfs.ext4', ['-V']).error) return false;
+  return spawnSync('losetup', ['-f']).status === 0 && canMountTmpfs();
 }

@@ -394,17 +394,26 @@ describe('isOverdue', () => {
   const now = at('2025-06-10T12:00:00Z');
   const hoursAgo = (hours: number) => new Date(now.getTime() - hours * HOUR);
 
-  it('is overdue when the newest completed backup is older than twice the interval', () => {
-    expect(isOverdue(daily, true, hoursAgo(49), hoursAgo(1000), now)).toBe(true);
+  it('is overdue when no backup completed within one interval plus the grace (10 %, at least 5 min)', () => {
+    // Daily: 24 h + 2.4 h. A night whose run failed or never happened is flagged the next morning.
+    expect(isOverdue(daily, true, hoursAgo(26.5), hoursAgo(1000), now)).toBe(true);
+    expect(isOverdue(daily, true, hoursAgo(26.3), hoursAgo(1000), now)).toBe(false);
   });
 
-  it('is not overdue within twice the interval: one missed run is not yet an alarm', () => {
-    expect(isOverdue(daily, true, hoursAgo(47), hoursAgo(1000), now)).toBe(false);
+  it('gives every-minute schedules five minutes of grace', () => {
+    const everyMinute = { kind: 'cron', cron: '* * * * *' } as const;
+    expect(isOverdue(everyMinute, true, new Date(now.getTime() - 5.5 * 60_000), hoursAgo(1000), now)).toBe(false);
+    expect(isOverdue(everyMinute, true, new Date(now.getTime() - 6.5 * 60_000), hoursAgo(1000), now)).toBe(true);
   });
 
-  it('counts from creation when the configuration never completed a backup', () => {
-    expect(isOverdue(daily, true, null, hoursAgo(49), now)).toBe(true);
+  it('calls a configuration whose every run failed overdue one interval plus the grace after it was created', () => {
+    expect(isOverdue(daily, true, null, hoursAgo(27), now)).toBe(true);
     expect(isOverdue(daily, true, null, hoursAgo(10), now)).toBe(false);
+  });
+
+  it('counts from a later activation or new schedule rather than from an older backup', () => {
+    expect(isOverdue(daily, true, hoursAgo(100), hoursAgo(2), now)).toBe(false);
+    expect(isOverdue(daily, true, hoursAgo(100), hoursAgo(27), now)).toBe(true);
   });
 
   it('is never overdue when inactive or manual', () => {

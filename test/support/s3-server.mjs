@@ -40,18 +40,21 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
 }
 
 /**
- * What the tests cannot see through S3 itself: which parts arrived, of what size, and how many were
- * being received at once. GET /__coffre/requests answers it as JSON.
+ * What the tests cannot see through S3 itself: which parts arrived, of what size, how many were
+ * being received at once, and how many requests of each method came. GET /__coffre/requests answers
+ * it as JSON.
  */
 function requestLog() {
   const parts = [];
+  const methods = {};
   let partsInFlight = 0;
   let maxPartsInFlight = 0;
   return async (ctx, next) => {
     if (ctx.path === '/__coffre/requests') {
-      ctx.body = { parts, maxPartsInFlight };
+      ctx.body = { parts, maxPartsInFlight, methods };
       return;
     }
+    methods[ctx.method] = (methods[ctx.method] ?? 0) + 1;
     if (ctx.method !== 'PUT' || !('partNumber' in ctx.query)) return next();
     partsInFlight += 1;
     maxPartsInFlight = Math.max(maxPartsInFlight, partsInFlight);

@@ -27,6 +27,8 @@ export interface S3Server {
   uploadsOnDisk(bucket: string): Promise<string[]>;
   /** The parts s3rver received for a key, in arrival order, and the most it received at once. */
   partsReceived(key: string): Promise<{ parts: ReceivedPart[]; maxPartsInFlight: number }>;
+  /** How many requests of each HTTP method it has answered since it started (PUT, DELETE, …). */
+  requestsByMethod(): Promise<Record<string, number>>;
   /** Kills the process without letting it finish anything, like a crash. */
   crash(): Promise<void>;
   /** Starts it again over the same directory and port. */
@@ -73,6 +75,10 @@ export async function startS3Server(): Promise<S3Server> {
       const response = await fetch(`${endpoint}/__coffre/requests`);
       const log = (await response.json()) as { parts: ReceivedPart[]; maxPartsInFlight: number };
       return { parts: log.parts.filter((p) => p.key === key), maxPartsInFlight: log.maxPartsInFlight };
+    },
+    async requestsByMethod() {
+      const response = await fetch(`${endpoint}/__coffre/requests`);
+      return ((await response.json()) as { methods: Record<string, number> }).methods;
     },
     async crash() {
       await stopProcess(running.child, 'SIGKILL');

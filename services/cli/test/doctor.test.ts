@@ -70,11 +70,14 @@ async function freePort(): Promise<number> {
 describe('coffre doctor', () => {
   it('on a healthy coffre every check is OK after --fix, and the report validates against the published schema', async () => {
     await doctor(['--fix']); // the maintenance scheduler is only made by workers at start
-    const { code, report, check } = await doctor();
+    // A healthy coffre has a worker: its heartbeat is what the workers check looks for.
+    const workers = stack.startWorkers();
+    const { code, report, check } = await doctor().finally(() => workers.close(5000));
     expect(code).toBe(0);
-    for (const id of ['database', 'migrations', 'redis', 'redis-eviction', 'pg-tools', 'backup-directory', 'stuck-runs', 'stale-temporaries', 'schedulers', 'last-backups']) {
+    for (const id of ['database', 'migrations', 'redis', 'redis-eviction', 'workers', 'pg-tools', 'backup-directory', 'stuck-runs', 'stale-temporaries', 'schedulers', 'last-backups']) {
       expect(check(id).status, `${id}: ${check(id).message}`).toBe('ok');
     }
+    expect(check('workers').message).toMatch(/^1 worker\(s\) alive: \S+ pid \d+\.$/);
     expect(check('migrations').message).toMatch(/up to date/);
     expect(check('pg-tools', 'default').message).toMatch(/pg_dump 1\d.*pg_restore 1\d/);
     expect(['ok', 'warn']).toContain(check('disk-usage', 'local').status);
@@ -218,5 +221,64 @@ describe('coffre doctor', () => {
     expect(last.status).toBe('warn');
     expect(last.message).toMatch(/^Overdue: it has never completed a backup/);
     expect(last.fix).toContain('coffre config run "doctor-nightly"');
+  });
+});
+
+describe('coffre doctor: last backups', () => {
+  const sourceId = async () => (await stack.ctx.db.source.findFirstOrThrow()).id;
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600_000);
+
+  /** A daily configuration created `hours` ago, with history rows of the given statuses and ages. */
+  async function daily(name: string, hours: number, rows: { status: 'completed' | 'failed'; hoursAgo: number; deleted?: boolean }[]) {
+    const configuration = await createConfiguration(stack.ctx, { name, sourceId: await sourceId(), schedule: { kind: 'daily', time: '02:00' } }, systemActor);
+    await stack.ctx.db.backupConfiguration.update({ where: { id: configuration.id }, data: { createdAt: hoursAgo(hours) } });
+    for (const row of rows) {
+      const at = hoursAgo(row.hoursAgo);
+      await stack.ctx.db.backup.create({
+        data: {
+          name: `${name}-${row.hoursAgo}`,
+          type: 'full',
+          status: row.status,
+          trigger: 'schedule',
+          sourceId: configuration.sourceId,
+          sourceName: 'default',
+          configurationId: configuration.id,
+          createdAt: at,
+          completedAt: at,
+          deletedAt: row.deleted ? at : null,
+          errorMessage: row.status === 'failed' ? 'pg_dump: error: connection refused.' : null,
+        },
+      });
+    }
+    return configuration;
+  }
+
+  it('calls a daily configuration whose every run failed overdue a day and a grace after its creation, not on time', async () => {
+    await daily('all-failed', 27, [{ status: 'failed', hoursAgo: 20 }, { status: 'failed', hoursAgo: 1 }]);
+    const last = (await doctor()).check('last-backups', 'all-failed');
+    expect(last.status).toBe('warn');
+    expect(last.message).toMatch(/^Overdue: it has never completed a backup.*; its newest run failed\.$/);
+  });
+
+  it('does not call a configuration whose only runs failed on time, even before it is overdue', async () => {
+    await daily('failing-young', 10, [{ status: 'failed', hoursAgo: 1 }]);
+    const last = (await doctor()).check('last-backups', 'failing-young');
+    expect(last.status).toBe('warn');
+    expect(last.message).toMatch(/^Its newest run failed; it has never completed a backup/);
+    expect(last.message).not.toMatch(/On time/);
+  });
+
+  it('does not count a backup whose artifacts were deleted: a configuration kept alive only by it is overdue', async () => {
+    await daily('deleted-only', 24 * 10, [{ status: 'completed', hoursAgo: 30 }, { status: 'completed', hoursAgo: 2, deleted: true }]);
+    const last = (await doctor()).check('last-backups', 'deleted-only');
+    expect(last.status).toBe('warn');
+    expect(last.message).toMatch(/^Overdue: the last successful backup still kept was 1 d ago/);
+  });
+
+  it('says that no worker is alive, and fails while configurations are scheduled', async () => {
+    const workers = (await doctor()).check('workers');
+    expect(workers.status).toBe('fail');
+    expect(workers.message).toMatch(/^No worker is alive \(none has sent a heartbeat in the last \d+ s\)/);
+    expect(workers.fix).toMatch(/pnpm worker/);
   });
 });

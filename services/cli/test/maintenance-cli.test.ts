@@ -1,10 +1,13 @@
 // coffre cleanup stuck, coffre storage reconcile and doctor's stuck-runs check, run where coffre runs
 // (its environment), against rows, queue jobs and files made to look like what dead runs leave.
 import { randomUUID } from 'node:crypto';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROCESS_TAG, TEMP_DIR_NAME } from '@coffre/shared';
 import { createTestStack, type TestStack } from '../../../test/support/stack.js';
+import { startWorkers } from '../../worker/src/workers.js';
+import { handlers } from '../../worker/src/handlers.js';
 import { privateHome, removePrivateHomes, runCli } from './support/cli.js';
 
 let stack: TestStack;
@@ -68,6 +71,36 @@ describe('coffre cleanup stuck', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/Redis does not answer/);
     expect((await statusOf(lost)).status).toBe('running');
+  });
+});
+
+describe('coffre cleanup stuck: temporaries', () => {
+  it('removes at once what a dead worker left (its process sends no heartbeat), and keeps what a live worker writes', async () => {
+    const folder = join(stack.config.BACKUP_DIR, TEMP_DIR_NAME);
+    await mkdir(folder, { recursive: true });
+    const minuteAgo = new Date(Date.now() - 60_000);
+    // Named as coffre names temporaries: <process tag>.<uuid>.part; the dead one by a process that is gone.
+    const dead = `deadhost-4242-a1b2c3.${randomUUID()}.part`;
+    const live = `${PROCESS_TAG}.${randomUUID()}.part`;
+    const unknown = `${randomUUID()}.part`;
+    for (const name of [dead, live, unknown]) {
+      await writeFile(join(folder, name), 'half an upload');
+      await utimes(join(folder, name), minuteAgo, minuteAgo);
+    }
+    // A worker in this process (on a queue with nothing to do): this process beats, its temporaries belong to a live run.
+    const workers = startWorkers(stack.ctx, handlers, { concurrency: 1, stallSeconds: stack.config.STALL_SECONDS, workerId: 'temporaries-test', queues: ['maintenance'] });
+    try {
+      const result = await coffre(['cleanup', 'stuck']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/removed [1-9]\d* stale temporary file\(s\)/);
+    } finally {
+      await workers.close(5000);
+    }
+    const left = await readdir(folder);
+    expect(left).not.toContain(dead);
+    expect(left).toContain(live);
+    // A name of no process (an older coffre's) goes by age only: 6 h.
+    expect(left).toContain(unknown);
   });
 });
 

@@ -124,6 +124,8 @@ describe('an admin', () => {
     await page.locator('[data-testid=chart-per-day] svg rect').first().waitFor();
     await page.locator('[data-testid=chart-stored] svg path.line').waitFor();
     await page.locator('[data-testid=back-up-now] li', { hasText: 'default' }).waitFor();
+    // Whether anything will run: no worker has started yet, and the dashboard says so.
+    await page.locator('[data-testid=workers].status-failed', { hasText: /^workers: 0 alive$/ }).waitFor();
     // Both charts come from GET /api/backups/daily: one bar group and one point per UTC day, with
     // the API's counts and bytes (most of the 130 seeded rows fall in the window).
     const daily = (await web.api<{ items: { date: string; completed: number; failed: number; pending: number; running: number; storedBytes: number }[] }>('GET', '/api/backups/daily?days=30')).body.items;
@@ -275,6 +277,8 @@ describe('an admin', () => {
       const job = page.locator('[data-testid=running-jobs] .job', { hasText: backupName });
       await job.locator('[role=progressbar]').waitFor();
       await job.locator('.badge.status-running').waitFor();
+      // The worker that runs it sends its heartbeat: the dashboard counts it.
+      await page.locator('[data-testid=workers].status-completed', { hasText: /^workers: 1 alive$/ }).waitFor();
       await screenshot(page, 'dashboard-running');
       await page.click('nav >> text=History');
       await row.and(page.locator('[data-status=running]')).waitFor();

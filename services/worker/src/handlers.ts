@@ -14,7 +14,9 @@ import type { Handlers } from './workers.js';
 export const handlers: Handlers = {
   'backup.run': (ctx, payload: { backupId: string }, hooks) => runBackupJob(ctx, payload.backupId, hooks),
   'configuration.scheduled': async (ctx, payload: { configurationId: string }, _hooks, job) => {
-    await runScheduledConfiguration(ctx, payload.configurationId, String(job.id));
+    // prevMillis: when the scheduler meant this firing to run (a late one means missed firings).
+    const at = job.opts.prevMillis ? new Date(job.opts.prevMillis) : null;
+    await runScheduledConfiguration(ctx, payload.configurationId, { id: String(job.id), at });
   },
   'restore.run': (ctx, payload: { restoreId: string }, hooks) => runRestoreJob(ctx, payload.restoreId, hooks),
   'verification.run': (ctx, payload: { verificationId: string }, hooks) => runVerificationJob(ctx, payload.verificationId, hooks),

@@ -1,6 +1,5 @@
 // A worker process: runs backups, restores, verifications and maintenance from the queues. Run as
 // many as wanted, on as many machines as share the Redis and the database.
-import { hostname } from 'node:os';
 import {
   createAppContext,
   createDb,
@@ -10,23 +9,28 @@ import {
   ensureDefaultSource,
   loadConfigOrExit,
   liveWindowMs,
+  PROCESS_TAG,
+  queueNames,
   reconcile,
+  startHeartbeat,
   syncAllSchedulers,
   sweepSecretsLeftovers,
+  type Heartbeat,
 } from '@coffre/shared';
 import { handlers } from './handlers.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
-
 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'coffre-worker' });
 const db = createDb(config.DATABASE_URL);
 const queues = createJobQueues({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, role: 'worker' });
 const ctx = createAppContext({ config, db, queues, logger });
-const workerId = `${hostname()}:${process.pid}`;
+// The process tag: the same mark its temporary files carry, so that what it leaves when it dies is known.
+const workerId = PROCESS_TAG;
 
 // Signals are handled from the first moment: a stop during start-up is a clean stop too.
 let running: RunningWorkers | null = null;
+let heartbeat: Heartbeat | null = null;
 let stopping = false;
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -35,6 +39,9 @@ await ensureDefaultDestination(ctx);
 await ensureDefaultSource(ctx);
 // Passfiles of workers of this machine killed before they could remove them (secret-files.ts).
 await sweepSecretsLeftovers().then((removed) => removed && logger.info({ removed }, 'removed the passfile directories of worker processes that are gone'), (error: unknown) => logger.warn({ err: error }, 'could not sweep leftover passfile directories'));
+// Beating before the queue is checked: reconciliation must count this worker among the living, so that
+// a dead worker's job is left for this one to take over instead of being failed.
+heartbeat = startHeartbeat(ctx, { workerId, queues: [...queueNames] });
 await recoverQueue();
 // A Redis restarted empty has lost its job schedulers and queued jobs: whenever the connection comes
 // back, the schedulers are put back and pending rows whose jobs are gone are queued again.
@@ -48,6 +55,8 @@ queues.redis.on('ready', () => {
 
 async function recoverQueue(): Promise<void> {
   try {
+    // After Redis came back empty, this worker's heartbeat must be there again before anything is judged.
+    await heartbeat?.beatNow();
     await syncAllSchedulers(ctx);
     const report = await reconcile(ctx, { liveWindowMs: liveWindowMs(ctx) });
     if (report.requeuedPending.length || report.failedRunning.length) {
@@ -58,7 +67,7 @@ async function recoverQueue(): Promise<void> {
   }
 }
 if (!stopping) {
-  running = startWorkers(ctx, handlers, { concurrency: config.WORKER_CONCURRENCY, stallSeconds: config.STALL_SECONDS, workerId });
+  running = startWorkers(ctx, handlers, { concurrency: config.WORKER_CONCURRENCY, stallSeconds: config.STALL_SECONDS, workerId, heartbeat: heartbeat ?? undefined });
   logger.info({ workerId, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
 }
 
@@ -68,7 +77,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'stopping: no new jobs; running ones finish or go back to the queue');
   const graceMs = Number(process.env.SHUTDOWN_GRACE_SECONDS ?? 25) * 1000;
   try {
-    await running?.close(graceMs);
+    await (running ? running.close(graceMs) : heartbeat?.stop());
     await queues.close();
     await db.$disconnect();
     logger.info('worker stopped');

@@ -6,10 +6,12 @@ import {
   PermanentError,
   createRedis,
   jobCatalog,
+  startHeartbeat,
   jobNames,
   jobsOfQueue,
   queueNames,
   type AppContext,
+  type Heartbeat,
   type JobName,
   type QueueName,
   type RunHooks,
@@ -25,6 +27,8 @@ export interface WorkerOptions {
   workerId: string;
   /** Queues to serve (all by default). */
   queues?: QueueName[];
+  /** The process's heartbeat when it started one already (main does, before it checks the queue); else one is started. */
+  heartbeat?: Heartbeat;
 }
 
 export interface RunningWorkers {
@@ -50,6 +54,7 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
   checkHandlers(handlers);
   const shutdown = new AbortController();
   const served = options.queues ?? [...queueNames];
+  const heartbeat = options.heartbeat ?? startHeartbeat(ctx, { workerId: options.workerId, queues: served });
   const connections = served.map(() => createRedis(ctx.config.REDIS_URL, 'worker'));
   const workers = served.map((queue, i) => {
     const connection = connections[i]!;
@@ -126,6 +131,8 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
       } finally {
         clearTimeout(timer);
       }
+      // Only now: until its jobs are finished or handed back, this worker is alive.
+      await heartbeat.stop();
       connections.forEach((c) => c.disconnect());
     },
   };

@@ -79,7 +79,7 @@ describe('schedules', () => {
     // Lose the schedulers, and leave one of a configuration that no longer exists.
     const backupsQueue = stack.ctx.queues.queue('backup');
     for (const s of await backupsQueue.getJobSchedulers(0, -1)) await backupsQueue.removeJobScheduler(s.key);
-    await backupsQueue.upsertJobScheduler('configuration-0195a3c1-7b2e-7c3d-8e4f-000000000000', { pattern: '0 1 * * *' }, { name: 'configuration.scheduled', data: { configurationId: '0195a3c1-7b2e-7c3d-8e4f-000000000000' } });
+    await stack.ctx.queues.schedule('configuration.scheduled', 'configuration-0195a3c1-7b2e-7c3d-8e4f-000000000000', { pattern: '0 1 * * *' }, { configurationId: '0195a3c1-7b2e-7c3d-8e4f-000000000000' });
     const children = [stack.spawnWorker(), stack.spawnWorker()];
     await Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
       let out = '';
@@ -109,18 +109,26 @@ describe('schedules', () => {
 });
 
 describe('retention', () => {
-  it('keepLast 2 keeps the two newest completed backups; the others lose their artifacts but keep their rows', async () => {
+  it('keepLast 2 is applied as each run completes, without waiting for maintenance: the others lose their artifacts but keep their rows', async () => {
     const created = await request(stack.app).post('/api/configurations').set(auth).send(configuration({ retention: { keepLast: 2 } }));
     const workers = stack.startWorkers();
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const res = await request(stack.app).post(`/api/configurations/${created.body.id}/run`).set(auth).expect(202);
-      ids.push(res.body.id);
-      await eventually(async () => (await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: res.body.id } })).status === 'completed', 60_000);
+    const kept = () => stack.ctx.db.backup.count({ where: { configurationId: created.body.id, status: 'completed', deletedAt: null } });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const res = await request(stack.app).post(`/api/configurations/${created.body.id}/run`).set(auth).expect(202);
+        ids.push(res.body.id);
+        await eventually(async () => (await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: res.body.id } })).status === 'completed', 60_000);
+        // Right after each run (the worker applies it once the row is completed): never more than
+        // keepLast backups kept, though the hourly sweep has not run.
+        await eventually(async () => (await kept()) === Math.min(i + 1, 2), 10_000, `keepLast 2 to be applied after run ${i + 1}`);
+      }
+    } finally {
+      await workers.close(5000);
     }
-    await workers.close(5000);
+    // The maintenance run stays as a safety net: it finds nothing left to expire.
     const report = await runMaintenance(stack.ctx, {}, { logger: stack.ctx.logger });
-    expect(report.retention.expired.map((e) => e.backupId).sort()).toEqual(ids.slice(0, 2).sort());
+    expect(report.retention.expired.filter((e) => ids.includes(e.backupId))).toEqual([]);
     const rows = await stack.ctx.db.backup.findMany({ where: { id: { in: ids } }, include: { artifacts: true }, orderBy: { createdAt: 'asc' } });
     for (const [i, row] of rows.entries()) {
       const expired = i < 2;

@@ -13,7 +13,7 @@ import {
   parseConfigurationUpdate,
   type ConfigurationView,
 } from './configuration-input.js';
-import { isOverdue, scheduleFromColumns } from './schedule.js';
+import { overdueAt, scheduleFromColumns } from './schedule.js';
 import { removeConfigurationSchedulers, syncConfigurationSchedulers } from './schedulers.js';
 import { assertFilesPath } from './files-roots.js';
 import { requireUuid } from './validation.js';
@@ -25,6 +25,9 @@ export type ConfigurationDetails = ConfigurationView & {
   encrypted: boolean;
   sourceName: string;
   overdue: boolean;
+  /** When it is (or became) overdue unless a backup completes before; null when it cannot be. */
+  overdueAt: string | null;
+  /** Its newest completed backup whose artifacts are kept. */
   lastCompletedAt: string | null;
   lastStatus: string | null;
 };
@@ -80,7 +83,8 @@ export async function updateConfiguration(ctx: AppContext, id: string, body: unk
       await tx.configurationDestination.deleteMany({ where: { configurationId: id } });
       await tx.configurationDestination.createMany({ data: input.destinationIds.map((destinationId) => ({ configurationId: id, destinationId })) });
     }
-    return tx.backupConfiguration.update({ where: { id }, data: columns as Prisma.BackupConfigurationUncheckedUpdateInput, include });
+    const updated = await tx.backupConfiguration.update({ where: { id }, data: columns as Prisma.BackupConfigurationUncheckedUpdateInput, include });
+    return startsAnew(before, updated) ? tx.backupConfiguration.update({ where: { id }, data: { activatedAt: new Date() }, include }) : updated;
   });
   await syncConfigurationSchedulers(ctx, row);
   await recordAudit(ctx.db, actor, {
@@ -94,7 +98,7 @@ export async function updateConfiguration(ctx: AppContext, id: string, body: unk
 
 export async function setConfigurationActive(ctx: AppContext, id: string, active: boolean, actor: Actor): Promise<ConfigurationDetails> {
   const before = await loadConfiguration(ctx, id);
-  const row = await ctx.db.backupConfiguration.update({ where: { id }, data: { active }, include });
+  const row = await ctx.db.backupConfiguration.update({ where: { id }, data: { active, ...(active && !before.active ? { activatedAt: new Date() } : {}) }, include });
   await syncConfigurationSchedulers(ctx, row);
   await recordAudit(ctx.db, actor, {
     action: active ? 'configuration.activate' : 'configuration.deactivate',
@@ -119,7 +123,7 @@ export async function duplicateConfiguration(ctx: AppContext, id: string, actor:
   const source = await loadConfiguration(ctx, id);
   let name = `${source.name} (copy)`;
   for (let n = 2; await ctx.db.backupConfiguration.findUnique({ where: { name } }); n += 1) name = `${source.name} (copy ${n})`;
-  const { id: _id, createdAt: _c, updatedAt: _u, lastRunAt: _l, destinations, source: _s, ...columns } = source;
+  const { id: _id, createdAt: _c, updatedAt: _u, lastRunAt: _l, activatedAt: _a, destinations, source: _s, ...columns } = source;
   const row = await ctx.db.backupConfiguration.create({
     data: { ...columns, name: name.slice(0, 100), active: false, destinations: { create: destinations.map((d) => ({ destinationId: d.destinationId })) } },
     include,
@@ -157,10 +161,20 @@ async function checkReferences(
   }
 }
 
+/**
+ * Whether an update starts the configuration's schedule anew (activated, or another schedule): from
+ * then on, overdue counts from now rather than from a backup taken under the old schedule.
+ */
+function startsAnew(before: BackupConfiguration, after: BackupConfiguration): boolean {
+  if (!after.active) return false;
+  return !before.active || JSON.stringify(scheduleFromColumns(before)) !== JSON.stringify(scheduleFromColumns(after));
+}
+
+/** Per configuration: its newest completed backup whose artifacts are kept (a deleted one protects nothing), and its newest run's status. */
 async function lastBackups(ctx: AppContext, ids: string[]) {
   const map = new Map<string, { lastCompletedAt: Date | null; lastStatus: string | null }>();
   if (ids.length === 0) return map;
-  const completed = await ctx.db.backup.groupBy({ by: ['configurationId'], where: { configurationId: { in: ids }, status: 'completed' }, _max: { completedAt: true } });
+  const completed = await ctx.db.backup.groupBy({ by: ['configurationId'], where: { configurationId: { in: ids }, status: 'completed', deletedAt: null }, _max: { completedAt: true } });
   const latest = await ctx.db.backup.findMany({ where: { configurationId: { in: ids } }, distinct: ['configurationId'], orderBy: [{ configurationId: 'asc' }, { createdAt: 'desc' }], select: { configurationId: true, status: true } });
   for (const id of ids) map.set(id, { lastCompletedAt: null, lastStatus: null });
   for (const c of completed) if (c.configurationId) map.get(c.configurationId)!.lastCompletedAt = c._max.completedAt;
@@ -176,11 +190,13 @@ function details(
   installationEncrypts: boolean,
 ): ConfigurationDetails {
   const lastCompletedAt = last?.lastCompletedAt ?? null;
+  const due = overdueAt(scheduleFromColumns(row), row.active, lastCompletedAt, row.activatedAt ?? row.createdAt);
   return {
     ...configurationToApi(row, now),
     encrypted: row.encrypt ?? installationEncrypts,
     sourceName,
-    overdue: isOverdue(scheduleFromColumns(row), row.active, lastCompletedAt, row.createdAt, now),
+    overdue: due !== null && now.getTime() > due.getTime(),
+    overdueAt: due?.toISOString() ?? null,
     lastCompletedAt: lastCompletedAt?.toISOString() ?? null,
     lastStatus: last?.lastStatus ?? null,
   };

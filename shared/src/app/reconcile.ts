@@ -1,15 +1,17 @@
-// Reconciliation: the history table against the queue and the stored objects.
-// - a `running` row whose job is gone or failed becomes `failed` ("worker lost");
+// Reconciliation: the history table against the queue, the workers' heartbeats and the stored objects.
+// - a `running` row whose job is gone or failed becomes `failed` ("worker lost"), and so does one whose
+//   worker has no heartbeat while no living worker serves its queue to take the job over;
 // - a `pending` row whose job is missing (Redis restarted empty) is queued again;
-// - temporary files older than a bound are removed;
+// - temporary files older than a bound, or left by a process that has no heartbeat, are removed;
 // - stored objects without a row, and rows whose objects are missing, are reported, and fixed only
 //   when asked (fixMissing / fixOrphans).
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AppContext } from './context.js';
 import { destinationDriver } from './destinations.js';
+import { liveWorkers, type WorkerBeat } from './heartbeats.js';
 import { failRun } from './history.js';
 import { notifyRunEnded } from './notifications.js';
+import { clause } from './sentences.js';
+import { removeLeftoverTemporaries, STALE_TEMPORARY_MS } from './temporaries.js';
 
 export interface ReconcileReport {
   failedRunning: { model: string; id: string; reason: string }[];
@@ -55,18 +57,20 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
     removedOrphans: 0,
   };
   await reconcileRuns(ctx, now, options, report);
-  report.removedTemporaries = options.dryRun ? 0 : await removeStaleTemporaries(ctx, options.temporariesOlderThanMs ?? 6 * 3600_000);
+  report.removedTemporaries = options.dryRun ? 0 : await removeStaleTemporaries(ctx, options.temporariesOlderThanMs);
   if (options.checkStorage) await reconcileStorage(ctx, options, report);
   return report;
 }
 
 async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptions, report: ReconcileReport): Promise<void> {
   const grace = options.pendingGraceMs ?? 30_000;
+  const workers = await liveWorkers(ctx);
   for (const model of ['backup', 'restore', 'verification'] as const) {
     const rows = await (ctx.db[model] as unknown as {
-      findMany(args: object): Promise<{ id: string; status: string; createdAt: Date; updatedAt: Date; startedAt: Date | null; trigger?: string; sourceId?: string | null }[]>;
+      findMany(args: object): Promise<{ id: string; status: string; createdAt: Date; updatedAt: Date; startedAt: Date | null; workerId: string | null; trigger?: string; sourceId?: string | null }[]>;
     }).findMany({ where: { status: { in: ['pending', 'running'] } }, orderBy: { createdAt: 'asc' }, take: 5000 });
     const queue = ctx.queues.queue(queueOf[model]);
+    const served = workers.some((w) => w.queues.includes(queueOf[model]));
     for (const row of rows) {
       if (model === 'backup' && row.trigger === 'pre-restore') {
         // A safety backup runs inside its restore's job: it is lost when no restore is running.
@@ -84,7 +88,11 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
         if (state === 'missing' || state === 'completed' || state === 'unknown') {
           await markLost(ctx, model, row.id, `Worker lost: the ${model}'s job is ${state === 'missing' ? 'gone from the queue (was Redis restarted or flushed?)' : `${state} while the row still said running`}.`, options, report);
         } else if (state === 'failed') {
-          await markLost(ctx, model, row.id, `Worker lost: ${job?.failedReason || 'the job failed without recording why'}.`, options, report);
+          await markLost(ctx, model, row.id, `Worker lost: ${clause(job?.failedReason || 'the job failed without recording why')}.`, options, report);
+        } else if (row.workerId && !served && !isAlive(workers, row.workerId)) {
+          // Its job still waits or looks active, but the worker that claimed it has stopped sending
+          // heartbeats and no worker lives to take it over (one that does is left to BullMQ's stall check).
+          await markLost(ctx, model, row.id, `Worker lost: worker ${row.workerId} stopped sending heartbeats, and no worker is alive to take the ${model} over.`, options, report);
         }
       } else if (state === 'missing' && now.getTime() - row.createdAt.getTime() > grace) {
         report.requeuedPending.push({ model, id: row.id });
@@ -93,7 +101,7 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
           await ctx.queues.enqueue(jobNameOf[model], payload as never);
         }
       } else if (state === 'failed') {
-        await markLost(ctx, model, row.id, `The job failed before it started: ${job?.failedReason || 'no reason recorded'}.`, options, report);
+        await markLost(ctx, model, row.id, `The job failed before it started: ${clause(job?.failedReason || 'no reason recorded')}.`, options, report);
       }
     }
   }
@@ -104,24 +112,18 @@ async function markLost(ctx: AppContext, model: 'backup' | 'restore' | 'verifica
   if (!options.dryRun && (await failRun(ctx.db, model, id, reason))) await notifyRunEnded(ctx, model, id);
 }
 
-async function removeStaleTemporaries(ctx: AppContext, olderThanMs: number): Promise<number> {
+function isAlive(workers: WorkerBeat[], workerId: string): boolean {
+  return workers.some((w) => w.workerId === workerId);
+}
+
+async function removeStaleTemporaries(ctx: AppContext, olderThanMs?: number): Promise<number> {
   let removed = 0;
-  const destinations = await ctx.db.destination.findMany();
-  for (const destination of destinations) {
+  // Unfinished uploads elsewhere than on a local disk (S3 multipart uploads) are known by age only.
+  for (const destination of await ctx.db.destination.findMany({ where: { kind: { not: 'local' } } })) {
     const driver = destinationDriver(ctx, destination);
-    removed += (await driver.removeStaleTemporaries?.(olderThanMs).catch(() => 0)) ?? 0;
+    removed += (await driver.removeStaleTemporaries?.(olderThanMs ?? STALE_TEMPORARY_MS).catch(() => 0)) ?? 0;
   }
-  // Passfiles and spooled files of runs that died live under TMP_DIR.
-  const entries = await readdir(ctx.config.TMP_DIR).catch(() => [] as string[]);
-  for (const name of entries) {
-    const path = join(ctx.config.TMP_DIR, name);
-    const info = await stat(path).catch(() => null);
-    if (info && Date.now() - info.mtimeMs > olderThanMs) {
-      await rm(path, { recursive: true, force: true });
-      removed += 1;
-    }
-  }
-  return removed;
+  return removed + (await removeLeftoverTemporaries(ctx, { olderThanMs }));
 }
 
 const BACKUP_ID_IN_KEY = /(?:^|\/)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\//;

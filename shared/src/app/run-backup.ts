@@ -21,6 +21,7 @@ import { notifyRunEnded } from './notifications.js';
 import type { PgConnection } from '../engine/postgres.js';
 import { failpoint } from '../failpoints.js';
 import { checkFilesPath } from './files-roots.js';
+import { applyConfigurationRetention } from './retention.js';
 
 export const COFFRE_VERSION = '0.1.0';
 
@@ -98,13 +99,23 @@ export async function recordFailure(
     await noteRun(ctx.db, model, id, { errorMessage: 'A worker stopped during this run; it will start again on another worker.', log: log.text() });
     return;
   }
-  log.warn(`attempt ${hooks.attempt} of ${hooks.maxAttempts} failed: ${message}`);
-  if (error instanceof PermanentError || hooks.attempt >= hooks.maxAttempts || hooks.signal?.aborted) {
+  const final = finalReason(error, hooks);
+  if (final) {
+    log.warn(`attempt ${hooks.attempt} of ${hooks.maxAttempts} failed and will not be retried (${final}): ${message}`);
     // A verification notifies once its result is written too (runVerificationJob).
     if ((await failRun(ctx.db, model, id, message, { ...finalData, log: log.text() })) && model !== 'verification') await notifyRunEnded(ctx, model, id);
   } else {
+    log.warn(`attempt ${hooks.attempt} of ${hooks.maxAttempts} failed, retrying: ${message}`);
     await noteRun(ctx.db, model, id, { errorMessage: `Attempt ${hooks.attempt} of ${hooks.maxAttempts} failed, retrying: ${message}`, log: log.text() });
   }
+}
+
+/** Why a failed attempt is the last one, in a few words; null when another attempt follows. */
+function finalReason(error: unknown, hooks: RunHooks): string | null {
+  if (error instanceof PermanentError) return 'a retry cannot fix this';
+  if (hooks.signal?.aborted) return 'the run was cancelled';
+  if (hooks.attempt >= hooks.maxAttempts) return hooks.maxAttempts === 1 ? 'this kind of run is not retried' : 'it was the last attempt';
+  return null;
 }
 
 /** What a backup reads: a PostgreSQL database, or an S3 bucket (or a prefix of it). */
@@ -237,7 +248,21 @@ export async function executeBackup(
   });
   if (!finished) log.warn('the row was no longer running when the backup finished (marked failed by reconciliation?)');
   else await notifyRunEnded(ctx, 'backup', backup.id);
-  if (configuration) await ctx.db.backupConfiguration.update({ where: { id: configuration.id }, data: { lastRunAt: new Date() } });
+  if (configuration) {
+    await ctx.db.backupConfiguration.update({ where: { id: configuration.id }, data: { lastRunAt: new Date() } });
+    if (finished) await applyRetentionAfterRun(ctx, configuration.id, hooks.logger);
+  }
+}
+
+/** The configuration's retention, now that it has one more backup; a failure waits for the maintenance run. */
+async function applyRetentionAfterRun(ctx: AppContext, configurationId: string, logger: Logger): Promise<void> {
+  try {
+    const report = await applyConfigurationRetention(ctx, configurationId);
+    if (report.expired.length) logger.info({ expired: report.expired.map((e) => e.backupId) }, 'retention applied after the run');
+    for (const failure of report.failures) logger.warn(failure, 'an expired backup could not be removed: the maintenance run tries again');
+  } catch (error) {
+    logger.warn({ err: errorMessage(error) }, 'retention could not be applied after the run: the maintenance run applies it');
+  }
 }
 
 /** The real path of an include path, or a PermanentError saying why it may not be read. */

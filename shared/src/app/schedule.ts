@@ -225,7 +225,7 @@ export function nextRunAt(schedule: Schedule, from: Date): Date | null {
  * fixed: an hour, a day, a week, 31 days (the longest month-to-month gap for days 1–28). For cron
  * it is the exact maximum over the year after `from`, so that a weekdays-only cron measures its
  * weekend gap, not the one day between two weekdays. Hours shifted by DST are not counted: the
- * margin isOverdue applies (twice the interval) absorbs them.
+ * grace isOverdue adds (10 % of the interval) absorbs them.
  */
 export function expectedIntervalMs(schedule: Schedule, from: Date = new Date()): number | null {
   validateSchedule(schedule);
@@ -247,18 +247,31 @@ export function expectedIntervalMs(schedule: Schedule, from: Date = new Date()):
 }
 
 /**
- * True for an active, scheduled configuration whose newest completed backup (or, when it never
- * completed one, its creation) is older than twice the schedule's longest interval: one missed
- * run is a hiccup, two in a row need an operator. Also true for an active configuration whose
- * stored schedule is invalid: no scheduler runs it, so no backup is coming.
+ * True for an active, scheduled configuration with no completed backup (artifacts kept) within one
+ * interval of its schedule plus a grace, whatever was attempted: a night whose run failed or never
+ * happened is flagged the next morning, not two days later. Counted from the newest such backup, or
+ * from when the configuration was created or last activated (or rescheduled) when that is later.
+ * Also true for an active configuration whose stored schedule is invalid: no scheduler runs it.
+ * The one rule behind the dashboard, the API, the overdue notification and `coffre doctor`.
  */
-export function isOverdue(schedule: Schedule, active: boolean, lastCompletedAt: Date | null, createdAt: Date, now: Date): boolean {
-  if (!active) return false;
-  if (scheduleProblems(schedule).length > 0) return true;
-  const since = lastCompletedAt ?? createdAt;
+export function isOverdue(schedule: Schedule, active: boolean, lastCompletedAt: Date | null, scheduledSince: Date, now: Date): boolean {
+  const due = overdueAt(schedule, active, lastCompletedAt, scheduledSince);
+  return due !== null && now.getTime() > due.getTime();
+}
+
+/** When the configuration becomes overdue if no backup completes before; null when it never does. */
+export function overdueAt(schedule: Schedule, active: boolean, lastCompletedAt: Date | null, scheduledSince: Date): Date | null {
+  if (!active) return null;
+  if (scheduleProblems(schedule).length > 0) return new Date(0);
+  const since = lastCompletedAt && lastCompletedAt > scheduledSince ? lastCompletedAt : scheduledSince;
   const interval = expectedIntervalMs(schedule, since);
-  if (interval === null) return false;
-  return now.getTime() - since.getTime() > 2 * interval;
+  if (interval === null) return null;
+  return new Date(since.getTime() + interval + overdueGraceMs(interval));
+}
+
+/** The slack after an interval before a run counts as missing: 10 % of it, and at least 5 minutes. */
+export function overdueGraceMs(intervalMs: number): number {
+  return Math.max(5 * MINUTE_MS, Math.round(intervalMs / 10));
 }
 
 /** The schedule of a BackupConfiguration row. */

@@ -1,6 +1,7 @@
 // BullMQ job schedulers kept in step with the configurations: `configuration-<id>` fires its backups,
-// `verify-<id>` its test restores, `maintenance` runs retention and reconciliation. upsertJobScheduler
-// is idempotent: APIs and workers starting together end with exactly one scheduler each.
+// `verify-<id>` its test restores, `maintenance` runs retention and reconciliation. Each goes through
+// ctx.queues.schedule (the catalog's payload schema and job options) and is idempotent: APIs and
+// workers starting together end with exactly one scheduler each.
 import type { BackupConfiguration } from '../db.js';
 import type { AppContext } from './context.js';
 import { scheduleFromColumns, scheduleProblems, scheduleToCron } from './schedule.js';
@@ -17,26 +18,19 @@ const verifyPatterns: Record<string, string> = {
 };
 
 export async function syncConfigurationSchedulers(ctx: AppContext, configuration: BackupConfiguration): Promise<void> {
-  const backups = ctx.queues.queue('backup');
-  const restores = ctx.queues.queue('restore');
   const schedule = scheduleFromColumns(configuration);
+  const payload = { configurationId: configuration.id };
   const cron = configuration.active && scheduleProblems(schedule).length === 0 ? scheduleToCron(schedule) : null;
   if (cron) {
-    await backups.upsertJobScheduler(backupScheduler(configuration.id), { pattern: cron.pattern, tz: cron.tz }, {
-      name: 'configuration.scheduled',
-      data: { configurationId: configuration.id },
-    });
+    await ctx.queues.schedule('configuration.scheduled', backupScheduler(configuration.id), { pattern: cron.pattern, tz: cron.tz }, payload);
   } else {
-    await backups.removeJobScheduler(backupScheduler(configuration.id));
+    await ctx.queues.queue('backup').removeJobScheduler(backupScheduler(configuration.id));
   }
   const verifyPattern = configuration.active ? verifyPatterns[configuration.verifySchedule] : undefined;
   if (verifyPattern) {
-    await restores.upsertJobScheduler(verifyScheduler(configuration.id), { pattern: verifyPattern, tz: schedule.timezone ?? 'UTC' }, {
-      name: 'configuration.verify',
-      data: { configurationId: configuration.id },
-    });
+    await ctx.queues.schedule('configuration.verify', verifyScheduler(configuration.id), { pattern: verifyPattern, tz: schedule.timezone ?? 'UTC' }, payload);
   } else {
-    await restores.removeJobScheduler(verifyScheduler(configuration.id));
+    await ctx.queues.queue('restore').removeJobScheduler(verifyScheduler(configuration.id));
   }
 }
 
@@ -50,9 +44,7 @@ export async function removeConfigurationSchedulers(ctx: AppContext, id: string)
  * and the maintenance scheduler. Run by every worker at start (and safe to run anywhere, any time).
  */
 export async function syncAllSchedulers(ctx: AppContext): Promise<{ backups: number; verifications: number }> {
-  await ctx.queues
-    .queue('maintenance')
-    .upsertJobScheduler(MAINTENANCE_SCHEDULER, { pattern: ctx.config.MAINTENANCE_CRON, tz: 'UTC' }, { name: 'maintenance.run', data: {} });
+  await ctx.queues.schedule('maintenance.run', MAINTENANCE_SCHEDULER, { pattern: ctx.config.MAINTENANCE_CRON, tz: 'UTC' }, {});
   const configurations = await ctx.db.backupConfiguration.findMany();
   for (const configuration of configurations) await syncConfigurationSchedulers(ctx, configuration);
   const known = new Set(configurations.map((c) => c.id));

@@ -15,7 +15,15 @@ interface JobDefinition<P extends z.ZodType> {
   backoffMs: number;
   /** The BullMQ job id, derived from the row the job works on (no ':' allowed by BullMQ). */
   jobId?: (payload: z.infer<P>) => string;
+  /**
+   * How many finished jobs Redis keeps (completed, failed). A job scheduler fires its job forever,
+   * and a firing's outcome lives on in the rows it made: only the last few are worth keeping.
+   */
+  keep?: { completed: number; failed: number };
 }
+
+/** What a scheduler's firing keeps in Redis: enough to read the last few in Bull Board. */
+const keepFirings = { completed: 20, failed: 50 };
 
 function job<P extends z.ZodType>(definition: JobDefinition<P>): JobDefinition<P> {
   return definition;
@@ -36,6 +44,7 @@ export const jobCatalog = {
     payload: z.object({ configurationId: id }).strict(),
     attempts: 3,
     backoffMs: 5_000,
+    keep: keepFirings,
   }),
   /** Restores a Restore row's backup into its target, after a safety backup of the target. */
   'restore.run': job({
@@ -60,6 +69,7 @@ export const jobCatalog = {
     payload: z.object({ configurationId: id }).strict(),
     attempts: 1,
     backoffMs: 0,
+    keep: keepFirings,
   }),
   /** Retention, reconciliation, overdue and disk checks. */
   'maintenance.run': job({
@@ -67,6 +77,7 @@ export const jobCatalog = {
     payload: z.object({ fixMissing: z.boolean().optional() }).strict(),
     attempts: 1,
     backoffMs: 0,
+    keep: keepFirings,
   }),
   /** Delivers one notification to one channel. */
   'notification.deliver': job({

@@ -23,8 +23,17 @@ export interface JobQueues {
   queue(name: QueueName): Queue;
   /** Validates the payload against the catalog and adds the job (a no-op when its id exists). */
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: Pick<JobsOptions, 'delay' | 'priority'>): Promise<Job>;
+  /**
+   * Creates or updates the job scheduler `schedulerId`, which fires `name` with `payload` on `repeat`.
+   * The only way coffre schedules: the payload is validated against the catalog and every firing
+   * gets the catalog's options (attempts, backoff, how many finished firings Redis keeps).
+   */
+  schedule<N extends JobName>(name: N, schedulerId: string, repeat: ScheduleRepeat, payload: JobPayload<N>): Promise<void>;
   close(): Promise<void>;
 }
+
+/** When a scheduler fires: a cron pattern in a time zone, or every so many milliseconds. */
+export type ScheduleRepeat = { pattern: string; tz?: string } | { every: number };
 
 export function createJobQueues(options: { redisUrl: string; prefix: string; role: ConnectionRole; redis?: Redis }): JobQueues {
   const redis = options.redis ?? createRedis(options.redisUrl, options.role);
@@ -53,6 +62,21 @@ export function createJobQueues(options: { redisUrl: string; prefix: string; rol
         throw new UnavailableError(`The job queue (Redis) is unavailable, so the job could not be queued: ${(error as Error).message}`);
       }
     },
+    async schedule(name, schedulerId, repeat, payload) {
+      const definition = jobCatalog[name];
+      const data = definition.payload.parse(payload);
+      const opts = jobOptions(name);
+      try {
+        // Upserting replaces the scheduler's pending firing with one in the future: a firing that waits
+        // for a worker (and says, when one takes it, which firings were missed) would vanish. Every worker
+        // syncs the schedulers at start, so an unchanged scheduler is left as it is.
+        const existing = await queue(definition.queue).getJobScheduler(schedulerId);
+        if (existing && sameScheduler(existing, { name, ...repeat, template: { data, opts } })) return;
+        await queue(definition.queue).upsertJobScheduler(schedulerId, repeat, { name, data, opts });
+      } catch (error) {
+        throw new UnavailableError(`The job queue (Redis) is unavailable, so the schedule could not be saved: ${(error as Error).message}`);
+      }
+    },
     async close() {
       await Promise.allSettled([...queues.values()].map((q) => q.close()));
       if (!options.redis) redis.disconnect();
@@ -61,13 +85,27 @@ export function createJobQueues(options: { redisUrl: string; prefix: string; rol
 }
 
 export function jobOptions(name: JobName): JobsOptions {
-  const definition = jobCatalog[name];
+  const definition: { attempts: number; backoffMs: number; keep?: { completed: number; failed: number } } = jobCatalog[name];
   return {
     attempts: definition.attempts,
     backoff: definition.backoffMs ? { type: 'exponential', delay: definition.backoffMs } : undefined,
-    removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
-    removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: definition.keep?.completed ?? 5000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: definition.keep?.failed ?? 5000 },
   };
+}
+
+/** Whether a stored scheduler fires the same job, on the same schedule, with the same data and options. */
+function sameScheduler(existing: object, wanted: object): boolean {
+  const pick = ({ name, pattern, tz, every, template }: { name?: unknown; pattern?: unknown; tz?: unknown; every?: unknown; template?: unknown }) =>
+    canonical({ name, pattern, tz, every, template });
+  return pick(existing) === pick(wanted);
+}
+
+/** JSON with sorted keys and without undefined values: equal objects, equal text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }
 
 export { queueNames };

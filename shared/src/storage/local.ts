@@ -1,4 +1,4 @@
-// The local-directory destination. Writes go to <root>/.tmp/<uuid>.part, are fsynced, then renamed
+// The local-directory destination. Writes go to <root>/.tmp/<process tag>.<uuid>.part, are fsynced, then renamed
 // into place (and the directory fsynced), so that a crash leaves either the whole object or nothing
 // under its final name. Keys are confined to the root, symlinks included.
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -10,6 +10,7 @@ import { ValidationError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
 import { STREAM_BUFFER } from '../engine/streams.js';
+import { temporaryName } from '../engine/temporary-names.js';
 
 export const TEMP_DIR_NAME = '.tmp';
 
@@ -51,7 +52,7 @@ export function createLocalStorage(root: string): StorageDriver {
 
     async put(key, body, options) {
       const target = await pathOf(key);
-      const temp = join(tempDir, `${randomUUID()}.part`);
+      const temp = join(tempDir, temporaryName('.part'));
       try {
         await mkdir(tempDir, { recursive: true });
         // A large buffer lets chunks that arrive while a write is in flight go out together (writev).
@@ -125,7 +126,10 @@ export function createLocalStorage(root: string): StorageDriver {
       const info = await statfs(base);
       const totalBytes = info.blocks * info.bsize;
       const freeBytes = info.bavail * info.bsize;
-      const usedPercent = totalBytes ? Math.round(((totalBytes - info.bfree * info.bsize) / totalBytes) * 1000) / 10 : 0;
+      // As df computes Use%: blocks reserved for root are neither used nor available to coffre, so
+      // they count on neither side; rounded up, so that 80.1 % is above an 80 % threshold.
+      const used = (info.blocks - info.bfree) * info.bsize;
+      const usedPercent = used + freeBytes > 0 ? Math.ceil((used * 100) / (used + freeBytes)) : 0;
       return { totalBytes, freeBytes, usedPercent };
     },
 

@@ -19,7 +19,14 @@ import { actorOf } from '../http/auth.js';
 import { idParams, type Api } from '../http/routes.js';
 
 const detailsSchema = configurationViewSchema
-  .extend({ encrypted: z.boolean().describe('whether its backups are encrypted now: its own choice, or else the installation\'s'), sourceName: z.string(), overdue: z.boolean(), lastCompletedAt: z.string().nullable(), lastStatus: z.string().nullable() })
+  .extend({
+    encrypted: z.boolean().describe('whether its backups are encrypted now: its own choice, or else the installation\'s'),
+    sourceName: z.string(),
+    overdue: z.boolean().describe('no backup completed within one interval of the schedule plus a grace (10 %, at least 5 min)'),
+    overdueAt: z.string().nullable().describe('when it is, or became, overdue unless a backup completes before'),
+    lastCompletedAt: z.string().nullable().describe('its newest completed backup whose artifacts are kept'),
+    lastStatus: z.string().nullable(),
+  })
   .meta({ id: 'ConfigurationDetails' });
 
 export function configurationRoutes(api: Api, ctx: AppContext): void {

@@ -6,5 +6,6 @@ import { destinationRoutes } from './destinations.js';
 import { notificationRoutes } from './notifications.js';
 import { metricsRoutes } from './metrics.js';
 import { sessionRoutes } from './sessions.js';
+import { workerRoutes } from './workers.js';
 
-export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes, sessionRoutes];
+export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes, sessionRoutes, workerRoutes];

@@ -2,7 +2,7 @@
 // (same environment as the API and workers), for when an operator wants it now rather than at the
 // next hourly maintenance run.
 import { Command } from 'commander';
-import { longRuns } from '../doctor/checks.js';
+import { longRuns } from '../doctor/runs.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { openLocalCoffre, type LocalCoffre } from '../local.js';
 import { humanBytes, note, printJson, printLine, table } from '../output.js';

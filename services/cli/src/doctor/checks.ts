@@ -1,29 +1,20 @@
 // The checks of `coffre doctor`, in the order an operator would look: coffre's database and its
-// schema, Redis and its eviction policy, the PostgreSQL tools for each source, the backup
-// directories and their disks, runs that are stuck, temporaries left behind, schedulers against the
-// configurations, and whether each scheduled configuration is backed up on time.
+// schema, Redis and its eviction policy, the workers alive, the PostgreSQL tools for each source, the
+// backup directories and their disks, runs that are stuck, temporaries left behind, schedulers
+// against the configurations, and whether each scheduled configuration is backed up on time.
 // Each check answers OK, WARN or FAIL with a sentence and the fix; with --fix, what is safe to repair
 // is repaired (schedulers re-synced, stale temporaries removed, lost runs failed through
 // reconciliation, noeviction set, a missing backup directory created) and the check runs again.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Destination, Source } from '@coffre/shared';
 import type { LocalCoffre } from '../local.js';
-import { humanAge, humanBytes } from '../output.js';
-import type { CheckResult, CheckStatus } from './report.js';
-
-type Shared = typeof import('@coffre/shared');
-
-interface Outcome {
-  status: Exclude<CheckStatus, 'skip'>;
-  message: string;
-  fix?: string;
-  details?: CheckResult['details'];
-  /** Present when --fix can repair what was found; returns what it did, in one sentence. */
-  repair?: () => Promise<string>;
-}
+import { humanBytes } from '../output.js';
+import type { CheckResult } from './report.js';
+import type { Outcome, Shared } from './outcome.js';
+import { lastBackupOutcome, stuckRunsCheck, temporariesCheck, workersCheck } from './runs.js';
 
 interface CheckDefinition {
   id: string;
@@ -32,8 +23,6 @@ interface CheckDefinition {
   run: () => Promise<Outcome>;
 }
 
-/** Temporaries older than this belong to runs that died (the same bound reconciliation uses). */
-export const STALE_TEMPORARY_MS = 6 * 3600_000;
 const CHECK_TIMEOUT_MS = 20_000;
 const DISK_WARN_PERCENT = 80;
 const DISK_FAIL_PERCENT = 95;
@@ -62,6 +51,8 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
   else skip('redis-eviction', 'Redis eviction policy', 'Redis cannot be reached');
 
   if (!databaseUp) {
+    if (redisUp) await check({ id: 'workers', title: 'workers', run: () => workersCheck(shared, local) });
+    else skip('workers', 'workers', 'Redis cannot be reached (workers announce themselves there)');
     for (const [id, title] of [
       ['pg-tools', 'pg_dump and pg_restore'],
       ['backup-directory', 'backup directory'],
@@ -75,6 +66,9 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
     }
     return results;
   }
+
+  if (redisUp) await check({ id: 'workers', title: 'workers', run: () => workersCheck(shared, local) });
+  else skip('workers', 'workers', 'Redis cannot be reached (workers announce themselves there)');
 
   const sources = (await ctx.db.source.findMany({ orderBy: { name: 'asc' } })).filter((s) => s.kind === 'postgres');
   if (sources.length === 0) {
@@ -97,7 +91,7 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
 
   if (redisUp) await check({ id: 'stuck-runs', title: 'stuck runs', run: () => stuckRunsCheck(shared, local) });
   else skip('stuck-runs', 'stuck runs', 'Redis cannot be reached (a run is stuck when its job is gone from the queue)');
-  await check({ id: 'stale-temporaries', title: 'temporary files', run: () => temporariesCheck(local, directories) });
+  await check({ id: 'stale-temporaries', title: 'temporary files', run: () => temporariesCheck(shared, local) });
   if (redisUp) await check({ id: 'schedulers', title: 'schedulers', run: () => schedulersCheck(shared, local) });
   else skip('schedulers', 'schedulers', 'Redis cannot be reached');
 
@@ -106,22 +100,7 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
     await check({ id: 'last-backups', title: 'last backups', run: async () => ({ status: 'ok', message: 'No active scheduled configuration: nothing can be overdue.' }) });
   }
   for (const configuration of configurations) {
-    await check({
-      id: 'last-backups',
-      title: 'last backup',
-      subject: configuration.name,
-      run: async () => {
-        const last = configuration.lastCompletedAt ? `the last successful backup was ${humanAge(configuration.lastCompletedAt)}` : 'it has never completed a backup';
-        const details = { lastCompletedAt: configuration.lastCompletedAt, lastStatus: configuration.lastStatus, schedule: configuration.scheduleDescription };
-        if (!configuration.overdue) return { status: 'ok', message: `On time: ${last} (${configuration.scheduleDescription}).`, details };
-        return {
-          status: 'warn',
-          message: `Overdue: ${last}, and it runs ${configuration.scheduleDescription.replace(/^E/, 'e')}${configuration.lastStatus === 'failed' ? '; its newest run failed' : ''}.`,
-          fix: `See why with coffre backup list --config "${configuration.name}" --status failed, check that a worker runs, then coffre config run "${configuration.name}".`,
-          details,
-        };
-      },
-    });
+    await check({ id: 'last-backups', title: 'last backup', subject: configuration.name, run: async () => lastBackupOutcome(configuration) });
   }
   return results;
 }
@@ -341,97 +320,6 @@ async function diskCheck(shared: Shared, directory: LocalDirectory): Promise<Out
   if (usage.usedPercent > DISK_FAIL_PERCENT) return { status: 'fail', message: `The disk of ${path} is nearly full: ${measured}; the next backups may not fit.`, fix, details };
   if (usage.usedPercent > DISK_WARN_PERCENT) return { status: 'warn', message: `The disk of ${path} is filling up: ${measured}.`, fix, details };
   return { status: 'ok', message: `${measured}.`, details };
-}
-
-export interface StuckRun {
-  model: 'backup' | 'restore' | 'verification';
-  id: string;
-  status: string;
-  since: Date;
-}
-
-/** Rows still pending or running after `hours`. */
-export async function longRuns(local: LocalCoffre, hours: number, now = new Date()): Promise<StuckRun[]> {
-  const before = new Date(now.getTime() - hours * 3600_000);
-  const runs: StuckRun[] = [];
-  const where = { OR: [{ status: 'running' as const, startedAt: { lt: before } }, { status: 'pending' as const, createdAt: { lt: before } }] };
-  const select = { id: true, status: true, startedAt: true, createdAt: true } as const;
-  const rows = {
-    backup: await local.ctx.db.backup.findMany({ where, select }),
-    restore: await local.ctx.db.restore.findMany({ where, select }),
-    verification: await local.ctx.db.verification.findMany({ where, select }),
-  };
-  for (const model of ['backup', 'restore', 'verification'] as const) {
-    for (const row of rows[model]) runs.push({ model, id: row.id, status: row.status, since: row.status === 'running' ? (row.startedAt ?? row.createdAt) : row.createdAt });
-  }
-  return runs;
-}
-
-async function stuckRunsCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
-  const hours = local.config.STUCK_AFTER_HOURS;
-  const seen = await shared.reconcile(local.ctx, { dryRun: true });
-  const lostIds = new Set(seen.failedRunning.map((r) => r.id));
-  const long = (await longRuns(local, hours)).filter((r) => !lostIds.has(r.id));
-  const details = { lost: seen.failedRunning.length, requeue: seen.requeuedPending.length, overLimit: long.length, limitHours: hours };
-  if (seen.failedRunning.length === 0 && seen.requeuedPending.length === 0 && long.length === 0) {
-    return { status: 'ok', message: `No run has lost its worker, and none has been pending or running for more than ${hours} h.`, details };
-  }
-  const parts: string[] = [];
-  if (seen.failedRunning.length) parts.push(`${seen.failedRunning.length} run(s) lost their worker (${seen.failedRunning.map((r) => `${r.model} ${r.id}`).join(', ')})`);
-  if (seen.requeuedPending.length) parts.push(`${seen.requeuedPending.length} pending run(s) are missing from the queue`);
-  if (long.length) parts.push(`${long.length} run(s) have been ${long.map((r) => r.status).includes('pending') ? 'pending or running' : 'running'} for more than ${hours} h (${long.map((r) => `${r.model} ${r.id}`).join(', ')})`);
-  const canRepair = seen.failedRunning.length > 0 || seen.requeuedPending.length > 0;
-  return {
-    status: 'warn',
-    message: `${parts.join('; ')}.`,
-    fix: `${canRepair ? 'coffre doctor --fix marks lost runs failed and queues missing ones again. ' : ''}${long.length ? `Check that a worker runs; coffre cleanup stuck --hours ${hours} marks runs older than that failed.` : ''}`.trim(),
-    details,
-    ...(canRepair
-      ? {
-          repair: async () => {
-            const done = await shared.reconcile(local.ctx, {});
-            return `marked ${done.failedRunning.length} lost run(s) failed and queued ${done.requeuedPending.length} pending run(s) again (reconciliation).`;
-          },
-        }
-      : {}),
-  };
-}
-
-/** The folders where runs keep temporaries: each local destination's .tmp and TMP_DIR. */
-function temporaryFolders(local: LocalCoffre, directories: LocalDirectory[]): string[] {
-  return [...new Set([...directories.map((d) => join(d.path, '.tmp')), resolve(local.config.TMP_DIR)])];
-}
-
-export async function staleTemporaries(folders: string[], olderThanMs = STALE_TEMPORARY_MS, now = Date.now()): Promise<{ path: string; sizeBytes: number }[]> {
-  const stale: { path: string; sizeBytes: number }[] = [];
-  for (const folder of folders) {
-    for (const name of await readdir(folder).catch(() => [] as string[])) {
-      const path = join(folder, name);
-      const info = await stat(path).catch(() => null);
-      if (info && now - info.mtimeMs > olderThanMs) stale.push({ path, sizeBytes: info.isFile() ? info.size : 0 });
-    }
-  }
-  return stale;
-}
-
-async function temporariesCheck(local: LocalCoffre, directories: LocalDirectory[]): Promise<Outcome> {
-  const folders = temporaryFolders(local, directories);
-  const stale = await staleTemporaries(folders);
-  const hours = STALE_TEMPORARY_MS / 3600_000;
-  if (stale.length === 0) return { status: 'ok', message: `No temporary file older than ${hours} h in ${folders.join(', ')}.` };
-  const bytes = stale.reduce((sum, s) => sum + s.sizeBytes, 0);
-  return {
-    status: 'warn',
-    message: `${stale.length} temporary file(s) older than ${hours} h (${humanBytes(bytes)}) were left by runs that died.`,
-    fix: 'coffre doctor --fix removes them (the hourly maintenance run does too).',
-    details: { count: stale.length, sizeBytes: bytes, files: stale.slice(0, 20).map((s) => s.path) },
-    repair: async () => {
-      // Looked up again: a file may have been touched since, and only stale ones go.
-      const now = await staleTemporaries(folders);
-      for (const file of now) await rm(file.path, { recursive: true, force: true });
-      return `removed ${now.length} stale temporary file(s).`;
-    },
-  };
 }
 
 async function schedulersCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {

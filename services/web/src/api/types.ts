@@ -207,6 +207,16 @@ export interface AuditEvent {
 }
 
 /** GET /api/system: the backup directory, and per destination what it holds and how full its disk is. */
+/** A worker whose heartbeat is current (GET /api/workers). */
+export interface WorkerInfo {
+  workerId: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  startedAt: string;
+  beatAt: string;
+}
+
 export interface SystemInfo {
   backupDir: string;
   warning: boolean;

@@ -3,7 +3,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { ApiError, apiGet, apiSend, queryString } from '../api/client';
-import type { Backup, BackupDay, BackupStats, Configuration, Page, Source, SystemInfo } from '../api/types';
+import type { Backup, BackupDay, BackupStats, Configuration, Page, Source, SystemInfo, WorkerInfo } from '../api/types';
 import { useAuth } from '../auth';
 import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';
@@ -20,6 +20,7 @@ export function DashboardPage() {
     <section className="page">
       <header className="page-header">
         <h1>Dashboard</h1>
+        <WorkersAlive />
       </header>
       <StatsWidget />
       <div className="grid-2">
@@ -32,6 +33,19 @@ export function DashboardPage() {
         <DiskUsagePanel />
       </div>
     </section>
+  );
+}
+
+/** Whether anything will run: backups wait in vain while no worker sends its heartbeat. */
+function WorkersAlive() {
+  const { data, error } = useApi<{ items: WorkerInfo[] }>('/api/workers', 10_000);
+  if (!data) return error ? <span className="badge status-failed" data-testid="workers">workers: unknown</span> : null;
+  const alive = data.items.length;
+  const title = data.items.map((w) => `${w.host} pid ${w.pid}, heartbeat ${formatRelative(w.beatAt)}`).join('\n');
+  return (
+    <span className={`badge ${alive ? 'status-completed' : 'status-failed'}`} data-testid="workers" title={title || 'No worker has sent a heartbeat: nothing runs.'}>
+      workers: {alive} alive
+    </span>
   );
 }
 
@@ -144,7 +158,7 @@ function OverdueConfigurations() {
       <h2>Overdue configurations</h2>
       {error && !data ? <LoadError error={error} what="the configurations" /> : null}
       {!data && !error ? <Loading what="configurations" /> : null}
-      {data && overdue.length === 0 ? <p className="muted">Every scheduled configuration is on time.</p> : null}
+      {data && overdue.length === 0 ? <p className="muted">No scheduled configuration is overdue.</p> : null}
       <ul className="plain-list">
         {overdue.map((c) => (
           <li key={c.id} className="overdue-item">

@@ -1,0 +1,128 @@
+// The checks of `coffre doctor` about runs: whether any worker is alive (heartbeats), runs that lost
+// their worker or have been going for too long, temporaries that dead runs left behind, and whether
+// each scheduled configuration completed a backup when one was due.
+import { rm } from 'node:fs/promises';
+import type { ConfigurationDetails } from '@coffre/shared';
+import type { LocalCoffre } from '../local.js';
+import { humanAge, humanBytes } from '../output.js';
+import type { Outcome, Shared } from './outcome.js';
+
+export async function workersCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
+  const { ctx } = local;
+  const workers = await shared.liveWorkers(ctx);
+  const ttl = Math.round(shared.heartbeatTiming(ctx.config).ttlMs / 1000);
+  const details = { alive: workers.length, workers: workers.map((w) => `${w.workerId} (${w.queues.join(', ')}; beat ${humanAge(w.beatAt)})`) };
+  if (workers.length === 0) {
+    // Counted when the database answers; without it, that no worker lives is news enough.
+    const scheduled = await ctx.db.backupConfiguration.count({ where: { active: true, scheduleKind: { not: 'manual' } } }).catch(() => 0);
+    const waiting = await ctx.db.backup.count({ where: { status: { in: ['pending', 'running'] } } }).catch(() => 0);
+    const what = [scheduled ? `${scheduled} scheduled configuration(s) are not backed up` : '', waiting ? `${waiting} backup(s) wait for a worker` : ''].filter(Boolean);
+    return {
+      status: scheduled || waiting ? 'fail' : 'warn',
+      message: `No worker is alive (none has sent a heartbeat in the last ${ttl} s): no backup, restore or maintenance runs${what.length ? `; ${what.join(', and ')}` : ''}.`,
+      fix: 'Start a worker where coffre runs: pnpm worker (or docker compose up -d worker), with the same DATABASE_URL, REDIS_URL and QUEUE_PREFIX.',
+      details,
+    };
+  }
+  const unserved = shared.queueNames.filter((queue) => !workers.some((w) => w.queues.includes(queue)));
+  const alive = `${workers.length} worker(s) alive: ${workers.map((w) => `${w.host} pid ${w.pid}`).join(', ')}`;
+  if (unserved.length > 0) {
+    return { status: 'warn', message: `${alive}; but none serves the ${unserved.join(', ')} queue(s).`, fix: 'Start a worker that serves every queue (pnpm worker does).', details };
+  }
+  return { status: 'ok', message: `${alive}.`, details };
+}
+
+export interface LongRun {
+  model: 'backup' | 'restore' | 'verification';
+  id: string;
+  status: string;
+  since: Date;
+}
+
+/** Rows still pending or running after `hours`. */
+export async function longRuns(local: LocalCoffre, hours: number, now = new Date()): Promise<LongRun[]> {
+  const before = new Date(now.getTime() - hours * 3600_000);
+  const runs: LongRun[] = [];
+  const where = { OR: [{ status: 'running' as const, startedAt: { lt: before } }, { status: 'pending' as const, createdAt: { lt: before } }] };
+  const select = { id: true, status: true, startedAt: true, createdAt: true } as const;
+  const rows = {
+    backup: await local.ctx.db.backup.findMany({ where, select }),
+    restore: await local.ctx.db.restore.findMany({ where, select }),
+    verification: await local.ctx.db.verification.findMany({ where, select }),
+  };
+  for (const model of ['backup', 'restore', 'verification'] as const) {
+    for (const row of rows[model]) runs.push({ model, id: row.id, status: row.status, since: row.status === 'running' ? (row.startedAt ?? row.createdAt) : row.createdAt });
+  }
+  return runs;
+}
+
+export async function stuckRunsCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
+  const hours = local.config.STUCK_AFTER_HOURS;
+  // The same judgement reconciliation makes: a job gone from the queue, or a worker without heartbeat.
+  const seen = await shared.reconcile(local.ctx, { dryRun: true });
+  const lostIds = new Set(seen.failedRunning.map((r) => r.id));
+  const long = (await longRuns(local, hours)).filter((r) => !lostIds.has(r.id));
+  const details = { lost: seen.failedRunning.length, requeue: seen.requeuedPending.length, overLimit: long.length, limitHours: hours };
+  if (seen.failedRunning.length === 0 && seen.requeuedPending.length === 0 && long.length === 0) {
+    return { status: 'ok', message: `No run has lost its worker, and none has been pending or running for more than ${hours} h.`, details };
+  }
+  const parts: string[] = [];
+  if (seen.failedRunning.length) parts.push(`${seen.failedRunning.length} run(s) lost their worker (${seen.failedRunning.map((r) => `${r.model} ${r.id}: ${shared.clause(r.reason)}`).join('; ')})`);
+  if (seen.requeuedPending.length) parts.push(`${seen.requeuedPending.length} pending run(s) are missing from the queue`);
+  if (long.length) parts.push(`${long.length} run(s) have been ${long.map((r) => r.status).includes('pending') ? 'pending or running' : 'running'} for more than ${hours} h (${long.map((r) => `${r.model} ${r.id}`).join(', ')})`);
+  const canRepair = seen.failedRunning.length > 0 || seen.requeuedPending.length > 0;
+  return {
+    status: 'warn',
+    message: `${parts.join('; ')}.`,
+    fix: `${canRepair ? 'coffre doctor --fix marks lost runs failed and queues missing ones again. ' : ''}${long.length ? `Check that a worker runs; coffre cleanup stuck --hours ${hours} marks runs older than that failed.` : ''}`.trim(),
+    details,
+    ...(canRepair
+      ? {
+          repair: async () => {
+            const done = await shared.reconcile(local.ctx, {});
+            return `marked ${done.failedRunning.length} lost run(s) failed and queued ${done.requeuedPending.length} pending run(s) again (reconciliation).`;
+          },
+        }
+      : {}),
+  };
+}
+
+export async function temporariesCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
+  const folders = await shared.temporaryFolders(local.ctx);
+  const leftovers = await shared.leftoverTemporaries(local.ctx);
+  const hours = shared.STALE_TEMPORARY_MS / 3600_000;
+  if (leftovers.length === 0) return { status: 'ok', message: `No temporary file left by a dead run, and none older than ${hours} h, in ${folders.join(', ')}.` };
+  const bytes = leftovers.reduce((sum, s) => sum + s.sizeBytes, 0);
+  const dead = leftovers.filter((l) => l.why === 'dead').length;
+  const old = leftovers.length - dead;
+  const found = [old ? `${old} older than ${hours} h` : '', dead ? `${dead} of run(s) whose worker is dead (no heartbeat)` : ''].filter(Boolean).join(' and ');
+  return {
+    status: 'warn',
+    message: `${leftovers.length} temporary file(s) (${humanBytes(bytes)}) were left by runs that died: ${found}.`,
+    fix: 'coffre doctor --fix removes them (so do coffre cleanup stuck, a worker starting, and the hourly maintenance run).',
+    details: { count: leftovers.length, sizeBytes: bytes, files: leftovers.slice(0, 20).map((s) => s.path) },
+    repair: async () => {
+      // Looked up again: a file may have been touched since, and only leftovers go.
+      const now = await shared.leftoverTemporaries(local.ctx);
+      for (const file of now) await rm(file.path, { recursive: true, force: true });
+      return `removed ${now.length} stale temporary file(s).`;
+    },
+  };
+}
+
+/** One scheduled configuration: a completed backup (artifacts kept) within its interval plus a grace. */
+export function lastBackupOutcome(configuration: ConfigurationDetails): Outcome {
+  const c = configuration;
+  const last = c.lastCompletedAt ? `the last successful backup still kept was ${humanAge(c.lastCompletedAt)}` : 'it has never completed a backup (or none is kept)';
+  const failed = c.lastStatus === 'failed';
+  const details = { lastCompletedAt: c.lastCompletedAt, lastStatus: c.lastStatus, schedule: c.scheduleDescription, overdueAt: c.overdueAt };
+  const fix = `See why with coffre backup list --config "${c.name}" --status failed, check that a worker runs, then coffre config run "${c.name}".`;
+  if (c.overdue) {
+    return { status: 'warn', message: `Overdue: ${last}, and it runs ${c.scheduleDescription.replace(/^E/, 'e')}${failed ? '; its newest run failed' : ''}.`, fix, details };
+  }
+  const due = c.overdueAt ? ` (overdue at ${c.overdueAt} unless one completes)` : '';
+  // Not overdue yet, but a failed newest run or no success at all is not "on time" either.
+  if (failed) return { status: 'warn', message: `Its newest run failed; ${last}${due}.`, fix, details };
+  if (!c.lastCompletedAt) return { status: 'ok', message: `Not due yet: no backup has completed since it was created or activated${due}.`, details };
+  return { status: 'ok', message: `On time: ${last} (${c.scheduleDescription}).`, details };
+}

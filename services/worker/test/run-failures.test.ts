@@ -1,0 +1,56 @@
+// What a failed or lost run says about itself: a failure no retry can fix says it will not be
+// retried, and a reason quoted inside a message does not end the sentence with two periods.
+import { UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSource, reconcile, requestBackup, systemActor } from '@coffre/shared';
+import { REDIS_URL, databaseUrl } from '../../../test/support/env.js';
+import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await createTestStack();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('a failed run', () => {
+  it('a permanent failure says, in the run log, that it will not be retried', async () => {
+    const source = await createSource(stack.ctx, { name: 'gone', url: databaseUrl('coffre_no_such_database') }, systemActor);
+    const backup = await requestBackup(stack.ctx, { sourceId: source.id }, systemActor);
+    const workers = stack.startWorkers();
+    const row = await eventually(async () => {
+      const found = await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: backup.id } });
+      return found.status === 'failed' ? found : undefined;
+    }, 60_000, 'the backup to fail').finally(() => workers.close(5000));
+    expect(row.attempts).toBe(1);
+    expect(row.log).toMatch(/attempt 1 of 3 failed and will not be retried \(a retry cannot fix this\): /);
+    expect(row.log).not.toMatch(/attempt 1 of 3 failed: /);
+  });
+});
+
+describe('a lost run', () => {
+  it('whose job failed with a sentence is marked failed with that sentence and one final period', async () => {
+    const backup = await requestBackup(stack.ctx, { name: 'failed-job' }, systemActor);
+    await stack.ctx.db.backup.update({ where: { id: backup.id }, data: { status: 'running', startedAt: new Date() } });
+    // The job fails as a worker that died mid-way would have left it: its reason is a whole sentence.
+    const queue = stack.ctx.queues.queue('backup');
+    await eventually(async () => (await queue.getWaitingCount()) === 1 && (await queue.getJob(`backup-${backup.id}`)), 10_000, 'the job to wait');
+    const worker = new Worker('backup', null, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: stack.config.QUEUE_PREFIX, autorun: false });
+    try {
+      const job = await worker.getNextJob('test-token');
+      expect(job?.id).toBe(`backup-${backup.id}`);
+      await job!.moveToFailed(new UnrecoverableError('The dump stopped before its end.'), 'test-token', false);
+    } finally {
+      await worker.close();
+      await worker.disconnect();
+    }
+    const report = await reconcile(stack.ctx);
+    expect(report.failedRunning.find((r) => r.id === backup.id)?.reason).toBe('Worker lost: The dump stopped before its end.');
+    const row = await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: backup.id } });
+    expect(row).toMatchObject({ status: 'failed', errorMessage: 'Worker lost: The dump stopped before its end.' });
+  });
+});
