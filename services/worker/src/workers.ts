@@ -4,6 +4,8 @@
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import {
   PermanentError,
+  failRun,
+  runOfJob,
   createRedis,
   jobCatalog,
   startHeartbeat,
@@ -70,7 +72,13 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
     });
     worker.on('error', (error) => ctx.logger.error({ err: error, queue }, 'worker error'));
     worker.on('failed', (job, error) => {
-      if (job) ctx.logger.warn({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'job failed');
+      if (!job) return;
+      ctx.logger.warn({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'job failed');
+      // Whatever failed it for good (a handler that threw before writing, a job stalled too often), its
+      // row must not stay pending or running: the transition is conditional, so a row already ended stays as it is.
+      const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      const run = final ? runOfJob(job.name, job.data) : null;
+      if (run) void failRun(ctx.db, run.model, run.id, `The job failed for good: ${error.message}`).catch(() => {});
     });
     return worker;
   });

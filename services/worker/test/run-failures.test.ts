@@ -3,7 +3,9 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSource, reconcile, requestBackup, systemActor } from '@coffre/shared';
+import { PermanentError, createSource, reconcile, requestBackup, systemActor } from '@coffre/shared';
+import { startWorkers } from '../src/workers.js';
+import { handlers } from '../src/handlers.js';
 import { REDIS_URL, databaseUrl } from '../../../test/support/env.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
 
@@ -52,5 +54,33 @@ describe('a lost run', () => {
     expect(report.failedRunning.find((r) => r.id === backup.id)?.reason).toBe('Worker lost: The dump stopped before its end.');
     const row = await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: backup.id } });
     expect(row).toMatchObject({ status: 'failed', errorMessage: 'Worker lost: The dump stopped before its end.' });
+  });
+});
+
+describe('a job that fails for good', () => {
+  it('ends its row failed even when its handler threw before writing anything', async () => {
+    const backup = await requestBackup(stack.ctx, { name: 'handler-threw' }, systemActor);
+    // A handler that claims the row, then fails before it could record anything (as a crash in its
+    // own first lines would): only the worker's failed-for-good listener can end the row.
+    const workers = startWorkers(
+      stack.ctx,
+      {
+        ...handlers,
+        'backup.run': async (ctx, payload) => {
+          await ctx.db.backup.update({ where: { id: payload.backupId }, data: { status: 'running', startedAt: new Date() } });
+          throw new PermanentError('The handler broke before it wrote anything.');
+        },
+      },
+      { concurrency: 1, stallSeconds: stack.config.STALL_SECONDS, workerId: 'test-final-failure', queues: ['backup'] },
+    );
+    try {
+      const row = await eventually(async () => {
+        const found = await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: backup.id } });
+        return found.status === 'failed' ? found : undefined;
+      }, 30_000, 'the row to end failed');
+      expect(row.errorMessage).toBe('The job failed for good: The handler broke before it wrote anything.');
+    } finally {
+      await workers.close(5000);
+    }
   });
 });

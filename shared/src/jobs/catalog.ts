@@ -20,6 +20,8 @@ interface JobDefinition<P extends z.ZodType> {
    * and a firing's outcome lives on in the rows it made: only the last few are worth keeping.
    */
   keep?: { completed: number; failed: number };
+  /** The history row the job moves through pending → running → completed | failed, if any. */
+  run?: (payload: z.infer<P>) => { model: 'backup' | 'restore' | 'verification'; id: string };
 }
 
 /** What a scheduler's firing keeps in Redis: enough to read the last few in Bull Board. */
@@ -37,6 +39,7 @@ export const jobCatalog = {
     attempts: 3,
     backoffMs: 15_000,
     jobId: (p) => `backup-${p.backupId}`,
+    run: (p) => ({ model: 'backup', id: p.backupId }),
   }),
   /** Fired by a configuration's job scheduler: creates a Backup row (trigger `schedule`) and queues it. */
   'configuration.scheduled': job({
@@ -54,6 +57,7 @@ export const jobCatalog = {
     attempts: 1,
     backoffMs: 0,
     jobId: (p) => `restore-${p.restoreId}`,
+    run: (p) => ({ model: 'restore', id: p.restoreId }),
   }),
   /** A test restore of a backup into a scratch database. */
   'verification.run': job({
@@ -62,6 +66,7 @@ export const jobCatalog = {
     attempts: 2,
     backoffMs: 30_000,
     jobId: (p) => `verification-${p.verificationId}`,
+    run: (p) => ({ model: 'verification', id: p.verificationId }),
   }),
   /** Fired by a configuration's verify schedule: verifies its newest completed backup. */
   'configuration.verify': job({
@@ -96,4 +101,12 @@ export const jobNames = Object.keys(jobCatalog) as JobName[];
 
 export function jobsOfQueue(queue: QueueName): JobName[] {
   return jobNames.filter((name) => jobCatalog[name].queue === queue);
+}
+
+/** The history row a job works on, when its payload names one. */
+export function runOfJob(name: string, data: unknown): { model: 'backup' | 'restore' | 'verification'; id: string } | null {
+  const definition = (jobCatalog as Record<string, JobDefinition<z.ZodType>>)[name];
+  if (!definition?.run) return null;
+  const parsed = definition.payload.safeParse(data);
+  return parsed.success ? definition.run(parsed.data) : null;
 }
