@@ -22,7 +22,7 @@ import pg from 'pg';
 // The engine's own modules rather than the package index: the child's peak RSS is then the engine's,
 // not that of Prisma, BullMQ or the AWS SDK, which the index also loads.
 import { generateIdentity, parseIdentity } from '../shared/src/crypto/age.js';
-import { createLogger } from '../shared/src/logger.js';
+import { createLogger } from '../shared/src/infra/logger.js';
 import { parsePostgresUrl } from '../shared/src/engine/postgres.js';
 import { runDatabaseBackup } from '../shared/src/engine/backup-pipeline.js';
 import { dropDatabase as dropDatabaseOf, runDatabaseRestore } from '../shared/src/engine/restore-pipeline.js';

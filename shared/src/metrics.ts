@@ -1,2 +1,2 @@
 // @coffre/shared/metrics: the Prometheus metrics, apart from the main entry (only the API loads prom-client).
-export * from './app/metrics.js';
+export * from './features/metrics/metrics.js';

@@ -1,5 +1,5 @@
 // A worker as a real process for the fault tests: started from the built dist/, watched until it
-// takes jobs, its failpoint announcements (shared/src/failpoints.ts) delivered as events, its
+// takes jobs, its failpoint announcements (shared/src/infra/failpoints.ts) delivered as events, its
 // children (pg_dump, zstd) found in /proc, and killed like a crash.
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';

@@ -10,7 +10,7 @@ import { PassThrough, Readable, type Transform, type Writable } from 'node:strea
 import { pipeline } from 'node:stream/promises';
 import type { Stats } from 'node:fs';
 import { createEncryptStream, type AgeIdentity } from '../crypto/age.js';
-import { IntegrityError, PermanentError } from '../errors.js';
+import { IntegrityError, PermanentError } from '../infra/errors.js';
 import { compressor, decompressor, type CompressionKind } from './compression.js';
 import { describeExit, lastLine, startTool, toolChain, type ToolChain, type ToolExit } from './process.js';
 import { createGate, createMeter, failpointAfterFirstBytes, fanOut, removePublished, STREAM_BUFFER, type FanOutTarget } from './streams.js';

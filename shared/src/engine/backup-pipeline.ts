@@ -4,8 +4,8 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform } from 'node:stream';
 import type pg from 'pg';
-import type { Logger } from '../logger.js';
-import { PermanentError } from '../errors.js';
+import type { Logger } from '../infra/logger.js';
+import { PermanentError } from '../infra/errors.js';
 import { createEncryptStream } from '../crypto/age.js';
 import { compressor, type CompressionKind } from './compression.js';
 import {

@@ -4,8 +4,8 @@ import { access, readdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { PermanentError } from '../errors.js';
-import { resolveOutboundHost } from '../outbound.js';
+import { PermanentError } from '../infra/errors.js';
+import { resolveOutboundHost } from '../infra/outbound.js';
 import { runTool, toolEnvironment } from './process.js';
 import { writeSecretFile } from './secret-files.js';
 

@@ -5,8 +5,8 @@
 // the target is left as it was.
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
-import type { Logger } from '../logger.js';
-import { IntegrityError, PermanentError } from '../errors.js';
+import type { Logger } from '../infra/logger.js';
+import { IntegrityError, PermanentError } from '../infra/errors.js';
 import type { AgeIdentity } from '../crypto/age.js';
 import { decompressor, type CompressionKind } from './compression.js';
 import {

@@ -7,7 +7,7 @@ import { lstat, chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { PermanentError } from '../errors.js';
+import { PermanentError } from '../infra/errors.js';
 
 let ownDirectory: Promise<string> | null = null;
 

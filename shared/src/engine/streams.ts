@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
 import type { StorageDriver } from '../storage/driver.js';
-import { failpoint } from '../failpoints.js';
+import { failpoint } from '../infra/failpoints.js';
 
 /**
  * How much each stage of a pipeline holds before it pushes back. Data moves at tens of MB/s here;

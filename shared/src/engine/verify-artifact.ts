@@ -9,7 +9,7 @@
 // staged is published. Each kind of damage gets its own sentence.
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError } from '../infra/errors.js';
 import { AgeError, createDecryptStream, type AgeIdentity } from '../crypto/age.js';
 import { createMeter, STREAM_BUFFER, type Meter } from './streams.js';
 

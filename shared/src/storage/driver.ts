@@ -1,7 +1,7 @@
 // Where artifacts live. Every driver publishes an object only when its body ended without error,
 // so that a failed run leaves nothing that looks complete.
 import type { Readable } from 'node:stream';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../infra/errors.js';
 
 export interface StoredObject {
   key: string;

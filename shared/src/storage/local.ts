@@ -6,8 +6,8 @@ import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, statfs,
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { ValidationError } from '../errors.js';
-import { failpoint } from '../failpoints.js';
+import { ValidationError } from '../infra/errors.js';
+import { failpoint } from '../infra/failpoints.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
 import { STREAM_BUFFER } from '../engine/streams.js';
 import { temporaryName } from '../engine/temporary-names.js';

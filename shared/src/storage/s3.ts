@@ -29,9 +29,9 @@ import {
   UploadPartCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import type { Logger } from '../logger.js';
-import { NotFoundError, PermanentError } from '../errors.js';
-import { OutboundRefusedError, forbiddenHostReason, guardedLookup } from '../outbound.js';
+import type { Logger } from '../infra/logger.js';
+import { NotFoundError, PermanentError } from '../infra/errors.js';
+import { OutboundRefusedError, forbiddenHostReason, guardedLookup } from '../infra/outbound.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject } from './driver.js';
 import { describeS3Location, endpointLabel, s3KeyPrefix } from './s3-location.js';
 

@@ -1,0 +1,330 @@
+// Running a backup job in a worker: take the source's lock, claim the row, dump to every destination,
+// record the artifacts, write manifest.json and RESTORE.md, complete the row. The same steps serve
+// the safety backup a restore takes first (executeBackup, under the restore's lock).
+import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import type { Backup, Destination, Source } from '../../infra/db.js';
+import type { Logger } from '../../infra/logger.js';
+import { PermanentError, errorMessage } from '../../infra/errors.js';
+import { runDatabaseBackup } from '../../engine/backup-pipeline.js';
+import { defaultFileExcludes, runFilesBackup } from '../../engine/files-archive.js';
+import type { S3StorageOptions } from '../../storage/s3.js';
+import { artifactSuffix } from '../../engine/compression.js';
+import { manifestJson, restoreNotes, type Manifest, type ManifestObject } from '../../engine/manifest.js';
+import { bucketLockKey, databaseLockKey, tryLockDatabase } from '../../infra/locks.js';
+import type { AppContext } from '../../infra/context.js';
+import { destinationDriver, destinationsForBackup } from '../destinations/destinations.js';
+import { claimRun, completeRun, failRun, noteRun, recordProgress } from '../../runs/transitions.js';
+import { sourceBucket, sourceConnection } from '../sources/sources.js';
+import { createRunLog, type RunLog } from '../../runs/run-log.js';
+import { notifyRunEnded } from '../notifications/notifications.js';
+import type { PgConnection } from '../../engine/postgres.js';
+import { failpoint } from '../../infra/failpoints.js';
+import { checkFilesPath } from '../../infra/files-roots.js';
+import { applyConfigurationRetention } from '../maintenance/retention.js';
+
+export const COFFRE_VERSION = '0.1.0';
+
+export interface RunHooks {
+  workerId: string;
+  /** 1-based attempt number of the job, and how many it may have. */
+  attempt: number;
+  maxAttempts: number;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Reports bytes written to the job (BullMQ progress). */
+  reportProgress?(bytes: number): void;
+  /** True once the worker is stopping: an aborted run goes back to the queue instead of failing. */
+  isShuttingDown?(): boolean;
+}
+
+/** completed: done; skipped: nothing to do (row finished or gone); busy: the database is locked, try later. */
+export type RunOutcome = 'completed' | 'skipped' | 'busy';
+
+export async function runBackupJob(ctx: AppContext, backupId: string, hooks: RunHooks): Promise<RunOutcome> {
+  const backup = await ctx.db.backup.findUnique({ where: { id: backupId }, include: { source: true } });
+  if (!backup || backup.status === 'completed' || backup.status === 'failed') {
+    hooks.logger.info({ backupId, status: backup?.status ?? 'missing' }, 'backup already finished: nothing to do');
+    return 'skipped';
+  }
+  if (!backup.source) {
+    await failRun(ctx.db, 'backup', backupId, `Source "${backup.sourceName}" was deleted before the backup ran.`);
+    return 'skipped';
+  }
+  let subject: BackupSubject;
+  try {
+    subject =
+      backup.source.kind === 's3'
+        ? { kind: 's3', bucket: sourceBucket(ctx, backup.source) }
+        : { kind: 'postgres', connection: sourceConnection(ctx, backup.source) };
+  } catch (error) {
+    await failRun(ctx.db, 'backup', backupId, `The source's settings cannot be read: ${errorMessage(error)}`);
+    return 'skipped';
+  }
+  const lockKey =
+    subject.kind === 'postgres'
+      ? databaseLockKey(ctx.queues.prefix, subject.connection)
+      : bucketLockKey(ctx.queues.prefix, subject.bucket);
+  const lock = await tryLockDatabase(ctx.queues.redis, lockKey, ctx.config.STALL_SECONDS * 1000);
+  if (!lock) return 'busy';
+  try {
+    if (!(await claimRun(ctx.db, 'backup', backupId, hooks.workerId))) return 'skipped';
+    const log = createRunLog(hooks.logger.child({ backupId }), 60, backup.log);
+    try {
+      await executeBackup(ctx, backup, backup.source, subject, hooks, log);
+      return 'completed';
+    } catch (error) {
+      await recordFailure(ctx, 'backup', backupId, error, hooks, log);
+      throw error;
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Writes a failure on the row: final (failed) when no retry can help or none is left, a note otherwise. */
+export async function recordFailure(
+  ctx: AppContext,
+  model: 'backup' | 'restore' | 'verification',
+  id: string,
+  error: unknown,
+  hooks: RunHooks,
+  log: RunLog,
+  /** Columns written with a final failure (in the same update, so that readers never see half of it). */
+  finalData: Record<string, unknown> = {},
+): Promise<void> {
+  const message = errorMessage(error);
+  if (hooks.isShuttingDown?.()) {
+    log.warn('the worker stopped during the run: the job goes back to the queue and starts again');
+    await noteRun(ctx.db, model, id, { errorMessage: 'A worker stopped during this run; it will start again on another worker.', log: log.text() });
+    return;
+  }
+  const final = finalReason(error, hooks);
+  if (final) {
+    log.warn(`attempt ${hooks.attempt} of ${hooks.maxAttempts} failed and will not be retried (${final}): ${message}`);
+    // A verification notifies once its result is written too (runVerificationJob).
+    if ((await failRun(ctx.db, model, id, message, { ...finalData, log: log.text() })) && model !== 'verification') await notifyRunEnded(ctx, model, id);
+  } else {
+    log.warn(`attempt ${hooks.attempt} of ${hooks.maxAttempts} failed, retrying: ${message}`);
+    await noteRun(ctx.db, model, id, { errorMessage: `Attempt ${hooks.attempt} of ${hooks.maxAttempts} failed, retrying: ${message}`, log: log.text() });
+  }
+}
+
+/** Why a failed attempt is the last one, in a few words; null when another attempt follows. */
+function finalReason(error: unknown, hooks: RunHooks): string | null {
+  if (error instanceof PermanentError) return 'a retry cannot fix this';
+  if (hooks.signal?.aborted) return 'the run was cancelled';
+  if (hooks.attempt >= hooks.maxAttempts) return hooks.maxAttempts === 1 ? 'this kind of run is not retried' : 'it was the last attempt';
+  return null;
+}
+
+/** What a backup reads: a PostgreSQL database, or an S3 bucket (or a prefix of it). */
+export type BackupSubject = { kind: 'postgres'; connection: PgConnection } | { kind: 's3'; bucket: S3StorageOptions };
+
+/** The backup itself, for a row already claimed (running) whose lock is held. */
+export async function executeBackup(
+  ctx: AppContext,
+  backup: Backup,
+  source: Source,
+  subject: BackupSubject,
+  hooks: RunHooks,
+  log: RunLog,
+): Promise<void> {
+  const started = Date.now();
+  // A row requested before REQUIRE_ENCRYPTION was set must not write plaintext after it.
+  if (!backup.encrypted && ctx.config.REQUIRE_ENCRYPTION) {
+    throw new PermanentError('This installation requires encryption (REQUIRE_ENCRYPTION=true) and this backup was requested unencrypted: nothing was written.', 'encryption-required');
+  }
+  // Checked before anything is dumped: FILES_ROOTS may have changed since the configuration was saved.
+  for (const path of backup.includePaths) await confineIncludePath(ctx, path);
+  const destinations = await destinationsForBackup(ctx, backup.configurationId);
+  const configuration = backup.configurationId
+    ? await ctx.db.backupConfiguration.findUnique({ where: { id: backup.configurationId } })
+    : null;
+  const prefix = storagePrefix(backup);
+  const suffix = artifactSuffix(backup.compression, backup.encrypted);
+  log.info(`backing up ${source.name} (${backup.type}) to ${destinations.map((d) => d.name).join(', ')}`);
+
+  // Progress counts the bytes of every artifact written so far.
+  let writtenBefore = 0;
+  let lastProgressWrite = 0;
+  const onProgress = (bytes: number) => {
+    const total = writtenBefore + bytes;
+    hooks.reportProgress?.(total);
+    const now = Date.now();
+    if (now - lastProgressWrite >= 1000) {
+      lastProgressWrite = now;
+      void recordProgress(ctx.db, 'backup', backup.id, total).catch(() => {});
+    }
+  };
+  const drivers = destinations.map((d) => ({ destination: d, driver: destinationDriver(ctx, d) }));
+  const targetsFor = (key: string) => drivers.map(({ driver }) => ({ driver, key }));
+  const common = {
+    compression: backup.compression,
+    compressionLevel: configuration?.compressionLevel ?? undefined,
+    recipients: backup.encrypted ? ctx.recipients : [],
+    signal: hooks.signal,
+    onProgress,
+    logger: hooks.logger,
+  };
+  const objects: ManifestObject[] = [];
+  const row: Record<string, unknown> = {};
+  const manifestExtras: Partial<Manifest> = {};
+
+  if (subject.kind === 'postgres') {
+    const key = `${prefix}/database.dump${suffix}`;
+    const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR });
+    log.info(
+      `pg_dump ${result.pgDumpVersion} dumped PostgreSQL ${result.serverVersion}: ${result.tablesCount} tables, ` +
+        `${result.recordsCount ?? 'uncounted'} rows, ${result.sizeBytes} bytes stored in ${result.durationMs} ms`,
+    );
+    objects.push({ kind: 'database', key, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 });
+    Object.assign(row, {
+      tablesCount: result.tablesCount,
+      recordsCount: result.recordsCount === null ? null : BigInt(result.recordsCount),
+      tableCounts: result.tableCounts as unknown as object,
+      serverVersion: result.serverVersion,
+      pgDumpVersion: result.pgDumpVersion,
+    });
+    Object.assign(manifestExtras, {
+      serverVersion: result.serverVersion,
+      pgDumpVersion: result.pgDumpVersion,
+      tables: result.tableCounts,
+      counts: { tables: result.tablesCount, records: result.recordsCount },
+    });
+    writtenBefore += result.sizeBytes;
+  } else {
+    const key = `${prefix}/bucket.tar${suffix}`;
+    // The AWS SDK is loaded only for bucket sources.
+    const { runBucketBackup } = await import('../../engine/bucket-archive.js');
+    const result = await runBucketBackup({ ...common, source: { ...subject.bucket, logger: ctx.logger }, targets: targetsFor(key) });
+    log.info(`archived ${result.objectsCount} objects (${result.objectsBytes} bytes) of bucket ${subject.bucket.bucket}: ${result.sizeBytes} bytes stored`);
+    objects.push({ kind: 'bucket', key, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 });
+    row.objectsCount = result.objectsCount;
+    manifestExtras.counts = { objects: result.objectsCount };
+    writtenBefore += result.sizeBytes;
+  }
+
+  if (backup.includePaths.length > 0) {
+    const key = `${prefix}/files.tar${suffix}`;
+    // No patterns given means the usual ones: node_modules, .next, dist, *.log.
+    const exclude = backup.excludePatterns.length > 0 ? backup.excludePatterns : defaultFileExcludes;
+    const result = await runFilesBackup({ ...common, paths: backup.includePaths, exclude, confine: (path) => confineIncludePath(ctx, path), targets: targetsFor(key) });
+    log.info(`archived ${result.filesCount} files of ${backup.includePaths.join(', ')}: ${result.sizeBytes} bytes stored`);
+    objects.push({ kind: 'files', key, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 });
+    row.filesCount = result.filesCount;
+    manifestExtras.counts = { ...manifestExtras.counts, files: result.filesCount };
+  }
+  await recordArtifacts(ctx, backup.id, drivers.map((d) => d.destination), objects);
+
+  const main = objects[0]!;
+  const totalBytes = objects.reduce((sum, o) => sum + o.sizeBytes, 0);
+  const manifest: Manifest = {
+    format: 'coffre-backup/v1',
+    backupId: backup.id,
+    name: backup.name,
+    type: backup.type,
+    source: source.name,
+    createdAt: backup.createdAt.toISOString(),
+    completedAt: new Date().toISOString(),
+    coffreVersion: COFFRE_VERSION,
+    compression: backup.compression,
+    encryption: backup.encrypted ? { format: 'age-v1', recipients: ctx.recipients } : null,
+    objects,
+    counts: {},
+    ...manifestExtras,
+  };
+  await writeSidecars(ctx, backup.id, drivers, prefix, manifest);
+
+  await failpoint('backup.before-complete', backup.id);
+  const finished = await completeRun(ctx.db, 'backup', backup.id, {
+    ...row,
+    sizeBytes: BigInt(totalBytes),
+    checksumSha256: main.checksumSha256,
+    durationMs: Date.now() - started,
+    progressBytes: BigInt(totalBytes),
+    storagePrefix: prefix,
+    log: log.text(),
+  });
+  if (!finished) log.warn('the row was no longer running when the backup finished (marked failed by reconciliation?)');
+  else await notifyRunEnded(ctx, 'backup', backup.id);
+  if (configuration) {
+    await ctx.db.backupConfiguration.update({ where: { id: configuration.id }, data: { lastRunAt: new Date() } });
+    if (finished) await applyRetentionAfterRun(ctx, configuration.id, hooks.logger);
+  }
+}
+
+/** The configuration's retention, now that it has one more backup; a failure waits for the maintenance run. */
+async function applyRetentionAfterRun(ctx: AppContext, configurationId: string, logger: Logger): Promise<void> {
+  try {
+    const report = await applyConfigurationRetention(ctx, configurationId);
+    if (report.expired.length) logger.info({ expired: report.expired.map((e) => e.backupId) }, 'retention applied after the run');
+    for (const failure of report.failures) logger.warn(failure, 'an expired backup could not be removed: the maintenance run tries again');
+  } catch (error) {
+    logger.warn({ err: errorMessage(error) }, 'retention could not be applied after the run: the maintenance run applies it');
+  }
+}
+
+/** The real path of an include path, or a PermanentError saying why it may not be read. */
+async function confineIncludePath(ctx: AppContext, path: string): Promise<string> {
+  const verdict = await checkFilesPath(ctx.config, path);
+  if (!verdict.ok) throw new PermanentError(`The include path '${path}' ${verdict.problem}: nothing was backed up.`, 'files-path-refused');
+  return verdict.realPath;
+}
+
+/** `YYYY/MM/DD/<backup id>`: dated folders, the id keeps every run apart and maps objects back to rows. */
+export function storagePrefix(backup: Pick<Backup, 'id' | 'createdAt'>): string {
+  const d = backup.createdAt.toISOString();
+  return `${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${backup.id}`;
+}
+
+async function recordArtifacts(ctx: AppContext, backupId: string, destinations: Destination[], objects: ManifestObject[]): Promise<void> {
+  for (const destination of destinations) {
+    for (const object of objects) {
+      await ctx.db.backupArtifact.upsert({
+        where: { backupId_destinationId_kind: { backupId, destinationId: destination.id, kind: object.kind } },
+        create: {
+          backupId,
+          destinationId: destination.id,
+          kind: object.kind,
+          key: object.key,
+          sizeBytes: BigInt(object.sizeBytes),
+          checksumSha256: object.checksumSha256,
+          verifiedAt: new Date(),
+        },
+        update: { key: object.key, sizeBytes: BigInt(object.sizeBytes), checksumSha256: object.checksumSha256, verifiedAt: new Date(), deletedAt: null },
+      });
+    }
+  }
+}
+
+async function writeSidecars(
+  ctx: AppContext,
+  backupId: string,
+  drivers: { destination: Destination; driver: ReturnType<typeof destinationDriver> }[],
+  prefix: string,
+  manifest: Manifest,
+): Promise<void> {
+  const files: { kind: 'manifest' | 'restore-notes'; key: string; body: string }[] = [
+    { kind: 'manifest', key: `${prefix}/manifest.json`, body: manifestJson(manifest) },
+    { kind: 'restore-notes', key: `${prefix}/RESTORE.md`, body: restoreNotes(manifest) },
+  ];
+  for (const { destination, driver } of drivers) {
+    for (const file of files) {
+      const bytes = Buffer.from(file.body);
+      await driver.put(file.key, Readable.from([bytes]));
+      await ctx.db.backupArtifact.upsert({
+        where: { backupId_destinationId_kind: { backupId, destinationId: destination.id, kind: file.kind } },
+        create: {
+          backupId,
+          destinationId: destination.id,
+          kind: file.kind,
+          key: file.key,
+          sizeBytes: BigInt(bytes.length),
+          checksumSha256: createHash('sha256').update(bytes).digest('hex'),
+        },
+        update: { key: file.key, sizeBytes: BigInt(bytes.length), checksumSha256: createHash('sha256').update(bytes).digest('hex'), deletedAt: null },
+      });
+    }
+  }
+}

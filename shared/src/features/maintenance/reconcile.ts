@@ -1,0 +1,170 @@
+// Reconciliation: the history table against the queue, the workers' heartbeats and the stored objects.
+// - a `running` row whose job is gone or failed becomes `failed` ("worker lost"), and so does one whose
+//   worker has no heartbeat while no living worker serves its queue to take the job over;
+// - a `pending` row whose job is missing (Redis restarted empty) is queued again;
+// - temporary files older than a bound, or left by a process that has no heartbeat, are removed;
+// - stored objects without a row, and rows whose objects are missing, are reported, and fixed only
+//   when asked (fixMissing / fixOrphans).
+import type { AppContext } from '../../infra/context.js';
+import { destinationDriver } from '../destinations/destinations.js';
+import { liveWorkers, type WorkerBeat } from '../../infra/heartbeats.js';
+import { failRun } from '../../runs/transitions.js';
+import { notifyRunEnded } from '../notifications/notifications.js';
+import { clause } from '../../infra/sentences.js';
+import { removeLeftoverTemporaries, STALE_TEMPORARY_MS } from './temporaries.js';
+
+export interface ReconcileReport {
+  failedRunning: { model: string; id: string; reason: string }[];
+  requeuedPending: { model: string; id: string }[];
+  removedTemporaries: number;
+  orphanObjects: { destination: string; key: string; sizeBytes: number }[];
+  missingObjects: { destination: string; backupId: string; key: string }[];
+  fixedMissing: number;
+  removedOrphans: number;
+}
+
+export interface ReconcileOptions {
+  now?: Date;
+  /** A pending row younger than this may still be on its way to the queue. */
+  pendingGraceMs?: number;
+  /**
+   * A running row written to within this window is left alone even when its job is gone: after Redis
+   * lost its jobs, the worker running it may still be alive and about to finish. 0 (the default, for
+   * an operator's explicit request) judges by the queue alone.
+   */
+  liveWindowMs?: number;
+  temporariesOlderThanMs?: number;
+  /** Check stored objects against the rows (lists every destination). */
+  checkStorage?: boolean;
+  fixMissing?: boolean;
+  fixOrphans?: boolean;
+  dryRun?: boolean;
+}
+
+const jobIdOf = { backup: (id: string) => `backup-${id}`, restore: (id: string) => `restore-${id}`, verification: (id: string) => `verification-${id}` };
+const queueOf = { backup: 'backup', restore: 'restore', verification: 'restore' } as const;
+const jobNameOf = { backup: 'backup.run', restore: 'restore.run', verification: 'verification.run' } as const;
+
+export async function reconcile(ctx: AppContext, options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const now = options.now ?? new Date();
+  const report: ReconcileReport = {
+    failedRunning: [],
+    requeuedPending: [],
+    removedTemporaries: 0,
+    orphanObjects: [],
+    missingObjects: [],
+    fixedMissing: 0,
+    removedOrphans: 0,
+  };
+  await reconcileRuns(ctx, now, options, report);
+  report.removedTemporaries = options.dryRun ? 0 : await removeStaleTemporaries(ctx, options.temporariesOlderThanMs);
+  if (options.checkStorage) await reconcileStorage(ctx, options, report);
+  return report;
+}
+
+async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptions, report: ReconcileReport): Promise<void> {
+  const grace = options.pendingGraceMs ?? 30_000;
+  const workers = await liveWorkers(ctx);
+  for (const model of ['backup', 'restore', 'verification'] as const) {
+    const rows = await (ctx.db[model] as unknown as {
+      findMany(args: object): Promise<{ id: string; status: string; createdAt: Date; updatedAt: Date; startedAt: Date | null; workerId: string | null; trigger?: string; sourceId?: string | null }[]>;
+    }).findMany({ where: { status: { in: ['pending', 'running'] } }, orderBy: { createdAt: 'asc' }, take: 5000 });
+    const queue = ctx.queues.queue(queueOf[model]);
+    const served = workers.some((w) => w.queues.includes(queueOf[model]));
+    for (const row of rows) {
+      if (model === 'backup' && row.trigger === 'pre-restore') {
+        // A safety backup runs inside its restore's job: it is lost when no restore is running.
+        const restoring = await ctx.db.restore.count({ where: { status: 'running', targetSourceId: row.sourceId ?? undefined } });
+        if (restoring === 0 && now.getTime() - row.createdAt.getTime() > grace) {
+          await markLost(ctx, model, row.id, 'The worker running this safety backup was lost (its restore is no longer running).', options, report);
+        }
+        continue;
+      }
+      const job = await queue.getJob(jobIdOf[model](row.id));
+      const state = job ? await job.getState() : 'missing';
+      if (row.status === 'running') {
+        const recentlyAlive = now.getTime() - row.updatedAt.getTime() < (options.liveWindowMs ?? 0);
+        if ((state === 'missing' || state === 'unknown') && recentlyAlive) continue;
+        if (state === 'missing' || state === 'completed' || state === 'unknown') {
+          await markLost(ctx, model, row.id, `Worker lost: the ${model}'s job is ${state === 'missing' ? 'gone from the queue (was Redis restarted or flushed?)' : `${state} while the row still said running`}.`, options, report);
+        } else if (state === 'failed') {
+          await markLost(ctx, model, row.id, `Worker lost: ${clause(job?.failedReason || 'the job failed without recording why')}.`, options, report);
+        } else if (row.workerId && !served && !isAlive(workers, row.workerId)) {
+          // Its job still waits or looks active, but the worker that claimed it has stopped sending
+          // heartbeats and no worker lives to take it over (one that does is left to BullMQ's stall check).
+          await markLost(ctx, model, row.id, `Worker lost: worker ${row.workerId} stopped sending heartbeats, and no worker is alive to take the ${model} over.`, options, report);
+        }
+      } else if (state === 'missing' && now.getTime() - row.createdAt.getTime() > grace) {
+        report.requeuedPending.push({ model, id: row.id });
+        if (!options.dryRun) {
+          const payload = model === 'backup' ? { backupId: row.id } : model === 'restore' ? { restoreId: row.id } : { verificationId: row.id };
+          await ctx.queues.enqueue(jobNameOf[model], payload as never);
+        }
+      } else if (state === 'failed') {
+        await markLost(ctx, model, row.id, `The job failed before it started: ${clause(job?.failedReason || 'no reason recorded')}.`, options, report);
+      }
+    }
+  }
+}
+
+async function markLost(ctx: AppContext, model: 'backup' | 'restore' | 'verification', id: string, reason: string, options: ReconcileOptions, report: ReconcileReport) {
+  report.failedRunning.push({ model, id, reason });
+  if (!options.dryRun && (await failRun(ctx.db, model, id, reason))) await notifyRunEnded(ctx, model, id);
+}
+
+function isAlive(workers: WorkerBeat[], workerId: string): boolean {
+  return workers.some((w) => w.workerId === workerId);
+}
+
+async function removeStaleTemporaries(ctx: AppContext, olderThanMs?: number): Promise<number> {
+  let removed = 0;
+  // Unfinished uploads elsewhere than on a local disk (S3 multipart uploads) are known by age only.
+  for (const destination of await ctx.db.destination.findMany({ where: { kind: { not: 'local' } } })) {
+    const driver = destinationDriver(ctx, destination);
+    removed += (await driver.removeStaleTemporaries?.(olderThanMs ?? STALE_TEMPORARY_MS).catch(() => 0)) ?? 0;
+  }
+  return removed + (await removeLeftoverTemporaries(ctx, { olderThanMs }));
+}
+
+const BACKUP_ID_IN_KEY = /(?:^|\/)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\//;
+
+async function reconcileStorage(ctx: AppContext, options: ReconcileOptions, report: ReconcileReport): Promise<void> {
+  const destinations = await ctx.db.destination.findMany();
+  for (const destination of destinations) {
+    const driver = destinationDriver(ctx, destination);
+    const artifacts = await ctx.db.backupArtifact.findMany({
+      where: { destinationId: destination.id, deletedAt: null },
+      include: { backup: { select: { id: true, status: true, deletedAt: true } } },
+    });
+    const expected = new Map(artifacts.map((a) => [a.key, a]));
+    const seen = new Set<string>();
+    for await (const object of driver.list()) {
+      seen.add(object.key);
+      if (expected.has(object.key)) continue;
+      const backupId = BACKUP_ID_IN_KEY.exec(object.key)?.[1];
+      const row = backupId ? await ctx.db.backup.findUnique({ where: { id: backupId }, select: { status: true } }) : null;
+      // Objects of a run still going are not orphans yet.
+      if (row && (row.status === 'pending' || row.status === 'running')) continue;
+      report.orphanObjects.push({ destination: destination.name, key: object.key, sizeBytes: object.sizeBytes });
+      if (options.fixOrphans && !options.dryRun) {
+        await driver.delete(object.key);
+        report.removedOrphans += 1;
+      }
+    }
+    for (const artifact of artifacts) {
+      if (seen.has(artifact.key) || artifact.backup.status !== 'completed') continue;
+      report.missingObjects.push({ destination: destination.name, backupId: artifact.backupId, key: artifact.key });
+      if (options.fixMissing && !options.dryRun) {
+        await ctx.db.backupArtifact.update({ where: { id: artifact.id }, data: { deletedAt: new Date() } });
+        const left = await ctx.db.backupArtifact.count({ where: { backupId: artifact.backupId, kind: 'database', deletedAt: null } });
+        if (left === 0) {
+          await ctx.db.backup.update({
+            where: { id: artifact.backupId },
+            data: { deletedAt: new Date(), errorMessage: 'Its artifacts were found missing from storage by reconciliation.' },
+          });
+        }
+        report.fixedMissing += 1;
+      }
+    }
+  }
+}
