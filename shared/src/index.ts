@@ -59,3 +59,5 @@ export * from './infra/heartbeats.js';
 export * from './engine/temporary-names.js';
 export * from './features/maintenance/temporaries.js';
 export * from './infra/sentences.js';
+export * from './features/context.js';
+export * from './runs/life-cycle.js';

@@ -78,7 +78,7 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
       // row must not stay pending or running: the transition is conditional, so a row already ended stays as it is.
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
       const run = final ? runOfJob(job.name, job.data) : null;
-      if (run) void failRun(ctx.db, run.model, run.id, `The job failed for good: ${error.message}`).catch(() => {});
+      if (run) void failRun(ctx, run.model, run.id, `The job failed for good: ${error.message}`).catch(() => {});
     });
     return worker;
   });

@@ -8,6 +8,7 @@ import type { JobQueues } from '../jobs/queues.js';
 import { createSecretBox, type SecretBox } from '../crypto/secret-box.js';
 import { parseIdentityFile, parseRecipientList, type AgeIdentity } from '../crypto/age.js';
 import { PermanentError } from './errors.js';
+import { createEvents, type Events } from './events.js';
 
 export interface AppContext {
   config: Config;
@@ -19,12 +20,16 @@ export interface AppContext {
   recipients: string[];
   /** The age identities of AGE_IDENTITY_FILE, read when a restore or verification needs them. */
   identities(): Promise<AgeIdentity[]>;
+  /** What happened, for whoever listens (notifications): see createAppContext in features/context.ts. */
+  events: Events;
 }
 
-export function createAppContext(parts: { config: Config; db: Db; queues: JobQueues; logger: Logger }): AppContext {
+/** The context alone, with no listener: createAppContext (features/context.ts) adds the features' own. */
+export function createBareContext(parts: { config: Config; db: Db; queues: JobQueues; logger: Logger }): AppContext {
   const { config } = parts;
   return {
     ...parts,
+    events: createEvents((error, event) => parts.logger.warn({ err: error instanceof Error ? error.message : String(error), event }, 'an event listener failed')),
     secrets: createSecretBox(config.SECRET_KEY),
     recipients: config.AGE_RECIPIENTS ? parseRecipientList(config.AGE_RECIPIENTS) : [],
     async identities() {

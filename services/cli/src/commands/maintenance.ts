@@ -35,7 +35,7 @@ export function cleanupCommand(): Command {
         const failed: typeof overLimit = [];
         for (const run of overLimit) {
           const reason = `Marked failed by coffre cleanup stuck: it had been ${run.status} since ${run.since.toISOString()}, more than ${hours} h.`;
-          if (dryRun || (await failRun(local.ctx.db, run.model, run.id, reason))) failed.push(run);
+          if (dryRun || (await failRun(local.ctx, run.model, run.id, reason))) failed.push(run);
         }
         const result = {
           dryRun,

@@ -235,7 +235,7 @@ async function enqueueOrFail(ctx: AppContext, backupId: string): Promise<void> {
     await ctx.queues.enqueue('backup.run', { backupId });
   } catch (error) {
     // No job means no worker will ever pick the row up: say so on the row rather than leave it pending.
-    await failRun(ctx.db, 'backup', backupId, `The backup could not be queued: ${(error as Error).message}`);
+    await failRun(ctx, 'backup', backupId, `The backup could not be queued: ${(error as Error).message}`);
     throw error;
   }
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Backup, Destination, Source } from '../../infra/db.js';
 import type { Logger } from '../../infra/logger.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
+import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { runDatabaseBackup } from '../../engine/backup-pipeline.js';
 import { defaultFileExcludes, runFilesBackup } from '../../engine/files-archive.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
@@ -14,32 +15,15 @@ import { manifestJson, restoreNotes, type Manifest, type ManifestObject } from '
 import { bucketLockKey, databaseLockKey, tryLockDatabase } from '../../infra/locks.js';
 import type { AppContext } from '../../infra/context.js';
 import { destinationDriver, destinationsForBackup } from '../destinations/destinations.js';
-import { claimRun, completeRun, failRun, noteRun, recordProgress } from '../../runs/transitions.js';
+import { claimRun, completeRun, failRun, recordProgress } from '../../runs/transitions.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { createRunLog, type RunLog } from '../../runs/run-log.js';
-import { notifyRunEnded } from '../notifications/notifications.js';
 import type { PgConnection } from '../../engine/postgres.js';
 import { failpoint } from '../../infra/failpoints.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
 import { applyConfigurationRetention } from '../maintenance/retention.js';
 
 export const COFFRE_VERSION = '0.1.0';
-
-export interface RunHooks {
-  workerId: string;
-  /** 1-based attempt number of the job, and how many it may have. */
-  attempt: number;
-  maxAttempts: number;
-  logger: Logger;
-  signal?: AbortSignal;
-  /** Reports bytes written to the job (BullMQ progress). */
-  reportProgress?(bytes: number): void;
-  /** True once the worker is stopping: an aborted run goes back to the queue instead of failing. */
-  isShuttingDown?(): boolean;
-}
-
-/** completed: done; skipped: nothing to do (row finished or gone); busy: the database is locked, try later. */
-export type RunOutcome = 'completed' | 'skipped' | 'busy';
 
 export async function runBackupJob(ctx: AppContext, backupId: string, hooks: RunHooks): Promise<RunOutcome> {
   const backup = await ctx.db.backup.findUnique({ where: { id: backupId }, include: { source: true } });
@@ -48,7 +32,7 @@ export async function runBackupJob(ctx: AppContext, backupId: string, hooks: Run
     return 'skipped';
   }
   if (!backup.source) {
-    await failRun(ctx.db, 'backup', backupId, `Source "${backup.sourceName}" was deleted before the backup ran.`);
+    await failRun(ctx, 'backup', backupId, `Source "${backup.sourceName}" was deleted before the backup ran.`);
     return 'skipped';
   }
   let subject: BackupSubject;
@@ -58,7 +42,7 @@ export async function runBackupJob(ctx: AppContext, backupId: string, hooks: Run
         ? { kind: 's3', bucket: sourceBucket(ctx, backup.source) }
         : { kind: 'postgres', connection: sourceConnection(ctx, backup.source) };
   } catch (error) {
-    await failRun(ctx.db, 'backup', backupId, `The source's settings cannot be read: ${errorMessage(error)}`);
+    await failRun(ctx, 'backup', backupId, `The source's settings cannot be read: ${errorMessage(error)}`);
     return 'skipped';
   }
   const lockKey =
@@ -68,7 +52,7 @@ export async function runBackupJob(ctx: AppContext, backupId: string, hooks: Run
   const lock = await tryLockDatabase(ctx.queues.redis, lockKey, ctx.config.STALL_SECONDS * 1000);
   if (!lock) return 'busy';
   try {
-    if (!(await claimRun(ctx.db, 'backup', backupId, hooks.workerId))) return 'skipped';
+    if (!(await claimRun(ctx, 'backup', backupId, hooks.workerId))) return 'skipped';
     const log = createRunLog(hooks.logger.child({ backupId }), 60, backup.log);
     try {
       await executeBackup(ctx, backup, backup.source, subject, hooks, log);
@@ -80,42 +64,6 @@ export async function runBackupJob(ctx: AppContext, backupId: string, hooks: Run
   } finally {
     await lock.release();
   }
-}
-
-/** Writes a failure on the row: final (failed) when no retry can help or none is left, a note otherwise. */
-export async function recordFailure(
-  ctx: AppContext,
-  model: 'backup' | 'restore' | 'verification',
-  id: string,
-  error: unknown,
-  hooks: RunHooks,
-  log: RunLog,
-  /** Columns written with a final failure (in the same update, so that readers never see half of it). */
-  finalData: Record<string, unknown> = {},
-): Promise<void> {
-  const message = errorMessage(error);
-  if (hooks.isShuttingDown?.()) {
-    log.warn('the worker stopped during the run: the job goes back to the queue and starts again');
-    await noteRun(ctx.db, model, id, { errorMessage: 'A worker stopped during this run; it will start again on another worker.', log: log.text() });
-    return;
-  }
-  const final = finalReason(error, hooks);
-  if (final) {
-    log.warn(`attempt ${hooks.attempt} of ${hooks.maxAttempts} failed and will not be retried (${final}): ${message}`);
-    // A verification notifies once its result is written too (runVerificationJob).
-    if ((await failRun(ctx.db, model, id, message, { ...finalData, log: log.text() })) && model !== 'verification') await notifyRunEnded(ctx, model, id);
-  } else {
-    log.warn(`attempt ${hooks.attempt} of ${hooks.maxAttempts} failed, retrying: ${message}`);
-    await noteRun(ctx.db, model, id, { errorMessage: `Attempt ${hooks.attempt} of ${hooks.maxAttempts} failed, retrying: ${message}`, log: log.text() });
-  }
-}
-
-/** Why a failed attempt is the last one, in a few words; null when another attempt follows. */
-function finalReason(error: unknown, hooks: RunHooks): string | null {
-  if (error instanceof PermanentError) return 'a retry cannot fix this';
-  if (hooks.signal?.aborted) return 'the run was cancelled';
-  if (hooks.attempt >= hooks.maxAttempts) return hooks.maxAttempts === 1 ? 'this kind of run is not retried' : 'it was the last attempt';
-  return null;
 }
 
 /** What a backup reads: a PostgreSQL database, or an S3 bucket (or a prefix of it). */
@@ -154,7 +102,7 @@ export async function executeBackup(
     const now = Date.now();
     if (now - lastProgressWrite >= 1000) {
       lastProgressWrite = now;
-      void recordProgress(ctx.db, 'backup', backup.id, total).catch(() => {});
+      void recordProgress(ctx, 'backup', backup.id, total).catch(() => {});
     }
   };
   const drivers = destinations.map((d) => ({ destination: d, driver: destinationDriver(ctx, d) }));
@@ -237,7 +185,7 @@ export async function executeBackup(
   await writeSidecars(ctx, backup.id, drivers, prefix, manifest);
 
   await failpoint('backup.before-complete', backup.id);
-  const finished = await completeRun(ctx.db, 'backup', backup.id, {
+  const finished = await completeRun(ctx, 'backup', backup.id, {
     ...row,
     sizeBytes: BigInt(totalBytes),
     checksumSha256: main.checksumSha256,
@@ -247,7 +195,6 @@ export async function executeBackup(
     log: log.text(),
   });
   if (!finished) log.warn('the row was no longer running when the backup finished (marked failed by reconciliation?)');
-  else await notifyRunEnded(ctx, 'backup', backup.id);
   if (configuration) {
     await ctx.db.backupConfiguration.update({ where: { id: configuration.id }, data: { lastRunAt: new Date() } });
     if (finished) await applyRetentionAfterRun(ctx, configuration.id, hooks.logger);

@@ -1,7 +1,7 @@
 // The maintenance run (MAINTENANCE_CRON, hourly by default, and on demand): retention, then
 // reconciliation of rows, queue and storage.
 import type { AppContext } from '../../infra/context.js';
-import type { RunHooks } from '../backups/job.js';
+import type { RunHooks } from '../../runs/life-cycle.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { applyRetention, type RetentionReport } from './retention.js';
 import { notifyMaintenanceFindings } from '../notifications/notifications.js';

@@ -9,7 +9,6 @@ import type { AppContext } from '../../infra/context.js';
 import { destinationDriver } from '../destinations/destinations.js';
 import { liveWorkers, type WorkerBeat } from '../../infra/heartbeats.js';
 import { failRun } from '../../runs/transitions.js';
-import { notifyRunEnded } from '../notifications/notifications.js';
 import { clause } from '../../infra/sentences.js';
 import { removeLeftoverTemporaries, STALE_TEMPORARY_MS } from './temporaries.js';
 
@@ -109,7 +108,7 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
 
 async function markLost(ctx: AppContext, model: 'backup' | 'restore' | 'verification', id: string, reason: string, options: ReconcileOptions, report: ReconcileReport) {
   report.failedRunning.push({ model, id, reason });
-  if (!options.dryRun && (await failRun(ctx.db, model, id, reason))) await notifyRunEnded(ctx, model, id);
+  if (!options.dryRun) await failRun(ctx, model, id, reason);
 }
 
 function isAlive(workers: WorkerBeat[], workerId: string): boolean {

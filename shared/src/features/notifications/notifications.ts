@@ -16,7 +16,7 @@ import type { Actor, AppContext } from '../../infra/context.js';
 import { describeRestoreTarget } from '../restores/describe.js';
 import { listConfigurations } from '../configurations/commands.js';
 import { systemReport } from '../destinations/destinations.js';
-import type { RunHooks, RunOutcome } from '../backups/job.js';
+import type { RunHooks, RunOutcome } from '../../runs/life-cycle.js';
 import { parseInput, requireUuid } from '../../infra/validation.js';
 import { channelColumns, channelInputSchema, channelToApi, mergeChannelUpdate, openChannelSecret, type ChannelSecret, type NotificationEvent } from './channels.js';
 import { backupSummary, formatBytes, restoreSummary, uiLink, verificationSummary, type EventBody } from './messages.js';

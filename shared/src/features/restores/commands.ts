@@ -25,9 +25,9 @@ import { isAbsolute } from 'node:path';
 import { assertFilesPath, checkFilesPath } from '../../infra/files-roots.js';
 import { createRunLog } from '../../runs/run-log.js';
 import { describeRestoreTarget } from './describe.js';
-import { executeBackup, recordFailure, type BackupSubject, type RunHooks, type RunOutcome } from '../backups/job.js';
+import { executeBackup, type BackupSubject } from '../backups/job.js';
+import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { parseInput, uuidParam } from '../../infra/validation.js';
-import { notifyRunEnded } from '../notifications/notifications.js';
 
 export const restoreRequestSchema = z
   .object({
@@ -194,7 +194,7 @@ async function queueRestore(ctx: AppContext, restore: Restore, backup: Backup, a
   try {
     await ctx.queues.enqueue('restore.run', { restoreId: restore.id });
   } catch (error) {
-    await failRun(ctx.db, 'restore', restore.id, `The restore could not be queued: ${errorMessage(error)}`);
+    await failRun(ctx, 'restore', restore.id, `The restore could not be queued: ${errorMessage(error)}`);
     throw error;
   }
   await recordAudit(ctx.db, actor, {
@@ -238,7 +238,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
   if (!restore || restore.status === 'completed' || restore.status === 'failed') return 'skipped';
   if (restore.targetKind !== 'database') return runArchiveRestore(ctx, restore, hooks);
   if (!restore.targetSource) {
-    await failRun(ctx.db, 'restore', restoreId, 'The target source was deleted before the restore ran.');
+    await failRun(ctx, 'restore', restoreId, 'The target source was deleted before the restore ran.');
     return 'skipped';
   }
   const target = { ...sourceConnection(ctx, restore.targetSource), database: restore.targetDatabase! };
@@ -246,7 +246,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
   if (!lock) return 'busy';
   const log = createRunLog(hooks.logger.child({ restoreId }));
   try {
-    if (!(await claimRun(ctx.db, 'restore', restoreId, hooks.workerId))) return 'skipped';
+    if (!(await claimRun(ctx, 'restore', restoreId, hooks.workerId))) return 'skipped';
     const started = Date.now();
     try {
       await checkRestoreTarget(ctx, target, { allowSystemDatabase: restore.allowSystemDatabase });
@@ -258,10 +258,10 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
         log.info(`database "${target.database}" does not exist: it will be created, so no safety backup is needed`);
       }
       await restoreBackupInto(ctx, restore.backup, target, createDatabase, hooks, log, (bytes) => {
-        void recordProgress(ctx.db, 'restore', restoreId, bytes).catch(() => {});
+        void recordProgress(ctx, 'restore', restoreId, bytes).catch(() => {});
       });
       log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
-      if (await completeRun(ctx.db, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, log: log.text() })) await notifyRunEnded(ctx, 'restore', restoreId);
+      await completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, log: log.text() });
       return 'completed';
     } catch (error) {
       // A restore is never retried on its own: whatever failed, the row says so now.
@@ -297,11 +297,11 @@ async function takeSafetyBackup(
     },
   });
   log.info(`taking a safety backup of ${what} first: ${safety.name}`);
-  await claimRun(ctx.db, 'backup', safety.id, hooks.workerId);
+  await claimRun(ctx, 'backup', safety.id, hooks.workerId);
   try {
     await executeBackup(ctx, safety, source, subject, { ...hooks, reportProgress: undefined }, createRunLog(hooks.logger.child({ backupId: safety.id })));
   } catch (error) {
-    await failRun(ctx.db, 'backup', safety.id, errorMessage(error));
+    await failRun(ctx, 'backup', safety.id, errorMessage(error));
     throw new PermanentError(`The safety backup of ${what} failed, so nothing was restored: ${errorMessage(error)}`);
   }
   return safety;
@@ -393,13 +393,13 @@ async function runArchiveRestore(
   const lock = await tryLockDatabase(ctx.queues.redis, lockKey, ctx.config.STALL_SECONDS * 1000);
   if (!lock) return 'busy';
   try {
-    if (!(await claimRun(ctx.db, 'restore', restore.id, hooks.workerId))) return 'skipped';
+    if (!(await claimRun(ctx, 'restore', restore.id, hooks.workerId))) return 'skipped';
     const log = createRunLog(hooks.logger.child({ restoreId: restore.id }));
     const started = Date.now();
     const { backup } = restore;
     try {
       const identities = backup.encrypted ? await ctx.identities() : [];
-      const onProgress = (bytes: number) => void recordProgress(ctx.db, 'restore', restore.id, bytes).catch(() => {});
+      const onProgress = (bytes: number) => void recordProgress(ctx, 'restore', restore.id, bytes).catch(() => {});
       if (restore.targetKind === 'files') {
         // Checked again now: FILES_ROOTS may have changed, or a link been planted, since the request.
         const allowed = await checkFilesPath(ctx.config, restore.targetPath!);
@@ -424,7 +424,7 @@ async function runArchiveRestore(
         );
         log.info(`restored ${result.objectsCount} objects (${result.objectsBytes} bytes) into bucket ${describeBucketTarget(bucketTarget)}`);
       }
-      if (await completeRun(ctx.db, 'restore', restore.id, { durationMs: Date.now() - started, log: log.text() })) await notifyRunEnded(ctx, 'restore', restore.id);
+      await completeRun(ctx, 'restore', restore.id, { durationMs: Date.now() - started, log: log.text() });
       return 'completed';
     } catch (error) {
       await recordFailure(ctx, 'restore', restore.id, error, { ...hooks, attempt: hooks.maxAttempts }, log);

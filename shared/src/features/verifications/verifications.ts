@@ -15,10 +15,9 @@ import { claimRun, completeRun, failRun } from '../../runs/transitions.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
 import { createRunLog, type RunLog } from '../../runs/run-log.js';
-import { recordFailure, type RunHooks, type RunOutcome } from '../backups/job.js';
+import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { restoreBackupInto, withEachCopy } from '../restores/commands.js';
 import { parseInput, uuidParam } from '../../infra/validation.js';
-import { notifyRunEnded } from '../notifications/notifications.js';
 
 export const verificationSchema = z
   .object({
@@ -85,7 +84,7 @@ export async function requestVerification(ctx: AppContext, backupId: string, act
   try {
     await ctx.queues.enqueue('verification.run', { verificationId: verification.id });
   } catch (error) {
-    await failRun(ctx.db, 'verification', verification.id, `The verification could not be queued: ${errorMessage(error)}`);
+    await failRun(ctx, 'verification', verification.id, `The verification could not be queued: ${errorMessage(error)}`);
     throw error;
   }
   await recordAudit(ctx.db, actor, { action: 'backup.verify', targetType: 'backup', targetId: backupId, summary: { after: { verificationId: verification.id, trigger } } });
@@ -121,7 +120,7 @@ export async function listVerifications(ctx: AppContext, query: unknown) {
 export async function runVerificationJob(ctx: AppContext, verificationId: string, hooks: RunHooks): Promise<RunOutcome> {
   const verification = await ctx.db.verification.findUnique({ where: { id: verificationId }, include: { backup: { include: { source: true } } } });
   if (!verification || verification.status === 'completed' || verification.status === 'failed') return 'skipped';
-  if (!(await claimRun(ctx.db, 'verification', verificationId, hooks.workerId))) return 'skipped';
+  if (!(await claimRun(ctx, 'verification', verificationId, hooks.workerId))) return 'skipped';
   const { backup } = verification;
   const log = createRunLog(hooks.logger.child({ verificationId }));
   const started = Date.now();
@@ -134,7 +133,7 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
         : await verifyDatabaseBackup(ctx, verificationId, backup, backup.source, hooks, log);
     const result = outcome.differences.length === 0 ? 'passed' : 'failed';
     log.info(`verification ${result}: ${outcome.summary}`);
-    await completeRun(ctx.db, 'verification', verificationId, {
+    await completeRun(ctx, 'verification', verificationId, {
       result,
       tablesExpected: outcome.tablesExpected,
       tablesFound: outcome.tablesFound,
@@ -149,8 +148,6 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
   } catch (error) {
     await recordFailure(ctx, 'verification', verificationId, error, hooks, log, { result: 'failed', durationMs: Date.now() - started });
     throw error;
-  } finally {
-    await notifyRunEnded(ctx, 'verification', verificationId); // only a finished, failed verification is announced
   }
 }
 
