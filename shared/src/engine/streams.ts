@@ -5,13 +5,9 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
 import type { StorageDriver } from '../storage/driver.js';
 import { failpoint } from '../infra/failpoints.js';
+import { STREAM_BUFFER } from '../infra/stream-buffer.js';
 
-/**
- * How much each stage of a pipeline holds before it pushes back. Data moves at tens of MB/s here;
- * with 256 KiB the worker's peak during 1 GB backups was 142 MB against 157–171 MB with 1 MiB
- * (pnpm bench), for the same CPU time per backup (scripts/measure-engine.ts).
- */
-export const STREAM_BUFFER = 256 * 1024;
+export { STREAM_BUFFER };
 
 export interface Meter extends Transform {
   readonly bytes: number;

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
-import type { JobQueues } from '../jobs/queues.js';
+import type { JobQueues } from './jobs/queues.js';
 import { createSecretBox, type SecretBox } from '../crypto/secret-box.js';
 import { parseIdentityFile, parseRecipientList, type AgeIdentity } from '../crypto/age.js';
 import { PermanentError } from './errors.js';

@@ -5,7 +5,7 @@
 // and temporaries tagged with a process no heartbeat names belong to dead runs.
 import { hostname } from 'node:os';
 import type { Config } from './config.js';
-import { PROCESS_TAG } from '../engine/temporary-names.js';
+import { PROCESS_TAG } from './temporary-names.js';
 import type { AppContext } from './context.js';
 
 export interface WorkerBeat {

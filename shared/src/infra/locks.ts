@@ -3,7 +3,6 @@
 // the end. When a worker dies, its lock expires after the TTL and the next run may proceed.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { PgConnection } from '../engine/postgres.js';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -14,7 +13,7 @@ export interface SourceLock {
   release(): Promise<void>;
 }
 
-export function databaseLockKey(prefix: string, connection: PgConnection, database = connection.database): string {
+export function databaseLockKey(prefix: string, connection: { host: string; port: number; database: string }, database = connection.database): string {
   return `${prefix}:lock:database:${connection.host.toLowerCase()}:${connection.port}/${database}`;
 }
 

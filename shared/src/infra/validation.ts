@@ -1,8 +1,8 @@
 // Input validation for every entry point: a zod schema, and on failure one sentence naming the
-// field(s), as a 400 (formatZodError in configuration-input.ts writes the sentence).
+// field(s), as a 400 (zod-sentences.ts writes the sentence).
 import { z } from 'zod';
-import { NotFoundError } from './errors.js';
-import { parseWithSentence } from '../features/configurations/input.js';
+import { NotFoundError, ValidationError } from './errors.js';
+import { formatPath, formatZodError } from './zod-sentences.js';
 
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   return parseWithSentence(schema, value);
@@ -21,3 +21,12 @@ export function requireUuid(id: string, what: string): string {
 export function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/** Parses a request's input, or throws a 400 whose sentence names the field. */
+export function parseWithSentence<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  throw new ValidationError(formatZodError(parsed.error), details);
+}
+

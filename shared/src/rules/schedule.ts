@@ -22,6 +22,7 @@
 import { getNextMillis } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from '../infra/errors.js';
+import { joinFieldAndMessage } from '../infra/zod-sentences.js';
 
 export const scheduleKinds = ['manual', 'hourly', 'daily', 'weekly', 'monthly', 'cron'] as const;
 export type ScheduleKind = (typeof scheduleKinds)[number];
@@ -300,9 +301,7 @@ export function scheduleToColumns(schedule: Schedule): ScheduleColumns {
 }
 
 /** Joins a field name and a problem: predicates after a space, statements after a colon. */
-export function joinFieldAndMessage(field: string, message: string): string {
-  return /^[a-z]/.test(message) ? `${field} ${message}` : `${field}: ${message}`;
-}
+export { joinFieldAndMessage };
 
 // --- cron expressions ---
 

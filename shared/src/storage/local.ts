@@ -9,8 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { ValidationError } from '../infra/errors.js';
 import { failpoint } from '../infra/failpoints.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
-import { STREAM_BUFFER } from '../engine/streams.js';
-import { temporaryName } from '../engine/temporary-names.js';
+import { STREAM_BUFFER } from '../infra/stream-buffer.js';
+import { temporaryName } from '../infra/temporary-names.js';
 
 export const TEMP_DIR_NAME = '.tmp';
 

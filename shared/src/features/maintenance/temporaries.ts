@@ -5,7 +5,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TEMP_DIR_NAME } from '../../storage/local.js';
-import { PROCESS_TAG, temporaryOwner } from '../../engine/temporary-names.js';
+import { PROCESS_TAG, temporaryOwner } from '../../infra/temporary-names.js';
 import type { AppContext } from '../../infra/context.js';
 import { heartbeatTiming, liveWorkers } from '../../infra/heartbeats.js';
 

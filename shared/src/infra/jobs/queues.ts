@@ -2,7 +2,7 @@
 // hanging while Redis is away); workers' connections wait and retry.
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { UnavailableError } from '../infra/errors.js';
+import { UnavailableError } from '../errors.js';
 import { jobCatalog, queueNames, type JobName, type JobPayload, type QueueName } from './catalog.js';
 
 export type ConnectionRole = 'api' | 'worker';
