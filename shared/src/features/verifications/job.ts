@@ -1,121 +1,19 @@
-// Verifications: proof that a backup restores. A worker restores a database backup into a scratch
-// database on the source's server, counts tables and rows, compares them with what was counted in
-// the dump's own snapshot, records the differences and drops the scratch database. A bucket backup
-// is restored into a scratch folder of its bucket, read back and compared key by key.
-import { z } from 'zod';
-import type { Backup, Source, Verification } from '../../infra/db.js';
-import { ConflictError, NotFoundError, PermanentError, ValidationError, errorMessage } from '../../infra/errors.js';
+// A verification in a worker: a database backup is restored into a scratch database on its source's
+// server, its tables and rows counted and compared with what the dump's own snapshot counted; a bucket
+// backup is restored into a scratch folder of its bucket, read back and compared key by key. The
+// scratch database or folder is removed whatever happens.
+import type { Backup, Source } from '../../infra/db.js';
+import { PermanentError } from '../../infra/errors.js';
 import { countRowsInSnapshot, listDumpedTables, tableKey, type TableCount } from '../../engine/counts.js';
 import { withPgClient } from '../../engine/postgres.js';
 import { dropDatabase } from '../../engine/restore-pipeline.js';
-import { recordAudit } from '../audit/audit.js';
-import type { Actor, AppContext } from '../../infra/context.js';
-import { getBackup } from '../backups/commands.js';
-import { claimRun, completeRun, failRun } from '../../runs/transitions.js';
+import type { AppContext } from '../../infra/context.js';
+import { claimRun, completeRun } from '../../runs/transitions.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
 import { createRunLog, type RunLog } from '../../runs/run-log.js';
 import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
-import { restoreBackupInto, withEachCopy } from '../restores/commands.js';
-import { parseInput, uuidParam } from '../../infra/validation.js';
-
-export const verificationSchema = z
-  .object({
-    id: z.string().uuid(),
-    backupId: z.string().uuid(),
-    backupName: z.string().optional(),
-    status: z.enum(['pending', 'running', 'completed', 'failed']),
-    result: z.enum(['passed', 'failed']).nullable(),
-    trigger: z.string(),
-    scratchDatabase: z.string().nullable(),
-    tablesExpected: z.number().nullable(),
-    tablesFound: z.number().nullable(),
-    recordsExpected: z.number().nullable(),
-    recordsFound: z.number().nullable(),
-    differences: z
-      .array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable(), detail: z.string().optional() }))
-      .nullable()
-      .describe('tables (database backups) or object keys (bucket backups) that differ'),
-    durationMs: z.number().nullable(),
-    errorMessage: z.string().nullable(),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
-    createdAt: z.string(),
-  })
-  .meta({ id: 'Verification' });
-
-export type VerificationView = z.infer<typeof verificationSchema>;
-
-export function verificationToApi(row: Verification & { backup?: { name: string } }): VerificationView {
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  const num = (v: bigint | null) => (v === null ? null : Number(v));
-  return {
-    id: row.id,
-    backupId: row.backupId,
-    ...(row.backup ? { backupName: row.backup.name } : {}),
-    status: row.status,
-    result: (row.result as 'passed' | 'failed' | null) ?? null,
-    trigger: row.trigger,
-    scratchDatabase: row.scratchDatabase,
-    tablesExpected: row.tablesExpected,
-    tablesFound: row.tablesFound,
-    recordsExpected: num(row.recordsExpected),
-    recordsFound: num(row.recordsFound),
-    differences: (row.differences as VerificationView['differences']) ?? null,
-    durationMs: row.durationMs,
-    errorMessage: row.errorMessage,
-    startedAt: iso(row.startedAt),
-    completedAt: iso(row.completedAt),
-    createdAt: row.createdAt.toISOString(),
-  };
-}
-
-export async function requestVerification(ctx: AppContext, backupId: string, actor: Actor, trigger: 'manual' | 'schedule' = 'manual'): Promise<Verification> {
-  const backup = await getBackup(ctx, backupId);
-  if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be verified.`);
-  if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
-  if (backup.type === 'data') {
-    throw new ValidationError(`Backup "${backup.name}" holds data only: it cannot be restored into an empty database on its own, so it cannot be verified.`);
-  }
-  if (!backup.sourceId) throw new ConflictError(`The source of backup "${backup.name}" was deleted: there is no server to verify it on.`);
-  const active = await ctx.db.verification.findFirst({ where: { backupId, status: { in: ['pending', 'running'] } } });
-  if (active) return active;
-  const verification = await ctx.db.verification.create({ data: { backupId, status: 'pending', trigger, requestedBy: actor.name } });
-  try {
-    await ctx.queues.enqueue('verification.run', { verificationId: verification.id });
-  } catch (error) {
-    await failRun(ctx, 'verification', verification.id, `The verification could not be queued: ${errorMessage(error)}`);
-    throw error;
-  }
-  await recordAudit(ctx.db, actor, { action: 'backup.verify', targetType: 'backup', targetId: backupId, summary: { after: { verificationId: verification.id, trigger } } });
-  return verification;
-}
-
-export async function getVerification(ctx: AppContext, id: string) {
-  if (!uuidParam.safeParse(id).success) throw new NotFoundError(`Verification ${id.slice(0, 60)}`);
-  const row = await ctx.db.verification.findUnique({ where: { id }, include: { backup: { select: { name: true } } } });
-  if (!row) throw new NotFoundError(`Verification ${id}`);
-  return row;
-}
-
-export const verificationListQuerySchema = z
-  .object({
-    backupId: z.string().uuid().optional(),
-    result: z.enum(['passed', 'failed']).optional(),
-    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
-  })
-  .strict();
-
-export async function listVerifications(ctx: AppContext, query: unknown) {
-  const f = parseInput(verificationListQuerySchema, query ?? {});
-  const where = { ...(f.backupId ? { backupId: f.backupId } : {}), ...(f.result ? { result: f.result } : {}) };
-  const [rows, total] = await Promise.all([
-    ctx.db.verification.findMany({ where, include: { backup: { select: { name: true } } }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),
-    ctx.db.verification.count({ where }),
-  ]);
-  return { items: rows.map(verificationToApi), total, page: f.page, pageSize: f.pageSize };
-}
+import { restoreBackupInto, withEachCopy } from '../restores/job.js';
 
 export async function runVerificationJob(ctx: AppContext, verificationId: string, hooks: RunHooks): Promise<RunOutcome> {
   const verification = await ctx.db.verification.findUnique({ where: { id: verificationId }, include: { backup: { include: { source: true } } } });
@@ -264,12 +162,3 @@ export function compareCounts(expected: TableCount[], found: TableCount[], schem
   return differences;
 }
 
-/** Fired by a configuration's verify schedule: verifies its newest completed backup. */
-export async function verifyNewestBackup(ctx: AppContext, configurationId: string, actor: Actor): Promise<Verification | null> {
-  const newest = await ctx.db.backup.findFirst({
-    where: { configurationId, status: 'completed', deletedAt: null, type: { not: 'data' } },
-    orderBy: { completedAt: 'desc' },
-  });
-  if (!newest) return null;
-  return requestVerification(ctx, newest.id, actor, 'schedule');
-}
