@@ -8,6 +8,7 @@ import request from 'supertest';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
 import { withClient } from '../support/pg.js';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
+import { enqueue } from '@coffre/shared';
 
 let stack: TestStack;
 let server: PrivatePostgres;
@@ -84,7 +85,7 @@ describe("coffre's own metadata database", () => {
     const row = await stack.ctx.db.restore.create({
       data: { backupId: backup.id, status: 'pending', targetKind: 'database', targetSourceId: itself.id, targetDatabase: new URL(stack.config.DATABASE_URL).pathname.slice(1), requestedBy: 'test' },
     });
-    await stack.ctx.queues.enqueue('restore.run', { restoreId: row.id });
+    await enqueue(stack.ctx, 'restore.run', { restoreId: row.id });
     const done = await finished<{ status: string; errorMessage: string; safetyBackupId: string | null }>('restore', row.id);
     expect({ status: done.status, safety: done.safetyBackupId }).toEqual({ status: 'failed', safety: null });
     expect(done.errorMessage).toMatch(/is coffre's own metadata database \(DATABASE_URL\): coffre never restores into it/);
@@ -115,7 +116,7 @@ describe('system databases', () => {
     const row = await stack.ctx.db.restore.create({
       data: { backupId: backup.id, status: 'pending', targetKind: 'database', targetSourceId: privateSource, targetDatabase: 'template1', requestedBy: 'test' },
     });
-    await stack.ctx.queues.enqueue('restore.run', { restoreId: row.id });
+    await enqueue(stack.ctx, 'restore.run', { restoreId: row.id });
     const done = await finished<{ status: string; errorMessage: string }>('restore', row.id);
     expect(done.status).toBe('failed');
     expect(done.errorMessage).toMatch(/"template1" .* is a system database/);

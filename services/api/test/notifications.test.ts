@@ -12,6 +12,7 @@ import { databaseUrl } from '../../../test/support/env.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
 import { deadPort, mailHeader, mailText, startHttpReceiver, startSmtpSink, type HttpReceiver, type SmtpSink } from '../../../test/support/receivers.js';
 import { canMountTmpfs, mountTmpfs } from '../../../test/support/tmpfs.js';
+import { enqueue } from '@coffre/shared';
 
 const SIGNING_SECRET = 'whsec-0123456789-signing-secret';
 const SMTP = { user: 'coffre-mailer', password: 'smtp-pass-Zq81!x' };
@@ -331,7 +332,7 @@ describe('events delivered through the queue', () => {
 
     // Through the maintenance job itself, twice: the second run finds the same episode and sends nothing.
     for (let run = 0; run < 2; run++) {
-      const job = await stack.ctx.queues.enqueue('maintenance.run', {});
+      const job = await enqueue(stack.ctx, 'maintenance.run', {});
       await eventually(async () => ['completed', 'failed'].includes(await job.getState()), 60_000, 'the maintenance run');
       expect(await job.getState()).toBe('completed');
     }

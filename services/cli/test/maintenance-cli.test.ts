@@ -9,6 +9,7 @@ import { createTestStack, type TestStack } from '../../../test/support/stack.js'
 import { startWorkers } from '../../worker/src/workers.js';
 import { handlers } from '../../worker/src/handlers.js';
 import { privateHome, removePrivateHomes, runCli } from './support/cli.js';
+import { enqueue } from '@coffre/shared';
 
 let stack: TestStack;
 let home: string;
@@ -32,7 +33,7 @@ async function runningBackup(minutesAgo: number, withJob: boolean) {
   const row = await stack.ctx.db.backup.create({
     data: { name: `running-${randomUUID().slice(0, 8)}`, type: 'full', status: 'running', trigger: 'manual', sourceId: source.id, sourceName: source.name, startedAt, createdAt: startedAt },
   });
-  if (withJob) await stack.ctx.queues.enqueue('backup.run', { backupId: row.id });
+  if (withJob) await enqueue(stack.ctx, 'backup.run', { backupId: row.id });
   return row.id;
 }
 

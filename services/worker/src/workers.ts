@@ -7,21 +7,24 @@ import {
   failRun,
   runOfJob,
   createRedis,
-  jobCatalog,
+  definitionOf,
   startHeartbeat,
   jobNames,
-  jobsOfQueue,
   queueNames,
   type AppContext,
   type Heartbeat,
+  type JobHandlers,
   type JobName,
   type QueueName,
   type RunHooks,
   type RunOutcome,
 } from '@coffre/shared';
 
-export type Handler = (ctx: AppContext, payload: never, hooks: RunHooks, job: Job) => Promise<RunOutcome | object | void>;
-export type Handlers = Record<JobName, Handler>;
+export type Handlers = JobHandlers;
+
+/** Refusals of jobs that reached a queue other than their own (their rows are not failed for it). */
+const misroutedErrors = new WeakSet<Error>();
+const misrouted = Object.assign((error: Error) => (misroutedErrors.add(error), error), { has: (error: Error) => misroutedErrors.has(error) });
 
 export interface WorkerOptions {
   concurrency: number;
@@ -39,29 +42,31 @@ export interface RunningWorkers {
   close(graceMs: number): Promise<void>;
 }
 
-/** Fails when a job of the catalog has no handler, or a handler names no job. */
-export function checkHandlers(handlers: Partial<Record<string, Handler>>): asserts handlers is Handlers {
+/**
+ * Refuses to start when a job of the catalog has no handler, when a handler names no job, or when a
+ * queue this worker serves is not the queue the catalog gives a job it would take.
+ */
+export function checkHandlers(handlers: Partial<Record<string, unknown>>, served: readonly QueueName[] = queueNames): asserts handlers is Handlers {
+  const problems: string[] = [];
   const missing = jobNames.filter((name) => typeof handlers[name] !== 'function');
-  const unknown = Object.keys(handlers).filter((name) => !(name in jobCatalog));
-  if (missing.length || unknown.length) {
-    throw new Error(
-      [missing.length ? `no handler for job(s) ${missing.join(', ')}` : '', unknown.length ? `handler(s) for unknown job(s) ${unknown.join(', ')}` : '']
-        .filter(Boolean)
-        .join('; '),
-    );
-  }
+  if (missing.length) problems.push(`no handler for job(s) ${missing.join(', ')}`);
+  const unknown = Object.keys(handlers).filter((name) => !definitionOf(name));
+  if (unknown.length) problems.push(`handler(s) for unknown job(s) ${unknown.join(', ')}`);
+  const strange = served.filter((queue) => !queueNames.includes(queue));
+  if (strange.length) problems.push(`queue(s) ${strange.join(', ')} are not coffre's`);
+  if (problems.length) throw new Error(`The worker cannot start: ${problems.join('; ')}.`);
 }
 
 export function startWorkers(ctx: AppContext, handlers: Handlers, options: WorkerOptions): RunningWorkers {
-  checkHandlers(handlers);
-  const shutdown = new AbortController();
   const served = options.queues ?? [...queueNames];
+  checkHandlers(handlers, served);
+  const shutdown = new AbortController();
   const heartbeat = options.heartbeat ?? startHeartbeat(ctx, { workerId: options.workerId, queues: served });
   const connections = served.map(() => createRedis(ctx.config.REDIS_URL, 'worker'));
   const workers = served.map((queue, i) => {
     const connection = connections[i]!;
     connection.on('error', () => {});
-    const worker = new Worker(queue, (job, token, signal) => process(job, token, signal), {
+    const worker = new Worker(queue, (job, token, signal) => process(queue, job, token, signal), {
       connection,
       prefix: ctx.queues.prefix,
       concurrency: queue === 'maintenance' ? 1 : queue === 'notifications' ? 4 : options.concurrency,
@@ -77,16 +82,19 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
       // Whatever failed it for good (a handler that threw before writing, a job stalled too often), its
       // row must not stay pending or running: the transition is conditional, so a row already ended stays as it is.
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-      const run = final ? runOfJob(job.name, job.data) : null;
+      // A job refused for being on another queue than its own says nothing about its row.
+      const run = final && !misrouted.has(error) ? runOfJob(job.name, job.data) : null;
       if (run) void failRun(ctx, run.model, run.id, `The job failed for good: ${error.message}`).catch(() => {});
     });
     return worker;
   });
 
-  async function process(job: Job, token: string | undefined, signal?: AbortSignal): Promise<unknown> {
+  async function process(queue: QueueName, job: Job, token: string | undefined, signal?: AbortSignal): Promise<unknown> {
     const name = job.name as JobName;
-    const definition = jobCatalog[name];
-    if (!definition || !jobsOfQueue(definition.queue).includes(name)) throw new UnrecoverableError(`unknown job ${job.name}`);
+    const definition = definitionOf(name);
+    if (!definition) throw new UnrecoverableError(`unknown job ${job.name}`);
+    // A job is only run by the workers of its own queue: one added to another queue is refused.
+    if (definition.queue !== queue) throw misrouted(new UnrecoverableError(`job ${job.name} belongs to queue ${definition.queue}, not ${queue}`));
     const parsed = definition.payload.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}`);
     const abort = new AbortController();
@@ -104,7 +112,8 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
       reportProgress: (bytes) => void job.updateProgress({ bytes }).catch(() => {}),
     };
     try {
-      const outcome = await handlers[name](ctx, parsed.data as never, hooks, job);
+      const handler = handlers[name] as (ctx: AppContext, payload: unknown, hooks: RunHooks, job: Job) => Promise<RunOutcome | object | void>;
+      const outcome = await handler(ctx, parsed.data, hooks, job);
       if (outcome === 'busy') {
         // Another run holds this database: come back shortly, without spending an attempt.
         await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);

@@ -11,6 +11,7 @@ import { startWorkers } from '../src/workers.js';
 import { handlers } from '../src/handlers.js';
 import { REDIS_URL } from '../../../test/support/env.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
+import { scheduleJob } from '@coffre/shared';
 
 const FIRINGS = 200;
 
@@ -53,7 +54,7 @@ describe('job scheduler firings', () => {
       firing ??= job;
     });
     try {
-      await stack.ctx.queues.schedule('configuration.scheduled', schedulerId, { every: 20 }, { configurationId: configuration.id });
+      await scheduleJob(stack.ctx, 'configuration.scheduled', schedulerId, { every: 20 }, { configurationId: configuration.id });
       await eventually(async () => completed >= FIRINGS, 120_000, `${FIRINGS} firings to complete`);
       await stack.ctx.queues.queue('backup').removeJobScheduler(schedulerId);
     } finally {
@@ -77,7 +78,7 @@ describe('job scheduler firings', () => {
     }, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: stack.config.QUEUE_PREFIX, concurrency: 2 });
     worker.on('failed', () => (failed += 1));
     try {
-      await stack.ctx.queues.schedule('configuration.verify', schedulerId, { every: 20 }, { configurationId });
+      await scheduleJob(stack.ctx, 'configuration.verify', schedulerId, { every: 20 }, { configurationId });
       await eventually(async () => failed >= FIRINGS, 120_000, `${FIRINGS} firings to fail`);
       await stack.ctx.queues.queue('restore').removeJobScheduler(schedulerId);
     } finally {
@@ -88,12 +89,12 @@ describe('job scheduler firings', () => {
     expect((await keysOf('restore')).length).toBeLessThan(80);
   });
 
-  it('no code schedules a job but through ctx.queues.schedule (the catalog’s options and payload schema)', async () => {
+  it('no code schedules a job but through scheduleJob and the queues it uses (the catalog’s options and payload schema)', async () => {
     const roots = ['shared/src', 'services/api/src', 'services/worker/src', 'services/cli/src'];
     const callers: string[] = [];
     for (const root of roots) {
       for (const file of await sourceFiles(root)) {
-        if (file === 'shared/src/jobs/queues.ts') continue;
+        if (file === 'shared/src/infra/jobs/queues.ts') continue;
         if (/\.upsertJobScheduler\s*\(/.test(await readFile(file, 'utf8'))) callers.push(file);
       }
     }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { reconcile, requestBackup, runMaintenance, selectBeyondMaxBackups, syncAllSchedulers, systemActor } from '@coffre/shared';
 import { createTestStack, clearRedisPrefix, eventually, type TestStack } from '../../../test/support/stack.js';
+import { scheduleJob } from '@coffre/shared';
 
 let stack: TestStack;
 let auth: { Authorization: string };
@@ -79,7 +80,7 @@ describe('schedules', () => {
     // Lose the schedulers, and leave one of a configuration that no longer exists.
     const backupsQueue = stack.ctx.queues.queue('backup');
     for (const s of await backupsQueue.getJobSchedulers(0, -1)) await backupsQueue.removeJobScheduler(s.key);
-    await stack.ctx.queues.schedule('configuration.scheduled', 'configuration-0195a3c1-7b2e-7c3d-8e4f-000000000000', { pattern: '0 1 * * *' }, { configurationId: '0195a3c1-7b2e-7c3d-8e4f-000000000000' });
+    await scheduleJob(stack.ctx, 'configuration.scheduled', 'configuration-0195a3c1-7b2e-7c3d-8e4f-000000000000', { pattern: '0 1 * * *' }, { configurationId: '0195a3c1-7b2e-7c3d-8e4f-000000000000' });
     const children = [stack.spawnWorker(), stack.spawnWorker()];
     await Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
       let out = '';

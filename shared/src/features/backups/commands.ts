@@ -10,6 +10,7 @@ import { failRun } from '../../runs/transitions.js';
 import { bidiControlsMessage, hasNoBidiControls } from '../../rules/names.js';
 import { likeLiteral, parseInput, uuidParam } from '../../infra/validation.js';
 import { createTtlCache, type TtlCache } from '../../infra/ttl-cache.js';
+import { enqueue } from '../catalog.js';
 
 export const backupTypes = ['full', 'schema', 'data'] as const;
 export const runStatuses = ['pending', 'running', 'completed', 'failed'] as const;
@@ -232,7 +233,7 @@ export async function requestBackup(ctx: AppContext, input: unknown, actor: Acto
 
 async function enqueueOrFail(ctx: AppContext, backupId: string): Promise<void> {
   try {
-    await ctx.queues.enqueue('backup.run', { backupId });
+    await enqueue(ctx, 'backup.run', { backupId });
   } catch (error) {
     // No job means no worker will ever pick the row up: say so on the row rather than leave it pending.
     await failRun(ctx, 'backup', backupId, `The backup could not be queued: ${(error as Error).message}`);

@@ -22,6 +22,7 @@ import type { PgConnection } from '../../engine/postgres.js';
 import { failpoint } from '../../infra/failpoints.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
 import { applyConfigurationRetention } from '../maintenance/retention.js';
+import type { JobHandlers } from '../catalog.js';
 
 export const COFFRE_VERSION = '0.1.0';
 
@@ -275,3 +276,8 @@ async function writeSidecars(
     }
   }
 }
+
+/** The handler of the backups feature's job (jobs.ts). */
+export const backupHandlers = {
+  'backup.run': (ctx, payload, hooks) => runBackupJob(ctx, payload.backupId, hooks),
+} satisfies Pick<JobHandlers, 'backup.run'>;

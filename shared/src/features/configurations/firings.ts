@@ -14,6 +14,8 @@ import { defaultBackupName, requestBackup } from '../backups/commands.js';
 import { notify } from '../notifications/notifications.js';
 import { uiLink } from '../notifications/messages.js';
 import { describeSchedule, expectedIntervalMs, nextRunAt, overdueGraceMs, scheduleFromColumns, scheduleProblems, type Schedule } from '../../rules/schedule.js';
+import type { JobHandlers } from '../catalog.js';
+import { verifyNewestBackup } from '../verifications/commands.js';
 
 /** A UUID (version 8, name-based) that is always the same for the same text. */
 export function stableUuid(text: string): string {
@@ -128,3 +130,15 @@ function clock(at: Date, zone: string): string {
   );
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${zone}`;
 }
+
+/** The handlers of the configurations feature's jobs (jobs.ts), fired by its schedulers. */
+export const configurationHandlers = {
+  'configuration.scheduled': async (ctx, payload, _hooks, job) => {
+    // prevMillis: when the scheduler meant this firing to run (a late one means missed firings).
+    const at = job.opts.prevMillis ? new Date(job.opts.prevMillis) : null;
+    await runScheduledConfiguration(ctx, payload.configurationId, { id: String(job.id), at });
+  },
+  'configuration.verify': async (ctx, payload) => {
+    await verifyNewestBackup(ctx, payload.configurationId, { ...systemActor, name: 'scheduler' });
+  },
+} satisfies Pick<JobHandlers, 'configuration.scheduled' | 'configuration.verify'>;

@@ -5,6 +5,7 @@
 import type { BackupConfiguration } from '../../infra/db.js';
 import type { AppContext } from '../../infra/context.js';
 import { scheduleFromColumns, scheduleProblems, scheduleToCron } from '../../rules/schedule.js';
+import { scheduleJob } from '../catalog.js';
 
 export const MAINTENANCE_SCHEDULER = 'maintenance';
 const backupScheduler = (id: string) => `configuration-${id}`;
@@ -22,13 +23,13 @@ export async function syncConfigurationSchedulers(ctx: AppContext, configuration
   const payload = { configurationId: configuration.id };
   const cron = configuration.active && scheduleProblems(schedule).length === 0 ? scheduleToCron(schedule) : null;
   if (cron) {
-    await ctx.queues.schedule('configuration.scheduled', backupScheduler(configuration.id), { pattern: cron.pattern, tz: cron.tz }, payload);
+    await scheduleJob(ctx, 'configuration.scheduled', backupScheduler(configuration.id), { pattern: cron.pattern, tz: cron.tz }, payload);
   } else {
     await ctx.queues.queue('backup').removeJobScheduler(backupScheduler(configuration.id));
   }
   const verifyPattern = configuration.active ? verifyPatterns[configuration.verifySchedule] : undefined;
   if (verifyPattern) {
-    await ctx.queues.schedule('configuration.verify', verifyScheduler(configuration.id), { pattern: verifyPattern, tz: schedule.timezone ?? 'UTC' }, payload);
+    await scheduleJob(ctx, 'configuration.verify', verifyScheduler(configuration.id), { pattern: verifyPattern, tz: schedule.timezone ?? 'UTC' }, payload);
   } else {
     await ctx.queues.queue('restore').removeJobScheduler(verifyScheduler(configuration.id));
   }
@@ -44,7 +45,7 @@ export async function removeConfigurationSchedulers(ctx: AppContext, id: string)
  * and the maintenance scheduler. Run by every worker at start (and safe to run anywhere, any time).
  */
 export async function syncAllSchedulers(ctx: AppContext): Promise<{ backups: number; verifications: number }> {
-  await ctx.queues.schedule('maintenance.run', MAINTENANCE_SCHEDULER, { pattern: ctx.config.MAINTENANCE_CRON, tz: 'UTC' }, {});
+  await scheduleJob(ctx, 'maintenance.run', MAINTENANCE_SCHEDULER, { pattern: ctx.config.MAINTENANCE_CRON, tz: 'UTC' }, {});
   const configurations = await ctx.db.backupConfiguration.findMany();
   for (const configuration of configurations) await syncConfigurationSchedulers(ctx, configuration);
   const known = new Set(configurations.map((c) => c.id));

@@ -5,6 +5,7 @@ import type { RunHooks } from '../../runs/life-cycle.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { applyRetention, type RetentionReport } from './retention.js';
 import { notifyMaintenanceFindings } from '../notifications/notifications.js';
+import type { JobHandlers } from '../catalog.js';
 
 export interface MaintenanceReport {
   retention: RetentionReport;
@@ -34,3 +35,8 @@ export async function runMaintenance(ctx: AppContext, options: { fixMissing?: bo
 export function liveWindowMs(ctx: AppContext): number {
   return Math.max(60_000, 2 * ctx.config.STALL_SECONDS * 1000);
 }
+
+/** The handler of the maintenance feature's job (jobs.ts). */
+export const maintenanceHandlers = {
+  'maintenance.run': (ctx, payload, hooks) => runMaintenance(ctx, payload, hooks),
+} satisfies Pick<JobHandlers, 'maintenance.run'>;

@@ -11,6 +11,7 @@ import { liveWorkers, type WorkerBeat } from '../../infra/heartbeats.js';
 import { failRun } from '../../runs/transitions.js';
 import { clause } from '../../infra/sentences.js';
 import { removeLeftoverTemporaries, STALE_TEMPORARY_MS } from './temporaries.js';
+import { enqueue } from '../catalog.js';
 
 export interface ReconcileReport {
   failedRunning: { model: string; id: string; reason: string }[];
@@ -97,7 +98,7 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
         report.requeuedPending.push({ model, id: row.id });
         if (!options.dryRun) {
           const payload = model === 'backup' ? { backupId: row.id } : model === 'restore' ? { restoreId: row.id } : { verificationId: row.id };
-          await ctx.queues.enqueue(jobNameOf[model], payload as never);
+          await enqueue(ctx, jobNameOf[model], payload as never);
         }
       } else if (state === 'failed') {
         await markLost(ctx, model, row.id, `The job failed before it started: ${clause(job?.failedReason || 'no reason recorded')}.`, options, report);

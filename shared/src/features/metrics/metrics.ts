@@ -11,7 +11,7 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { JobType } from 'bullmq';
 import { Prisma } from '../../infra/db.js';
-import { queueNames } from '../../infra/jobs/catalog.js';
+import { queueNames } from '../../infra/jobs/definition.js';
 import type { AppContext } from '../../infra/context.js';
 
 /** Upper bounds of the duration histogram, in seconds. */

@@ -21,6 +21,8 @@ import { parseInput, requireUuid } from '../../infra/validation.js';
 import { channelColumns, channelInputSchema, channelToApi, mergeChannelUpdate, openChannelSecret, type ChannelSecret, type NotificationEvent } from './channels.js';
 import { backupSummary, formatBytes, restoreSummary, uiLink, verificationSummary, type EventBody } from './messages.js';
 import { sendNotification, type SendResult } from './senders.js';
+import { enqueue } from '../catalog.js';
+import type { JobHandlers } from '../catalog.js';
 
 export * from './channels.js';
 export { signBody, SEND_TIMEOUT_MS, type SendResult } from './senders.js';
@@ -268,7 +270,7 @@ async function queueDeliveries(ctx: AppContext, event: NotificationEvent, subjec
       skipDuplicates: true,
     });
     if (count === 0) continue; // notified already
-    await ctx.queues.enqueue('notification.deliver', { deliveryId: id });
+    await enqueue(ctx, 'notification.deliver', { deliveryId: id });
     queued += 1;
   }
   return queued;
@@ -368,7 +370,7 @@ export async function notifyMaintenanceFindings(ctx: AppContext, logger: Logger,
       take: 500,
     });
     // A job that exists already makes this a no-op (job ids derive from the delivery).
-    for (const { id } of lost) await ctx.queues.enqueue('notification.deliver', { deliveryId: id });
+    for (const { id } of lost) await enqueue(ctx, 'notification.deliver', { deliveryId: id });
     findings.requeued = lost.length;
   } catch (error) {
     logger.warn({ err: errorMessage(error) }, 'pending notifications could not be queued again');
@@ -385,3 +387,8 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
+
+/** The handler of the notifications feature's job (jobs.ts). */
+export const notificationHandlers = {
+  'notification.deliver': (ctx, payload, hooks) => deliverNotification(ctx, payload.deliveryId, hooks),
+} satisfies Pick<JobHandlers, 'notification.deliver'>;

@@ -17,6 +17,7 @@ import { isAbsolute } from 'node:path';
 import { assertFilesPath } from '../../infra/files-roots.js';
 import { describeRestoreTarget } from './describe.js';
 import { parseInput, uuidParam } from '../../infra/validation.js';
+import { enqueue } from '../catalog.js';
 
 export const restoreRequestSchema = z
   .object({
@@ -181,7 +182,7 @@ async function requestBucketRestore(ctx: AppContext, backup: Backup, request: z.
 
 async function queueRestore(ctx: AppContext, restore: Restore, backup: Backup, actor: Actor, summary: Record<string, unknown>): Promise<Restore> {
   try {
-    await ctx.queues.enqueue('restore.run', { restoreId: restore.id });
+    await enqueue(ctx, 'restore.run', { restoreId: restore.id });
   } catch (error) {
     await failRun(ctx, 'restore', restore.id, `The restore could not be queued: ${errorMessage(error)}`);
     throw error;

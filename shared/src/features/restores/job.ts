@@ -22,6 +22,7 @@ import { createRunLog } from '../../runs/run-log.js';
 import { executeBackup, type BackupSubject } from '../backups/job.js';
 import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { databaseExists } from './commands.js';
+import type { JobHandlers } from '../catalog.js';
 
 /** The worker's side: lock the target, safety backup, verify, restore. */
 export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: RunHooks): Promise<RunOutcome> {
@@ -236,3 +237,7 @@ export function describeBucketTarget(bucket: Pick<S3StorageOptions, 'bucket' | '
   return `${bucket.bucket}/${s3KeyPrefix(bucket.prefix)}`;
 }
 
+/** The handler of the restores feature's job (jobs.ts). */
+export const restoreHandlers = {
+  'restore.run': (ctx, payload, hooks) => runRestoreJob(ctx, payload.restoreId, hooks),
+} satisfies Pick<JobHandlers, 'restore.run'>;

@@ -10,6 +10,7 @@ import type { Actor, AppContext } from '../../infra/context.js';
 import { getBackup } from '../backups/commands.js';
 import { failRun } from '../../runs/transitions.js';
 import { parseInput, uuidParam } from '../../infra/validation.js';
+import { enqueue } from '../catalog.js';
 
 export const verificationSchema = z
   .object({
@@ -74,7 +75,7 @@ export async function requestVerification(ctx: AppContext, backupId: string, act
   if (active) return active;
   const verification = await ctx.db.verification.create({ data: { backupId, status: 'pending', trigger, requestedBy: actor.name } });
   try {
-    await ctx.queues.enqueue('verification.run', { verificationId: verification.id });
+    await enqueue(ctx, 'verification.run', { verificationId: verification.id });
   } catch (error) {
     await failRun(ctx, 'verification', verification.id, `The verification could not be queued: ${errorMessage(error)}`);
     throw error;

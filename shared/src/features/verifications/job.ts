@@ -14,6 +14,7 @@ import { s3KeyPrefix } from '../../storage/s3-location.js';
 import { createRunLog, type RunLog } from '../../runs/run-log.js';
 import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { restoreBackupInto, withEachCopy } from '../restores/job.js';
+import type { JobHandlers } from '../catalog.js';
 
 export async function runVerificationJob(ctx: AppContext, verificationId: string, hooks: RunHooks): Promise<RunOutcome> {
   const verification = await ctx.db.verification.findUnique({ where: { id: verificationId }, include: { backup: { include: { source: true } } } });
@@ -162,3 +163,7 @@ export function compareCounts(expected: TableCount[], found: TableCount[], schem
   return differences;
 }
 
+/** The handler of the verifications feature's job (jobs.ts). */
+export const verificationHandlers = {
+  'verification.run': (ctx, payload, hooks) => runVerificationJob(ctx, payload.verificationId, hooks),
+} satisfies Pick<JobHandlers, 'verification.run'>;

@@ -3,7 +3,7 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { UnavailableError } from '../errors.js';
-import { jobCatalog, queueNames, type JobName, type JobPayload, type QueueName } from './catalog.js';
+import { jobOptions, type JobDefinition, type QueueName } from './definition.js';
 
 export type ConnectionRole = 'api' | 'worker';
 
@@ -21,14 +21,18 @@ export interface JobQueues {
   readonly redis: Redis;
   readonly prefix: string;
   queue(name: QueueName): Queue;
-  /** Validates the payload against the catalog and adds the job (a no-op when its id exists). */
-  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: Pick<JobsOptions, 'delay' | 'priority'>): Promise<Job>;
+  /**
+   * Adds a job of a definition, its payload validated (a no-op when its id exists). Typed callers
+   * use enqueue() of features/catalog.ts, which names the definition from the catalog.
+   */
+  add(name: string, definition: JobDefinition, payload: unknown, options?: Pick<JobsOptions, 'delay' | 'priority'>): Promise<Job>;
   /**
    * Creates or updates the job scheduler `schedulerId`, which fires `name` with `payload` on `repeat`.
-   * The only way coffre schedules: the payload is validated against the catalog and every firing
-   * gets the catalog's options (attempts, backoff, how many finished firings Redis keeps).
+   * The only way coffre schedules: the payload is validated against the definition and every firing
+   * gets its options (attempts, backoff, how many finished firings Redis keeps). Typed callers use
+   * schedule() of features/catalog.ts.
    */
-  schedule<N extends JobName>(name: N, schedulerId: string, repeat: ScheduleRepeat, payload: JobPayload<N>): Promise<void>;
+  schedule(name: string, definition: JobDefinition, schedulerId: string, repeat: ScheduleRepeat, payload: unknown): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,20 +56,18 @@ export function createJobQueues(options: { redisUrl: string; prefix: string; rol
     redis,
     prefix: options.prefix,
     queue,
-    async enqueue(name, payload, extra) {
-      const definition = jobCatalog[name];
+    async add(name, definition, payload, extra) {
       const data = definition.payload.parse(payload);
-      const jobId = 'jobId' in definition && definition.jobId ? (definition.jobId as (p: unknown) => string)(data) : undefined;
+      const jobId = definition.jobId?.(data);
       try {
-        return await queue(definition.queue).add(name, data, { ...jobOptions(name), ...extra, jobId });
+        return await queue(definition.queue).add(name, data, { ...jobOptions(definition), ...extra, jobId });
       } catch (error) {
         throw new UnavailableError(`The job queue (Redis) is unavailable, so the job could not be queued: ${(error as Error).message}`);
       }
     },
-    async schedule(name, schedulerId, repeat, payload) {
-      const definition = jobCatalog[name];
+    async schedule(name, definition, schedulerId, repeat, payload) {
       const data = definition.payload.parse(payload);
-      const opts = jobOptions(name);
+      const opts = jobOptions(definition);
       try {
         // Upserting replaces the scheduler's pending firing with one in the future: a firing that waits
         // for a worker (and says, when one takes it, which firings were missed) would vanish. Every worker
@@ -84,16 +86,6 @@ export function createJobQueues(options: { redisUrl: string; prefix: string; rol
   };
 }
 
-export function jobOptions(name: JobName): JobsOptions {
-  const definition: { attempts: number; backoffMs: number; keep?: { completed: number; failed: number } } = jobCatalog[name];
-  return {
-    attempts: definition.attempts,
-    backoff: definition.backoffMs ? { type: 'exponential', delay: definition.backoffMs } : undefined,
-    removeOnComplete: { age: 7 * 24 * 3600, count: definition.keep?.completed ?? 5000 },
-    removeOnFail: { age: 30 * 24 * 3600, count: definition.keep?.failed ?? 5000 },
-  };
-}
-
 /** Whether a stored scheduler fires the same job, on the same schedule, with the same data and options. */
 function sameScheduler(existing: object, wanted: object): boolean {
   const pick = ({ name, pattern, tz, every, template }: { name?: unknown; pattern?: unknown; tz?: unknown; every?: unknown; template?: unknown }) =>
@@ -108,4 +100,3 @@ function canonical(value: unknown): string {
   );
 }
 
-export { queueNames };
