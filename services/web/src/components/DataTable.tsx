@@ -31,17 +31,19 @@ interface DataTableProps<T> {
   /** What the list holds, for "Loading the …" and "Could not load the …". */
   what: string;
   empty: ReactNode;
-  testId: string;
+  testId?: string;
+  /** A small table inside a panel: tighter, and a table on a phone too. */
+  compact?: boolean;
   /** Props of a box around the rows and the empty state (the history marks which query they answer). */
   results?: HTMLAttributes<HTMLDivElement> & Record<`data-${string}`, string | undefined>;
 }
 
-export function DataTable<T>({ list, columns, rowKey, rowProps, what, empty, testId, results }: DataTableProps<T>) {
+export function DataTable<T>({ list, columns, rowKey, rowProps, what, empty, testId, compact, results }: DataTableProps<T>) {
   const body = (
     <ListStates list={list} what={what} empty={empty}>
       {(rows) => (
         <div className="table-wrap">
-          <table className={`table responsive${list.stale ? ' table-stale' : ''}`} data-testid={testId} aria-busy={list.stale}>
+          <table className={`table ${compact ? 'table-compact' : 'responsive'}${list.stale ? ' table-stale' : ''}`} data-testid={testId} aria-busy={list.stale}>
             <thead>
               <tr>
                 {columns.map((column) => (

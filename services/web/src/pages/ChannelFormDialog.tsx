@@ -26,17 +26,7 @@ export function ChannelFormDialog({ channel, onClose, onSaved }: Props) {
   };
 
   return (
-    <FormDialog
-      title={channel ? `Edit ${channel.name}` : 'Add a notification channel'}
-      id="channel-form"
-      submitLabel={channel ? 'Save' : 'Add'}
-      form={form}
-     
-      onSubmit={save}
-      onClose={onClose}
-      wide
-      autoComplete="off"
-    >
+    <FormDialog title={channel ? `Edit ${channel.name}` : 'Add a notification channel'} id="channel-form" submitLabel={channel ? 'Save' : 'Add'} form={form} onSubmit={save} onClose={onClose} wide autoComplete="off">
       <div className="form-row">
         <FormInput form={form} field="name" id="ch-name" label="Name" data-autofocus />
         <FormSelect form={form} field="kind" id="ch-kind" label="Kind" hint={channel ? 'The kind of a channel cannot change.' : undefined} disabled={Boolean(channel)}>

@@ -35,16 +35,7 @@ export function ConfigurationFormDialog({ configuration, onClose, onSaved }: Pro
   };
 
   return (
-    <FormDialog
-      title={configuration ? `Edit ${configuration.name}` : 'New configuration'}
-      id="configuration-form"
-      submitLabel={configuration ? 'Save' : 'Create'}
-      form={form}
-     
-      onSubmit={save}
-      onClose={onClose}
-      wide
-    >
+    <FormDialog title={configuration ? `Edit ${configuration.name}` : 'New configuration'} id="configuration-form" submitLabel={configuration ? 'Save' : 'Create'} form={form} onSubmit={save} onClose={onClose} wide>
       <FormInput form={form} field="name" id="cfg-name" label="Name" data-autofocus maxLength={120} />
       <div className="form-row">
         <FormSelect form={form} field="sourceId" id="cfg-source" label="Source">

@@ -9,12 +9,13 @@ import { StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';
 import { Card, EditAndDelete, Switch } from '../components/Card';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
+import { Fact } from '../components/DetailsDialog';
 import { Page } from '../components/Page';
 import { ListStates } from '../components/States';
 import { useAction } from '../hooks/useAction';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useListApi } from '../hooks/useList';
-import { describeRetention, formatDateTime, formatRelative } from '../lib/format';
+import { describeNextRun, describeRetention, formatDateTime, formatRelative } from '../lib/format';
 import { ConfigurationFormDialog } from './ConfigurationFormDialog';
 import { ConfigurationDetailsDialog } from './ConfigurationDetailsDialog';
 
@@ -81,16 +82,14 @@ export function ConfigurationsPage() {
               >
                 <p className="schedule">{c.scheduleDescription}</p>
                 <dl className="facts">
-                  <dt>Source</dt>
-                  <dd>{c.sourceName}</dd>
-                  <dt>Next run</dt>
-                  <dd title={formatDateTime(c.nextRunAt)}>{c.nextRunAt ? `${formatRelative(c.nextRunAt)} (${formatDateTime(c.nextRunAt)})` : c.active ? 'Only when run by hand' : 'Inactive'}</dd>
-                  <dt>Last run</dt>
-                  <dd>
+                  <Fact label="Source">{c.sourceName}</Fact>
+                  <Fact label="Next run" title={formatDateTime(c.nextRunAt)}>
+                    {describeNextRun(c)}
+                  </Fact>
+                  <Fact label="Last run">
                     {c.lastStatus ? <StatusBadge status={c.lastStatus} /> : null} {c.lastRunAt ? formatRelative(c.lastRunAt) : 'Never'}
-                  </dd>
-                  <dt>Retention</dt>
-                  <dd>{describeRetention(c.retention)}</dd>
+                  </Fact>
+                  <Fact label="Retention">{describeRetention(c.retention)}</Fact>
                 </dl>
                 {c.overdue ? <p className="warning">Overdue: no successful backup when one was due.</p> : null}
               </Card>

@@ -31,17 +31,7 @@ export function DestinationFormDialog({ destination, onClose, onSaved }: Props) 
   };
 
   return (
-    <FormDialog
-      title={destination ? `Edit ${destination.name}` : 'Add a destination'}
-      id="destination-form"
-      submitLabel={destination ? 'Save' : 'Add destination'}
-      form={form}
-     
-      onSubmit={save}
-      onClose={onClose}
-      wide
-      autoComplete="off"
-    >
+    <FormDialog title={destination ? `Edit ${destination.name}` : 'Add a destination'} id="destination-form" submitLabel={destination ? 'Save' : 'Add destination'} form={form} onSubmit={save} onClose={onClose} wide autoComplete="off">
       <div className="form-row">
         <FormInput form={form} field="name" id="dest-name" label="Name" data-autofocus spellCheck={false} />
         <FormSelect form={form} field="kind" id="dest-kind" label="Kind" hint={destination ? 'The kind of a destination cannot change.' : undefined} disabled={Boolean(destination)}>

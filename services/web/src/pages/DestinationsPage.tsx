@@ -9,6 +9,7 @@ import { useCapabilities, useOptionalRoute } from '../capabilities';
 import { Button } from '../components/Button';
 import { Card, EditAndDelete, ProbeButton, ProbeResult } from '../components/Card';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
+import { Fact } from '../components/DetailsDialog';
 import { DestinationUsageItem } from '../components/DestinationUsage';
 import { Page } from '../components/Page';
 import { ListStates } from '../components/States';
@@ -93,9 +94,15 @@ export function DestinationsPage() {
                     {Object.entries(d.config)
                       .filter(([field, value]) => field !== 'path' && value !== null && value !== undefined && typeof value !== 'object')
                       .map(([field, value]) => (
-                        <Fact key={field} label={field} value={String(value)} />
+                        <Fact key={field} label={field} className="break">
+                          {String(value)}
+                        </Fact>
                       ))}
-                    {d.kind === 's3' ? <Fact label="credentials" value={d.hasCredentials ? 'stored, sealed' : 'none (from the environment)'} /> : null}
+                    {d.kind === 's3' ? (
+                      <Fact label="credentials" className="break">
+                        {d.hasCredentials ? 'stored, sealed' : 'none (from the environment)'}
+                      </Fact>
+                    ) : null}
                   </dl>
                   {usage ? (
                     <ul className="plain-list">
@@ -132,11 +139,3 @@ export function DestinationsPage() {
   );
 }
 
-function Fact({ label, value }: { label: string; value: string }) {
-  return (
-    <>
-      <dt>{label}</dt>
-      <dd className="break">{value}</dd>
-    </>
-  );
-}
