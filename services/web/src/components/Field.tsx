@@ -36,7 +36,7 @@ interface Bound<F> {
 }
 
 /** The field's value, its change and its problem, for an input, a textarea or a select. */
-function binding<F>({ form, field, id }: Bound<F>) {
+function binding<F>({ form, field, id }: Pick<Bound<F>, 'form' | 'field' | 'id'>) {
   const error = form.shown(field);
   return {
     error,
@@ -50,7 +50,7 @@ function binding<F>({ form, field, id }: Bound<F>) {
 }
 
 export function FormInput<F>({ form, field, id, label, hint, ...input }: Bound<F> & Omit<InputHTMLAttributes<HTMLInputElement>, 'form' | 'id'>) {
-  const { error, control } = binding({ form, field, id, label });
+  const { error, control } = binding({ form, field, id });
   return (
     <Field label={label} id={id} error={error} hint={hint}>
       <input {...input} {...control} />
@@ -59,7 +59,7 @@ export function FormInput<F>({ form, field, id, label, hint, ...input }: Bound<F
 }
 
 export function FormTextArea<F>({ form, field, id, label, hint, ...textarea }: Bound<F> & Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'form' | 'id'>) {
-  const { error, control } = binding({ form, field, id, label });
+  const { error, control } = binding({ form, field, id });
   return (
     <Field label={label} id={id} error={error} hint={hint}>
       <textarea {...textarea} {...control} />
@@ -68,7 +68,7 @@ export function FormTextArea<F>({ form, field, id, label, hint, ...textarea }: B
 }
 
 export function FormSelect<F>({ form, field, id, label, hint, children, ...select }: Bound<F> & Omit<SelectHTMLAttributes<HTMLSelectElement>, 'form' | 'id'>) {
-  const { error, control } = binding({ form, field, id, label });
+  const { error, control } = binding({ form, field, id });
   return (
     <Field label={label} id={id} error={error} hint={hint}>
       <select {...select} {...control}>

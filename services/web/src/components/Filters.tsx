@@ -1,6 +1,6 @@
 // The filter bars above lists: a search form that never submits (each filter applies as it
 // changes), its labelled fields, and selects whose empty choice means "any".
-import { useEffect, useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 
 export function FilterBar({ children }: { children: ReactNode }) {
   return (
@@ -43,15 +43,4 @@ export function FilterSelect<V extends string>({ label, name, value, any, option
       </select>
     </FilterField>
   );
-}
-
-/** `value` once it has not changed for `ms` (typing pauses), compared by its JSON. */
-export function useDebounced<T>(value: T, ms = 300): T {
-  const [settled, setSettled] = useState(value);
-  const key = JSON.stringify(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [key, ms]);
-  return settled;
 }

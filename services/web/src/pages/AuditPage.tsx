@@ -2,8 +2,9 @@
 import { useState } from 'react';
 import type { AuditEvent } from '../api/types';
 import { DataTable, type Column } from '../components/DataTable';
-import { FilterBar, FilterField, useDebounced } from '../components/Filters';
+import { FilterBar, FilterField } from '../components/Filters';
 import { Page } from '../components/Page';
+import { useDebounced } from '../hooks/useDebounced';
 import { usePagedApi } from '../hooks/useList';
 import { formatDateTime } from '../lib/format';
 
