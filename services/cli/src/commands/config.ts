@@ -179,7 +179,7 @@ export function configCommand(): Command {
  * What `config show --json` adds to a configuration and the API computes itself: left out of a
  * --file body, so that a configuration shown can be created again (under another --name).
  */
-const shownOnly = ['id', 'sourceName', 'scheduleDescription', 'nextRunAt', 'lastRunAt', 'createdAt', 'updatedAt', 'overdue', 'lastCompletedAt', 'lastStatus', 'encrypted'];
+const shownOnly = ['id', 'sourceName', 'scheduleDescription', 'nextRunAt', 'lastRunAt', 'createdAt', 'updatedAt', 'overdue', 'lastCompletedAt', 'lastStatus', 'encrypted', 'overdueAt'];
 
 /** The POST body: the file's JSON, then every flag given on top of it. */
 async function createBody(options: CreateOptions): Promise<Record<string, unknown>> {

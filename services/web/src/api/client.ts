@@ -83,3 +83,8 @@ export function queryString(params: Record<string, string | number | boolean | u
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/** Saves a resource of `collection`: PUT to its address when it exists (has an id), POST to the collection when it is new. */
+export function saveResource<T>(collection: string, id: string | undefined, body: unknown): Promise<T> {
+  return id ? apiSend<T>('PUT', `${collection}/${id}`, body) : apiSend<T>('POST', collection, body);
+}

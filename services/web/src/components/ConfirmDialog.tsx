@@ -1,7 +1,7 @@
 // "Are you sure?" for a destructive or costly action; the button shows the action running.
 import type { ReactNode } from 'react';
-import { Dialog } from './Dialog';
-import { Button } from './Button';
+import type { ConfirmedAction } from '../hooks/useConfirmedAction';
+import { Dialog, DialogButtons } from './Dialog';
 
 interface ConfirmDialogProps {
   title: string;
@@ -18,21 +18,7 @@ interface ConfirmDialogProps {
 
 export function ConfirmDialog({ title, children, confirmLabel, danger, busy, disabled, error, onConfirm, onClose }: ConfirmDialogProps) {
   return (
-    <Dialog
-      title={title}
-      onClose={onClose}
-      busy={busy}
-      footer={
-        <>
-          <Button onClick={onClose} disabled={busy}>
-            Cancel
-          </Button>
-          <Button variant={danger ? 'danger' : 'primary'} busy={busy} disabled={disabled} onClick={onConfirm}>
-            {confirmLabel}
-          </Button>
-        </>
-      }
-    >
+    <Dialog title={title} onClose={onClose} busy={busy} footer={<DialogButtons label={confirmLabel} variant={danger ? 'danger' : 'primary'} busy={busy} disabled={disabled} onClick={onConfirm} onCancel={onClose} />}>
       {children}
       {error ? (
         <p className="form-error" role="alert" data-testid="confirm-error">
@@ -40,5 +26,16 @@ export function ConfirmDialog({ title, children, confirmLabel, danger, busy, dis
         </p>
       ) : null}
     </Dialog>
+  );
+}
+
+/** The confirmation of a useConfirmedAction: shown while it asks about an item. */
+export function ConfirmActionDialog<T>({ action, title, confirmLabel, danger, children }: { action: ConfirmedAction<T>; title: (target: T) => string; confirmLabel: string; danger?: boolean; children: (target: T) => ReactNode }) {
+  const { target } = action;
+  if (target === null) return null;
+  return (
+    <ConfirmDialog title={title(target)} confirmLabel={confirmLabel} danger={danger} busy={action.busy} error={action.error} onConfirm={action.confirm} onClose={action.close}>
+      {children(target)}
+    </ConfirmDialog>
   );
 }

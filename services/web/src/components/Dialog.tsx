@@ -2,6 +2,7 @@
 // what had it before (usually the button that opened it).
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { createPortal } from 'react-dom';
+import { Button } from './Button';
 
 interface DialogProps {
   title: string;
@@ -78,5 +79,30 @@ export function Dialog({ title, onClose, children, footer, wide, busy }: DialogP
       </div>
     </div>,
     document.body,
+  );
+}
+
+interface DialogButtonsProps {
+  label: ReactNode;
+  variant: 'primary' | 'danger';
+  busy: boolean;
+  disabled?: boolean;
+  /** A submit button of the form with this id, or a plain button with onClick. */
+  form?: string;
+  onClick?: () => void;
+  onCancel: () => void;
+}
+
+/** A dialog's footer: Cancel, then its action; Cancel waits while the action runs. */
+export function DialogButtons({ label, variant, busy, disabled, form, onClick, onCancel }: DialogButtonsProps) {
+  return (
+    <>
+      <Button onClick={onCancel} disabled={busy}>
+        Cancel
+      </Button>
+      <Button variant={variant} type={form ? 'submit' : 'button'} form={form} busy={busy} disabled={disabled} onClick={onClick}>
+        {label}
+      </Button>
+    </>
   );
 }

@@ -2,7 +2,7 @@
 // API's own 400 sentence shows at the top and under the field it names, and nothing is sent while
 // the browser already knows the form is wrong.
 import { useState } from 'react';
-import { ApiError } from '../api/client';
+import { ApiError, saveResource } from '../api/client';
 import { useToast } from '../components/Toasts';
 
 export type Errors<F> = Partial<Record<keyof F, string>>;
@@ -15,10 +15,10 @@ export interface FormState<F> {
   apiError: string | null;
   saving: boolean;
   /** Validates, then runs `send` (which throws ApiError on refusal); true when it succeeded. */
-  submit(send: (form: F) => Promise<void>): Promise<boolean>;
+  submit(send: (form: F) => Promise<unknown>): Promise<boolean>;
 }
 
-export function useForm<F extends object>(initial: () => F, validate: (form: F) => Errors<F>, fieldOfApiPath: (path: string) => keyof F | null): FormState<F> {
+export function useForm<F extends object>(initial: () => F, validate: (form: F) => Errors<F>, fieldOfApiPath: (path: string, form: F) => keyof F | null): FormState<F> {
   const toast = useToast();
   const [form, setForm] = useState(initial);
   const [touched, setTouched] = useState<Set<keyof F>>(() => new Set());
@@ -35,7 +35,7 @@ export function useForm<F extends object>(initial: () => F, validate: (form: F) 
 
   const shown = (field: keyof F) => (submitted || touched.has(field) ? errors[field] : undefined) ?? apiError?.fields[field];
 
-  const submit = async (send: (form: F) => Promise<void>) => {
+  const submit = async (send: (form: F) => Promise<unknown>) => {
     setSubmitted(true);
     setApiError(null);
     if (Object.values(errors).some(Boolean)) {
@@ -51,7 +51,7 @@ export function useForm<F extends object>(initial: () => F, validate: (form: F) 
       if (error instanceof ApiError) {
         const fields: Errors<F> = {};
         for (const detail of error.details) {
-          const field = fieldOfApiPath(detail.path);
+          const field = fieldOfApiPath(detail.path, form);
           if (field && !fields[field]) fields[field] = detail.message;
         }
         setApiError({ message: error.message, fields });
@@ -66,4 +66,17 @@ export function useForm<F extends object>(initial: () => F, validate: (form: F) 
   };
 
   return { form, set, shown, apiError: apiError?.message ?? null, saving, submit };
+}
+
+/**
+ * Saves a resource of `collection` (PUT when `existing`, POST when new) and toasts
+ * "<name> is saved." or "<name> is <created>.".
+ */
+export function useSaver<T extends { name: string }>(collection: string, existing: { id: string } | null, created = 'added'): (body: unknown) => Promise<T> {
+  const toast = useToast();
+  return async (body) => {
+    const saved = await saveResource<T>(collection, existing?.id, body);
+    toast.success(existing ? `${saved.name} is saved.` : `${saved.name} is ${created}.`);
+    return saved;
+  };
 }

@@ -62,3 +62,9 @@ export function describeRetention(r: Retention): string {
   ].filter(Boolean);
   return parts.length ? `Keeps ${parts.join(', ')}` : 'Keeps every backup';
 }
+
+/** When a configuration runs next: "in 3 hours (12/05/2026, 02:30)", or why it does not. */
+export function describeNextRun(c: { nextRunAt: string | null; active: boolean }): string {
+  if (c.nextRunAt) return `${formatRelative(c.nextRunAt)} (${formatDateTime(c.nextRunAt)})`;
+  return c.active ? 'Only when run by hand' : 'Inactive';
+}

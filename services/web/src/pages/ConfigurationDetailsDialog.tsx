@@ -1,16 +1,15 @@
 // What /configurations/:id opens (an overdue configuration's notification links there): the
 // configuration in full and its latest backups, with the actions the role allows.
 import { Link } from 'react-router';
-import { ApiError, apiSend, queryString } from '../api/client';
+import { apiSend, queryString } from '../api/client';
 import type { Backup, Configuration, Page } from '../api/types';
 import { useAuth } from '../auth';
 import { StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';
-import { Dialog } from '../components/Dialog';
-import { LoadError, Loading } from '../components/States';
+import { DetailsDialog, Fact } from '../components/DetailsDialog';
 import { useAction } from '../hooks/useAction';
 import { useApi } from '../hooks/usePolling';
-import { describeRetention, formatBytes, formatDateTime, formatRelative } from '../lib/format';
+import { describeNextRun, describeRetention, formatBytes, formatDateTime, formatRelative } from '../lib/format';
 
 interface Props {
   id: string;
@@ -20,14 +19,12 @@ interface Props {
 
 export function ConfigurationDetailsDialog({ id, onClose, onEdit }: Props) {
   const { can } = useAuth();
-  const { data: c, error } = useApi<Configuration>(`/api/configurations/${encodeURIComponent(id)}`);
+  const { data, error } = useApi<Configuration>(`/api/configurations/${encodeURIComponent(id)}`);
   const latest = useApi<Page<Backup>>(`/api/backups${queryString({ configurationId: id, pageSize: 5 })}`);
   const { busy, run } = useAction();
   return (
-    <Dialog title={c ? c.name : 'Configuration'} onClose={onClose} wide busy={busy !== null}>
-      {error && !c ? <LoadError error={error} what={error instanceof ApiError && error.status === 404 ? 'this configuration (it does not exist)' : 'the configuration'} /> : null}
-      {!c && !error ? <Loading what="the configuration" /> : null}
-      {c ? (
+    <DetailsDialog what="configuration" data={data} error={error} title={(c) => c.name} onClose={onClose} busy={busy !== null}>
+      {(c) => (
         <div className="details" data-testid="configuration-details">
           <div className="details-badges">
             <TypeBadge type={c.type} />
@@ -37,25 +34,19 @@ export function ConfigurationDetailsDialog({ id, onClose, onEdit }: Props) {
           </div>
           {c.overdue ? <p className="warning">Overdue: no successful backup when one was due.</p> : null}
           <dl className="facts facts-wide">
-            <dt>Schedule</dt>
-            <dd>{c.scheduleDescription}</dd>
-            <dt>Source</dt>
-            <dd>{c.sourceName}</dd>
-            <dt>Next run</dt>
-            <dd>{c.nextRunAt ? `${formatRelative(c.nextRunAt)} (${formatDateTime(c.nextRunAt)})` : c.active ? 'Only when run by hand' : 'Inactive'}</dd>
-            <dt>Last success</dt>
-            <dd>{c.lastCompletedAt ? formatRelative(c.lastCompletedAt) : 'Never'}</dd>
-            <dt>Retention</dt>
-            <dd>{describeRetention(c.retention)}</dd>
-            <dt>Compression</dt>
-            <dd>
+            <Fact label="Schedule">{c.scheduleDescription}</Fact>
+            <Fact label="Source">{c.sourceName}</Fact>
+            <Fact label="Next run">{describeNextRun(c)}</Fact>
+            <Fact label="Last success">{c.lastCompletedAt ? formatRelative(c.lastCompletedAt) : 'Never'}</Fact>
+            <Fact label="Retention">{describeRetention(c.retention)}</Fact>
+            <Fact label="Compression">
               {c.compression}
               {c.compressionLevel ? ` level ${c.compressionLevel}` : ''}
-            </dd>
-            <dt>Verification</dt>
-            <dd>{c.verifySchedule === 'none' ? 'Never' : c.verifySchedule}</dd>
-            <dt>Files</dt>
-            <dd className="mono break">{c.includePaths.length ? c.includePaths.join(', ') : '—'}</dd>
+            </Fact>
+            <Fact label="Verification">{c.verifySchedule === 'none' ? 'Never' : c.verifySchedule}</Fact>
+            <Fact label="Files" className="mono break">
+              {c.includePaths.length ? c.includePaths.join(', ') : '—'}
+            </Fact>
           </dl>
           <h3>Latest backups</h3>
           {latest.data && latest.data.items.length === 0 ? <p className="muted">No backup yet.</p> : null}
@@ -89,7 +80,7 @@ export function ConfigurationDetailsDialog({ id, onClose, onEdit }: Props) {
             </div>
           ) : null}
         </div>
-      ) : null}
-    </Dialog>
+      )}
+    </DetailsDialog>
   );
 }

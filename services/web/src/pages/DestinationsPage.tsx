@@ -7,45 +7,34 @@ import type { Destination, SystemInfo } from '../api/types';
 import { useAuth } from '../auth';
 import { useCapabilities, useOptionalRoute } from '../capabilities';
 import { Button } from '../components/Button';
-import { ConfirmDialog } from '../components/ConfirmDialog';
-import { Empty, LoadError, Loading } from '../components/States';
-import { useToast } from '../components/Toasts';
-import { useAction } from '../hooks/useAction';
-import { useApi } from '../hooks/usePolling';
+import { Card, EditAndDelete, ProbeButton, ProbeResult } from '../components/Card';
+import { ConfirmActionDialog } from '../components/ConfirmDialog';
+import { Fact } from '../components/DetailsDialog';
 import { DestinationUsageItem } from '../components/DestinationUsage';
+import { Page } from '../components/Page';
+import { ListStates } from '../components/States';
+import { useAction } from '../hooks/useAction';
+import { useConfirmedAction } from '../hooks/useConfirmedAction';
+import { useListApi } from '../hooks/useList';
+import { useApi } from '../hooks/usePolling';
+import { useProbe } from '../hooks/useProbe';
 import { DestinationFormDialog } from './DestinationFormDialog';
 
 export function DestinationsPage() {
   const { can } = useAuth();
-  const toast = useToast();
   const { loaded } = useCapabilities();
   const available = useOptionalRoute('get', '/api/destinations');
   const testable = useOptionalRoute('post', '/api/destinations/{id}/test');
   const withSystem = useOptionalRoute('get', '/api/system');
-  const { data, error, reload } = useApi<{ items: Destination[] }>(available ? '/api/destinations' : null, 10_000);
+  const destinations = useListApi<Destination>(available ? '/api/destinations' : null, 10_000);
   const system = useApi<SystemInfo>(withSystem ? '/api/system' : null, 15_000);
-  const [testing, setTesting] = useState<string | null>(null);
-  const [results, setResults] = useState<Record<string, { ok: boolean; message: string }>>({});
   const [editing, setEditing] = useState<Destination | 'new' | null>(null);
-  const [deleting, setDeleting] = useState<Destination | null>(null);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const removal = useConfirmedAction<Destination>((d) => apiSend('DELETE', `/api/destinations/${d.id}`), (d) => `${d.name} is deleted.`, destinations.reload);
+  const connection = useProbe((d: Destination) => apiSend<{ ok: boolean; message: string }>('POST', `/api/destinations/${d.id}/test`), (outcome) => outcome);
   const { busy, run } = useAction();
-  const missing = (loaded && !available) || (error instanceof ApiError && error.status === 404);
+  const missing = (loaded && !available) || (destinations.error instanceof ApiError && destinations.error.status === 404);
   const admin = can('admin');
-
-  const test = async (destination: Destination) => {
-    setTesting(destination.id);
-    try {
-      const outcome = await apiSend<{ ok: boolean; message: string }>('POST', `/api/destinations/${destination.id}/test`);
-      setResults((all) => ({ ...all, [destination.id]: outcome }));
-      if (outcome.ok) toast.success(`${destination.name}: ${outcome.message}`);
-      else toast.error(`${destination.name}: ${outcome.message}`);
-    } catch (caught) {
-      toast.error(caught instanceof ApiError ? caught.message : (caught as Error).message);
-    } finally {
-      setTesting(null);
-    }
-  };
+  const tester = can('operator') && testable;
 
   // The API keeps a flag per destination; "the default" here means the only one flagged. The new
   // default is flagged before the others are cleared, so that there is never none.
@@ -54,91 +43,79 @@ export function DestinationsPage() {
       `default-${destination.id}`,
       async () => {
         await apiSend('PUT', `/api/destinations/${destination.id}`, { isDefault: true });
-        const others = (data?.items ?? []).filter((d) => d.isDefault && d.id !== destination.id);
+        const others = (destinations.rows ?? []).filter((d) => d.isDefault && d.id !== destination.id);
         for (const other of others) await apiSend('PUT', `/api/destinations/${other.id}`, { isDefault: false });
       },
       `${destination.name} is the default destination: backups whose configuration names none go there.`,
     );
-    await reload();
+    await destinations.reload();
   };
 
-  return (
-    <section className="page">
-      <header className="page-header">
-        <h1>Destinations</h1>
-        {admin && !missing ? (
-          <Button variant="primary" onClick={() => setEditing('new')}>
-            Add a destination
+  const buttonsOf = (d: Destination) =>
+    tester || admin ? (
+      <>
+        {tester ? <ProbeButton probe={connection} item={d} /> : null}
+        {admin && !d.isDefault ? (
+          <Button small busy={busy === `default-${d.id}`} onClick={() => makeDefault(d)}>
+            Set as default
           </Button>
         ) : null}
-      </header>
-      {missing ? <Empty>This coffre stores backups in its local backup directory; its API does not list destinations.</Empty> : null}
-      {error && !missing && !data ? <LoadError error={error} what="the destinations" /> : null}
-      {!data && !error && !missing ? <Loading what="destinations" /> : null}
-      {data && data.items.length === 0 ? <Empty>No destination yet.</Empty> : null}
-      <div className="cards">
-        {data?.items.map((d) => {
-          const usage = system.data?.destinations.find((u) => u.id === d.id);
-          const result = results[d.id];
-          return (
-            <article key={d.id} className="card" data-testid="destination-card" data-name={d.name} data-default={d.isDefault}>
-              <header className="card-header">
-                <h2 className="card-title">{d.name}</h2>
-                <span className="card-badges">
-                  {d.isDefault ? <span className="badge status-completed">default</span> : null}
-                  <span className="badge">{d.kind}</span>
-                </span>
-              </header>
-              <p className="mono small break">{d.location}</p>
-              <dl className="facts">
-                {Object.entries(d.config)
-                  .filter(([field, value]) => field !== 'path' && value !== null && value !== undefined && typeof value !== 'object')
-                  .map(([field, value]) => (
-                    <Fact key={field} label={field} value={String(value)} />
-                  ))}
-                {d.kind === 's3' ? <Fact label="credentials" value={d.hasCredentials ? 'stored, sealed' : 'none (from the environment)'} /> : null}
-              </dl>
-              {usage ? (
-                <ul className="plain-list">
-                  <DestinationUsageItem destination={usage} inCard />
-                </ul>
-              ) : null}
-              {result ? (
-                <p className={result.ok ? 'success-text' : 'form-error'} role="status" data-testid="destination-test-result">
-                  {result.ok ? '✓ ' : '✗ '}
-                  {result.message}
-                </p>
-              ) : null}
-              {(can('operator') && testable) || admin ? (
-                <footer className="card-actions">
-                  <span className="card-buttons">
-                    {can('operator') && testable ? (
-                      <Button small busy={testing === d.id} onClick={() => test(d)}>
-                        Test connection
-                      </Button>
+        {admin ? <EditAndDelete onEdit={() => setEditing(d)} onDelete={() => removal.ask(d)} /> : null}
+      </>
+    ) : null;
+
+  return (
+    <Page title="Destinations" action={admin && !missing ? { label: 'Add a destination', onClick: () => setEditing('new') } : null}>
+      <ListStates
+        list={missing ? { rows: [] } : destinations}
+        what="destinations"
+        empty={missing ? 'This coffre stores backups in its local backup directory; its API does not list destinations.' : 'No destination yet.'}
+      >
+        {(rows) => (
+          <div className="cards">
+            {rows.map((d) => {
+              const usage = system.data?.destinations.find((u) => u.id === d.id);
+              return (
+                <Card
+                  key={d.id}
+                  testId="destination-card"
+                  name={d.name}
+                  data={{ 'data-default': d.isDefault }}
+                  badges={
+                    <span className="card-badges">
+                      {d.isDefault ? <span className="badge status-completed">default</span> : null}
+                      <span className="badge">{d.kind}</span>
+                    </span>
+                  }
+                  buttons={buttonsOf(d)}
+                >
+                  <p className="mono small break">{d.location}</p>
+                  <dl className="facts">
+                    {Object.entries(d.config)
+                      .filter(([field, value]) => field !== 'path' && value !== null && value !== undefined && typeof value !== 'object')
+                      .map(([field, value]) => (
+                        <Fact key={field} label={field} className="break">
+                          {String(value)}
+                        </Fact>
+                      ))}
+                    {d.kind === 's3' ? (
+                      <Fact label="credentials" className="break">
+                        {d.hasCredentials ? 'stored, sealed' : 'none (from the environment)'}
+                      </Fact>
                     ) : null}
-                    {admin && !d.isDefault ? (
-                      <Button small busy={busy === `default-${d.id}`} onClick={() => makeDefault(d)}>
-                        Set as default
-                      </Button>
-                    ) : null}
-                    {admin ? (
-                      <>
-                        <Button small onClick={() => setEditing(d)}>
-                          Edit
-                        </Button>
-                        <Button small variant="danger" onClick={() => setDeleting(d)}>
-                          Delete
-                        </Button>
-                      </>
-                    ) : null}
-                  </span>
-                </footer>
-              ) : null}
-            </article>
-          );
-        })}
-      </div>
+                  </dl>
+                  {usage ? (
+                    <ul className="plain-list">
+                      <DestinationUsageItem destination={usage} inCard />
+                    </ul>
+                  ) : null}
+                  <ProbeResult verdict={connection.verdicts[d.id]} testId="destination-test-result" />
+                </Card>
+              );
+            })}
+          </div>
+        )}
+      </ListStates>
       {editing ? (
         <DestinationFormDialog
           destination={editing === 'new' ? null : editing}
@@ -146,45 +123,19 @@ export function DestinationsPage() {
           onSaved={async (saved, asDefault) => {
             setEditing(null);
             if (asDefault) await makeDefault(saved);
-            else await reload();
+            else await destinations.reload();
           }}
         />
       ) : null}
-      {deleting ? (
-        <ConfirmDialog
-          title={`Delete ${deleting.name}?`}
-          confirmLabel="Delete destination"
-          danger
-          busy={busy === 'delete'}
-          error={deleteError}
-          onClose={() => {
-            setDeleting(null);
-            setDeleteError(null);
-          }}
-          onConfirm={async () => {
-            const outcome = await run('delete', () => apiSend('DELETE', `/api/destinations/${deleting.id}`), `${deleting.name} is deleted.`);
-            if (outcome.ok) {
-              setDeleting(null);
-              setDeleteError(null);
-            } else setDeleteError(outcome.error.message);
-            await reload();
-          }}
-        >
+      <ConfirmActionDialog action={removal} title={(d) => `Delete ${d.name}?`} confirmLabel="Delete destination" danger>
+        {(d) => (
           <p>
-            coffre forgets <span className="mono break">{deleting.location}</span>; nothing stored there is touched. The API refuses while backups still keep artifacts there or a
-            configuration writes there.
+            coffre forgets <span className="mono break">{d.location}</span>; nothing stored there is touched. The API refuses while backups still keep artifacts there or a configuration
+            writes there.
           </p>
-        </ConfirmDialog>
-      ) : null}
-    </section>
+        )}
+      </ConfirmActionDialog>
+    </Page>
   );
 }
 
-function Fact({ label, value }: { label: string; value: string }) {
-  return (
-    <>
-      <dt>{label}</dt>
-      <dd className="break">{value}</dd>
-    </>
-  );
-}

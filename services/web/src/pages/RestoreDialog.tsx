@@ -4,14 +4,13 @@
 //   one by name on its server), or into a new database on the backup's own server;
 // - the archived files: into a directory (the archived paths are recreated under it);
 // - a bucket backup's objects: into a bucket source, under a prefix.
-import { useState, type FormEvent } from 'react';
-import { ApiError, apiSend } from '../api/client';
+import type { ReactNode } from 'react';
+import { apiSend } from '../api/client';
 import type { Backup, Restore, Source } from '../api/types';
-import { Button } from '../components/Button';
-import { Dialog } from '../components/Dialog';
-import { Field, invalid } from '../components/Field';
-import { useToast } from '../components/Toasts';
-import { useApi } from '../hooks/usePolling';
+import { FormInput, FormSelect, PickOptions } from '../components/Field';
+import { FormDialog } from '../components/FormDialog';
+import { useForm, type FormState } from '../hooks/useForm';
+import { useListApi } from '../hooks/useList';
 import { restoreProblems, restoreRequest, type RestoreChoice } from '../lib/restore-rules';
 
 interface Props {
@@ -21,38 +20,21 @@ interface Props {
   onRestored: (restore: Restore, into: string) => void;
 }
 
+type RestoreForm = RestoreChoice & { confirm: string };
+
 export function RestoreDialog({ backup, onClose, onRestored }: Props) {
-  const toast = useToast();
-  const sources = useApi<{ items: Source[] }>('/api/sources', null);
+  const sources = useListApi<Source>('/api/sources', null);
   const kinds = new Set((backup.artifacts ?? []).map((a) => a.kind));
   const artifacts = (['database', 'files', 'bucket'] as const).filter((kind) => kinds.has(kind));
-  const [choice, setChoice] = useState<RestoreChoice>(() => ({
-    artifact: artifacts[0] ?? 'database',
-    target: backup.sourceId ? 'same' : 'source',
-    sourceId: '',
-    database: '',
-    path: '',
-    bucketSourceId: backup.sourceId ?? '',
-    prefix: '',
-  }));
-  const [confirm, setConfirm] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [apiError, setApiError] = useState<string | null>(null);
-  const [touched, setTouched] = useState<Set<string>>(new Set());
+  const form = useForm<RestoreForm>(
+    () => ({ artifact: artifacts[0] ?? 'database', target: backup.sourceId ? 'same' : 'source', sourceId: '', database: '', path: '', bucketSourceId: backup.sourceId ?? '', prefix: '', confirm: '' }),
+    restoreProblems,
+    () => null,
+  );
+  const choice = form.form;
+  const ready = choice.confirm === backup.name && Object.keys(restoreProblems(choice)).length === 0;
 
-  const all = sources.data?.items ?? [];
-  const otherDatabases = all.filter((s) => s.kind === 'postgres' && s.id !== backup.sourceId);
-  const buckets = all.filter((s) => s.kind === 's3');
-  const problems = restoreProblems(choice);
-  const shown = (field: keyof typeof problems) => (touched.has(field) ? problems[field] : undefined);
-  const ready = confirm === backup.name && Object.keys(problems).length === 0;
-  const update = (change: Partial<RestoreChoice>) => {
-    setChoice((current) => ({ ...current, ...change }));
-    setTouched((current) => new Set([...current, ...Object.keys(change)]));
-    setApiError(null);
-  };
-
-  const sourceName = (id: string) => all.find((s) => s.id === id)?.name ?? 'the chosen source';
+  const sourceName = (id: string) => sources.rows?.find((s) => s.id === id)?.name ?? 'the chosen source';
   const into = (): string => {
     if (choice.artifact === 'files') return choice.path.trim();
     if (choice.artifact === 'bucket') return `${sourceName(choice.bucketSourceId)}${choice.prefix.trim() ? `/${choice.prefix.trim()}` : ''}`;
@@ -61,147 +43,107 @@ export function RestoreDialog({ backup, onClose, onRestored }: Props) {
     return backup.sourceName;
   };
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const restore = async () => {
     if (!ready) return;
-    setBusy(true);
-    setApiError(null);
-    try {
-      const restore = await apiSend<Restore>('POST', `/api/backups/${backup.id}/restore`, restoreRequest(choice, confirm));
-      onRestored(restore, restore.targetDatabase && choice.artifact === 'database' && choice.target === 'same' ? restore.targetDatabase : into());
-    } catch (error) {
-      const message = error instanceof ApiError ? error.message : (error as Error).message;
-      setApiError(message);
-      toast.error(message);
-      setBusy(false);
-    }
+    let started = null as Restore | null;
+    const ok = await form.submit(async (values) => {
+      started = await apiSend<Restore>('POST', `/api/backups/${backup.id}/restore`, restoreRequest(values, values.confirm));
+    });
+    if (ok && started) onRestored(started, started.targetDatabase && choice.artifact === 'database' && choice.target === 'same' ? started.targetDatabase : into());
   };
 
-  const warning =
-    choice.artifact === 'files'
-      ? 'The archived files are recreated under this directory (created when missing); files already there with the same paths are replaced. Nothing is written outside it.'
-      : choice.artifact === 'bucket'
-        ? 'The objects are put into the bucket of the chosen source, under the prefix; objects already there with the same keys are replaced.'
-        : choice.target === 'new'
-          ? 'The backup is restored into the database of that name, created when it does not exist (one that exists is replaced, after a safety backup).'
-          : choice.target === 'source' && choice.database
-            ? `The backup is restored into database ${choice.database} on that source's server, created when it does not exist (one that exists is replaced, after a safety backup).`
-            : "Restoring replaces the target database's contents. A safety backup of the target is taken first.";
-
   return (
-    <Dialog
-      title={`Restore ${backup.name}`}
-      onClose={onClose}
-      busy={busy}
-      footer={
-        <>
-          <Button onClick={onClose} disabled={busy}>
-            Cancel
-          </Button>
-          <Button variant="danger" type="submit" form="restore-form" busy={busy} disabled={!ready}>
-            Restore
-          </Button>
-        </>
-      }
-    >
-      <form id="restore-form" className="form" onSubmit={submit} noValidate>
-        {artifacts.length > 1 ? (
-          <fieldset className="fieldset">
-            <legend>What to restore</legend>
-            {artifacts.map((kind) => (
-              <label key={kind} className="check">
-                <input type="radio" name="artifact" value={kind} checked={choice.artifact === kind} onChange={() => update({ artifact: kind })} />{' '}
-                {kind === 'database' ? 'The database' : kind === 'files' ? `The files archived beside it${backup.filesCount ? ` (${backup.filesCount})` : ''}` : "The bucket's objects"}
-              </label>
-            ))}
-          </fieldset>
-        ) : null}
-        <p className="warning">{warning}</p>
-
-        {choice.artifact === 'database' ? (
-          <fieldset className="fieldset">
-            <legend>Restore into</legend>
-            {backup.sourceId ? (
-              <label className="check">
-                <input type="radio" name="target" value="same" checked={choice.target === 'same'} onChange={() => update({ target: 'same' })} /> The database it came from (
-                {backup.sourceName})
-              </label>
-            ) : null}
-            <label className="check">
-              <input type="radio" name="target" value="source" checked={choice.target === 'source'} onChange={() => update({ target: 'source' })} disabled={otherDatabases.length === 0} />{' '}
-              Another source
-              {otherDatabases.length === 0 ? <span className="muted small"> (there is no other PostgreSQL source)</span> : null}
-            </label>
-            {choice.target === 'source' ? (
-              <div className="nested">
-                <Field label="Source" id="restore-source" error={shown('sourceId')}>
-                  <select id="restore-source" value={choice.sourceId} onChange={(e) => update({ sourceId: e.target.value })} {...invalid(shown('sourceId'), 'restore-source')}>
-                    <option value="">Pick a source…</option>
-                    {otherDatabases.map((s) => (
-                      <option key={s.id} value={s.id}>
-                        {s.name}
-                      </option>
-                    ))}
-                  </select>
-                </Field>
-                <Field label="Database (empty: the source's own)" id="restore-database" error={shown('database')}>
-                  <input id="restore-database" spellCheck={false} value={choice.database} onChange={(e) => update({ database: e.target.value })} {...invalid(shown('database'), 'restore-database')} />
-                </Field>
-              </div>
-            ) : null}
-            {backup.sourceId ? (
-              <label className="check">
-                <input type="radio" name="target" value="new" checked={choice.target === 'new'} onChange={() => update({ target: 'new' })} /> A new database on {backup.sourceName}'s server
-              </label>
-            ) : null}
-            {choice.target === 'new' ? (
-              <div className="nested">
-                <Field label="Database name" id="restore-database" error={shown('database')}>
-                  <input id="restore-database" spellCheck={false} value={choice.database} onChange={(e) => update({ database: e.target.value })} {...invalid(shown('database'), 'restore-database')} />
-                </Field>
-              </div>
-            ) : null}
-          </fieldset>
-        ) : null}
-
-        {choice.artifact === 'files' ? (
-          <Field label="Directory to restore the files into (absolute path)" id="restore-path" error={shown('path')}>
-            <input id="restore-path" spellCheck={false} placeholder="/srv/restored" value={choice.path} onChange={(e) => update({ path: e.target.value })} {...invalid(shown('path'), 'restore-path')} />
-          </Field>
-        ) : null}
-
-        {choice.artifact === 'bucket' ? (
-          <div className="form-row">
-            <Field label="Into the bucket of" id="restore-bucket" error={shown('bucketSourceId')}>
-              <select id="restore-bucket" value={choice.bucketSourceId} onChange={(e) => update({ bucketSourceId: e.target.value })} {...invalid(shown('bucketSourceId'), 'restore-bucket')}>
-                <option value="">Pick a bucket source…</option>
-                {buckets.map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {s.name}
-                    {s.id === backup.sourceId ? ' (where it came from)' : ''}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <Field label="Prefix (empty: the source's own)" id="restore-prefix" error={shown('prefix')}>
-              <input id="restore-prefix" spellCheck={false} placeholder="restored/" value={choice.prefix} onChange={(e) => update({ prefix: e.target.value })} {...invalid(shown('prefix'), 'restore-prefix')} />
-            </Field>
-          </div>
-        ) : null}
-
-        <div className="field">
-          <label htmlFor="restore-confirm">
-            Type <strong className="mono break">{backup.name}</strong> to confirm
-          </label>
-          <input id="restore-confirm" data-autofocus autoComplete="off" spellCheck={false} value={confirm} onChange={(e) => setConfirm(e.target.value)} />
-          {confirm && confirm !== backup.name ? <span className="field-hint">The name does not match yet.</span> : null}
+    <FormDialog title={`Restore ${backup.name}`} id="restore-form" submitLabel="Restore" danger form={form} ready={ready} onSubmit={restore} onClose={onClose}>
+      {artifacts.length > 1 ? (
+        <fieldset className="fieldset">
+          <legend>What to restore</legend>
+          {artifacts.map((kind) => (
+            <Radio key={kind} form={form} field="artifact" value={kind}>
+              {kind === 'database' ? 'The database' : kind === 'files' ? `The files archived beside it${backup.filesCount ? ` (${backup.filesCount})` : ''}` : "The bucket's objects"}
+            </Radio>
+          ))}
+        </fieldset>
+      ) : null}
+      <p className="warning">{warningOf(choice)}</p>
+      {choice.artifact === 'database' ? <DatabaseTarget form={form} backup={backup} sources={sources.rows ?? []} /> : null}
+      {choice.artifact === 'files' ? <FormInput form={form} field="path" id="restore-path" label="Directory to restore the files into (absolute path)" spellCheck={false} placeholder="/srv/restored" /> : null}
+      {/* Shown once the sources are read, so that the bucket it came from is the one picked. */}
+      {choice.artifact === 'bucket' && sources.rows ? (
+        <div className="form-row">
+          <FormSelect form={form} field="bucketSourceId" id="restore-bucket" label="Into the bucket of">
+            <PickOptions items={sources.rows.filter((s) => s.kind === 's3')} none="Pick a bucket source…" note={(s) => (s.id === backup.sourceId ? ' (where it came from)' : '')} />
+          </FormSelect>
+          <FormInput form={form} field="prefix" id="restore-prefix" label="Prefix (empty: the source's own)" spellCheck={false} placeholder="restored/" />
         </div>
-        {apiError ? (
-          <p className="form-error" role="alert" data-testid="api-error">
-            {apiError}
-          </p>
-        ) : null}
-      </form>
-    </Dialog>
+      ) : null}
+      <FormInput
+        form={form}
+        field="confirm"
+        id="restore-confirm"
+        label={
+          <>
+            Type <strong className="mono break">{backup.name}</strong> to confirm
+          </>
+        }
+        hint={choice.confirm && choice.confirm !== backup.name ? 'The name does not match yet.' : undefined}
+        data-autofocus
+        autoComplete="off"
+        spellCheck={false}
+      />
+    </FormDialog>
   );
+}
+
+function DatabaseTarget({ form, backup, sources }: { form: FormState<RestoreForm>; backup: Backup; sources: Source[] }) {
+  const { target } = form.form;
+  const otherDatabases = sources.filter((s) => s.kind === 'postgres' && s.id !== backup.sourceId);
+  return (
+    <fieldset className="fieldset">
+      <legend>Restore into</legend>
+      {backup.sourceId ? (
+        <Radio form={form} field="target" value="same">
+          The database it came from ({backup.sourceName})
+        </Radio>
+      ) : null}
+      <Radio form={form} field="target" value="source" disabled={otherDatabases.length === 0}>
+        Another source
+        {otherDatabases.length === 0 ? <span className="muted small"> (there is no other PostgreSQL source)</span> : null}
+      </Radio>
+      {target === 'source' ? (
+        <div className="nested">
+          <FormSelect form={form} field="sourceId" id="restore-source" label="Source">
+            <PickOptions items={otherDatabases} none="Pick a source…" />
+          </FormSelect>
+          <FormInput form={form} field="database" id="restore-database" label="Database (empty: the source's own)" spellCheck={false} />
+        </div>
+      ) : null}
+      {backup.sourceId ? (
+        <Radio form={form} field="target" value="new">
+          A new database on {backup.sourceName}'s server
+        </Radio>
+      ) : null}
+      {target === 'new' ? (
+        <div className="nested">
+          <FormInput form={form} field="database" id="restore-database" label="Database name" spellCheck={false} />
+        </div>
+      ) : null}
+    </fieldset>
+  );
+}
+
+function Radio<K extends 'artifact' | 'target'>({ form, field, value, disabled, children }: { form: FormState<RestoreForm>; field: K; value: RestoreForm[K]; disabled?: boolean; children: ReactNode }) {
+  return (
+    <label className="check">
+      <input type="radio" name={field} value={value} checked={form.form[field] === value} onChange={() => form.set(field, value)} disabled={disabled} /> {children}
+    </label>
+  );
+}
+
+function warningOf(choice: RestoreChoice): string {
+  if (choice.artifact === 'files') return 'The archived files are recreated under this directory (created when missing); files already there with the same paths are replaced. Nothing is written outside it.';
+  if (choice.artifact === 'bucket') return 'The objects are put into the bucket of the chosen source, under the prefix; objects already there with the same keys are replaced.';
+  if (choice.target === 'new') return 'The backup is restored into the database of that name, created when it does not exist (one that exists is replaced, after a safety backup).';
+  if (choice.target === 'source' && choice.database)
+    return `The backup is restored into database ${choice.database} on that source's server, created when it does not exist (one that exists is replaced, after a safety backup).`;
+  return "Restoring replaces the target database's contents. A safety backup of the target is taken first.";
 }

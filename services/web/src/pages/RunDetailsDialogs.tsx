@@ -1,23 +1,20 @@
 // The details panels that /restores/:id and /verifications/:id open (the links notifications carry
 // point there): one run in full, polled while it is open so that a running one ends on screen.
 import { Link } from 'react-router';
-import { ApiError } from '../api/client';
 import type { Restore, Source, Verification } from '../api/types';
 import { ProgressBar, StatusBadge } from '../components/Badges';
-import { Dialog } from '../components/Dialog';
-import { LoadError, Loading } from '../components/States';
+import { DataTable, type Column } from '../components/DataTable';
+import { DetailsDialog, Fact } from '../components/DetailsDialog';
+import { useListApi } from '../hooks/useList';
 import { useApi } from '../hooks/usePolling';
 import { formatBytes, formatCount, formatDateTime, formatDuration } from '../lib/format';
 
 export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () => void }) {
-  const { data: restore, error } = useApi<Restore>(`/api/restores/${encodeURIComponent(id)}`);
-  const sources = useApi<{ items: Source[] }>('/api/sources', null);
-  const target = restore?.targetSourceId ? sources.data?.items.find((s) => s.id === restore.targetSourceId)?.name : undefined;
+  const { data, error } = useApi<Restore>(`/api/restores/${encodeURIComponent(id)}`);
+  const sources = useListApi<Source>('/api/sources', null);
   return (
-    <Dialog title={restore ? `Restore of ${restore.backupName ?? 'a backup'}` : 'Restore'} onClose={onClose} wide>
-      {error && !restore ? <LoadError error={error} what={error instanceof ApiError && error.status === 404 ? 'this restore (it does not exist)' : 'the restore'} /> : null}
-      {!restore && !error ? <Loading what="the restore" /> : null}
-      {restore ? (
+    <DetailsDialog what="restore" data={data} error={error} title={(r) => `Restore of ${r.backupName ?? 'a backup'}`} onClose={onClose}>
+      {(restore) => (
         <div className="details" data-testid="restore-details" data-status={restore.status}>
           <div className="details-badges">
             <StatusBadge status={restore.status} />
@@ -27,29 +24,17 @@ export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () 
           {restore.status === 'running' ? <ProgressBar value={restore.progressBytes} label="Progress" /> : null}
           {restore.errorMessage ? <p className="form-error">{restore.errorMessage}</p> : null}
           <dl className="facts facts-wide">
-            <dt>Backup</dt>
-            <dd>
-              <Link to={`/history/${restore.backupId}`}>{restore.backupName ?? restore.backupId}</Link>
-            </dd>
-            <dt>Into</dt>
-            <dd data-testid="restore-into">{describeRestoreTarget(restore, target)}</dd>
-            <dt>Requested by</dt>
-            <dd>{restore.requestedBy ?? '—'}</dd>
-            <dt>Read</dt>
-            <dd>{formatBytes(restore.progressBytes)}</dd>
-            <dt>Created</dt>
-            <dd>{formatDateTime(restore.createdAt)}</dd>
-            <dt>Completed</dt>
-            <dd>{formatDateTime(restore.completedAt)}</dd>
-            <dt>Duration</dt>
-            <dd>{formatDuration(restore.durationMs)}</dd>
+            <BackupFact run={restore} />
+            <Fact label="Into" data-testid="restore-into">
+              {describeRestoreTarget(restore, sources.rows?.find((s) => s.id === restore.targetSourceId)?.name)}
+            </Fact>
+            <Fact label="Requested by">{restore.requestedBy ?? '—'}</Fact>
+            <Fact label="Read">{formatBytes(restore.progressBytes)}</Fact>
+            <RunTimes run={restore} />
             {restore.safetyBackupId ? (
-              <>
-                <dt>Safety backup</dt>
-                <dd>
-                  <Link to={`/history/${restore.safetyBackupId}`}>taken before the restore</Link>
-                </dd>
-              </>
+              <Fact label="Safety backup">
+                <Link to={`/history/${restore.safetyBackupId}`}>taken before the restore</Link>
+              </Fact>
             ) : null}
           </dl>
           <h3>Log</h3>
@@ -57,8 +42,8 @@ export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () 
             {restore.log?.trim() || 'No log yet.'}
           </pre>
         </div>
-      ) : null}
-    </Dialog>
+      )}
+    </DetailsDialog>
   );
 }
 
@@ -70,13 +55,19 @@ export function describeRestoreTarget(restore: Restore, targetSourceName?: strin
   return targetSourceName ? `${database} (on ${targetSourceName}'s server)` : database;
 }
 
+type Difference = NonNullable<Verification['differences']>[number];
+
+const differenceColumns: Column<Difference>[] = [
+  { header: 'Table', className: 'mono break', cell: (d) => d.table },
+  { header: 'Expected', numeric: true, cell: (d) => formatCount(d.expected) },
+  { header: 'Found', numeric: true, cell: (d) => formatCount(d.found) },
+];
+
 export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose: () => void }) {
-  const { data: v, error } = useApi<Verification>(`/api/verifications/${encodeURIComponent(id)}`);
+  const { data, error } = useApi<Verification>(`/api/verifications/${encodeURIComponent(id)}`);
   return (
-    <Dialog title={v ? `Verification of ${v.backupName ?? 'a backup'}` : 'Verification'} onClose={onClose} wide>
-      {error && !v ? <LoadError error={error} what={error instanceof ApiError && error.status === 404 ? 'this verification (it does not exist)' : 'the verification'} /> : null}
-      {!v && !error ? <Loading what="the verification" /> : null}
-      {v ? (
+    <DetailsDialog what="verification" data={data} error={error} title={(v) => `Verification of ${v.backupName ?? 'a backup'}`} onClose={onClose}>
+      {(v) => (
         <div className="details" data-testid="verification-details" data-status={v.status}>
           <div className="details-badges">
             <StatusBadge status={v.status} />
@@ -85,56 +76,41 @@ export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose
           </div>
           {v.errorMessage ? <p className="form-error">{v.errorMessage}</p> : null}
           <dl className="facts facts-wide">
-            <dt>Backup</dt>
-            <dd>
-              <Link to={`/history/${v.backupId}`}>{v.backupName ?? v.backupId}</Link>
-            </dd>
-            <dt>Tables</dt>
-            <dd>
+            <BackupFact run={v} />
+            <Fact label="Tables">
               {formatCount(v.tablesFound)} found of {formatCount(v.tablesExpected)}
-            </dd>
-            <dt>Records</dt>
-            <dd>
+            </Fact>
+            <Fact label="Records">
               {formatCount(v.recordsFound)} found of {formatCount(v.recordsExpected)}
-            </dd>
-            <dt>Duration</dt>
-            <dd>{formatDuration(v.durationMs)}</dd>
-            <dt>Created</dt>
-            <dd>{formatDateTime(v.createdAt)}</dd>
-            <dt>Completed</dt>
-            <dd>{formatDateTime(v.completedAt)}</dd>
+            </Fact>
+            <RunTimes run={v} />
           </dl>
           {v.differences && v.differences.length > 0 ? (
             <>
               <h3>Differences</h3>
-              <div className="table-wrap">
-                <table className="table table-compact">
-                  <thead>
-                    <tr>
-                      <th scope="col">Table</th>
-                      <th scope="col" className="num">
-                        Expected
-                      </th>
-                      <th scope="col" className="num">
-                        Found
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {v.differences.map((d) => (
-                      <tr key={d.table}>
-                        <td className="mono break">{d.table}</td>
-                        <td className="num">{formatCount(d.expected)}</td>
-                        <td className="num">{formatCount(d.found)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable list={{ rows: v.differences }} columns={differenceColumns} rowKey={(d) => d.table} what="differences" empty="" compact />
             </>
           ) : null}
         </div>
-      ) : null}
-    </Dialog>
+      )}
+    </DetailsDialog>
+  );
+}
+
+function BackupFact({ run }: { run: { backupId: string; backupName?: string } }) {
+  return (
+    <Fact label="Backup">
+      <Link to={`/history/${run.backupId}`}>{run.backupName ?? run.backupId}</Link>
+    </Fact>
+  );
+}
+
+function RunTimes({ run }: { run: { durationMs: number | null; createdAt: string; completedAt: string | null } }) {
+  return (
+    <>
+      <Fact label="Duration">{formatDuration(run.durationMs)}</Fact>
+      <Fact label="Created">{formatDateTime(run.createdAt)}</Fact>
+      <Fact label="Completed">{formatDateTime(run.completedAt)}</Fact>
+    </>
   );
 }
