@@ -1,3 +1,6 @@
+export * from '@coffre/contract';
+// The contract's words for these (the same as the database's enums).
+export type { BackupType, Role, RunStatus } from '@coffre/contract';
 export * from './infra/config.js';
 export * from './infra/errors.js';
 export * from './infra/logger.js';
@@ -54,7 +57,6 @@ export * from './features/notifications/notifications.js';
 export * from './infra/ttl-cache.js';
 export { onFailpoint } from './infra/failpoints.js';
 export * from './features/restores/describe.js';
-export * from './rules/names.js';
 export * from './features/restores/targets.js';
 export * from './infra/outbound.js';
 export * from './engine/secret-files.js';
@@ -64,4 +66,3 @@ export * from './features/maintenance/temporaries.js';
 export * from './infra/sentences.js';
 export * from './features/context.js';
 export * from './runs/life-cycle.js';
-export * from './infra/zod-sentences.js';

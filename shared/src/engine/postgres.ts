@@ -288,5 +288,3 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
-/** Database names coffre creates (restore targets, scratch databases): letters, digits, _ and -, up to 63. */
-export const creatableDatabaseName = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;

@@ -2,7 +2,7 @@
 // field(s), as a 400 (zod-sentences.ts writes the sentence).
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from './errors.js';
-import { formatPath, formatZodError } from './zod-sentences.js';
+import { formatPath, formatZodError } from '@coffre/contract';
 
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   return parseWithSentence(schema, value);

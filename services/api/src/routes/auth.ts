@@ -1,6 +1,5 @@
 // Logging in to the web UI (session cookie + CSRF token), and managing API tokens and users.
 import { rateLimit } from 'express-rate-limit';
-import { z } from 'zod';
 import {
   UnauthorizedError,
   authenticateSession,
@@ -11,29 +10,20 @@ import {
   deleteUser,
   endSession,
   hashPassword,
+  loginSchema,
   parseInput,
   recordAudit,
   revokeApiToken,
-  tokenRequestSchema,
   tokenToApi,
-  userRequestSchema,
   verifyPassword,
   type Actor,
   type AppContext,
+  type Role,
   type SessionOrigin,
 } from '@coffre/shared';
-import { CSRF_COOKIE, CsrfRefusedError, SESSION_COOKIE, actorOf, csrfOk, withOrigin } from '../http/auth.js';
-import { idParams, type Api } from '../http/routes.js';
+import { CSRF_COOKIE, CsrfRefusedError, SESSION_COOKIE, csrfOk, withOrigin } from '../http/auth.js';
+import type { Api } from '../http/routes.js';
 import type { Router } from 'express';
-
-const loginSchema = z
-  .union([
-    z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) }).strict(),
-    z.object({ token: z.string().min(1).max(200) }).strict(),
-  ])
-  .meta({ id: 'Login' });
-
-const actorSchema = z.object({ name: z.string(), role: z.enum(['admin', 'operator', 'viewer']), type: z.string() }).meta({ id: 'Actor' });
 
 /** Login and logout are mounted before authentication; the rest after it. */
 export function loginRoutes(router: Router, ctx: AppContext, options: { secureCookies: boolean }): void {
@@ -95,92 +85,22 @@ export function loginRoutes(router: Router, ctx: AppContext, options: { secureCo
 }
 
 export function accountRoutes(api: Api, ctx: AppContext): void {
-  api.route({
-    method: 'get',
-    path: '/api/auth/me',
-    summary: 'Who the caller is',
-    tag: 'auth',
-    access: 'viewer',
-    responses: { 200: { description: 'The caller.', schema: actorSchema } },
-    handler: (req, res) => {
-      const actor = actorOf(req);
-      res.json({ name: actor.name, role: actor.role, type: actor.type });
-    },
+  api.route('auth.me', (_input, { actor }) => ({ name: actor.name, role: actor.role, type: actor.type }));
+  api.route('tokens.list', async () => ({ items: (await ctx.db.apiToken.findMany({ orderBy: { createdAt: 'desc' } })).map(tokenToApi) }));
+  api.route('tokens.create', async ({ body }, { res, actor }) => {
+    const { token, view } = await createApiToken(ctx, body, actor);
+    res.set('Cache-Control', 'no-store');
+    return { ...view, token };
   });
-  api.route({
-    method: 'get',
-    path: '/api/tokens',
-    summary: 'API tokens (never their values)',
-    tag: 'auth',
-    access: 'admin',
-    responses: { 200: { description: 'Every token.' } },
-    handler: async (_req, res) => {
-      const rows = await ctx.db.apiToken.findMany({ orderBy: { createdAt: 'desc' } });
-      res.json({ items: rows.map(tokenToApi) });
-    },
+  api.route('tokens.revoke', ({ params }, { actor }) => revokeApiToken(ctx, params.id, actor));
+  api.route('users.list', async () => ({ items: (await ctx.db.user.findMany({ orderBy: { username: 'asc' } })).map((u) => userToApi(u)) }));
+  api.route('users.create', async ({ body }, { actor }) => {
+    const { disabledAt: _d, ...view } = userToApi(await createUser(ctx, body, actor));
+    return view;
   });
-  api.route({
-    method: 'post',
-    path: '/api/tokens',
-    summary: 'Create an API token (its value is shown in this answer only)',
-    tag: 'auth',
-    access: 'admin',
-    body: tokenRequestSchema,
-    responses: { 201: { description: 'The token and its value.' } },
-    handler: async (req, res) => {
-      const { token, view } = await createApiToken(ctx, req.body ?? {}, actorOf(req));
-      res.status(201).set('Cache-Control', 'no-store').json({ ...view, token });
-    },
-  });
-  api.route({
-    method: 'delete',
-    path: '/api/tokens/:id',
-    summary: 'Revoke an API token',
-    tag: 'auth',
-    access: 'admin',
-    params: idParams,
-    responses: { 204: { description: 'Revoked.' } },
-    handler: async (req, res) => {
-      await revokeApiToken(ctx, String(req.params.id), actorOf(req));
-      res.status(204).end();
-    },
-  });
-  api.route({
-    method: 'get',
-    path: '/api/users',
-    summary: 'Users of the web UI',
-    tag: 'auth',
-    access: 'admin',
-    responses: { 200: { description: 'Every user.' } },
-    handler: async (_req, res) => {
-      const rows = await ctx.db.user.findMany({ orderBy: { username: 'asc' } });
-      res.json({ items: rows.map((u) => ({ id: u.id, username: u.username, role: u.role, createdAt: u.createdAt.toISOString(), disabledAt: u.disabledAt?.toISOString() ?? null })) });
-    },
-  });
-  api.route({
-    method: 'post',
-    path: '/api/users',
-    summary: 'Create a user',
-    tag: 'auth',
-    access: 'admin',
-    body: userRequestSchema,
-    responses: { 201: { description: 'The user.' }, 409: { description: 'The username is taken.' } },
-    handler: async (req, res) => {
-      const user = await createUser(ctx, req.body ?? {}, actorOf(req));
-      res.status(201).json({ id: user.id, username: user.username, role: user.role, createdAt: user.createdAt.toISOString() });
-    },
-  });
-  api.route({
-    method: 'delete',
-    path: '/api/users/:id',
-    summary: 'Delete a user',
-    tag: 'auth',
-    access: 'admin',
-    params: idParams,
-    responses: { 204: { description: 'Deleted.' } },
-    handler: async (req, res) => {
-      await deleteUser(ctx, String(req.params.id), actorOf(req));
-      res.status(204).end();
-    },
-  });
+  api.route('users.delete', ({ params }, { actor }) => deleteUser(ctx, params.id, actor));
+}
+
+function userToApi(user: { id: string; username: string; role: Role; createdAt: Date; disabledAt: Date | null }) {
+  return { id: user.id, username: user.username, role: user.role, createdAt: user.createdAt.toISOString(), disabledAt: user.disabledAt?.toISOString() ?? null };
 }

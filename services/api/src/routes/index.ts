@@ -2,7 +2,7 @@
 import type { AppContext } from '@coffre/shared';
 import type { Api } from '../http/routes.js';
 import { configurationRoutes } from './configurations.js';
-import { destinationRoutes } from './destinations.js';
+import { destinationRoutes } from './sources.js';
 import { notificationRoutes } from './notifications.js';
 import { metricsRoutes } from './metrics.js';
 import { sessionRoutes } from './sessions.js';

@@ -3,24 +3,15 @@
 // and nothing else. The latter must be mounted before authentication (see metricsScraperAccess).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '@coffre/shared';
 import { collectMetrics } from '@coffre/shared/metrics';
 import type { Api } from '../http/routes.js';
 
 export function metricsRoutes(api: Api, ctx: AppContext): void {
-  api.route({
-    method: 'get',
-    path: '/metrics',
-    summary: 'Prometheus metrics: backups, restores, verifications, queues, storage (computed at scrape time)',
-    tag: 'metrics',
-    access: 'viewer',
-    responses: { 200: { description: 'Prometheus text format 0.0.4.', schema: z.string(), contentType: 'text/plain' } },
-    handler: async (_req, res) => {
-      const page = await collectMetrics(ctx);
-      res.setHeader('Cache-Control', 'no-store');
-      res.type(page.contentType).send(page.body);
-    },
+  api.route('metrics.get', async (_input, { res }) => {
+    const page = await collectMetrics(ctx);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(page.contentType).send(page.body);
   });
 }
 

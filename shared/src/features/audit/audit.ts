@@ -1,9 +1,9 @@
 // The audit log: who changed what, when, from where. Summaries pass through `withoutSecrets`, so that
 // no password, token or connection URL is ever stored here.
-import { z } from 'zod';
+import type { AuditQuery } from '@coffre/contract';
 import type { Db, Prisma } from '../../infra/db.js';
 import type { Actor } from '../../infra/context.js';
-import { likeLiteral, parseInput } from '../../infra/validation.js';
+import { likeLiteral } from '../../infra/validation.js';
 
 export interface AuditEntry {
   action: string;
@@ -51,37 +51,7 @@ export function withoutSecrets(value: unknown, depth = 0): unknown {
   return value;
 }
 
-export const auditQuerySchema = z
-  .object({
-    action: z.string().trim().max(100).optional(),
-    actor: z.string().trim().max(200).optional(),
-    targetType: z.string().trim().max(50).optional(),
-    targetId: z.string().trim().max(100).optional(),
-    outcome: z.enum(['success', 'failure']).optional(),
-    from: z.string().datetime({ offset: true }).or(z.string().date()).optional(),
-    to: z.string().datetime({ offset: true }).or(z.string().date()).optional(),
-    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(50),
-  })
-  .strict();
-
-export const auditEventSchema = z
-  .object({
-    id: z.string(),
-    at: z.string(),
-    actorType: z.string(),
-    actorName: z.string(),
-    action: z.string(),
-    targetType: z.string().nullable(),
-    targetId: z.string().nullable(),
-    outcome: z.string(),
-    ip: z.string().nullable(),
-    summary: z.unknown().nullable(),
-  })
-  .meta({ id: 'AuditEvent' });
-
-export async function listAudit(db: Db, query: unknown) {
-  const f = parseInput(auditQuerySchema, query ?? {});
+export async function listAudit(db: Db, f: AuditQuery) {
   const where: Prisma.AuditEventWhereInput = {
     ...(f.action ? { action: { startsWith: f.action } } : {}),
     ...(f.actor ? { actorName: { contains: likeLiteral(f.actor), mode: 'insensitive' } } : {}),

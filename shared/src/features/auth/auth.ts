@@ -2,13 +2,12 @@
 // are hashed with scrypt. Roles: admin (everything), operator (run backups, read), viewer (read).
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import { z } from 'zod';
+import type { TokenRequest, TokenView, UserRequest } from '@coffre/contract';
 import type { Db, Role } from '../../infra/db.js';
 import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../../infra/errors.js';
 import type { Actor, AppContext } from '../../infra/context.js';
 import { recordAudit } from '../audit/audit.js';
-import { bidiControlsMessage, hasNoBidiControls } from '../../rules/names.js';
-import { parseInput, requireUuid } from '../../infra/validation.js';
+import { requireUuid } from '../../infra/validation.js';
 import { createTtlCache, type TtlCache } from '../../infra/ttl-cache.js';
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
@@ -102,24 +101,7 @@ export async function bootstrapAdmin(ctx: AppContext): Promise<{ token: string |
   return { token: configured ? null : token, created: true };
 }
 
-export const tokenRequestSchema = z
-  .object({
-    name: z
-      .string()
-      .trim()
-      .min(1)
-      .max(100)
-      // eslint-disable-next-line no-control-regex
-      .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
-      .refine(hasNoBidiControls, bidiControlsMessage),
-    role: z.enum(['admin', 'operator', 'viewer']),
-    expiresInDays: z.number().int().min(1).max(3650).optional(),
-  })
-  .strict()
-  .meta({ id: 'TokenRequest' });
-
-export async function createApiToken(ctx: AppContext, input: unknown, actor: Actor) {
-  const request = parseInput(tokenRequestSchema, input);
+export async function createApiToken(ctx: AppContext, request: TokenRequest, actor: Actor) {
   const token = newToken();
   const row = await ctx.db.apiToken.create({
     data: {
@@ -134,7 +116,7 @@ export async function createApiToken(ctx: AppContext, input: unknown, actor: Act
   return { token, view: tokenToApi(row) };
 }
 
-export function tokenToApi(row: { id: string; name: string; role: Role; prefix: string; createdAt: Date; lastUsedAt: Date | null; expiresAt: Date | null; revokedAt: Date | null }) {
+export function tokenToApi(row: { id: string; name: string; role: Role; prefix: string; createdAt: Date; lastUsedAt: Date | null; expiresAt: Date | null; revokedAt: Date | null }): TokenView {
   return {
     id: row.id,
     name: row.name,
@@ -157,17 +139,7 @@ export async function revokeApiToken(ctx: AppContext, id: string, actor: Actor):
   await recordAudit(ctx.db, actor, { action: 'token.revoke', targetType: 'token', targetId: id, summary: { before: { name: row.name, role: row.role, prefix: row.prefix } } });
 }
 
-export const userRequestSchema = z
-  .object({
-    username: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'may hold letters, digits, ".", "_", "@" and "-"'),
-    password: z.string().min(10, 'must be at least 10 characters long').max(200),
-    role: z.enum(['admin', 'operator', 'viewer']),
-  })
-  .strict()
-  .meta({ id: 'UserRequest' });
-
-export async function createUser(ctx: AppContext, input: unknown, actor: Actor) {
-  const request = parseInput(userRequestSchema, input);
+export async function createUser(ctx: AppContext, request: UserRequest, actor: Actor) {
   if (await ctx.db.user.findUnique({ where: { username: request.username } })) throw new ConflictError(`User "${request.username}" already exists.`);
   const user = await ctx.db.user.create({
     data: { username: request.username, role: request.role, passwordHash: await hashPassword(request.password) },

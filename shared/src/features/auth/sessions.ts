@@ -4,7 +4,7 @@
 // opened with a password ends when its user is deleted or disabled. Its role is read from the user or
 // token at every request, never remembered.
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import type { SessionView } from '@coffre/contract';
 import type { Db, Role } from '../../infra/db.js';
 import { NotFoundError } from '../../infra/errors.js';
 import { hashToken } from './auth.js';
@@ -82,27 +82,8 @@ export async function endSession(db: Db, token: string): Promise<void> {
   await db.session.deleteMany({ where: { tokenHash: hashToken(token) } });
 }
 
-export const sessionSchema = z
-  .object({
-    id: z.string().uuid(),
-    current: z.boolean().describe('the session this request came with'),
-    actorName: z.string(),
-    role: z.enum(['admin', 'operator', 'viewer']),
-    openedWith: z.enum(['password', 'token']),
-    ip: z.string().nullable(),
-    userAgent: z.string().nullable(),
-    createdAt: z.string(),
-    lastSeenAt: z.string(),
-    expiresAt: z.string(),
-  })
-  .meta({ id: 'Session' });
-
-export const sessionListQuerySchema = z
-  .object({ all: z.enum(['true', 'false']).optional().describe('admins: every session, not only their own') })
-  .strict();
-
 /** The caller's own sessions (a user's, or those opened with the calling token); every one for `all`. */
-export async function listSessions(db: Db, actor: Actor, options: { all?: boolean; currentId?: string | null } = {}) {
+export async function listSessions(db: Db, actor: Actor, options: { all?: boolean; currentId?: string | null } = {}): Promise<SessionView[]> {
   const rows = await db.session.findMany({
     where: { expiresAt: { gt: new Date() }, ...(options.all ? {} : ownedBy(actor)) },
     orderBy: { createdAt: 'desc' },

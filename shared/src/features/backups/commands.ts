@@ -1,116 +1,15 @@
 // Backups as the API, the CLI and the scheduler ask for them: request one (a pending row plus a
 // queued job), list and filter the history, read stats, delete one (artifacts go, the row stays).
-import { z } from 'zod';
+import type { ArtifactKind, BackupListQuery, BackupRequest, BackupStats, BackupView } from '@coffre/contract';
 import type { Backup, BackupArtifact, Destination, Prisma, Verification } from '../../infra/db.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../infra/errors.js';
 import { recordAudit } from '../audit/audit.js';
 import type { Actor, AppContext } from '../../infra/context.js';
 import { destinationDriver } from '../destinations/destinations.js';
 import { failRun } from '../../runs/transitions.js';
-import { bidiControlsMessage, hasNoBidiControls } from '../../rules/names.js';
-import { likeLiteral, parseInput, uuidParam } from '../../infra/validation.js';
+import { likeLiteral, uuidParam } from '../../infra/validation.js';
 import { createTtlCache, type TtlCache } from '../../infra/ttl-cache.js';
 import { enqueue } from '../catalog.js';
-
-export const backupTypes = ['full', 'schema', 'data'] as const;
-export const runStatuses = ['pending', 'running', 'completed', 'failed'] as const;
-export const backupTriggers = ['manual', 'schedule', 'pre-restore', 'cli'] as const;
-export const artifactKinds = ['database', 'files', 'bucket', 'manifest', 'restore-notes'] as const;
-
-const backupName = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  // eslint-disable-next-line no-control-regex
-  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
-  .refine(hasNoBidiControls, bidiControlsMessage);
-
-export const backupRequestSchema = z
-  .object({
-    sourceId: z.string().uuid().optional(),
-    configurationId: z.string().uuid().optional(),
-    type: z.enum(backupTypes).optional(),
-    name: backupName.optional(),
-  })
-  .strict()
-  .meta({ id: 'BackupRequest' });
-
-const csvEnum = <T extends readonly [string, ...string[]]>(values: T) =>
-  z
-    .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(values)).min(1));
-
-const isoDate = z
-  .string()
-  .refine((v) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v)), 'must be a date (YYYY-MM-DD or ISO 8601)')
-  .transform((v) => new Date(v));
-
-export const backupListQuerySchema = z
-  .object({
-    status: csvEnum(runStatuses).optional(),
-    type: csvEnum(backupTypes).optional(),
-    trigger: csvEnum(backupTriggers).optional(),
-    sourceId: z.string().uuid().optional(),
-    configurationId: z.string().uuid().optional(),
-    q: z.string().trim().max(200).optional(),
-    from: isoDate.optional(),
-    to: isoDate.optional(),
-    includeDeleted: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
-  })
-  .strict();
-
-export type BackupListQuery = z.infer<typeof backupListQuerySchema>;
-
-const artifactView = z.object({
-  kind: z.enum(artifactKinds),
-  destination: z.string(),
-  key: z.string(),
-  sizeBytes: z.number(),
-  checksumSha256: z.string(),
-});
-
-export const backupSchema = z
-  .object({
-    id: z.string().uuid(),
-    name: z.string(),
-    type: z.enum(backupTypes),
-    status: z.enum(runStatuses),
-    trigger: z.string(),
-    sourceId: z.string().nullable(),
-    sourceName: z.string(),
-    configurationId: z.string().nullable(),
-    compression: z.enum(['zstd', 'gzip', 'none']),
-    encrypted: z.boolean(),
-    sizeBytes: z.number().nullable(),
-    checksumSha256: z.string().nullable(),
-    durationMs: z.number().nullable(),
-    progressBytes: z.number(),
-    tablesCount: z.number().nullable(),
-    recordsCount: z.number().nullable(),
-    filesCount: z.number().nullable(),
-    objectsCount: z.number().nullable(),
-    serverVersion: z.string().nullable(),
-    pgDumpVersion: z.string().nullable(),
-    errorMessage: z.string().nullable(),
-    attempts: z.number(),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
-    createdAt: z.string(),
-    deletedAt: z.string().nullable(),
-    artifacts: z.array(artifactView).optional(),
-    lastVerification: z
-      .object({ id: z.string(), status: z.string(), result: z.string().nullable(), completedAt: z.string().nullable() })
-      .nullable()
-      .optional(),
-    log: z.string().nullable().optional(),
-  })
-  .meta({ id: 'Backup' });
-
-export type BackupView = z.infer<typeof backupSchema>;
 
 type BackupWithRelations = Backup & {
   artifacts?: (BackupArtifact & { destination?: Destination })[];
@@ -152,7 +51,7 @@ export function backupToApi(row: BackupWithRelations, options: { withLog?: boole
     view.artifacts = row.artifacts
       .filter((a) => !a.deletedAt)
       .map((a) => ({
-        kind: a.kind as (typeof artifactKinds)[number],
+        kind: a.kind as ArtifactKind,
         destination: a.destination?.name ?? a.destinationId,
         key: a.key,
         sizeBytes: Number(a.sizeBytes),
@@ -176,8 +75,7 @@ export interface RequestBackupOptions {
 }
 
 /** Creates a pending Backup row and queues its job. Answers at once; a worker does the rest. */
-export async function requestBackup(ctx: AppContext, input: unknown, actor: Actor, options: RequestBackupOptions = {}): Promise<Backup> {
-  const request = parseInput(backupRequestSchema, input ?? {});
+export async function requestBackup(ctx: AppContext, request: BackupRequest, actor: Actor, options: RequestBackupOptions = {}): Promise<Backup> {
   const configuration = request.configurationId
     ? await ctx.db.backupConfiguration.findUnique({ where: { id: request.configurationId }, include: { source: true } })
     : null;
@@ -277,8 +175,7 @@ export async function getBackup(ctx: AppContext, id: string): Promise<BackupWith
 // more than the page itself. The rows of the page are always read fresh.
 const totals = new WeakMap<AppContext, TtlCache<number>>();
 
-export async function listBackups(ctx: AppContext, query: unknown): Promise<{ items: BackupView[]; total: number; page: number; pageSize: number }> {
-  const filters = parseInput(backupListQuerySchema, query ?? {});
+export async function listBackups(ctx: AppContext, filters: BackupListQuery): Promise<{ items: BackupView[]; total: number; page: number; pageSize: number }> {
   const where = backupFilter(filters);
   if (!totals.has(ctx)) totals.set(ctx, createTtlCache<number>(2000, { staleMs: 3000 }));
   const [rows, total] = await Promise.all([
@@ -319,24 +216,6 @@ function endOfDayIfDate(date: Date): Date {
     ? new Date(date.getTime() + 86_400_000 - 1)
     : date;
 }
-
-export const backupStatsSchema = z
-  .object({
-    total: z.number(),
-    byStatus: z.record(z.string(), z.number()),
-    byType: z.record(z.string(), z.number()),
-    successRate: z.number().nullable().describe('completed / (completed + failed), 0–1'),
-    totalSizeBytes: z.number().describe('bytes of the backups whose artifacts are kept'),
-    averageDurationMs: z.number().nullable().describe('of completed backups'),
-    last7Days: z.object({ total: z.number(), completed: z.number(), failed: z.number(), sizeBytes: z.number() }),
-    previous7Days: z.object({ total: z.number(), completed: z.number(), failed: z.number(), sizeBytes: z.number() }),
-    trendPercent: z.number().nullable().describe('change of backups taken, last 7 days against the 7 before'),
-    lastCompletedAt: z.string().nullable(),
-    lastVerification: z.object({ passed: z.number(), failed: z.number(), lastAt: z.string().nullable() }),
-  })
-  .meta({ id: 'BackupStats' });
-
-export type BackupStats = z.infer<typeof backupStatsSchema>;
 
 const statsCaches = new WeakMap<AppContext, TtlCache<BackupStats>>();
 
@@ -447,22 +326,8 @@ export async function removeBackupArtifacts(ctx: AppContext, backup: BackupWithR
   await ctx.db.backup.update({ where: { id: backup.id }, data: { deletedAt: new Date() } });
 }
 
-export const dailyQuerySchema = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) }).strict();
-
-export const backupDaySchema = z
-  .object({
-    date: z.string().describe('YYYY-MM-DD (UTC)'),
-    completed: z.number(),
-    failed: z.number(),
-    pending: z.number(),
-    running: z.number(),
-    storedBytes: z.number().describe('bytes of completed backups whose artifacts were kept at the end of the day'),
-  })
-  .meta({ id: 'BackupDay' });
-
 /** Backups per day by status, and the bytes stored at the end of each day, over the last `days` days. */
-export async function backupsPerDay(ctx: AppContext, query: unknown, now = new Date()) {
-  const { days } = parseInput(dailyQuerySchema, query ?? {});
+export async function backupsPerDay(ctx: AppContext, { days }: { days: number }, now = new Date()) {
   const rows = await ctx.db.$queryRaw<
     { day: Date; completed: bigint; failed: bigint; pending: bigint; running: bigint; stored: bigint | null }[]
   >`

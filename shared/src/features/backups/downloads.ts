@@ -7,10 +7,10 @@ import type { Backup, BackupArtifact, Destination } from '../../infra/db.js';
 import { AppError, ConflictError, NotFoundError, UnavailableError, ValidationError, errorMessage } from '../../infra/errors.js';
 import type { ByteRange } from '../../storage/driver.js';
 import type { AppContext } from '../../infra/context.js';
-import { artifactKinds, getBackup } from './commands.js';
+import type { ArtifactKind } from '@coffre/contract';
+import { getBackup } from './commands.js';
 import { destinationDriver } from '../destinations/destinations.js';
 
-export type ArtifactKind = (typeof artifactKinds)[number];
 type Copy = BackupArtifact & { destination: Destination };
 
 export interface ArtifactCopies {

@@ -10,9 +10,8 @@ import {
   configurationToColumns,
   configurationUpdateToColumns,
   parseConfigurationCreate,
-  parseConfigurationUpdate,
-  type ConfigurationView,
 } from './input.js';
+import type { ConfigurationView, ConfigurationCreateRequest, ConfigurationDetails, ConfigurationUpdateInput } from '@coffre/contract';
 import { overdueAt, scheduleFromColumns } from '../../rules/schedule.js';
 import { removeConfigurationSchedulers, syncConfigurationSchedulers } from './schedulers.js';
 import { assertFilesPath } from '../../infra/files-roots.js';
@@ -20,17 +19,7 @@ import { requireUuid } from '../../infra/validation.js';
 
 type ConfigurationRow = BackupConfiguration & { destinations: { destinationId: string }[] };
 
-export type ConfigurationDetails = ConfigurationView & {
-  /** Whether its backups are encrypted now: its own choice, or else the installation's. */
-  encrypted: boolean;
-  sourceName: string;
-  overdue: boolean;
-  /** When it is (or became) overdue unless a backup completes before; null when it cannot be. */
-  overdueAt: string | null;
-  /** Its newest completed backup whose artifacts are kept. */
-  lastCompletedAt: string | null;
-  lastStatus: string | null;
-};
+
 
 const include = { destinations: { select: { destinationId: true } }, source: { select: { name: true } } } as const;
 
@@ -52,8 +41,12 @@ async function loadConfiguration(ctx: AppContext, id: string) {
   return row;
 }
 
-export async function createConfiguration(ctx: AppContext, body: unknown, actor: Actor): Promise<ConfigurationDetails> {
-  const input = parseConfigurationCreate(body);
+/**
+ * Creates a configuration from a request as written (the API's parsed body, or a partial one from the
+ * scheduler's tests and tools): parsing it fills in the contract's defaults.
+ */
+export async function createConfiguration(ctx: AppContext, request: ConfigurationCreateRequest, actor: Actor): Promise<ConfigurationDetails> {
+  const input = parseConfigurationCreate(request);
   await checkReferences(ctx, { sourceId: input.sourceId, destinationIds: input.destinationIds, encrypt: input.encrypt, name: input.name, includePaths: input.includePaths });
   const row = await ctx.db.backupConfiguration.create({
     data: {
@@ -67,9 +60,8 @@ export async function createConfiguration(ctx: AppContext, body: unknown, actor:
   return getConfiguration(ctx, row.id);
 }
 
-export async function updateConfiguration(ctx: AppContext, id: string, body: unknown, actor: Actor): Promise<ConfigurationDetails> {
+export async function updateConfiguration(ctx: AppContext, id: string, input: ConfigurationUpdateInput, actor: Actor): Promise<ConfigurationDetails> {
   const before = await loadConfiguration(ctx, id);
-  const input = parseConfigurationUpdate(body);
   const columns = configurationUpdateToColumns(input, before);
   await checkReferences(ctx, {
     sourceId: input.sourceId,

@@ -13,7 +13,8 @@ import { systemActor, type AppContext } from '../../infra/context.js';
 import { defaultBackupName, requestBackup } from '../backups/commands.js';
 import { notify } from '../notifications/notifications.js';
 import { uiLink } from '../notifications/messages.js';
-import { describeSchedule, expectedIntervalMs, nextRunAt, overdueGraceMs, scheduleFromColumns, scheduleProblems, type Schedule } from '../../rules/schedule.js';
+import { describeSchedule, scheduleProblems, type Schedule } from '@coffre/contract';
+import { expectedIntervalMs, nextRunAt, overdueGraceMs, scheduleFromColumns } from '../../rules/schedule.js';
 import type { JobHandlers } from '../catalog.js';
 import { verifyNewestBackup } from '../verifications/commands.js';
 

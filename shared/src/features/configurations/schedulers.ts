@@ -4,7 +4,8 @@
 // workers starting together end with exactly one scheduler each.
 import type { BackupConfiguration } from '../../infra/db.js';
 import type { AppContext } from '../../infra/context.js';
-import { scheduleFromColumns, scheduleProblems, scheduleToCron } from '../../rules/schedule.js';
+import { scheduleProblems } from '@coffre/contract';
+import { scheduleFromColumns, scheduleToCron } from '../../rules/schedule.js';
 import { scheduleJob } from '../catalog.js';
 
 export const MAINTENANCE_SCHEDULER = 'maintenance';

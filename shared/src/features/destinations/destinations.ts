@@ -1,17 +1,15 @@
 // Destinations: where artifacts are written. The local directory of BACKUP_DIR is registered as the
 // default destination named `local`; others (more directories, S3-compatible buckets) are added
 // through the API. S3 credentials are sealed at rest and never shown.
-import { isAbsolute } from 'node:path';
-import { z } from 'zod';
+import type { DestinationInput, DestinationUpdate, DestinationView, SystemReport } from '@coffre/contract';
 import type { Destination } from '../../infra/db.js';
-import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../../infra/errors.js';
+import { ConflictError, isUniqueViolation, ValidationError } from '../../infra/errors.js';
 import { createLocalStorage } from '../../storage/local.js';
 import { describeS3Location } from '../../storage/s3-location.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
-import type { StorageDriver, StorageUsage } from '../../storage/driver.js';
-import { recordAudit } from '../audit/audit.js';
+import type { StorageDriver } from '../../storage/driver.js';
 import type { Actor, AppContext } from '../../infra/context.js';
-import { parseInput, requireUuid } from '../../infra/validation.js';
+import { storedResource, type ResourceTable } from '../stored/resource.js';
 import { checkOutboundUrl } from '../../infra/outbound.js';
 
 export interface LocalDestinationConfig {
@@ -31,88 +29,6 @@ interface S3Secret {
   accessKeyId: string;
   secretAccessKey: string;
 }
-
-const name = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(63, 'must be at most 63 characters')
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may hold letters, digits, ".", "_" and "-"');
-
-const localFields = {
-  kind: z.literal('local'),
-  path: z
-    .string()
-    .trim()
-    .min(1)
-    .max(1000)
-    .refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute directory path'),
-};
-
-const s3Fields = {
-  kind: z.literal('s3'),
-  endpoint: z
-    .string()
-    .trim()
-    .url('must be a URL such as https://minio.example.com:9000')
-    .refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL')
-    .optional(),
-  region: z.string().trim().min(1).max(64).default('us-east-1'),
-  bucket: z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name (3–63 lower-case letters, digits, "." and "-")'),
-  prefix: z
-    .string()
-    .trim()
-    .max(200)
-    .refine((p) => !p.split('/').some((s) => s === '..' || s === '.'), 'must not contain "." or ".." segments')
-    .optional(),
-  accessKeyId: z.string().trim().min(1).max(200),
-  secretAccessKey: z.string().min(1).max(500),
-  forcePathStyle: z.boolean().optional(),
-  serverSideEncryption: z.enum(['AES256', 'aws:kms']).optional(),
-};
-
-export const destinationInputSchema = z
-  .discriminatedUnion('kind', [
-    z.object({ name, isDefault: z.boolean().optional(), ...localFields }).strict(),
-    z.object({ name, isDefault: z.boolean().optional(), ...s3Fields }).strict(),
-  ])
-  .meta({ id: 'DestinationInput' });
-
-export const destinationUpdateSchema = z
-  .object({
-    name: name.optional(),
-    isDefault: z.boolean().optional(),
-    path: localFields.path.optional(),
-    endpoint: s3Fields.endpoint,
-    region: z.string().trim().min(1).max(64).optional(),
-    bucket: s3Fields.bucket.optional(),
-    prefix: s3Fields.prefix,
-    accessKeyId: s3Fields.accessKeyId.optional(),
-    secretAccessKey: s3Fields.secretAccessKey.optional(),
-    forcePathStyle: z.boolean().optional(),
-    serverSideEncryption: z.enum(['AES256', 'aws:kms']).optional(),
-  })
-  .strict()
-  .meta({ id: 'DestinationUpdate' });
-
-export const destinationSchema = z
-  .object({
-    id: z.string().uuid(),
-    name: z.string(),
-    kind: z.enum(['local', 's3']),
-    isDefault: z.boolean(),
-    location: z.string().describe('where it writes, without credentials'),
-    config: z.record(z.string(), z.unknown()).describe('settings that are not secret'),
-    hasCredentials: z.boolean(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'Destination' });
-
-export type DestinationView = z.infer<typeof destinationSchema>;
 
 export function destinationToApi(destination: Destination): DestinationView {
   return {
@@ -206,45 +122,35 @@ export async function destinationsForBackup(ctx: AppContext, configurationId: st
   return defaults.length > 0 ? defaults : [await ensureDefaultDestination(ctx)];
 }
 
-export async function listDestinations(ctx: AppContext): Promise<Destination[]> {
-  return ctx.db.destination.findMany({ orderBy: { name: 'asc' } });
-}
+const destinations = storedResource<Destination>({
+  noun: 'destination',
+  table: (ctx) => ctx.db.destination as unknown as ResourceTable<Destination>,
+  toApi: destinationToApi,
+});
 
-export async function getDestination(ctx: AppContext, id: string): Promise<Destination> {
-  const destination = await ctx.db.destination.findUnique({ where: { id: requireUuid(id, 'Destination') } });
-  if (!destination) throw new NotFoundError(`Destination ${id}`);
-  return destination;
-}
+export const listDestinations = destinations.list;
+export const getDestination = destinations.get;
 
-export async function createDestination(ctx: AppContext, body: unknown, actor: Actor): Promise<Destination> {
-  const input = parseInput(destinationInputSchema, body);
+export async function createDestination(ctx: AppContext, input: DestinationInput, actor: Actor): Promise<Destination> {
   if (input.kind === 's3' && input.endpoint) checkOutboundUrl(input.endpoint, 'endpoint');
-  if (await ctx.db.destination.findUnique({ where: { name: input.name } })) throw new ConflictError(`A destination named "${input.name}" already exists.`);
   const { config, secret } = splitSecret(input);
-  const destination = await ctx.db.destination.create({
-    data: {
-      name: input.name,
-      kind: input.kind,
-      config: config as object,
-      secretEncrypted: secret ? ctx.secrets.seal(JSON.stringify(secret)) : null,
-      isDefault: input.isDefault ?? false,
-    },
+  return destinations.create(ctx, actor, {
+    name: input.name,
+    kind: input.kind,
+    config: config as object,
+    secretEncrypted: secret ? ctx.secrets.seal(JSON.stringify(secret)) : null,
+    isDefault: input.isDefault ?? false,
   });
-  await recordAudit(ctx.db, actor, { action: 'destination.create', targetType: 'destination', targetId: destination.id, summary: { after: destinationToApi(destination) } });
-  return destination;
 }
 
-export async function updateDestination(ctx: AppContext, id: string, body: unknown, actor: Actor): Promise<Destination> {
+export async function updateDestination(ctx: AppContext, id: string, changes: DestinationUpdate, actor: Actor): Promise<Destination> {
   const before = await getDestination(ctx, id);
-  const changes = parseInput(destinationUpdateSchema, body);
   const localKeys = ['path'];
   const s3Keys = ['endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey', 'forcePathStyle', 'serverSideEncryption'];
   const wrong = Object.keys(changes).filter((k) => (before.kind === 'local' ? s3Keys : localKeys).includes(k));
   if (wrong.length) throw new ValidationError(`${wrong.join(', ')}: not a setting of a ${before.kind} destination.`);
   if (changes.endpoint) checkOutboundUrl(changes.endpoint, 'endpoint');
-  if (changes.name && changes.name !== before.name && (await ctx.db.destination.findUnique({ where: { name: changes.name } }))) {
-    throw new ConflictError(`A destination named "${changes.name}" already exists.`);
-  }
+  await destinations.refuseTakenName(ctx, changes.name, before);
   const { name: newName, isDefault, accessKeyId, secretAccessKey, ...settings } = changes;
   const config = { ...(before.config as Record<string, unknown>), ...settings };
   let secretEncrypted = before.secretEncrypted;
@@ -252,17 +158,8 @@ export async function updateDestination(ctx: AppContext, id: string, body: unkno
     const old = before.secretEncrypted ? (JSON.parse(ctx.secrets.open(before.secretEncrypted)) as S3Secret) : { accessKeyId: '', secretAccessKey: '' };
     secretEncrypted = ctx.secrets.seal(JSON.stringify({ accessKeyId: accessKeyId ?? old.accessKeyId, secretAccessKey: secretAccessKey ?? old.secretAccessKey }));
   }
-  const destination = await ctx.db.destination.update({
-    where: { id },
-    data: { ...(newName ? { name: newName } : {}), ...(isDefault !== undefined ? { isDefault } : {}), config: config as object, secretEncrypted },
-  });
-  await recordAudit(ctx.db, actor, {
-    action: 'destination.update',
-    targetType: 'destination',
-    targetId: id,
-    summary: { before: destinationToApi(before), after: destinationToApi(destination), credentialsChanged: Boolean(accessKeyId || secretAccessKey) },
-  });
-  return destination;
+  const data = { ...(newName ? { name: newName } : {}), ...(isDefault !== undefined ? { isDefault } : {}), config: config as object, secretEncrypted };
+  return destinations.update(ctx, actor, before, data, { credentialsChanged: Boolean(accessKeyId || secretAccessKey) });
 }
 
 export async function deleteDestination(ctx: AppContext, id: string, actor: Actor): Promise<void> {
@@ -272,9 +169,8 @@ export async function deleteDestination(ctx: AppContext, id: string, actor: Acto
   const used = await ctx.db.configurationDestination.count({ where: { destinationId: id } });
   if (used > 0) throw new ConflictError(`Destination "${destination.name}" is used by ${used} configuration(s): remove it from them first.`);
   await ctx.db.backupArtifact.deleteMany({ where: { destinationId: id } });
-  await ctx.db.destination.delete({ where: { id } });
+  await destinations.remove(ctx, actor, destination);
   drivers.delete(id);
-  await recordAudit(ctx.db, actor, { action: 'destination.delete', targetType: 'destination', targetId: id, summary: { before: destinationToApi(destination) } });
 }
 
 export async function testDestination(ctx: AppContext, id: string): Promise<{ ok: boolean; message: string }> {
@@ -287,25 +183,10 @@ export async function testDestination(ctx: AppContext, id: string): Promise<{ ok
   }
 }
 
-function splitSecret(input: z.infer<typeof destinationInputSchema>): { config: Record<string, unknown>; secret: S3Secret | null } {
+function splitSecret(input: DestinationInput): { config: Record<string, unknown>; secret: S3Secret | null } {
   if (input.kind === 'local') return { config: { path: input.path }, secret: null };
   const { name: _n, isDefault: _d, kind: _k, accessKeyId, secretAccessKey, ...config } = input;
   return { config, secret: { accessKeyId, secretAccessKey } };
-}
-
-export interface SystemReport {
-  backupDir: string;
-  warning: boolean;
-  destinations: {
-    id: string;
-    name: string;
-    kind: 'local' | 's3';
-    location: string;
-    bytesStored: number;
-    artifacts: number;
-    usage: (StorageUsage & { warning: boolean }) | null;
-    error?: string;
-  }[];
 }
 
 /** Disk usage of local destinations (warning above 80 %), and bytes stored per destination. */

@@ -3,7 +3,7 @@
 // Nothing secret is in it: names, statuses, sizes and the run's error sentence (scrubbed again).
 import type { Backup, Restore, Verification } from '../../infra/db.js';
 import { scrubSecrets } from '../../infra/logger.js';
-import type { NotificationEvent } from './channels.js';
+import type { NotificationEvent } from '@coffre/contract';
 
 export interface EventBody {
   /** The delivery's id: a receiver that sees it twice may drop the second. */

@@ -7,7 +7,7 @@
 // second worker or a second maintenance run finding the same overdue configuration inserts nothing
 // new and notifies nobody twice.
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import type { ChannelInput, ChannelUpdate, DeliveryListQuery, DeliveryView, NotificationEvent } from '@coffre/contract';
 import type { NotificationChannel, Prisma } from '../../infra/db.js';
 import { ConflictError, NotFoundError, PermanentError, errorMessage } from '../../infra/errors.js';
 import type { Logger } from '../../infra/logger.js';
@@ -17,8 +17,8 @@ import { describeRestoreTarget } from '../restores/describe.js';
 import { listConfigurations } from '../configurations/commands.js';
 import { systemReport } from '../destinations/destinations.js';
 import type { RunHooks, RunOutcome } from '../../runs/life-cycle.js';
-import { parseInput, requireUuid } from '../../infra/validation.js';
-import { channelColumns, channelInputSchema, channelToApi, mergeChannelUpdate, openChannelSecret, type ChannelSecret, type NotificationEvent } from './channels.js';
+import { requireUuid } from '../../infra/validation.js';
+import { channelColumns, channelToApi, mergeChannelUpdate, openChannelSecret, type ChannelSecret } from './channels.js';
 import { backupSummary, formatBytes, restoreSummary, uiLink, verificationSummary, type EventBody } from './messages.js';
 import { sendNotification, type SendResult } from './senders.js';
 import { enqueue } from '../catalog.js';
@@ -44,17 +44,16 @@ export async function getChannel(ctx: AppContext, id: string): Promise<Notificat
   return row;
 }
 
-export async function createChannel(ctx: AppContext, body: unknown, actor: Actor): Promise<NotificationChannel> {
-  const input = parseInput(channelInputSchema, body ?? {});
+export async function createChannel(ctx: AppContext, input: ChannelInput, actor: Actor): Promise<NotificationChannel> {
   await refuseTakenName(ctx, input.name);
   const row = await ctx.db.notificationChannel.create({ data: channelColumns(input, ctx.secrets) });
   await recordAudit(ctx.db, actor, { action: 'notification-channel.create', targetType: 'notification-channel', targetId: row.id, summary: { after: channelToApi(row) } });
   return row;
 }
 
-export async function updateChannel(ctx: AppContext, id: string, body: unknown, actor: Actor): Promise<NotificationChannel> {
+export async function updateChannel(ctx: AppContext, id: string, changes: ChannelUpdate, actor: Actor): Promise<NotificationChannel> {
   const before = await getChannel(ctx, id);
-  const input = mergeChannelUpdate(before, body, ctx.secrets);
+  const input = mergeChannelUpdate(before, changes, ctx.secrets);
   if (input.name !== before.name) await refuseTakenName(ctx, input.name);
   const row = await ctx.db.notificationChannel.update({ where: { id }, data: channelColumns(input, ctx.secrets) });
   await recordAudit(ctx.db, actor, {
@@ -105,40 +104,6 @@ export async function testChannel(ctx: AppContext, id: string, actor: Actor): Pr
 // ---------------------------------------------------------------------------------------------
 // Deliveries
 
-export const deliveryAttemptSchema = z.object({
-  attempt: z.number(),
-  at: z.string(),
-  ok: z.boolean(),
-  statusCode: z.number().nullable(),
-  error: z.string().nullable(),
-  durationMs: z.number(),
-});
-
-export const deliverySchema = z
-  .object({
-    id: z.string().uuid(),
-    channelId: z.string().uuid(),
-    event: z.string(),
-    title: z.string().nullable(),
-    status: z.enum(['pending', 'delivered', 'failed']),
-    attempts: z.number(),
-    lastError: z.string().nullable(),
-    createdAt: z.string(),
-    deliveredAt: z.string().nullable(),
-    attemptLog: z.array(deliveryAttemptSchema),
-  })
-  .meta({ id: 'NotificationDelivery' });
-export type DeliveryView = z.infer<typeof deliverySchema>;
-
-export const deliveryListQuerySchema = z
-  .object({
-    status: z.enum(['pending', 'delivered', 'failed']).optional(),
-    event: z.string().trim().max(50).optional(),
-    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
-  })
-  .strict();
-
 const withAttempts = { attemptsLog: { orderBy: { attempt: 'asc' } } } as const;
 type DeliveryRow = Prisma.NotificationDeliveryGetPayload<{ include: typeof withAttempts }>;
 
@@ -164,9 +129,8 @@ export async function getDelivery(ctx: AppContext, id: string): Promise<Delivery
   return deliveryToApi(row);
 }
 
-export async function listDeliveries(ctx: AppContext, channelId: string, query: unknown) {
+export async function listDeliveries(ctx: AppContext, channelId: string, f: DeliveryListQuery) {
   await getChannel(ctx, channelId);
-  const f = parseInput(deliveryListQuerySchema, query ?? {});
   const where: Prisma.NotificationDeliveryWhereInput = { channelId, ...(f.status ? { status: f.status } : {}), ...(f.event ? { event: f.event } : {}) };
   const [rows, total] = await Promise.all([
     ctx.db.notificationDelivery.findMany({ where, include: withAttempts, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: (f.page - 1) * f.pageSize, take: f.pageSize }),

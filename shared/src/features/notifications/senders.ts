@@ -8,7 +8,8 @@ import { isIP } from 'node:net';
 import type { NotificationChannel } from '../../infra/db.js';
 import { errorMessage } from '../../infra/errors.js';
 import { OutboundRefusedError, forbiddenHostReason, guardedLookup, resolveOutboundHost } from '../../infra/outbound.js';
-import type { ChannelConfig, ChannelKind, ChannelSecret } from './channels.js';
+import type { ChannelKind } from '@coffre/contract';
+import type { ChannelConfig, ChannelSecret } from './channels.js';
 import { detailLines, isBadNews, type EventBody } from './messages.js';
 
 export const SEND_TIMEOUT_MS = 10_000;

@@ -2,10 +2,10 @@
 // target when it holds anything, then restores in one checked read of the artifact: a database in
 // one transaction that commits only once every byte matched, files and bucket objects staged and
 // published only then.
-import { z } from 'zod';
+import type { RestoreListQuery, RestoreRequest, RestoreView } from '@coffre/contract';
 import type { Backup, Restore } from '../../infra/db.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, errorMessage } from '../../infra/errors.js';
-import { creatableDatabaseName, withPgClient, type PgConnection } from '../../engine/postgres.js';
+import { withPgClient, type PgConnection } from '../../engine/postgres.js';
 import { recordAudit } from '../audit/audit.js';
 import { recordRefusal } from '../audit/refusals.js';
 import { checkRequestedRestoreTarget } from './targets.js';
@@ -13,65 +13,10 @@ import type { Actor, AppContext } from '../../infra/context.js';
 import { getBackup } from '../backups/commands.js';
 import { failRun } from '../../runs/transitions.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
-import { isAbsolute } from 'node:path';
 import { assertFilesPath } from '../../infra/files-roots.js';
 import { describeRestoreTarget } from './describe.js';
-import { parseInput, uuidParam } from '../../infra/validation.js';
+import { uuidParam } from '../../infra/validation.js';
 import { enqueue } from '../catalog.js';
-
-export const restoreRequestSchema = z
-  .object({
-    targetSourceId: z.string().uuid().optional(),
-    targetDatabase: z
-      .string()
-      .regex(creatableDatabaseName, 'must be 1–63 letters, digits, "_" or "-", starting with a letter or "_"')
-      .optional(),
-    /** What to restore: the database (default), the archived files, or the bucket's objects. */
-    artifact: z.enum(['database', 'files', 'bucket']).optional(),
-    /** files: the absolute directory the archived paths are recreated in (nothing is written outside it). */
-    targetPath: z
-      .string()
-      .max(1000)
-      .refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute directory path')
-      .optional(),
-    /** bucket: the prefix the objects are put under in the target bucket (default: the source's prefix). */
-    targetPrefix: z
-      .string()
-      .max(200)
-      .refine((p) => !p.split('/').some((seg) => seg === '..' || seg === '.'), 'must not contain "." or ".." segments')
-      .optional(),
-    /** Admins only: allows a restore into postgres, template0 or template1 (never into coffre's own database). */
-    allowSystemDatabase: z.boolean().optional(),
-    confirm: z.string().max(300),
-  })
-  .strict()
-  .meta({ id: 'RestoreRequest' });
-
-export const restoreSchema = z
-  .object({
-    id: z.string().uuid(),
-    backupId: z.string().uuid(),
-    backupName: z.string().optional(),
-    status: z.enum(['pending', 'running', 'completed', 'failed']),
-    targetKind: z.string(),
-    targetSourceId: z.string().nullable(),
-    targetDatabase: z.string().nullable(),
-    targetPath: z.string().nullable().describe('files: the directory; bucket: the prefix'),
-    target: z.string().describe('the target in words: `database "shop"`, `directory /srv/x`, `bucket source "media", prefix "up/"`'),
-    createDatabase: z.boolean(),
-    safetyBackupId: z.string().nullable(),
-    progressBytes: z.number(),
-    durationMs: z.number().nullable(),
-    errorMessage: z.string().nullable(),
-    requestedBy: z.string().nullable(),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
-    createdAt: z.string(),
-    log: z.string().nullable().optional(),
-  })
-  .meta({ id: 'Restore' });
-
-export type RestoreView = z.infer<typeof restoreSchema>;
 
 export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { name: string } | null }, options: { withLog?: boolean } = {}): RestoreView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -99,8 +44,7 @@ export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { 
 }
 
 /** Validates the request and the confirmation, creates a pending Restore and queues it. */
-export async function requestRestore(ctx: AppContext, backupId: string, input: unknown, actor: Actor): Promise<Restore> {
-  const request = parseInput(restoreRequestSchema, input ?? {});
+export async function requestRestore(ctx: AppContext, backupId: string, request: RestoreRequest, actor: Actor): Promise<Restore> {
   const backup = await getBackup(ctx, backupId);
   if (request.confirm !== backup.name) {
     await recordRefusal(ctx.db, actor, { action: 'backup.restore', targetType: 'backup', targetId: backup.id, reason: 'wrong-confirmation', summary: { backup: backup.name } });
@@ -153,7 +97,7 @@ export async function requestRestore(ctx: AppContext, backupId: string, input: u
   return queueRestore(ctx, restore, backup, actor, { targetSource: targetSource.name, targetDatabase, createDatabase: !exists });
 }
 
-async function requestFilesRestore(ctx: AppContext, backup: Backup, request: z.infer<typeof restoreRequestSchema>, actor: Actor): Promise<Restore> {
+async function requestFilesRestore(ctx: AppContext, backup: Backup, request: RestoreRequest, actor: Actor): Promise<Restore> {
   if (!request.targetPath) throw new ValidationError('targetPath is required to restore files: the absolute directory to recreate them in.');
   // Stored as it really leads, so that the worker writes where this check looked.
   const targetPath = await assertFilesPath(ctx.config, request.targetPath, 'targetPath');
@@ -165,7 +109,7 @@ async function requestFilesRestore(ctx: AppContext, backup: Backup, request: z.i
   return queueRestore(ctx, restore, backup, actor, { targetPath });
 }
 
-async function requestBucketRestore(ctx: AppContext, backup: Backup, request: z.infer<typeof restoreRequestSchema>, actor: Actor): Promise<Restore> {
+async function requestBucketRestore(ctx: AppContext, backup: Backup, request: RestoreRequest, actor: Actor): Promise<Restore> {
   const targetSourceId = request.targetSourceId ?? backup.sourceId;
   if (!targetSourceId) throw new ValidationError(`targetSourceId is required: the backup's source "${backup.sourceName}" no longer exists.`);
   const targetSource = await ctx.db.source.findUnique({ where: { id: targetSourceId } });
@@ -203,17 +147,7 @@ export async function getRestore(ctx: AppContext, id: string) {
   return restore;
 }
 
-export const restoreListQuerySchema = z
-  .object({
-    status: z.enum(['pending', 'running', 'completed', 'failed']).optional(),
-    backupId: z.string().uuid().optional(),
-    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
-  })
-  .strict();
-
-export async function listRestores(ctx: AppContext, query: unknown) {
-  const f = parseInput(restoreListQuerySchema, query ?? {});
+export async function listRestores(ctx: AppContext, f: RestoreListQuery) {
   const where = { ...(f.status ? { status: f.status } : {}), ...(f.backupId ? { backupId: f.backupId } : {}) };
   const [rows, total] = await Promise.all([
     ctx.db.restore.findMany({ where, include: { backup: true, targetSource: { select: { name: true } } }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),

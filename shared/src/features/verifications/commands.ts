@@ -2,42 +2,16 @@
 // database on the source's server, counts tables and rows, compares them with what was counted in
 // the dump's own snapshot, records the differences and drops the scratch database. A bucket backup
 // is restored into a scratch folder of its bucket, read back and compared key by key.
-import { z } from 'zod';
+import type { VerificationListQuery, VerificationView } from '@coffre/contract';
 import type { Verification } from '../../infra/db.js';
 import { ConflictError, NotFoundError, ValidationError, errorMessage } from '../../infra/errors.js';
 import { recordAudit } from '../audit/audit.js';
 import type { Actor, AppContext } from '../../infra/context.js';
 import { getBackup } from '../backups/commands.js';
 import { failRun } from '../../runs/transitions.js';
-import { parseInput, uuidParam } from '../../infra/validation.js';
+import { uuidParam } from '../../infra/validation.js';
 import { enqueue } from '../catalog.js';
 
-export const verificationSchema = z
-  .object({
-    id: z.string().uuid(),
-    backupId: z.string().uuid(),
-    backupName: z.string().optional(),
-    status: z.enum(['pending', 'running', 'completed', 'failed']),
-    result: z.enum(['passed', 'failed']).nullable(),
-    trigger: z.string(),
-    scratchDatabase: z.string().nullable(),
-    tablesExpected: z.number().nullable(),
-    tablesFound: z.number().nullable(),
-    recordsExpected: z.number().nullable(),
-    recordsFound: z.number().nullable(),
-    differences: z
-      .array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable(), detail: z.string().optional() }))
-      .nullable()
-      .describe('tables (database backups) or object keys (bucket backups) that differ'),
-    durationMs: z.number().nullable(),
-    errorMessage: z.string().nullable(),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
-    createdAt: z.string(),
-  })
-  .meta({ id: 'Verification' });
-
-export type VerificationView = z.infer<typeof verificationSchema>;
 
 export function verificationToApi(row: Verification & { backup?: { name: string } }): VerificationView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -91,17 +65,7 @@ export async function getVerification(ctx: AppContext, id: string) {
   return row;
 }
 
-export const verificationListQuerySchema = z
-  .object({
-    backupId: z.string().uuid().optional(),
-    result: z.enum(['passed', 'failed']).optional(),
-    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
-  })
-  .strict();
-
-export async function listVerifications(ctx: AppContext, query: unknown) {
-  const f = parseInput(verificationListQuerySchema, query ?? {});
+export async function listVerifications(ctx: AppContext, f: VerificationListQuery) {
   const where = { ...(f.backupId ? { backupId: f.backupId } : {}), ...(f.result ? { result: f.result } : {}) };
   const [rows, total] = await Promise.all([
     ctx.db.verification.findMany({ where, include: { backup: { select: { name: true } } }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),

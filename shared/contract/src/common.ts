@@ -1,0 +1,94 @@
+// What every part of the contract shares: the words of the enums, ids in paths, pages of a list,
+// the error answer, and the rule every name people give obeys.
+import { z } from 'zod';
+import { bidiControlsMessage, hasNoBidiControls } from './names.js';
+
+export const roles = ['admin', 'operator', 'viewer'] as const;
+export type Role = (typeof roles)[number];
+
+export const backupTypes = ['full', 'schema', 'data'] as const;
+export type BackupType = (typeof backupTypes)[number];
+
+export const runStatuses = ['pending', 'running', 'completed', 'failed'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export const backupTriggers = ['manual', 'schedule', 'pre-restore', 'cli'] as const;
+export type BackupTrigger = (typeof backupTriggers)[number];
+
+export const compressionNames = ['zstd', 'gzip', 'none'] as const;
+export type CompressionName = (typeof compressionNames)[number];
+
+export const artifactKinds = ['database', 'files', 'bucket', 'manifest', 'restore-notes'] as const;
+export type ArtifactKind = (typeof artifactKinds)[number];
+
+/** Who may call a route: anyone, or a role and every role above it. */
+export type Access = 'public' | 'viewer' | 'operator' | 'admin';
+
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof errorSchema>;
+
+/**
+ * The `:id` of a path: a UUID. A malformed one names nothing, so the API answers 404 with the
+ * message of this schema's issue ("Backup <id>" → "Backup <id> was not found.").
+ */
+export function idParams(resource: string) {
+  return z.object({ id: z.string().uuid({ error: (issue) => `${resource} ${String(issue.input).slice(0, 60)}` }) });
+}
+
+export function pageOf<T extends z.ZodType>(item: T, id: string) {
+  return z.object({ items: z.array(item), total: z.number(), page: z.number(), pageSize: z.number() }).meta({ id });
+}
+
+export function listOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item) });
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+/** page (1-based) and pageSize of a paginated list. */
+export function pagination(pageSize: number) {
+  return {
+    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+    pageSize: z.coerce.number().int().min(1).max(100).default(pageSize),
+  };
+}
+
+/** A name people give a thing and others read: no control or bidirectional control characters. */
+export function displayName(max: number, messages: { empty?: string; long?: string } = {}) {
+  return z
+    .string()
+    .trim()
+    .min(1, messages.empty)
+    .max(max, messages.long)
+    // eslint-disable-next-line no-control-regex
+    .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
+    .refine(hasNoBidiControls, bidiControlsMessage);
+}
+
+/** A name that is also part of a path or a CLI argument: letters, digits, ".", "_" and "-". */
+export function plainName(pattern: string) {
+  return z.string().trim().min(1, 'must not be empty').max(63, 'must be at most 63 characters').regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, pattern);
+}
+
+/** An S3 key prefix: no "." or ".." segment, so that nothing lands outside it. */
+export const hasNoDotSegments = (prefix: string) => !prefix.split('/').some((segment) => segment === '..' || segment === '.');
+export const dotSegmentsMessage = 'must not contain "." or ".." segments';
+export const keyPrefix = z.string().trim().max(200).refine(hasNoDotSegments, dotSegmentsMessage);
+
+/** An absolute directory path (files restores, local destinations). */
+export const isAbsoluteDirectory = (path: string) => path.startsWith('/') && !path.includes('\0');
+export const absoluteDirectoryMessage = 'must be an absolute directory path';
+
+export const httpUrlOf = (message: string) =>
+  z
+    .string()
+    .trim()
+    .url(message)
+    .refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL');
