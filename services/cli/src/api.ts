@@ -1,7 +1,9 @@
-// The HTTP API as the CLI uses it: JSON in and out, the API's {"error":{"code","message"}} turned
-// into a CliError with the exit code of its status, and streamed downloads.
+// The HTTP API as the CLI uses it: calls by route name, typed by the contract (`api.call('backups.list',
+// { query })`), JSON in and out, the API's {"error":{"code","message"}} turned into a CliError with the
+// exit code of its status, and streamed downloads.
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { requestOf, type ApiRequest, type CallArguments, type CallInput, type CallOutput, type RouteName, type TypedClient } from '@coffre/contract';
 import { CliError, exitCodeForStatus } from './exit-codes.js';
 import type { ConnectionSettings } from './settings.js';
 
@@ -29,31 +31,28 @@ export interface Download {
   destination: string | null;
 }
 
-export class ApiClient {
+export class ApiClient implements TypedClient {
   constructor(private readonly settings: ConnectionSettings) {}
 
   get baseUrl(): string {
     return this.settings.url;
   }
 
-  get<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<T> {
-    return this.request<T>('GET', withQuery(path, query));
+  async call<K extends RouteName>(name: K, ...[input]: CallArguments<K>): Promise<CallOutput<K>> {
+    const request = requestOf(name, (input ?? {}) as CallInput<K>);
+    const response = await this.send(request);
+    if (!response.ok) throw await errorOf(response);
+    if (response.status === 204) return undefined as CallOutput<K>;
+    const text = await response.text();
+    try {
+      return (text ? JSON.parse(text) : undefined) as CallOutput<K>;
+    } catch {
+      throw new CliError(`${this.settings.url} answered ${request.method} ${request.path} with something other than JSON: is COFFRE_URL the coffre API?`);
+    }
   }
 
-  post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.request<T>('POST', path, body);
-  }
-
-  put<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PUT', path, body);
-  }
-
-  delete(path: string): Promise<void> {
-    return this.request<void>('DELETE', path);
-  }
-
-  async download(path: string, query: Record<string, string>): Promise<Download> {
-    const response = await this.send('GET', withQuery(path, query));
+  async download(input: CallInput<'backups.download'>): Promise<Download> {
+    const response = await this.send(requestOf('backups.download', input));
     if (!response.ok) throw await errorOf(response);
     if (!response.body) throw new CliError('The API answered without a body.');
     const length = response.headers.get('content-length');
@@ -67,19 +66,7 @@ export class ApiClient {
     };
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.send(method, path, body);
-    if (!response.ok) throw await errorOf(response);
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    try {
-      return (text ? JSON.parse(text) : undefined) as T;
-    } catch {
-      throw new CliError(`${this.settings.url} answered ${method} ${path} with something other than JSON: is COFFRE_URL the coffre API?`);
-    }
-  }
-
-  private async send(method: string, path: string, body?: unknown): Promise<Response> {
+  private async send({ method, path, body }: ApiRequest): Promise<Response> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.settings.token}`,
       Accept: 'application/json',
@@ -107,11 +94,3 @@ async function errorOf(response: Response): Promise<ApiError> {
   const hint = response.status === 401 ? ' Check COFFRE_TOKEN (or run coffre login).' : '';
   return new ApiError(response.status, parsed.error?.code ?? String(response.status), `${message}${hint}`);
 }
-
-function withQuery(path: string, query: Record<string, string | number | boolean | undefined>): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
-  const text = params.toString();
-  return text ? `${path}?${text}` : path;
-}
-

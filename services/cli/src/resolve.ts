@@ -1,5 +1,5 @@
 // Operators name things as they see them: a source, configuration or backup by its name or its id.
-import type { BackupView, ConfigurationDetails, DestinationView, SourceView } from '@coffre/shared';
+import type { BackupView, ConfigurationDetails, DestinationView, SourceView } from '@coffre/contract';
 import type { ApiClient } from './api.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -10,7 +10,7 @@ export function isUuid(text: string): boolean {
 }
 
 export async function resolveSource(api: ApiClient, nameOrId: string): Promise<SourceView> {
-  const { items } = await api.get<{ items: SourceView[] }>('/api/sources');
+  const { items } = await api.call('sources.list');
   const found = items.find((s) => s.id === nameOrId) ?? items.find((s) => s.name === nameOrId);
   if (!found) {
     const known = items.map((s) => s.name).join(', ') || 'none yet';
@@ -20,7 +20,7 @@ export async function resolveSource(api: ApiClient, nameOrId: string): Promise<S
 }
 
 export async function resolveDestination(api: ApiClient, nameOrId: string): Promise<DestinationView> {
-  const { items } = await api.get<{ items: DestinationView[] }>('/api/destinations');
+  const { items } = await api.call('destinations.list');
   const found = items.find((d) => d.id === nameOrId) ?? items.find((d) => d.name === nameOrId);
   if (!found) {
     const known = items.map((d) => d.name).join(', ') || 'none yet';
@@ -30,8 +30,8 @@ export async function resolveDestination(api: ApiClient, nameOrId: string): Prom
 }
 
 export async function resolveConfiguration(api: ApiClient, nameOrId: string): Promise<ConfigurationDetails> {
-  if (isUuid(nameOrId)) return api.get<ConfigurationDetails>(`/api/configurations/${nameOrId}`);
-  const { items } = await api.get<{ items: ConfigurationDetails[] }>('/api/configurations');
+  if (isUuid(nameOrId)) return api.call('configurations.get', { params: { id: nameOrId } });
+  const { items } = await api.call('configurations.list');
   const found = items.find((c) => c.name === nameOrId);
   if (!found) throw new CliError(`There is no configuration "${nameOrId}" (list them with coffre config list).`, ExitCode.notFound);
   return found;
@@ -39,10 +39,10 @@ export async function resolveConfiguration(api: ApiClient, nameOrId: string): Pr
 
 /** A backup by id, or by its exact name (names are what the restore confirmation asks for). */
 export async function resolveBackup(api: ApiClient, nameOrId: string): Promise<BackupView> {
-  if (isUuid(nameOrId)) return api.get<BackupView>(`/api/backups/${nameOrId}`);
-  const { items } = await api.get<{ items: BackupView[] }>('/api/backups', { q: nameOrId, includeDeleted: true, pageSize: 100 });
+  if (isUuid(nameOrId)) return api.call('backups.get', { params: { id: nameOrId } });
+  const { items } = await api.call('backups.list', { query: { q: nameOrId, includeDeleted: 'true', pageSize: 100 } });
   const matches = items.filter((b) => b.name === nameOrId);
   if (matches.length === 0) throw new CliError(`There is no backup "${nameOrId}" (list them with coffre backup list).`, ExitCode.notFound);
   if (matches.length > 1) throw new CliError(`${matches.length} backups are named "${nameOrId}": give the id instead (coffre backup list --search "${nameOrId}").`, ExitCode.usage);
-  return api.get<BackupView>(`/api/backups/${matches[0]!.id}`);
+  return api.call('backups.get', { params: { id: matches[0]!.id } });
 }

@@ -127,6 +127,7 @@ export const downloadQuerySchema = z
     destination: z.string().min(1).max(100).optional().describe('serve the copy in this destination (id or name); by default the first copy that can be read'),
   })
   .strict();
+export type DownloadQuery = z.input<typeof downloadQuerySchema>;
 
 const backupId = idParams('Backup');
 const octets = { schema: z.string(), contentType: 'application/octet-stream' };

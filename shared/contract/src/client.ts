@@ -54,12 +54,15 @@ export function queryString(query: Record<string, unknown>): string {
   return text ? `?${text}` : '';
 }
 
-export interface ApiClient {
-  call<K extends RouteName>(name: K, ...input: {} extends CallInput<K> ? [CallInput<K>?] : [CallInput<K>]): Promise<CallOutput<K>>;
+/** The arguments of a call of route K: its input, which may be left out when nothing in it is required. */
+export type CallArguments<K extends RouteName> = object extends CallInput<K> ? [input?: CallInput<K>] : [input: CallInput<K>];
+
+export interface TypedClient {
+  call<K extends RouteName>(name: K, ...input: CallArguments<K>): Promise<CallOutput<K>>;
 }
 
 /** A client whose every call goes through `send`, which answers with the parsed JSON (or undefined). */
-export function createApiClient(send: (request: ApiRequest) => Promise<unknown>): ApiClient {
+export function createTypedClient(send: (request: ApiRequest) => Promise<unknown>): TypedClient {
   return {
     call: (name, ...input) => send(requestOf(name, (input[0] ?? {}) as never)) as never,
   };

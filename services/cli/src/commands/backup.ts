@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import type { BackupView, VerificationView } from '@coffre/shared';
+import type { ArtifactKind, BackupView, DownloadQuery, VerificationView } from '@coffre/contract';
 import type { ApiClient } from '../api.js';
 import { confirmAction, connect } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -39,7 +39,7 @@ export function backupCommand(): Command {
       if (options.config) body.configurationId = (await resolveConfiguration(api, options.config)).id;
       if (options.type) body.type = options.type;
       if (options.name) body.name = options.name;
-      const requested = await api.post<BackupView>('/api/backups', body);
+      const requested = await api.call('backups.create', { body });
       if (!options.wait) {
         if (options.json) printJson(requested);
         else printLine(`Backup "${requested.name}" requested (${requested.id}); follow it with: coffre backup show ${requested.id}`);
@@ -68,7 +68,7 @@ export function backupCommand(): Command {
     .option('--json', 'print the page as JSON ({items,total,page,pageSize})')
     .action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
       const api = await connect(command);
-      const page = await api.get<{ items: BackupView[]; total: number; page: number; pageSize: number }>('/api/backups', {
+      const page = await api.call('backups.list', { query: {
         status: options.status as string | undefined,
         type: options.type as string | undefined,
         trigger: options.trigger as string | undefined,
@@ -77,10 +77,10 @@ export function backupCommand(): Command {
         q: options.search as string | undefined,
         from: options.from as string | undefined,
         to: options.to as string | undefined,
-        includeDeleted: options.deleted ? true : undefined,
+        includeDeleted: options.deleted ? 'true' : undefined,
         page: String(options.page),
         pageSize: String(options.limit),
-      });
+      } });
       if (options.json) return printJson(page);
       if (page.items.length === 0) return printLine(page.total === 0 ? 'No backups match.' : `Page ${page.page} is past the end (${page.total} backups).`);
       printLine(
@@ -117,10 +117,10 @@ export function backupCommand(): Command {
     .option('-d, --destination <destination>', 'read the copy in this destination (name or id; default: the first copy that can be read)')
     .option('-f, --force', 'replace the output file if it exists')
     .option('--json', 'print {file, sizeBytes, checksumSha256, destination} as JSON')
-    .action(async (nameOrId: string, options: { output?: string; artifact: string; destination?: string; force?: boolean; json?: boolean }, command: Command) => {
+    .action(async (nameOrId: string, options: { output?: string; artifact: ArtifactKind; destination?: string; force?: boolean; json?: boolean }, command: Command) => {
       const api = await connect(command);
       const b = await resolveBackup(api, nameOrId);
-      const query: Record<string, string> = { artifact: options.artifact, ...(options.destination ? { destination: options.destination } : {}) };
+      const query: DownloadQuery = { artifact: options.artifact, ...(options.destination ? { destination: options.destination } : {}) };
       if (options.output === '-') {
         await downloadToStdout(api, b, query);
         return;
@@ -143,7 +143,7 @@ export function backupCommand(): Command {
         yes: options.yes,
         refusal: `Backup "${b.name}" was not deleted.`,
       });
-      await api.delete(`/api/backups/${b.id}`);
+      await api.call('backups.delete', { params: { id: b.id } });
       if (options.json) printJson({ deleted: b.id });
       else printLine(`Deleted the artifacts of backup "${b.name}".`);
     });
@@ -157,7 +157,7 @@ export function backupCommand(): Command {
     .action(async (nameOrId: string, options: { wait?: boolean; json?: boolean }, command: Command) => {
       const api = await connect(command);
       const b = await resolveBackup(api, nameOrId);
-      const requested = await api.post<VerificationView>(`/api/backups/${b.id}/verify`);
+      const requested = await api.call('backups.verify', { params: { id: b.id } });
       if (!options.wait) {
         if (options.json) printJson(requested);
         else printLine(`Verification of "${b.name}" requested (${requested.id}).`);
@@ -187,7 +187,7 @@ export function backupCommand(): Command {
 export async function waitForBackup(api: ApiClient, requested: BackupView, json = false): Promise<BackupView> {
   const done = await watchRun({
     label: `backup "${requested.name}"`,
-    poll: () => api.get<BackupView>(`/api/backups/${requested.id}`),
+    poll: () => api.call('backups.get', { params: { id: requested.id } }),
     followUp: `Follow it with: coffre backup show ${requested.id}`,
   });
   if (done.status === 'failed') {
@@ -198,7 +198,7 @@ export async function waitForBackup(api: ApiClient, requested: BackupView, json 
 }
 
 async function waitForVerification(api: ApiClient, requested: VerificationView, name: string): Promise<VerificationView> {
-  const poll = () => api.get<VerificationView>(`/api/verifications/${requested.id}`);
+  const poll = () => api.call('verifications.get', { params: { id: requested.id } });
   let done = await watchRun({ label: `verification of "${name}"`, poll, followUp: `Follow it with: coffre backup show ${requested.backupId}` });
   // A failed run records its result just after its status: give it a moment to land.
   for (let i = 0; done.status === 'failed' && done.result === null && i < 10; i++) {
@@ -258,8 +258,8 @@ interface DownloadResult {
  * only when its length and SHA-256 match what the API announced: a half or damaged download never
  * appears under the name.
  */
-async function downloadArtifact(api: ApiClient, b: BackupView, query: Record<string, string>, output: string | undefined, force: boolean): Promise<DownloadResult> {
-  const download = await api.download(`/api/backups/${b.id}/download`, query);
+async function downloadArtifact(api: ApiClient, b: BackupView, query: DownloadQuery, output: string | undefined, force: boolean): Promise<DownloadResult> {
+  const download = await api.download({ params: { id: b.id }, query });
   const file = resolve(output ?? download.fileName ?? `${b.name}.${query.artifact}`);
   if (!force && (await access(file).then(() => true, () => false))) {
     download.body.destroy();
@@ -311,8 +311,8 @@ async function downloadArtifact(api: ApiClient, b: BackupView, query: Record<str
  * out before they can all be checked: the checksum is checked at the end, and a mismatch or a short
  * stream exits 1 with a sentence on stderr, so that `set -o pipefail` scripts stop.
  */
-async function downloadToStdout(api: ApiClient, b: BackupView, query: Record<string, string>): Promise<void> {
-  const download = await api.download(`/api/backups/${b.id}/download`, query);
+async function downloadToStdout(api: ApiClient, b: BackupView, query: DownloadQuery): Promise<void> {
+  const download = await api.download({ params: { id: b.id }, query });
   const hash = createHash('sha256');
   let received = 0;
   const measure = new Transform({

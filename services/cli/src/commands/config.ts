@@ -1,7 +1,7 @@
 // coffre config list|show|create|enable|disable|run|delete: backup configurations over the API.
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import type { BackupView, ConfigurationDetails } from '@coffre/shared';
+import type { ConfigurationCreateRequest, ConfigurationDetails } from '@coffre/contract';
 import { confirmAction, connect } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { fields, humanAge, note, printJson, printLine, table } from '../output.js';
@@ -47,7 +47,7 @@ export function configCommand(): Command {
     .option('--json', 'print them as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await connect(command);
-      const { items } = await api.get<{ items: ConfigurationDetails[] }>('/api/configurations');
+      const { items } = await api.call('configurations.list');
       if (options.json) return printJson(items);
       if (items.length === 0) return printLine('No configurations yet: create one with coffre config create.');
       printLine(
@@ -117,7 +117,7 @@ export function configCommand(): Command {
       if (options.destination.length > 0) body.destinationIds = await Promise.all(options.destination.map(async (d) => (await resolveDestination(api, d)).id));
       if (!body.name) throw new CliError('A configuration needs a name: --name NAME (or "name" in --file).', ExitCode.usage);
       if (!body.sourceId) throw new CliError('A configuration needs a source: --source NAME (or "sourceId" in --file).', ExitCode.usage);
-      const created = await api.post<ConfigurationDetails>('/api/configurations', body);
+      const created = await api.call('configurations.create', { body: body as ConfigurationCreateRequest });
       if (options.json) return printJson(created);
       printLine(`Created configuration "${created.name}" (${created.id}): ${created.scheduleDescription}${created.active ? '' : ', inactive'}.`);
     });
@@ -131,7 +131,7 @@ export function configCommand(): Command {
       .action(async (nameOrId: string, options: { json?: boolean }, command: Command) => {
         const api = await connect(command);
         const c = await resolveConfiguration(api, nameOrId);
-        const updated = await api.post<ConfigurationDetails>(`/api/configurations/${c.id}/${active ? 'activate' : 'deactivate'}`);
+        const updated = await api.call(active ? 'configurations.activate' : 'configurations.deactivate', { params: { id: c.id } });
         if (options.json) return printJson(updated);
         printLine(`Configuration "${updated.name}" is ${active ? `active: ${updated.scheduleDescription}${updated.nextRunAt ? `, next run ${updated.nextRunAt}` : ''}` : 'inactive: its schedule no longer runs'}.`);
       });
@@ -146,7 +146,7 @@ export function configCommand(): Command {
     .action(async (nameOrId: string, options: { wait?: boolean; json?: boolean }, command: Command) => {
       const api = await connect(command);
       const c = await resolveConfiguration(api, nameOrId);
-      const requested = await api.post<BackupView>('/api/backups', { configurationId: c.id });
+      const requested = await api.call('backups.create', { body: { configurationId: c.id } });
       if (!options.wait) {
         if (options.json) return printJson(requested);
         return printLine(`Backup "${requested.name}" of configuration "${c.name}" requested (${requested.id}).`);
@@ -167,7 +167,7 @@ export function configCommand(): Command {
       const api = await connect(command);
       const c = await resolveConfiguration(api, nameOrId);
       await confirmAction(`Delete configuration "${c.name}"? Its backups stay.`, { yes: options.yes, refusal: `Configuration "${c.name}" was not deleted.` });
-      await api.delete(`/api/configurations/${c.id}`);
+      await api.call('configurations.delete', { params: { id: c.id } });
       if (options.json) printJson({ deleted: c.id });
       else printLine(`Deleted configuration "${c.name}".`);
     });

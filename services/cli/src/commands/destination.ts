@@ -1,7 +1,7 @@
 // coffre destination list|show|create|update|delete|test: where artifacts are written, a local
 // directory or an S3-compatible bucket. Credentials are never shown.
 import { Command } from 'commander';
-import type { DestinationView } from '@coffre/shared';
+import type { DestinationInput, DestinationView } from '@coffre/contract';
 import { addBucketOptions, bucketBody, hasBucketFlags, type BucketFlags } from '../bucket-options.js';
 import { confirmAction, connect } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -24,7 +24,7 @@ export function destinationCommand(): Command {
     .option('--json', 'print them as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await connect(command);
-      const { items } = await api.get<{ items: DestinationView[] }>('/api/destinations');
+      const { items } = await api.call('destinations.list');
       if (options.json) return printJson(items);
       printLine(table(['NAME', 'KIND', 'WHERE', 'DEFAULT', 'ID'], items.map((d) => [d.name, d.kind, d.location, d.isDefault ? 'yes' : '', d.id])));
     });
@@ -59,7 +59,7 @@ export function destinationCommand(): Command {
       else if (hasBucketFlags(options)) body = { name, kind: 's3', ...(await bucketBody(options)) };
       else throw new CliError('Say where it writes: --path DIR for a local directory, or --bucket NAME (with its endpoint and keys) for S3.', ExitCode.usage);
       if (options.default) body.isDefault = true;
-      const created = await api.post<DestinationView>('/api/destinations', body);
+      const created = await api.call('destinations.create', { body: body as DestinationInput });
       if (options.json) return printJson(created);
       printLine(`Created destination "${created.name}": ${created.location}. Check it with: coffre destination test ${created.name}`);
     });
@@ -83,7 +83,7 @@ export function destinationCommand(): Command {
       if (options.path) body.path = options.path;
       if (options.default) body.isDefault = true;
       if (Object.keys(body).length === 0) throw new CliError('Nothing to change: give --name, --path, --default or bucket settings.', ExitCode.usage);
-      const updated = await api.put<DestinationView>(`/api/destinations/${d.id}`, body);
+      const updated = await api.call('destinations.update', { params: { id: d.id }, body });
       if (options.json) return printJson(updated);
       printLine(`Updated destination "${updated.name}": ${updated.location}.`);
     });
@@ -98,7 +98,7 @@ export function destinationCommand(): Command {
       const api = await connect(command);
       const d = await resolveDestination(api, nameOrId);
       await confirmAction(`Remove destination "${d.name}" (${d.location})?`, { yes: options.yes, refusal: `Destination "${d.name}" was not removed.` });
-      await api.delete(`/api/destinations/${d.id}`);
+      await api.call('destinations.delete', { params: { id: d.id } });
       if (options.json) return printJson({ deleted: d.id });
       printLine(`Removed destination "${d.name}".`);
     });
@@ -111,7 +111,7 @@ export function destinationCommand(): Command {
     .action(async (nameOrId: string, options: { json?: boolean }, command: Command) => {
       const api = await connect(command);
       const d = await resolveDestination(api, nameOrId);
-      const result = await api.post<{ ok: boolean; message: string }>(`/api/destinations/${d.id}/test`);
+      const result = await api.call('destinations.test', { params: { id: d.id } });
       if (options.json) printJson(result);
       else printLine(`${d.name}: ${result.message}`);
       if (!result.ok) process.exitCode = ExitCode.failure;

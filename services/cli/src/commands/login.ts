@@ -7,12 +7,6 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, printLine } from '../output.js';
 import { normalizeUrl, saveSettings, settingsFilePath } from '../settings.js';
 
-interface Caller {
-  name: string;
-  role: string;
-  type: string;
-}
-
 export function loginCommand(): Command {
   return new Command('login')
     .description(`check a URL and API token and save them in ${settingsFilePath().replace(process.env.HOME ?? '\0', '~')} (mode 0600)`)
@@ -27,7 +21,7 @@ export function loginCommand(): Command {
         token = await password({ message: 'API token:', mask: '*' });
       }
       const settings = { url, token: token.trim() };
-      const me = await new ApiClient(settings).get<Caller>('/api/auth/me');
+      const me = await new ApiClient(settings).call('auth.me');
       const file = await saveSettings(settings);
       if (options.json) return printJson({ url, name: me.name, role: me.role, settingsFile: file });
       printLine(`Logged in to ${url} as ${me.name} (${me.role}); settings saved in ${file} (readable by you only).`);
@@ -40,7 +34,7 @@ export function whoamiCommand(): Command {
     .option('--json', 'print {url, name, role, type} as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await connect(command);
-      const me = await api.get<Caller>('/api/auth/me');
+      const me = await api.call('auth.me');
       if (options.json) return printJson({ url: api.baseUrl, ...me });
       printLine(`${me.name} (${me.role}) at ${api.baseUrl}`);
     });

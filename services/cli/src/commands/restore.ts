@@ -3,7 +3,7 @@
 // a terminal, a wizard picks one; `latest` (or --latest) takes the newest completed one. Either way
 // the operator sees what will be written and confirms with the backup's name (--yes for scripts).
 import { Command, Option } from 'commander';
-import type { BackupView, RestoreView, SourceView } from '@coffre/shared';
+import type { BackupView, RestoreRequest, RestoreView, SourceView } from '@coffre/contract';
 import { ApiError, type ApiClient } from '../api.js';
 import { connect, isInteractive } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -68,7 +68,7 @@ export function restoreCommand(): Command {
       }
       const done = await watchRun({
         label: `restore of "${backup.name}"`,
-        poll: () => api.get<RestoreView>(`/api/restores/${restore.id}`),
+        poll: () => api.call('restores.get', { params: { id: restore.id } }),
         totalBytes: backup.sizeBytes,
         followUp: `Follow it with: coffre restore status ${restore.id}`,
       });
@@ -86,7 +86,7 @@ export function restoreCommand(): Command {
         .option('--json', 'print the restore as JSON')
         .action(async (id: string, _options: unknown, command: Command) => {
           const api = await connect(command);
-          const r = await api.get<RestoreView>(`/api/restores/${encodeURIComponent(id)}`);
+          const r = await api.call('restores.get', { params: { id } });
           // `restore` has a --json of its own, which takes the flag wherever it stands on the line.
           if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(r);
           printLine(`Restore ${r.id} of "${r.backupName ?? r.backupId}" ${await describeRestoreTarget(api, r)}: ${r.status}${r.errorMessage ? ` (${r.errorMessage})` : ''}`);
@@ -110,19 +110,19 @@ type Target =
 /** The newest completed backup (of --source), holding the artifact asked for. */
 async function latestBackup(api: ApiClient, options: RestoreOptions): Promise<BackupView> {
   const source = options.source ? await resolveSource(api, options.source) : null;
-  const { items } = await api.get<{ items: BackupView[] }>('/api/backups', { status: 'completed', sourceId: source?.id, pageSize: 20 });
+  const { items } = await api.call('backups.list', { query: { status: 'completed', sourceId: source?.id, pageSize: 20 } });
   const of = source ? ` of source ${source.name}` : '';
   if (items.length === 0) throw new CliError(`There is no completed backup${of} to restore.`, ExitCode.notFound);
-  if (!options.artifact) return api.get<BackupView>(`/api/backups/${items[0]!.id}`);
+  if (!options.artifact) return api.call('backups.get', { params: { id: items[0]!.id } });
   for (const item of items) {
-    const backup = await api.get<BackupView>(`/api/backups/${item.id}`);
+    const backup = await api.call('backups.get', { params: { id: item.id } });
     if (backup.artifacts?.some((a) => a.kind === options.artifact)) return backup;
   }
   throw new CliError(`None of the 20 newest completed backups${of} holds a ${options.artifact} artifact.`, ExitCode.notFound);
 }
 
 async function pickBackup(api: ApiClient): Promise<BackupView> {
-  const { items } = await api.get<{ items: BackupView[] }>('/api/backups', { status: 'completed', pageSize: 20 });
+  const { items } = await api.call('backups.list', { query: { status: 'completed', pageSize: 20 } });
   if (items.length === 0) throw new CliError('There is no completed backup to restore yet.', ExitCode.notFound);
   const { select } = await import('@inquirer/prompts');
   const id = await select({
@@ -133,7 +133,7 @@ async function pickBackup(api: ApiClient): Promise<BackupView> {
       value: b.id,
     })),
   });
-  return api.get<BackupView>(`/api/backups/${id}`);
+  return api.call('backups.get', { params: { id } });
 }
 
 async function chooseTarget(api: ApiClient, backup: BackupView, options: RestoreOptions, wizard: boolean): Promise<Target> {
@@ -192,7 +192,7 @@ function describeTarget(target: Target): string {
 async function describeRestoreTarget(api: ApiClient, r: RestoreView): Promise<string> {
   if (r.targetKind === 'files') return `into directory ${r.targetPath}`;
   if (r.targetKind === 'bucket') {
-    const source = r.targetSourceId ? await api.get<SourceView>(`/api/sources/${r.targetSourceId}`).catch(() => null) : null;
+    const source = r.targetSourceId ? await api.call('sources.get', { params: { id: r.targetSourceId } }).catch(() => null) : null;
     return source ? `into ${bucketWords(source, r.targetPath ?? undefined)}` : `into a bucket (prefix ${r.targetPath || 'none'})`;
   }
   return `into database ${r.targetDatabase}`;
@@ -220,7 +220,7 @@ async function confirmation(backup: BackupView, options: RestoreOptions): Promis
 }
 
 async function requestRestore(api: ApiClient, backup: BackupView, target: Target, confirm: string): Promise<RestoreView> {
-  const body: Record<string, unknown> = { confirm, artifact: target.kind };
+  const body: RestoreRequest = { confirm, artifact: target.kind };
   if (target.kind === 'files') body.targetPath = target.path;
   else {
     if (target.sendSource) body.targetSourceId = target.source.id;
@@ -228,7 +228,7 @@ async function requestRestore(api: ApiClient, backup: BackupView, target: Target
     if (target.kind === 'bucket' && target.prefix !== undefined) body.targetPrefix = target.prefix;
   }
   try {
-    return await api.post<RestoreView>(`/api/backups/${backup.id}/restore`, body);
+    return await api.call('backups.restore', { params: { id: backup.id }, body });
   } catch (error) {
     // The API checks the confirmation too: a mismatch there is a refusal, not a usage error.
     if (error instanceof ApiError && error.status === 400 && /^confirm\b/.test(error.message)) {

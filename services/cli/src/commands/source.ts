@@ -1,7 +1,7 @@
 // coffre source list|show|create|update|delete|test: the databases and buckets coffre backs up.
 // URLs are shown with their password masked, as the API gives them.
 import { Command } from 'commander';
-import type { SourceView } from '@coffre/shared';
+import type { SourceInput, SourceView } from '@coffre/contract';
 import { addBucketOptions, bucketBody, hasBucketFlags, type BucketFlags } from '../bucket-options.js';
 import { confirmAction, connect } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -26,7 +26,7 @@ export function sourceCommand(): Command {
     .option('--json', 'print them as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await connect(command);
-      const { items } = await api.get<{ items: SourceView[] }>('/api/sources');
+      const { items } = await api.call('sources.list');
       if (options.json) return printJson(items);
       if (items.length === 0) return printLine('No sources yet: add one with coffre source create NAME --database-url URL.');
       printLine(table(['NAME', 'KIND', 'URL', 'ID'], items.map((s) => [s.name, s.kind, s.url, s.id])));
@@ -59,7 +59,7 @@ export function sourceCommand(): Command {
       if (options.databaseUrl) body = { name, url: await secretValue(options.databaseUrl, '--database-url') };
       else if (hasBucketFlags(options)) body = { name, kind: 's3', ...(await bucketBody(options)) };
       else throw new CliError('Say what the source is: --database-url URL for a PostgreSQL database, or --bucket NAME (with its endpoint and keys) for a bucket.', ExitCode.usage);
-      const created = await api.post<SourceView>('/api/sources', body);
+      const created = await api.call('sources.create', { body: body as SourceInput });
       if (options.json) return printJson(created);
       printLine(`Created source "${created.name}" (${created.kind}): ${created.url}. Check it with: coffre source test ${created.name}`);
     });
@@ -80,7 +80,7 @@ export function sourceCommand(): Command {
       if (options.name) body.name = options.name;
       if (options.databaseUrl) body.url = await secretValue(options.databaseUrl, '--database-url');
       if (Object.keys(body).length === 0) throw new CliError('Nothing to change: give --name, --database-url or bucket settings.', ExitCode.usage);
-      const updated = await api.put<SourceView>(`/api/sources/${s.id}`, body);
+      const updated = await api.call('sources.update', { params: { id: s.id }, body });
       if (options.json) return printJson(updated);
       printLine(`Updated source "${updated.name}": ${updated.url}.`);
     });
@@ -95,7 +95,7 @@ export function sourceCommand(): Command {
       const api = await connect(command);
       const s = await resolveSource(api, nameOrId);
       await confirmAction(`Remove source "${s.name}"? Its backups stay in the history.`, { yes: options.yes, refusal: `Source "${s.name}" was not removed.` });
-      await api.delete(`/api/sources/${s.id}`);
+      await api.call('sources.delete', { params: { id: s.id } });
       if (options.json) return printJson({ deleted: s.id });
       printLine(`Removed source "${s.name}".`);
     });
@@ -108,7 +108,7 @@ export function sourceCommand(): Command {
     .action(async (nameOrId: string, options: { json?: boolean }, command: Command) => {
       const api = await connect(command);
       const s = await resolveSource(api, nameOrId);
-      const result = await api.post<{ ok: boolean; serverVersion?: string; message: string }>(`/api/sources/${s.id}/test`);
+      const result = await api.call('sources.test', { params: { id: s.id } });
       if (options.json) printJson(result);
       else printLine(`${s.name}: ${result.message}`);
       if (!result.ok) process.exitCode = ExitCode.failure;

@@ -11,7 +11,7 @@ import {
   configurationUpdateToColumns,
   parseConfigurationCreate,
 } from './input.js';
-import type { ConfigurationView, ConfigurationCreateRequest, ConfigurationDetails, ConfigurationUpdateInput } from '@coffre/contract';
+import type { ConfigurationCreateRequest, ConfigurationDetails, ConfigurationUpdateInput } from '@coffre/contract';
 import { overdueAt, scheduleFromColumns } from '../../rules/schedule.js';
 import { removeConfigurationSchedulers, syncConfigurationSchedulers } from './schedulers.js';
 import { assertFilesPath } from '../../infra/files-roots.js';
