@@ -2,7 +2,7 @@
 // returns, and goes back to the login page whenever the API answers 401.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { apiGet, apiSend, csrfToken, onUnauthorized } from './api/client';
-import type { Actor, Role } from './api/types';
+import type { ActorView as Actor, Role } from '@coffre/contract';
 
 interface AuthState {
   actor: Actor | null;

@@ -2,7 +2,6 @@
 // expected and what was given (control characters shown escaped, never printed).
 import type { z } from 'zod';
 
-
 /**
  * One sentence naming the field path(s) of a zod error, e.g.
  * "retention.maxAgeDays must be between 1 and 365 (got 366)." Several problems are joined with
@@ -12,7 +11,7 @@ import type { z } from 'zod';
  * secret (url, password, token, key, secret).
  */
 export function formatZodError(error: z.ZodError): string {
-  const clauses = error.issues.map(issueSentence);
+  const clauses = error.issues.map((issue) => issueSentence(issue));
   const shown = clauses.slice(0, 5).join('; ');
   const more = clauses.length > 5 ? `; and ${clauses.length - 5} more problem${clauses.length - 5 === 1 ? '' : 's'}` : '';
   return `${shown}${more}.`;
@@ -20,8 +19,11 @@ export function formatZodError(error: z.ZodError): string {
 
 type Issue = z.core.$ZodIssue;
 
-function issueSentence(issue: Issue): string {
-  const field = formatPath(issue.path) || 'The request body';
+/**
+ * One problem as a clause (no final period): "retention.maxAgeDays must be between 1 and 365 (got
+ * 366)". `field` names the field otherwise than by its path (a form says "Max age days").
+ */
+export function issueSentence(issue: Issue, field = formatPath(issue.path) || 'The request body'): string {
   if (issue.code === 'unrecognized_keys') {
     const names = issue.keys.map((key) => formatPath([...issue.path, key]));
     return names.length === 1 ? `${names[0]} is not a known field` : `${listing(names)} are not known fields`;

@@ -75,14 +75,7 @@ async function errorOf(response: Response): Promise<ApiError> {
 }
 
 /** A query string from the set values of an object (empty strings and undefined left out). */
-export function queryString(params: Record<string, string | number | boolean | undefined | null>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : '';
-}
+export { queryString } from '@coffre/contract';
 
 /** Saves a resource of `collection`: PUT to its address when it exists (has an id), POST to the collection when it is new. */
 export function saveResource<T>(collection: string, id: string | undefined, body: unknown): Promise<T> {

@@ -1,4 +1,4 @@
-import type { RunStatus } from '../api/types';
+import type { RunStatus } from '@coffre/contract';
 
 export function StatusBadge({ status, deleted }: { status: RunStatus | string; deleted?: boolean }) {
   return (

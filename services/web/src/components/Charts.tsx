@@ -2,7 +2,7 @@
 // at their container's width in pixels, so that labels keep their size on a phone; each bar and
 // point has a <title> for the exact figure.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import type { BackupDay } from '../api/types';
+import type { BackupDay } from '@coffre/contract';
 import { dayTotal, labelledDays, niceByteCeiling, niceCeiling, statusOrder } from '../lib/charts';
 import { formatBytes } from '../lib/format';
 

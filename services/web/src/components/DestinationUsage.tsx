@@ -1,4 +1,4 @@
-import type { DestinationUsage } from '../api/types';
+import type { DestinationUsage } from '@coffre/contract';
 import { formatBytes } from '../lib/format';
 
 /** What a destination holds and, for a local one, how full its disk is (warning above 80 %). */

@@ -3,7 +3,7 @@
 // filters change.
 import { useState } from 'react';
 import { queryString } from '../api/client';
-import type { Page } from '../api/types';
+import type { Page } from '@coffre/contract';
 import { useApi, POLL_MS } from './usePolling';
 
 export interface Paging {

@@ -1,7 +1,7 @@
 // The dashboard's 30-day series come whole from GET /api/backups/daily (one entry per UTC day,
 // oldest first, with the bytes stored at the end of each day): what is left here is how to draw
 // them, bounds and labels.
-import type { BackupDay, RunStatus } from '../api/types';
+import type { BackupDay, RunStatus } from '@coffre/contract';
 
 /** Stacked bottom to top in this order. */
 export const statusOrder: RunStatus[] = ['completed', 'failed', 'running', 'pending'];

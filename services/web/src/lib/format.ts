@@ -1,5 +1,7 @@
 // Numbers, dates and settings as an operator reads them.
-import type { Retention } from '../api/types';
+import type { ConfigurationView } from '@coffre/contract';
+
+type Retention = ConfigurationView['retention'];
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
 

@@ -1,6 +1,6 @@
 // The history page's filters live in the URL (?q=&type=&status=&from=&to=&page=), so that they
 // survive navigation and reload and a filtered view can be shared.
-import type { BackupType, RunStatus } from '../api/types';
+import type { BackupType, RunStatus } from '@coffre/contract';
 
 export interface HistoryFilters {
   q: string;

@@ -1,6 +1,6 @@
 // Who did what, when and from where (admins only; the API refuses the others too).
 import { useState } from 'react';
-import type { AuditEvent } from '../api/types';
+import type { AuditEventView as AuditEvent } from '@coffre/contract';
 import { DataTable, type Column } from '../components/DataTable';
 import { FilterBar, FilterField } from '../components/Filters';
 import { Page } from '../components/Page';

@@ -3,7 +3,7 @@
 import { useState, type ReactElement } from 'react';
 import { Link } from 'react-router';
 import { apiSend } from '../api/client';
-import type { Backup, Verification } from '../api/types';
+import type { BackupView as Backup, VerificationView as Verification } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';

@@ -2,11 +2,11 @@
 // password) are never shown back: on an edit their fields start empty and an empty one keeps what is
 // stored; a checkbox removes an optional one.
 import { useCallback } from 'react';
-import { notificationEvents, type ChannelKind, type NotificationChannel } from '../api/types';
+import { notificationEvents, type ChannelKind, type ChannelView as NotificationChannel } from '@coffre/contract';
 import { CheckList, FormCheck, FormInput, FormSecret, FormSelect, FormTextArea } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, useSaver, type FormState } from '../hooks/useForm';
-import { channelCreateBody, channelFieldOfApiPath, channelUpdateBody, emptyChannelForm, eventLabels, formFromChannel, kindLabels, validateChannel, type ChannelForm } from '../lib/channel-rules';
+import { channelCreateBody, channelFieldOfApiPath, channelProblems, channelUpdateBody, emptyChannelForm, eventLabels, formFromChannel, kindLabels, type ChannelForm } from '../forms/channel';
 
 interface Props {
   channel: NotificationChannel | null;
@@ -18,7 +18,7 @@ const kinds = Object.keys(kindLabels) as ChannelKind[];
 
 export function ChannelFormDialog({ channel, onClose, onSaved }: Props) {
   const saveChannel = useSaver<NotificationChannel>('/api/notification-channels', channel);
-  const validate = useCallback((form: ChannelForm) => validateChannel(form, channel), [channel]);
+  const validate = useCallback((form: ChannelForm) => channelProblems(form, channel), [channel]);
   const form = useForm(() => (channel ? formFromChannel(channel) : emptyChannelForm()), validate, channelFieldOfApiPath);
 
   const save = async () => {

@@ -2,7 +2,7 @@
 // configuration in full and its latest backups, with the actions the role allows.
 import { Link } from 'react-router';
 import { apiSend, queryString } from '../api/client';
-import type { Backup, Configuration, Page } from '../api/types';
+import type { BackupView as Backup, ConfigurationDetails as Configuration, Page } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';

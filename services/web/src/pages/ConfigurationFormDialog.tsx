@@ -1,13 +1,14 @@
-// Create or edit a configuration. Every field is checked as it is typed, by the rules the API
-// applies; the API's own 400 sentence shows at the top and under the field it names.
+// Create or edit a configuration. Every field is checked as it is typed, by the contract's schema
+// the API validates with; the API's own 400 sentence shows at the top and under the field it names.
 import { useEffect } from 'react';
-import type { Configuration, Destination, Source } from '../api/types';
+import type { ConfigurationDetails as Configuration, DestinationView as Destination, SourceView as Source } from '@coffre/contract';
 import { useOptionalRoute } from '../capabilities';
 import { CheckList, Field, FormInput, FormSelect, FormTextArea, PickOptions } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, useSaver, type FormState } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
-import { compressionLevels, configurationBody, emptyForm, fieldOfApiPath, formFromConfiguration, validateConfiguration, type ConfigurationForm } from '../lib/configuration-rules';
+import { compressionLevelRange } from '@coffre/contract';
+import { configurationBody, configurationProblems, emptyForm, fieldOfApiPath, formFromConfiguration, type ConfigurationForm } from '../forms/configuration';
 import { ScheduleFields } from './ScheduleFields';
 
 interface Props {
@@ -21,7 +22,7 @@ type Form = FormState<ConfigurationForm>;
 export function ConfigurationFormDialog({ configuration, onClose, onSaved }: Props) {
   const saveConfiguration = useSaver<Configuration>('/api/configurations', configuration, 'created');
   const sources = useListApi<Source>('/api/sources', null);
-  const form = useForm(() => (configuration ? formFromConfiguration(configuration) : emptyForm()), validateConfiguration, (path, values) => fieldOfApiPath(path, values.scheduleKind));
+  const form = useForm(() => (configuration ? formFromConfiguration(configuration) : emptyForm()), configurationProblems, (path, values) => fieldOfApiPath(path, values.scheduleKind));
 
   // The only source is picked for the operator.
   const sourceList = sources.rows ?? [];
@@ -93,7 +94,7 @@ function StorageFields({ form }: { form: Form }) {
   const destinationsListed = useOptionalRoute('get', '/api/destinations');
   const destinations = useListApi<Destination>(destinationsListed ? '/api/destinations' : null, null);
   const { compression } = form.form;
-  const levelRange = compression === 'none' ? null : compressionLevels[compression];
+  const levelRange = compression === 'none' ? null : compressionLevelRange[compression];
   return (
     <fieldset className="fieldset">
       <legend>Storage</legend>

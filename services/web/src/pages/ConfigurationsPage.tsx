@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { apiSend } from '../api/client';
-import type { Backup, Configuration } from '../api/types';
+import type { BackupView as Backup, ConfigurationDetails as Configuration } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';

@@ -3,7 +3,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { ApiError, apiGet, apiSend, queryString } from '../api/client';
-import type { Backup, BackupDay, BackupStats, Configuration, Page, Source, SystemInfo, WorkerInfo } from '../api/types';
+import type { BackupView as Backup, BackupDay, BackupStats, ConfigurationDetails as Configuration, Page, SourceView as Source, SystemReport as SystemInfo, WorkerView as WorkerInfo } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';

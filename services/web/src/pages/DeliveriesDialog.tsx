@@ -1,7 +1,7 @@
 // What a channel was sent, newest first: each delivery's status and every attempt (when, the HTTP
 // status or the error, how long it took). Polled, so that a retry shows up while the dialog is open.
 import { useState } from 'react';
-import type { NotificationChannel, NotificationDelivery } from '../api/types';
+import type { ChannelView as NotificationChannel, DeliveryView as NotificationDelivery } from '@coffre/contract';
 import { Dialog } from '../components/Dialog';
 import { Pagination } from '../components/Pagination';
 import { ListStates } from '../components/States';

@@ -2,11 +2,11 @@
 // workers) or an S3-compatible bucket. Credentials are never shown back: on an edit their fields
 // start empty and an empty one keeps what is stored.
 import { useCallback } from 'react';
-import type { Destination } from '../api/types';
+import type { DestinationView as Destination } from '@coffre/contract';
 import { FormCheck, FormInput, FormSecret, FormSelect } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, useSaver, type FormState } from '../hooks/useForm';
-import * as rules from '../lib/destination-rules';
+import * as rules from '../forms/destination';
 
 interface Props {
   destination: Destination | null;
@@ -17,7 +17,7 @@ interface Props {
 
 export function DestinationFormDialog({ destination, onClose, onSaved }: Props) {
   const saveDestination = useSaver<Destination>('/api/destinations', destination);
-  const validate = useCallback((form: rules.DestinationForm) => rules.validateDestination(form, destination), [destination]);
+  const validate = useCallback((form: rules.DestinationForm) => rules.destinationProblems(form, destination), [destination]);
   const form = useForm(() => (destination ? rules.formFromDestination(destination) : rules.emptyDestinationForm()), validate, rules.destinationFieldOfApiPath);
 
   const save = async () => {

@@ -3,7 +3,7 @@
 // remain: its sentence is shown) and set as default. Shown when the API has the destinations routes.
 import { useState } from 'react';
 import { ApiError, apiSend } from '../api/client';
-import type { Destination, SystemInfo } from '../api/types';
+import type { DestinationView as Destination, SystemReport as SystemInfo } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { useCapabilities, useOptionalRoute } from '../capabilities';
 import { Button } from '../components/Button';

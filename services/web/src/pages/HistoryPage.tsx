@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { apiGet, queryString } from '../api/client';
-import type { Backup, BackupType, Page as ApiPage, RunStatus } from '../api/types';
+import type { BackupView as Backup, BackupType, Page as ApiPage, RunStatus } from '@coffre/contract';
 import { StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';
 import { DataTable, detailsColumn, type Column } from '../components/DataTable';

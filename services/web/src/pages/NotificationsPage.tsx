@@ -3,7 +3,7 @@
 // each channel's deliveries with every attempt, and the form to add or change one.
 import { useState } from 'react';
 import { apiSend } from '../api/client';
-import type { NotificationChannel, NotificationDelivery } from '../api/types';
+import type { ChannelView as NotificationChannel, DeliveryView as NotificationDelivery } from '@coffre/contract';
 import { Button } from '../components/Button';
 import { Card, EditAndDelete, ProbeButton, ProbeResult, Switch } from '../components/Card';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
@@ -13,7 +13,7 @@ import { useAction } from '../hooks/useAction';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useListApi } from '../hooks/useList';
 import { useProbe } from '../hooks/useProbe';
-import { eventLabels } from '../lib/channel-rules';
+import { eventLabels } from '../forms/channel';
 import { formatDuration } from '../lib/format';
 import { ChannelFormDialog } from './ChannelFormDialog';
 import { DeliveriesDialog } from './DeliveriesDialog';

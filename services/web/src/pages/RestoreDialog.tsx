@@ -6,12 +6,12 @@
 // - a bucket backup's objects: into a bucket source, under a prefix.
 import type { ReactNode } from 'react';
 import { apiSend } from '../api/client';
-import type { Backup, Restore, Source } from '../api/types';
+import type { BackupView as Backup, RestoreView as Restore, SourceView as Source } from '@coffre/contract';
 import { FormInput, FormSelect, PickOptions } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, type FormState } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
-import { restoreProblems, restoreRequest, type RestoreChoice } from '../lib/restore-rules';
+import { restoreProblems, restoreRequest, type RestoreChoice } from '../forms/restore';
 
 interface Props {
   backup: Backup;

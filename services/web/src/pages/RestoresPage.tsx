@@ -1,6 +1,6 @@
 // Restore history; /restores/:id opens one restore's details (notifications link there).
 import { Link, useNavigate, useParams } from 'react-router';
-import type { Restore, Source } from '../api/types';
+import type { RestoreView as Restore, SourceView as Source } from '@coffre/contract';
 import { ProgressBar } from '../components/Badges';
 import { DataTable, detailsColumn, type Column } from '../components/DataTable';
 import { Page } from '../components/Page';

@@ -1,8 +1,8 @@
 // The role picker of the user and token forms, with what the picked role may do under it.
-import type { Role } from '../api/types';
+import type { Role } from '@coffre/contract';
 import { FormSelect, type TextField } from '../components/Field';
 import type { FormState } from '../hooks/useForm';
-import { roleDescriptions } from '../lib/account-rules';
+import { roleDescriptions } from '../forms/account';
 
 export function RoleField<F extends { role: Role }>({ form, id }: { form: FormState<F>; id: string }) {
   return (

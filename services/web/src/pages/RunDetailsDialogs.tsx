@@ -1,7 +1,7 @@
 // The details panels that /restores/:id and /verifications/:id open (the links notifications carry
 // point there): one run in full, polled while it is open so that a running one ends on screen.
 import { Link } from 'react-router';
-import type { Restore, Source, Verification } from '../api/types';
+import type { RestoreView as Restore, SourceView as Source, VerificationView as Verification } from '@coffre/contract';
 import { ProgressBar, StatusBadge } from '../components/Badges';
 import { DataTable, type Column } from '../components/DataTable';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';

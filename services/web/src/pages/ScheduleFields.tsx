@@ -2,7 +2,7 @@
 // expression, in a time zone; and whether the schedule runs at all.
 import { FormCheck, FormInput, FormSelect } from '../components/Field';
 import type { FormState } from '../hooks/useForm';
-import type { ConfigurationForm } from '../lib/configuration-rules';
+import type { ConfigurationForm } from '../forms/configuration';
 
 const weekdays = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const timezones = (() => {

@@ -1,7 +1,7 @@
 // The signed-in person's web UI sessions (every browser they logged in from), the current one marked,
 // each with "End": a session left open on another computer ends from here.
 import { apiSend } from '../api/client';
-import type { UiSession } from '../api/types';
+import type { SessionView as UiSession } from '@coffre/contract';
 import { Button } from '../components/Button';
 import { LoadError, Loading } from '../components/States';
 import { useAction } from '../hooks/useAction';

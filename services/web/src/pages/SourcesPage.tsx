@@ -1,7 +1,7 @@
 // The databases coffre backs up: a connection test for operators; add and remove for admins.
 import { useCallback, useState } from 'react';
 import { apiSend } from '../api/client';
-import type { Source } from '../api/types';
+import type { SourceView as Source } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { Button } from '../components/Button';
 import { Card, ProbeButton, ProbeResult } from '../components/Card';

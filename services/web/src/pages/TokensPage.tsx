@@ -1,9 +1,9 @@
 // API tokens (admins only): the list never holds a value, only the first characters that tell
 // tokens apart. A new token's value is shown once, in the dialog that created it, with a copy
 // button; revoking asks first.
-import { useCallback, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { apiSend } from '../api/client';
-import type { ApiToken } from '../api/types';
+import type { TokenView as ApiToken } from '@coffre/contract';
 import { Button } from '../components/Button';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
 import { DataTable, actionsColumn, type Column } from '../components/DataTable';
@@ -15,7 +15,7 @@ import { useToast } from '../components/Toasts';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useForm } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
-import { tokenBody, validateToken, type TokenForm } from '../lib/account-rules';
+import { tokenBody, tokenFieldOfApiPath, tokenProblems, type TokenForm } from '../forms/account';
 import { formatDateTime, formatRelative } from '../lib/format';
 import { RoleBadge, RoleField } from './RoleField';
 
@@ -89,8 +89,7 @@ export function TokensPage() {
 function CreateTokenDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
   const toast = useToast();
   const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
-  const validate = useCallback((form: TokenForm) => validateToken(form), []);
-  const form = useForm<TokenForm>(() => ({ name: '', role: 'operator', expiresInDays: '' }), validate, (path) => (path === 'name' || path === 'role' || path === 'expiresInDays' ? path : null));
+    const form = useForm<TokenForm>(() => ({ name: '', role: 'operator', expiresInDays: '' }), tokenProblems, tokenFieldOfApiPath);
 
   const create = () =>
     form.submit(async (values) => {

@@ -1,8 +1,8 @@
 // Users of the web UI (admins only): who can log in with a password, and with which role. The
 // logged-in user cannot delete themselves here; the API refuses to delete the last admin.
-import { useCallback, useState } from 'react';
+import { useState } from 'react';
 import { apiSend } from '../api/client';
-import type { User } from '../api/types';
+import type { UserView as User } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { Button } from '../components/Button';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
@@ -14,7 +14,7 @@ import { useToast } from '../components/Toasts';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useForm } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
-import { MIN_PASSWORD, userBody, validateUser, type UserForm } from '../lib/account-rules';
+import { MIN_PASSWORD, userBody, userFieldOfApiPath, userProblems, type UserForm } from '../forms/account';
 import { formatDateTime } from '../lib/format';
 import { RoleBadge, RoleField } from './RoleField';
 
@@ -69,8 +69,7 @@ export function UsersPage() {
 
 function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: () => void }) {
   const toast = useToast();
-  const validate = useCallback((form: UserForm) => validateUser(form), []);
-  const form = useForm<UserForm>(() => ({ username: '', password: '', role: 'viewer' }), validate, (path) => (path === 'username' || path === 'password' || path === 'role' ? path : null));
+    const form = useForm<UserForm>(() => ({ username: '', password: '', role: 'viewer' }), userProblems, userFieldOfApiPath);
 
   const add = async () => {
     const ok = await form.submit(async (values) => {

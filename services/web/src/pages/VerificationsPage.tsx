@@ -1,6 +1,6 @@
 // Verification history; /verifications/:id opens one verification's details (notifications link there).
 import { useNavigate, useParams } from 'react-router';
-import type { Verification } from '../api/types';
+import type { VerificationView as Verification } from '@coffre/contract';
 import { DataTable, detailsColumn, type Column } from '../components/DataTable';
 import { Page } from '../components/Page';
 import { usePagedApi } from '../hooks/useList';

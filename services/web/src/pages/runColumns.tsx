@@ -1,7 +1,7 @@
 // Columns the history, restore and verification lists share.
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
-import type { RunStatus } from '../api/types';
+import type { RunStatus } from '@coffre/contract';
 import { StatusBadge } from '../components/Badges';
 import type { Column } from '../components/DataTable';
 import { formatDateTime, formatDuration } from '../lib/format';
