@@ -187,16 +187,20 @@ describe('an admin', () => {
     await dialog.locator('#cfg-source').selectOption({ label: 'default' });
     await dialog.locator('#cfg-time').fill('02:30');
     await dialog.locator('#cfg-maxAgeDays').fill('30');
-    // A zone the browser knows but the API refuses for schedules: the API's 400 sentence shows.
+    // The browser checks with the API's own schema: a zone the API refuses for schedules is refused as typed.
     await dialog.locator('#cfg-tz').fill('Australia/Lord_Howe');
+    await dialog.locator('#cfg-tz-error', { hasText: 'half-hour' }).waitFor();
+    await dialog.locator('#cfg-tz').fill('Europe/Paris');
+    // What only the API can judge (FILES_ROOTS): its 400 sentence, at the top and under the field.
+    await dialog.locator('#cfg-paths').fill('/etc');
     expect(await dialog.locator('.field-error').count()).toBe(0);
     await dialog.locator('button:has-text("Create")').click();
-    await dialog.locator('[data-testid=api-error]', { hasText: "schedule.timezone: 'Australia/Lord_Howe' is not supported" }).waitFor();
-    await dialog.locator('#cfg-tz-error', { hasText: 'half-hour' }).waitFor();
+    await dialog.locator('[data-testid=api-error]', { hasText: "includePaths[0] '/etc' is outside FILES_ROOTS" }).waitFor();
+    await dialog.locator('#cfg-paths-error', { hasText: 'outside FILES_ROOTS' }).waitFor();
     expectConsoleErrors(/status of 400/, 1);
     await dismissToasts(page);
 
-    await dialog.locator('#cfg-tz').fill('Europe/Paris');
+    await dialog.locator('#cfg-paths').fill('');
     await dialog.locator('button:has-text("Create")').click();
     await toast(page, `${configName} is created.`);
     await dialog.waitFor({ state: 'detached' });

@@ -57,7 +57,10 @@ export function forbiddenHostReason(host: string): string | null {
 /** At save time: throws a 400 naming the field when the host may not be connected to. */
 export function checkOutboundHost(host: string, field: string): void {
   const reason = forbiddenHostReason(host);
-  if (reason) throw new ValidationError(`${field}: ${host} is ${reason}; coffre never connects there.`);
+  if (!reason) return;
+  // The detail names the field, so that a form shows the refusal under it.
+  const refusal = `${host} is ${reason}; coffre never connects there`;
+  throw new ValidationError(`${field}: ${refusal}.`, [{ path: field, message: refusal }]);
 }
 
 /** At save time, for an http(s) URL: its host. A URL that does not parse is left to the field's own rule. */

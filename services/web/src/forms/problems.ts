@@ -27,8 +27,9 @@ function label(field: string): string {
 }
 
 function sentenceOf(issue: z.core.$ZodIssue, field: string): string {
-  const clause = issueSentence(issue, label(field));
+  // An empty field is plain to see: "(got '')" says nothing more.
+  const clause = issueSentence(issue, label(field)).replace(/ \(got ''\)$/, '');
   // A secret is never quoted back: say how long it is so far instead.
-  const typed = issue.code === 'too_small' && issue.origin === 'string' && typeof issue.input === 'string' && !clause.includes('(got ');
+  const typed = issue.code === 'too_small' && issue.origin === 'string' && typeof issue.input === 'string' && issue.input !== '' && !clause.includes('(got ');
   return `${clause}${typed ? ` (${(issue.input as string).length} so far)` : ''}.`;
 }
