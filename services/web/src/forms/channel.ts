@@ -100,16 +100,7 @@ export function channelProblems(form: ChannelForm, existing?: ChannelView | null
 export function channelCreateBody(form: ChannelForm) {
   const common = { name: form.name.trim(), kind: form.kind, events: form.events, enabled: form.enabled };
   if (form.kind === 'email') {
-    return {
-      ...common,
-      host: form.host.trim(),
-      port: Number(form.port.trim()),
-      secure: form.secure,
-      ...(form.user.trim() ? { user: form.user.trim() } : {}),
-      ...(form.password ? { password: form.password } : {}),
-      from: form.from.trim(),
-      to: recipients(form.to),
-    };
+    return { ...common, ...smtpSettings(form), ...(form.user.trim() ? { user: form.user.trim() } : {}), ...(form.password ? { password: form.password } : {}) };
   }
   return { ...common, url: form.url.trim(), ...(form.kind === 'webhook' && form.signingSecret ? { signingSecret: form.signingSecret } : {}) };
 }
@@ -118,22 +109,18 @@ export function channelCreateBody(form: ChannelForm) {
 export function channelUpdateBody(form: ChannelForm) {
   const common = { name: form.name.trim(), events: form.events, enabled: form.enabled };
   if (form.kind === 'email') {
-    return {
-      ...common,
-      host: form.host.trim(),
-      port: Number(form.port.trim()),
-      secure: form.secure,
-      user: form.user.trim() || null,
-      ...(form.removePassword ? { password: null } : form.password ? { password: form.password } : {}),
-      from: form.from.trim(),
-      to: recipients(form.to),
-    };
+    return { ...common, ...smtpSettings(form), user: form.user.trim() || null, ...(form.removePassword ? { password: null } : form.password ? { password: form.password } : {}) };
   }
   return {
     ...common,
     ...(form.url.trim() ? { url: form.url.trim() } : {}),
     ...(form.kind === 'webhook' ? (form.removeSigningSecret ? { signingSecret: null } : form.signingSecret ? { signingSecret: form.signingSecret } : {}) : {}),
   };
+}
+
+/** The SMTP server and addresses of an email channel, as typed. */
+function smtpSettings(form: ChannelForm) {
+  return { host: form.host.trim(), port: Number(form.port.trim()), secure: form.secure, from: form.from.trim(), to: recipients(form.to) };
 }
 
 /** The form field an API error path names (`to[0]` → to). */

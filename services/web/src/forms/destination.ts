@@ -78,14 +78,10 @@ export function destinationCreateBody(form: DestinationForm) {
   if (form.kind === 'local') return { ...common, path: form.path.trim() };
   return {
     ...common,
-    ...(form.endpoint.trim() ? { endpoint: form.endpoint.trim() } : {}),
-    region: form.region.trim(),
-    bucket: form.bucket.trim(),
+    ...bucketSettings(form),
     ...(form.prefix.trim() ? { prefix: form.prefix.trim() } : {}),
     accessKeyId: form.accessKeyId.trim(),
     secretAccessKey: form.secretAccessKey,
-    forcePathStyle: form.forcePathStyle,
-    ...(form.serverSideEncryption ? { serverSideEncryption: form.serverSideEncryption } : {}),
   };
 }
 
@@ -95,12 +91,19 @@ export function destinationUpdateBody(form: DestinationForm) {
   if (form.kind === 'local') return { ...common, path: form.path.trim() };
   return {
     ...common,
-    ...(form.endpoint.trim() ? { endpoint: form.endpoint.trim() } : {}),
-    region: form.region.trim(),
-    bucket: form.bucket.trim(),
+    ...bucketSettings(form),
     prefix: form.prefix.trim(),
     ...(form.accessKeyId.trim() ? { accessKeyId: form.accessKeyId.trim() } : {}),
     ...(form.secretAccessKey ? { secretAccessKey: form.secretAccessKey } : {}),
+  };
+}
+
+/** Where a bucket destination writes, as typed (an empty endpoint or encryption is left out). */
+function bucketSettings(form: DestinationForm) {
+  return {
+    ...(form.endpoint.trim() ? { endpoint: form.endpoint.trim() } : {}),
+    region: form.region.trim(),
+    bucket: form.bucket.trim(),
     forcePathStyle: form.forcePathStyle,
     ...(form.serverSideEncryption ? { serverSideEncryption: form.serverSideEncryption } : {}),
   };
