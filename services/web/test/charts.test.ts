@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { BackupDay } from '../src/api/types.js';
+import type { BackupDay } from '@coffre/contract';
 import { dayTotal, labelledDays, niceByteCeiling, niceCeiling } from '../src/lib/charts.js';
 
 const day = (change: Partial<BackupDay>): BackupDay => ({ date: '2026-05-20', completed: 0, failed: 0, pending: 0, running: 0, storedBytes: 0, ...change });

@@ -1,5 +1,5 @@
 // Input validation for every entry point: a zod schema, and on failure one sentence naming the
-// field(s), as a 400 (zod-sentences.ts writes the sentence).
+// field(s), as a 400 (the contract's sentences.ts writes the sentence).
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from './errors.js';
 import { formatPath, formatZodError } from '@coffre/contract';
