@@ -51,6 +51,6 @@ describe.each(Object.entries(named))('a %s name', (_what, { path, field, body })
 });
 
 it('the configuration form of the web UI refuses them as the API does', async () => {
-  const { validateConfiguration, emptyForm } = await import('../../services/web/src/lib/configuration-rules.js');
-  expect(validateConfiguration({ ...emptyForm(sourceId), name: 'nightly\u202Efdp.exe' })).toEqual({ name: expect.stringMatching(/bidirectional/) });
+  const { configurationProblems, emptyForm } = await import('../../services/web/src/forms/configuration.js');
+  expect(configurationProblems({ ...emptyForm(sourceId), name: 'nightly\u202Efdp.exe' })).toEqual({ name: expect.stringMatching(/bidirectional/) });
 });
