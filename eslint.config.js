@@ -32,7 +32,11 @@ export default tseslint.config(
     // No import circle, and no import that runs back up a layer (see `layers` above).
     files: ['shared/src/**/*.ts', 'services/*/src/**/*.{ts,tsx}'],
     plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['tsconfig.json', 'shared/tsconfig.json', 'services/*/tsconfig.json'], noWarnOnMultipleProjects: true })] },
+    settings: {
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['tsconfig.json', 'shared/tsconfig.json', 'services/*/tsconfig.json'], noWarnOnMultipleProjects: true })],
+    },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-restricted-paths': [
