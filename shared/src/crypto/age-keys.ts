@@ -1,6 +1,5 @@
 // age X25519 identities (AGE-SECRET-KEY-1…) and recipients (age1…): generated, parsed, listed.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-
 import { bech32 } from '@scure/base';
 import { AgeError, type AgeIdentity, rawPrivateKey, rawPublicKey } from './age-format.js';
 

@@ -6,7 +6,6 @@
 // bound by pg_dump rather than by encryption.
 import { createCipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-
 import { AgeError, CHUNK, FILE_KEY_BYTES, INTRO, TAG, X25519_LABEL, b64, chunkNonce, hkdf, importPublicKey, rawPublicKey, seal, wrapBody } from './age-format.js';
 import { parseRecipient } from './age-keys.js';
 

@@ -7,7 +7,6 @@ import { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, S3Client, UploadPartCommand, type CompletedPart } from '@aws-sdk/client-s3';
 import type { Logger } from '../infra/logger.js';
 import { PermanentError } from '../infra/errors.js';
-
 import { UploadCancelled, describeS3Error, errorName, isTransient, stripPeriod, withMessage } from './s3-errors.js';
 
 /** Standard object headers and user metadata, as bucket backups carry them. */
