@@ -59,3 +59,5 @@ export * from './app/heartbeats.js';
 export * from './engine/temporary-names.js';
 export * from './app/temporaries.js';
 export * from './app/sentences.js';
+export * from './engine/write-artifact.js';
+export * from './engine/tool-failure.js';

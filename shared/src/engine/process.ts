@@ -9,6 +9,12 @@ export interface ToolExit {
   stderr: string;
 }
 
+/** A tool of a chain that did not exit cleanly, with how it ended. */
+export interface ToolFailure {
+  name: string;
+  exit: ToolExit;
+}
+
 export interface RunningTool {
   name: string;
   child: ChildProcess;
@@ -119,7 +125,7 @@ export function describeExit(name: string, exit: ToolExit): string {
  */
 export interface ToolChain {
   readonly tools: RunningTool[];
-  readonly failures: { name: string; exit: ToolExit }[];
+  readonly failures: ToolFailure[];
   /** Adds a started tool to the chain, and returns it. */
   watch(tool: RunningTool): RunningTool;
   /** Signals every tool to stop (without waiting). */
@@ -127,16 +133,16 @@ export interface ToolChain {
   /** Stops every tool and waits until all have exited. */
   stop(): Promise<void>;
   /** Once every tool has exited: the first, in chain order, that did not exit 0. */
-  failedExit(): Promise<{ name: string; exit: ToolExit } | undefined>;
+  failedExit(): Promise<ToolFailure | undefined>;
   /** The failure that explains the run: the first of the named tools, else the first at all. */
-  firstFailure(...names: string[]): { name: string; exit: ToolExit } | undefined;
+  firstFailure(...names: string[]): ToolFailure | undefined;
   /** Stops listening to the signal (the tools themselves are left alone). */
   release(): void;
 }
 
 export function toolChain(signal?: AbortSignal): ToolChain {
   const tools: RunningTool[] = [];
-  const failures: { name: string; exit: ToolExit }[] = [];
+  const failures: ToolFailure[] = [];
   let stopping = false;
   const killAll = () => {
     stopping = true;
