@@ -61,3 +61,6 @@ export * from './app/temporaries.js';
 export * from './app/sentences.js';
 export * from './engine/write-artifact.js';
 export * from './engine/tool-failure.js';
+export * from './infra/stable-uuid.js';
+export * from './infra/timeouts.js';
+export * from './infra/service-process.js';

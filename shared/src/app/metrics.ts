@@ -12,6 +12,7 @@ import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { JobType } from 'bullmq';
 import { Prisma } from '../db.js';
 import { queueNames } from '../jobs/catalog.js';
+import { withTimeout } from '../infra/timeouts.js';
 import type { AppContext } from './context.js';
 
 /** Upper bounds of the duration histogram, in seconds. */
@@ -149,21 +150,11 @@ async function completedHistograms(ctx: AppContext): Promise<HistogramRow[]> {
 
 /** Job counts per queue, or null when Redis does not answer in time (the rest of the page still comes). */
 async function queueCounts(ctx: AppContext): Promise<Record<string, Record<string, number>> | null> {
-  let timer: NodeJS.Timeout | undefined;
   const counting = Promise.all(queueNames.map(async (name) => [name, await ctx.queues.queue(name).getJobCounts(...QUEUE_STATES)] as const));
-  counting.catch(() => {});
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), QUEUE_TIMEOUT_MS);
-    timer.unref();
-  });
-  try {
-    const counts = await Promise.race([counting, timeout]);
-    return counts ? Object.fromEntries(counts) : null;
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(counting, QUEUE_TIMEOUT_MS).then(
+    (counts) => Object.fromEntries(counts),
+    () => null,
+  );
 }
 
 /**

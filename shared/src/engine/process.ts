@@ -1,6 +1,7 @@
 // Child processes of the engine (pg_dump, pg_restore, psql, zstd, gzip): never through a shell,
 // never with a secret in argv, and always with what they printed last kept for the error message.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { waitAtMost } from '../infra/timeouts.js';
 
 export interface ToolExit {
   code: number | null;
@@ -69,9 +70,7 @@ export function startTool(name: string, path: string, args: string[], options: S
     // 'exit' rather than 'close': a descendant holding stdout open must not keep coffre waiting.
     // stderr is read to its end (briefly) so that the error message is complete.
     child.once('exit', (code, signal) => {
-      void Promise.race([stderrEnded, new Promise((r) => setTimeout(r, 2000).unref())]).then(() =>
-        resolve({ code, signal, stderr }),
-      );
+      void waitAtMost(stderrEnded, 2000).then(() => resolve({ code, signal, stderr }));
     });
   });
   return {
