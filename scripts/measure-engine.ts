@@ -14,11 +14,11 @@
 // the warm-up) is left out of both. --diagnose adds variants that tell where time goes (no row
 // counts, zstd -3, count(*) alone).
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+
 // The engine's own modules rather than the package index: the child's peak RSS is then the engine's,
 // not that of Prisma, BullMQ or the AWS SDK, which the index also loads.
 import { generateIdentity, parseIdentity } from '../shared/src/crypto/age.js';
@@ -27,11 +27,10 @@ import { parsePostgresUrl } from '../shared/src/engine/postgres.js';
 import { runDatabaseBackup } from '../shared/src/engine/backup-pipeline.js';
 import { dropDatabase as dropDatabaseOf, runDatabaseRestore } from '../shared/src/engine/restore-pipeline.js';
 import { createLocalStorage } from '../shared/src/storage/local.js';
-import { ADMIN_URL, PG_BIN, buildSourceDatabase, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from '../bench/lib.js';
+import { ADMIN_URL, PG_BIN, buildSourceDatabase, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf } from '../bench/lib.js';
+import { type Sample, childrenCpu, countEveryTable, cpuText, peakRssMb, totalCpu, watchBackends, type ChildReport } from './measure-engine-probes.js';
 
 /** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
-const CLOCK_TICKS = 100;
-
 interface BackupJob {
   kind: 'backup';
   url: string;
@@ -52,16 +51,6 @@ interface RestoreJob {
   identity?: string;
 }
 
-interface ChildReport {
-  ms: number;
-  peakRssMb: number;
-  /** RSS once the modules are loaded, before the job: what the process costs before the engine works. */
-  startRssMb?: number;
-  /** CPU seconds the child (and the tools of its warm-up) spent before the job. */
-  startCpu?: number;
-  sizeBytes?: number;
-  checksumSha256?: string;
-}
 
 if (process.argv[2] === 'engine-child') {
   const report = await engineChild(JSON.parse(process.argv[3]!) as BackupJob | RestoreJob);
@@ -201,14 +190,6 @@ async function main(options: Options): Promise<void> {
   }
 }
 
-interface Sample extends Partial<ChildReport> {
-  ms: number;
-  /** CPU seconds of this process's children (the tools, or the engine child and its tools). */
-  clientCpu?: number;
-  /** CPU seconds of the PostgreSQL backends serving the watched database. */
-  serverCpu?: number;
-}
-
 interface Variant {
   name: string;
   /** The database whose server processes do this variant's work. */
@@ -276,60 +257,12 @@ function report(result: { database: string; info: { bytes: number; rows: number 
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function totalCpu(sample: Sample): number {
-  return (sample.clientCpu ?? 0) + (sample.serverCpu ?? 0);
-}
-
-function cpuText(samples: Sample[]): string {
-  const client = median(samples.map((x) => x.clientCpu ?? 0));
-  const server = median(samples.map((x) => x.serverCpu ?? 0));
-  return `${median(samples.map(totalCpu)).toFixed(2)} (${client.toFixed(2)} + ${server.toFixed(2)})`;
-}
-
-/** CPU seconds of every child this process has waited for (and of their own waited-for children). */
-async function childrenCpu(): Promise<number> {
-  const fields = (await readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ');
-  // After "pid (comm) ": state is field 3 of stat, so cutime (16) and cstime (17) are at 13 and 14 here.
-  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-}
-
-/**
- * Follows the server processes connected to a database (found in pg_stat_activity every 50 ms) and
- * sums their CPU seconds, the last reading of each. What a backend used in its last 50 ms may be missed.
- */
-function watchBackends(database: string): { stop(): Promise<number> } {
-  const latest = new Map<number, number>();
-  let running = true;
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  const loop = (async () => {
-    await client.connect();
-    while (running) {
-      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
-      for (const { pid } of rows) {
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-        if (!stat) continue;
-        const fields = stat.split(') ')[1]!.split(' ');
-        latest.set(pid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await client.end();
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return [...latest.values()].reduce((a, b) => a + b, 0);
-    },
-  };
-}
-
 async function engineBackup(job: BackupJob): Promise<Sample> {
   return engine(job);
 }
 
 /** Runs one engine job in a child node process (same loader and conditions as this one). */
-async function engine(job: BackupJob | RestoreJob): Promise<Sample> {
+export async function engine(job: BackupJob | RestoreJob): Promise<Sample> {
   const script = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [...process.execArgv, script, 'engine-child', JSON.stringify(job)], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -406,21 +339,6 @@ async function warmUp(job: BackupJob | RestoreJob, storage: ReturnType<typeof cr
     await dropDatabaseOf(target);
   }
   await storage.delete(key);
-}
-
-async function peakRssMb(): Promise<number> {
-  const status = await readFile('/proc/self/status', 'utf8');
-  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
-
-async function countEveryTable(database: string): Promise<void> {
-  await withDatabase(database, async (client) => {
-    const { rows } = await client.query<{ name: string }>(
-      "SELECT format('%I.%I', schemaname, relname) AS name FROM pg_stat_user_tables ORDER BY 1",
-    );
-    for (const row of rows) await client.query(`SELECT count(*) FROM ONLY ${row.name}`);
-  });
 }
 
 interface Options {

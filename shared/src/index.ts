@@ -66,3 +66,8 @@ export * from './features/maintenance/temporaries.js';
 export * from './infra/sentences.js';
 export * from './features/context.js';
 export * from './runs/life-cycle.js';
+export * from './engine/write-artifact.js';
+export * from './engine/tool-failure.js';
+export * from './infra/stable-uuid.js';
+export * from './infra/timeouts.js';
+export * from './features/service-process.js';

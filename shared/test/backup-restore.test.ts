@@ -2,9 +2,9 @@
 // reaches a database. Real PostgreSQL, pg_dump, pg_restore, zstd, gzip and age.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IntegrityError, type CompressionKind } from '@coffre/shared';
+import { IntegrityError, runFilesBackup, type CompressionKind } from '@coffre/shared';
 import { createDatabase, dropCreatedDatabases, withClient } from '../../test/support/pg.js';
 import { createRichDatabase, dataChecksums, rowCounts, schemaDump } from '../../test/support/fixtures.js';
 import { artifactPath, backup, createWorkspace, readArtifact, restore, type Workspace } from '../../test/support/engine.js';
@@ -235,6 +235,33 @@ describe('failed dumps', () => {
       expect(await filesUnder(join(local.dir, 'backups'))).toEqual([]);
     } finally {
       await local.cleanup();
+    }
+  });
+});
+
+describe('a failed tool reads the same in every artifact', () => {
+  it('a compressor that fails is named with what it said, for a dump as for a file archive, and nothing is published', async () => {
+    // A zstd that takes the whole dump, then fails: the failure is the compressor's alone.
+    const bin = join(ws.dir, 'failing-zstd');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'zstd'), "#!/bin/sh\ncat >/dev/null\necho 'zstd: error: the disk caught fire' >&2\nexit 1\n", { mode: 0o755 });
+    await writeFile(join(ws.dir, 'notes.txt'), 'a file to archive');
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const dumped = await backup(ws, source.url, { key: 'failing-zstd.dump.zst' }).then(() => null, (e: Error) => e);
+      const archived = await runFilesBackup({
+        paths: [join(ws.dir, 'notes.txt')],
+        compression: 'zstd',
+        recipients: [],
+        targets: [{ driver: ws.storage, key: 'failing-zstd.tar.zst' }],
+      }).then(() => null, (e: Error) => e);
+      const sentence = 'zstd exited with code 1: zstd: error: the disk caught fire.';
+      expect({ dump: dumped?.message, archive: archived?.message }).toEqual({ dump: sentence, archive: sentence });
+      expect(await ws.storage.stat('failing-zstd.dump.zst')).toBeNull();
+      expect(await ws.storage.stat('failing-zstd.tar.zst')).toBeNull();
+    } finally {
+      process.env.PATH = path;
     }
   });
 });

@@ -49,7 +49,7 @@ export async function openLocalCoffre(env: NodeJS.ProcessEnv = process.env): Pro
     redisReady,
     async close() {
       // Closing queues talks to Redis: with Redis away it would only wait.
-      if (redisReady) await Promise.race([queues.close(), new Promise((r) => setTimeout(r, 2_000))]);
+      if (redisReady) await shared.waitAtMost(queues.close(), 2_000);
       redis.disconnect();
       await db.$disconnect().catch(() => {});
     },

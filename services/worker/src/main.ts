@@ -1,14 +1,11 @@
 // A worker process: runs backups, restores, verifications and maintenance from the queues. Run as
 // many as wanted, on as many machines as share the Redis and the database.
 import {
-  createAppContext,
-  createDb,
-  createJobQueues,
-  createLogger,
-  ensureDefaultDestination,
-  ensureDefaultSource,
-  loadConfigOrExit,
+  closeServiceContext,
+  createServiceContext,
+  ensureDefaults,
   liveWindowMs,
+  onStopSignals,
   PROCESS_TAG,
   queueNames,
   reconcile,
@@ -20,23 +17,17 @@ import {
 import { handlers } from './handlers.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
 
-const config = loadConfigOrExit();
-const logger = createLogger({ level: config.LOG_LEVEL, name: 'coffre-worker' });
-const db = createDb(config.DATABASE_URL);
-const queues = createJobQueues({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, role: 'worker' });
-const ctx = createAppContext({ config, db, queues, logger });
+const ctx = createServiceContext('worker');
+const { config, logger, queues } = ctx;
 // The process tag: the same mark its temporary files carry, so that what it leaves when it dies is known.
 const workerId = PROCESS_TAG;
 
 // Signals are handled from the first moment: a stop during start-up is a clean stop too.
 let running: RunningWorkers | null = null;
 let heartbeat: Heartbeat | null = null;
-let stopping = false;
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+const stopping = onStopSignals(shutdown);
 
-await ensureDefaultDestination(ctx);
-await ensureDefaultSource(ctx);
+await ensureDefaults(ctx);
 // Passfiles of workers of this machine killed before they could remove them (secret-files.ts).
 await sweepSecretsLeftovers().then((removed) => removed && logger.info({ removed }, 'removed the passfile directories of worker processes that are gone'), (error: unknown) => logger.warn({ err: error }, 'could not sweep leftover passfile directories'));
 // Beating before the queue is checked: reconciliation must count this worker among the living, so that
@@ -48,7 +39,7 @@ await recoverQueue();
 let connectionLost = false;
 queues.redis.on('close', () => (connectionLost = true));
 queues.redis.on('ready', () => {
-  if (stopping || !connectionLost) return;
+  if (stopping() || !connectionLost) return;
   connectionLost = false;
   void recoverQueue();
 });
@@ -66,20 +57,17 @@ async function recoverQueue(): Promise<void> {
     logger.warn({ err: error }, 'could not check the queue against the history');
   }
 }
-if (!stopping) {
+if (!stopping()) {
   running = startWorkers(ctx, handlers, { concurrency: config.WORKER_CONCURRENCY, stallSeconds: config.STALL_SECONDS, workerId, heartbeat: heartbeat ?? undefined });
   logger.info({ workerId, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
 }
 
 async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
   logger.info({ signal }, 'stopping: no new jobs; running ones finish or go back to the queue');
   const graceMs = Number(process.env.SHUTDOWN_GRACE_SECONDS ?? 25) * 1000;
   try {
     await (running ? running.close(graceMs) : heartbeat?.stop());
-    await queues.close();
-    await db.$disconnect();
+    await closeServiceContext(ctx);
     logger.info('worker stopped');
     process.exit(0);
   } catch (error) {

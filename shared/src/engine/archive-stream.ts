@@ -1,93 +1,34 @@
-// The two ends of a tar artifact (file and bucket backups): writing a tar stream produced in Node
-// through the compressor process, age encryption and SHA-256 to every destination; and reading one
-// back in one checked read, through decryption and the decompressor process.
-//
-// The same guarantees as runDatabaseBackup: the artifact is published only when the producer, the
-// compressor and every destination have all succeeded, and a failed run leaves nothing that looks
-// complete. The compressor feeding on a stream that stopped early would exit cleanly with a valid
-// but truncated archive, so the producer's own verdict (`produced`) gates the end of the stream.
-import { PassThrough, Readable, type Transform, type Writable } from 'node:stream';
+// The two ends of a tar artifact (file and bucket backups): a tar written in Node entry by entry
+// through the artifact chain (write-artifact.ts: compressor process, age encryption, SHA-256, every
+// destination); and reading one back in one checked read, through decryption and the decompressor
+// process.
+import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Stats } from 'node:fs';
-import { createEncryptStream, type AgeIdentity } from '../crypto/age.js';
 import { IntegrityError, PermanentError } from '../infra/errors.js';
-import { compressor, decompressor, type CompressionKind } from './compression.js';
-import { describeExit, lastLine, startTool, toolChain, type ToolChain, type ToolExit } from './process.js';
-import { createGate, createMeter, failpointAfterFirstBytes, fanOut, removePublished, STREAM_BUFFER, type FanOutTarget } from './streams.js';
-import { openCheckedRead, type ArtifactSource } from './verify-artifact.js';
-
-export interface ArtifactWriteOptions {
-  compression: CompressionKind;
-  compressionLevel?: number;
-  /** age recipients; none means the artifact is not encrypted. */
-  recipients: string[];
-  targets: FanOutTarget[];
-  signal?: AbortSignal;
-  onProgress?: (bytesWritten: number) => void;
-}
+import { decompressor } from './compression.js';
+import { startTool, toolChain } from './process.js';
+import { failpointAfterFirstBytes, STREAM_BUFFER } from './streams.js';
+import { describeToolFailure } from './tool-failure.js';
+import { openCheckedRead, type ArtifactReadOptions } from './verify-artifact.js';
+import { writeArtifact, type ArtifactWriteOptions, type WrittenArtifact } from './write-artifact.js';
 
 /**
- * Writes `source` as an artifact. `produced` settles when the producer of `source` is done:
- * resolved when everything it meant to write was written, rejected (with its reason) otherwise.
+ * Writes a tar artifact of the entries `fill` adds. The tar ends when `fill` resolves; when it
+ * rejects, the artifact fails with its reason and nothing is published.
  */
-export async function writeArtifact(
-  options: ArtifactWriteOptions,
-  source: Readable,
-  produced: Promise<void>,
-): Promise<{ sizeBytes: number; checksumSha256: string }> {
-  const tools = toolChain(options.signal);
-  let producerError: unknown = null;
-
-  const command = compressor(options.compression, options.compressionLevel);
-  let stream: Readable = source;
-  let feeding: Promise<void> = Promise.resolve();
-  if (command) {
-    const compress = tools.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', 'pipe', 'pipe'] }));
-    feeding = pipeline(source, compress.child.stdin!);
-    stream = compress.child.stdout!;
-  }
-  const gate = createGate(async () => {
-    await produced;
-    await feeding;
-    await checkTools(tools);
-  });
-  produced.catch((error: unknown) => {
-    producerError = error;
-    // Stop at once, rather than once the compressor has drained what it already had.
-    tools.kill();
-    gate.destroy(error instanceof Error ? error : new Error(String(error)));
-  });
-  feeding.catch(() => {});
-
-  const meter = createMeter(options.onProgress);
-  const out = fanOut(options.targets, options.signal);
-  const stages: (Readable | Transform | Writable)[] = [stream, gate];
-  if (options.recipients.length > 0) stages.push(createEncryptStream(options.recipients));
-  stages.push(meter, out.writable);
-  try {
-    await pipeline(stages as unknown as [Readable, ...Transform[], Writable], { signal: options.signal });
-    await Promise.all(out.results);
-    return { sizeBytes: meter.bytes, checksumSha256: meter.digest() };
-  } catch (error) {
-    tools.kill();
-    source.destroy();
-    await tools.stop();
-    await removePublished(options.targets, out.results);
-    if (options.signal?.aborted) throw new Error('The backup was cancelled: nothing was published.', { cause: error });
-    if (producerError) throw producerError;
-    const failure = tools.firstFailure();
-    throw failure ? toolFailure(failure.name, failure.exit) : error;
-  } finally {
-    tools.release();
-  }
-}
-
-export interface ArtifactReadOptions {
-  artifact: ArtifactSource;
-  compression: CompressionKind;
-  identities: AgeIdentity[];
-  signal?: AbortSignal;
-  onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
+export async function writeTarArtifact(options: ArtifactWriteOptions, fill: (tar: TarWriter) => Promise<void>): Promise<WrittenArtifact> {
+  const tar = await createTarWriter();
+  const produced = (async () => {
+    try {
+      await fill(tar);
+      tar.finish();
+    } catch (error) {
+      tar.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  })();
+  return writeArtifact(options, { kind: 'archive', stream: tar.stream, produced });
 }
 
 /**
@@ -123,7 +64,8 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
   try {
     const result = await consume(content);
     await feeding;
-    await checkTools(tools);
+    const failed = await tools.failedExit();
+    if (failed) throw describeToolFailure(failed, 'archive');
     return result;
   } catch (error) {
     tools.kill();
@@ -139,23 +81,11 @@ export async function readVerifiedArtifact<T>(options: ArtifactReadOptions, cons
     // The consumer's own refusals (an unsafe entry) say more than the broken pipe they cause.
     if (error instanceof PermanentError) throw error;
     const failure = tools.firstFailure();
-    if (failure) throw toolFailure(failure.name, failure.exit);
+    if (failure) throw describeToolFailure(failure, 'archive');
     throw feedError ?? error;
   } finally {
     tools.release();
   }
-}
-
-/** Throws the failure of the first tool of the chain that did not exit cleanly, once all have exited. */
-async function checkTools(tools: ToolChain): Promise<void> {
-  const failed = await tools.failedExit();
-  if (failed) throw toolFailure(failed.name, failed.exit);
-}
-
-function toolFailure(name: string, exit: ToolExit): Error {
-  const detail = lastLine(exit.stderr);
-  if (/no space left/i.test(detail)) return new Error(`${name} failed: no space left on device.`);
-  return new Error(`${describeExit(name, exit)}${detail ? `: ${detail}` : ''}.`);
 }
 
 export interface TarEntryHeader {

@@ -1,7 +1,7 @@
 // Backing up an S3 bucket (or a folder of one) and putting it back.
 //
 // The artifact is a tar, through the same compression, encryption and destinations as every other
-// artifact (archive-stream.ts). For each object it holds, in this order:
+// artifact (write-artifact.ts). For each object it holds, in this order:
 //   metadata/<key>.json  its key, size, ETag, last-modified time, content headers and user metadata
 //   objects/<key>        its bytes, streamed straight from GetObject
 // and, last, coffre-bucket.json saying what was archived, so that a restore knows it saw it all.
@@ -16,14 +16,12 @@ import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s
 import tar from 'tar-stream';
 import { z } from 'zod';
 import type { Logger } from '../infra/logger.js';
-import type { AgeIdentity } from '../crypto/age.js';
 import { PermanentError } from '../infra/errors.js';
 import { assertSafeKey } from '../storage/driver.js';
 import { createS3Bucket, describeS3Error, s3KeyPrefix, uploadObject, type ObjectHeaders, type S3Bucket, type S3StorageOptions } from '../storage/s3.js';
-import type { CompressionKind } from './compression.js';
-import type { FanOutTarget } from './streams.js';
-import type { ArtifactSource } from './verify-artifact.js';
-import { createTarWriter, readVerifiedArtifact, writeArtifact } from './archive-stream.js';
+import type { ArtifactReadOptions } from './verify-artifact.js';
+import type { ArtifactWriteOptions, WrittenArtifact } from './write-artifact.js';
+import { readVerifiedArtifact, writeTarArtifact } from './archive-stream.js';
 import { isWorkingKey, listObjects, publishStaged, removePrefix, stagingPrefix } from './bucket-staging.js';
 
 const SUMMARY_ENTRY = 'coffre-bucket.json';
@@ -31,21 +29,13 @@ const FORMAT = 'coffre-bucket/1';
 /** A metadata entry is a few hundred bytes; anything far larger is not one of coffre's. */
 const MAX_METADATA_BYTES = 1 << 20;
 
-export interface BucketBackupInput {
+export interface BucketBackupInput extends ArtifactWriteOptions {
   /** The bucket to back up; its `prefix` limits the backup to that folder. */
   source: S3StorageOptions;
-  compression: CompressionKind;
-  compressionLevel?: number;
-  recipients: string[];
-  targets: FanOutTarget[];
-  signal?: AbortSignal;
-  onProgress?: (bytesWritten: number) => void;
   logger?: Logger;
 }
 
-export interface BucketBackupResult {
-  sizeBytes: number;
-  checksumSha256: string;
+export interface BucketBackupResult extends WrittenArtifact {
   objectsCount: number;
   /** The objects' own bytes, before compression. */
   objectsBytes: number;
@@ -80,42 +70,30 @@ const summarySchema = z.object({
 export async function runBucketBackup(input: BucketBackupInput): Promise<BucketBackupResult> {
   const bucket = createS3Bucket(input.source);
   const prefix = s3KeyPrefix(input.source.prefix);
-  const archive = await createTarWriter();
   let objectsCount = 0;
   let objectsBytes = 0;
-
-  const produced = (async () => {
-    try {
-      for await (const { key } of listObjects(bucket, prefix, input.signal, 'listing the objects to back up')) {
-        // What a restore is staging or a verification is checking there is not part of the bucket.
-        if (isWorkingKey(key.slice(prefix.length))) continue;
-        const object = await getObject(bucket, key, input.signal);
-        // Deleted since it was listed: it is not part of the bucket any more.
-        if (!object) continue;
-        const record = objectRecord(key.slice(prefix.length), object, objectsCount);
-        const metadataName = `metadata/${record.entry.slice('objects/'.length)}.json`;
-        await archive.add({ name: metadataName, mtime: new Date() }, Buffer.from(JSON.stringify(record, null, 2)));
-        await archive.add({ name: record.entry, size: record.size, mtime: object.LastModified ?? new Date(), mode: 0o644 }, object.Body as Readable);
-        objectsCount += 1;
-        objectsBytes += record.size;
-      }
-      const summary = { format: FORMAT, bucket: input.source.bucket, prefix, objectsCount, objectsBytes, takenAt: new Date().toISOString() };
-      await archive.add({ name: SUMMARY_ENTRY, mtime: new Date() }, Buffer.from(JSON.stringify(summary, null, 2)));
-      archive.finish();
-    } catch (error) {
-      archive.destroy(error instanceof Error ? error : new Error(String(error)));
-      throw error;
+  const written = await writeTarArtifact(input, async (archive) => {
+    for await (const { key } of listObjects(bucket, prefix, input.signal, 'listing the objects to back up')) {
+      // What a restore is staging or a verification is checking there is not part of the bucket.
+      if (isWorkingKey(key.slice(prefix.length))) continue;
+      const object = await getObject(bucket, key, input.signal);
+      // Deleted since it was listed: it is not part of the bucket any more.
+      if (!object) continue;
+      const record = objectRecord(key.slice(prefix.length), object, objectsCount);
+      const metadataName = `metadata/${record.entry.slice('objects/'.length)}.json`;
+      await archive.add({ name: metadataName, mtime: new Date() }, Buffer.from(JSON.stringify(record, null, 2)));
+      await archive.add({ name: record.entry, size: record.size, mtime: object.LastModified ?? new Date(), mode: 0o644 }, object.Body as Readable);
+      objectsCount += 1;
+      objectsBytes += record.size;
     }
-  })();
-  const written = await writeArtifact(input, archive.stream, produced);
+    const summary = { format: FORMAT, bucket: input.source.bucket, prefix, objectsCount, objectsBytes, takenAt: new Date().toISOString() };
+    await archive.add({ name: SUMMARY_ENTRY, mtime: new Date() }, Buffer.from(JSON.stringify(summary, null, 2)));
+  });
   input.logger?.info({ bucket: input.source.bucket, prefix, objectsCount, objectsBytes }, 'bucket archived');
   return { ...written, objectsCount, objectsBytes };
 }
 
-export interface BucketRestoreInput {
-  artifact: ArtifactSource;
-  compression: CompressionKind;
-  identities: AgeIdentity[];
+export interface BucketRestoreInput extends ArtifactReadOptions {
   /** Where the objects go: their keys are put under this bucket's `prefix`. */
   target: S3StorageOptions;
   /**
@@ -126,8 +104,6 @@ export interface BucketRestoreInput {
   stagingId?: string;
   /** Record each restored object's key, size and SHA-256 (verifications compare them). */
   collect?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
   logger?: Logger;
 }
 

@@ -1,7 +1,7 @@
 // Backing up the files beside a database (uploads, configuration) and restoring them.
 //
 // A backup is a tar of the include paths, each under its own top-level name, written through the
-// artifact pipeline of archive-stream.ts: compression, age encryption, SHA-256, every destination,
+// artifact chain of write-artifact.ts: compression, age encryption, SHA-256, every destination,
 // published only when all of it succeeded. (The tar is written by archiver, kept away from any
 // failure: see createTarWriter.) Files are read one at a time. Symbolic links are stored as links, with their
 // target as it is on disk, and never followed.
@@ -20,17 +20,15 @@ import { createReadStream } from 'node:fs';
 import picomatch from 'picomatch';
 import tar from 'tar-stream';
 import type { Logger } from '../infra/logger.js';
-import type { AgeIdentity } from '../crypto/age.js';
 import { PermanentError } from '../infra/errors.js';
-import type { CompressionKind } from './compression.js';
-import type { FanOutTarget } from './streams.js';
-import type { ArtifactSource } from './verify-artifact.js';
-import { createTarWriter, readVerifiedArtifact, writeArtifact } from './archive-stream.js';
+import type { ArtifactReadOptions } from './verify-artifact.js';
+import type { ArtifactWriteOptions, WrittenArtifact } from './write-artifact.js';
+import { readVerifiedArtifact, writeTarArtifact } from './archive-stream.js';
 
 /** Left out of file backups unless the configuration says otherwise. */
 export const defaultFileExcludes = ['node_modules', '.next', 'dist', '*.log'];
 
-export interface FilesBackupInput {
+export interface FilesBackupInput extends ArtifactWriteOptions {
   /** Files or directories; each is stored under its own name at the top of the archive. */
   paths: string[];
   /**
@@ -44,18 +42,10 @@ export interface FilesBackupInput {
    * resolved), or throws when the path may not be read. Without it, paths are read as given.
    */
   confine?: (path: string) => Promise<string>;
-  compression: CompressionKind;
-  compressionLevel?: number;
-  recipients: string[];
-  targets: FanOutTarget[];
-  signal?: AbortSignal;
-  onProgress?: (bytesWritten: number) => void;
   logger?: Logger;
 }
 
-export interface FilesBackupResult {
-  sizeBytes: number;
-  checksumSha256: string;
+export interface FilesBackupResult extends WrittenArtifact {
   /** Files and symbolic links archived (directories not counted). */
   filesCount: number;
 }
@@ -63,64 +53,50 @@ export interface FilesBackupResult {
 export async function runFilesBackup(input: FilesBackupInput): Promise<FilesBackupResult> {
   const roots = await resolveIncludePaths(input.paths, input.confine);
   const excluded = exclusionMatcher(input.exclude ?? defaultFileExcludes);
-  const archive = await createTarWriter();
   let filesCount = 0;
-
-  const addTree = async (path: string, name: string, stats: Stats, relative: string): Promise<void> => {
-    input.signal?.throwIfAborted();
-    const owner = { mode: stats.mode & 0o7777, mtime: stats.mtime, uid: stats.uid, gid: stats.gid };
-    if (stats.isSymbolicLink()) {
-      await archive.add({ name, type: 'symlink', linkname: await readlink(path), ...owner });
-      filesCount += 1;
-      return;
-    }
-    if (stats.isFile()) {
-      await archive.add({ name, type: 'file', size: stats.size, ...owner }, stats.size === 0 ? undefined : fileBytes(path, name, stats.size));
-      filesCount += 1;
-      return;
-    }
-    if (!stats.isDirectory()) {
-      input.logger?.warn({ path }, 'not a file, directory or link (a socket, FIFO or device): left out of the archive');
-      return;
-    }
-    await archive.add({ name: `${name}/`, type: 'directory', ...owner });
-    const children = await readdir(path).catch((error: NodeJS.ErrnoException) => {
-      throw readFailure(path, error);
-    });
-    for (const child of children.sort()) {
-      const childRelative = relative ? `${relative}/${child}` : child;
-      if (excluded(`${name}/${child}`, childRelative)) continue;
-      const childPath = join(path, child);
-      // Something removed between the listing and now was not there to back up.
-      const childStats = await lstat(childPath).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return null;
-        throw readFailure(childPath, error);
+  const written = await writeTarArtifact(input, async (archive) => {
+    const addTree = async (path: string, name: string, stats: Stats, relative: string): Promise<void> => {
+      input.signal?.throwIfAborted();
+      const owner = { mode: stats.mode & 0o7777, mtime: stats.mtime, uid: stats.uid, gid: stats.gid };
+      if (stats.isSymbolicLink()) {
+        await archive.add({ name, type: 'symlink', linkname: await readlink(path), ...owner });
+        filesCount += 1;
+        return;
+      }
+      if (stats.isFile()) {
+        await archive.add({ name, type: 'file', size: stats.size, ...owner }, stats.size === 0 ? undefined : fileBytes(path, name, stats.size));
+        filesCount += 1;
+        return;
+      }
+      if (!stats.isDirectory()) {
+        input.logger?.warn({ path }, 'not a file, directory or link (a socket, FIFO or device): left out of the archive');
+        return;
+      }
+      await archive.add({ name: `${name}/`, type: 'directory', ...owner });
+      const children = await readdir(path).catch((error: NodeJS.ErrnoException) => {
+        throw readFailure(path, error);
       });
-      if (childStats) await addTree(childPath, `${name}/${child}`, childStats, childRelative);
-    }
-  };
+      for (const child of children.sort()) {
+        const childRelative = relative ? `${relative}/${child}` : child;
+        if (excluded(`${name}/${child}`, childRelative)) continue;
+        const childPath = join(path, child);
+        // Something removed between the listing and now was not there to back up.
+        const childStats = await lstat(childPath).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return null;
+          throw readFailure(childPath, error);
+        });
+        if (childStats) await addTree(childPath, `${name}/${child}`, childStats, childRelative);
+      }
+    };
 
-  const produced = (async () => {
-    try {
-      for (const root of roots) await addTree(root.path, root.name, root.stats, '');
-      archive.finish();
-    } catch (error) {
-      archive.destroy(error instanceof Error ? error : new Error(String(error)));
-      throw error;
-    }
-  })();
-  const written = await writeArtifact(input, archive.stream, produced);
+    for (const root of roots) await addTree(root.path, root.name, root.stats, '');
+  });
   return { ...written, filesCount };
 }
 
-export interface FilesRestoreInput {
-  artifact: ArtifactSource;
-  compression: CompressionKind;
-  identities: AgeIdentity[];
+export interface FilesRestoreInput extends ArtifactReadOptions {
   /** Where the archive's top-level names are recreated: a new directory, or an empty one. */
   targetDir: string;
-  signal?: AbortSignal;
-  onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
 }
 
 export interface FilesRestoreResult {

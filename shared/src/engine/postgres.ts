@@ -150,6 +150,22 @@ export async function preparePgToolEnvironment(connection: PgConnection): Promis
   return { env, cleanup: passfile.remove };
 }
 
+/** What a PostgreSQL tool is started with to reach a database: its environment and its --dbname argument. */
+export interface PgToolAccess {
+  env: NodeJS.ProcessEnv;
+  dbname: string;
+}
+
+/** Runs `work` with what pg_dump, pg_restore or psql need to reach `connection`; the passfile is removed after. */
+export async function withPgToolAccess<T>(connection: PgConnection, work: (access: PgToolAccess) => Promise<T>): Promise<T> {
+  const toolEnv = await preparePgToolEnvironment(connection);
+  try {
+    return await work({ env: toolEnv.env, dbname: `--dbname=${conninfo(connection)}` });
+  } finally {
+    await toolEnv.cleanup();
+  }
+}
+
 export function pgClientConfig(connection: PgConnection, database = connection.database): pg.ClientConfig {
   const ssl =
     connection.sslmode && connection.sslmode !== 'disable' && connection.sslmode !== 'allow' && connection.sslmode !== 'prefer'

@@ -1,12 +1,19 @@
 // Child processes of the engine (pg_dump, pg_restore, psql, zstd, gzip): never through a shell,
 // never with a secret in argv, and always with what they printed last kept for the error message.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { waitAtMost } from '../infra/timeouts.js';
 
 export interface ToolExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   /** The last few kilobytes the tool wrote to stderr. */
   stderr: string;
+}
+
+/** A tool of a chain that did not exit cleanly, with how it ended. */
+export interface ToolFailure {
+  name: string;
+  exit: ToolExit;
 }
 
 export interface RunningTool {
@@ -63,9 +70,7 @@ export function startTool(name: string, path: string, args: string[], options: S
     // 'exit' rather than 'close': a descendant holding stdout open must not keep coffre waiting.
     // stderr is read to its end (briefly) so that the error message is complete.
     child.once('exit', (code, signal) => {
-      void Promise.race([stderrEnded, new Promise((r) => setTimeout(r, 2000).unref())]).then(() =>
-        resolve({ code, signal, stderr }),
-      );
+      void waitAtMost(stderrEnded, 2000).then(() => resolve({ code, signal, stderr }));
     });
   });
   return {
@@ -119,7 +124,7 @@ export function describeExit(name: string, exit: ToolExit): string {
  */
 export interface ToolChain {
   readonly tools: RunningTool[];
-  readonly failures: { name: string; exit: ToolExit }[];
+  readonly failures: ToolFailure[];
   /** Adds a started tool to the chain, and returns it. */
   watch(tool: RunningTool): RunningTool;
   /** Signals every tool to stop (without waiting). */
@@ -127,16 +132,16 @@ export interface ToolChain {
   /** Stops every tool and waits until all have exited. */
   stop(): Promise<void>;
   /** Once every tool has exited: the first, in chain order, that did not exit 0. */
-  failedExit(): Promise<{ name: string; exit: ToolExit } | undefined>;
+  failedExit(): Promise<ToolFailure | undefined>;
   /** The failure that explains the run: the first of the named tools, else the first at all. */
-  firstFailure(...names: string[]): { name: string; exit: ToolExit } | undefined;
+  firstFailure(...names: string[]): ToolFailure | undefined;
   /** Stops listening to the signal (the tools themselves are left alone). */
   release(): void;
 }
 
 export function toolChain(signal?: AbortSignal): ToolChain {
   const tools: RunningTool[] = [];
-  const failures: { name: string; exit: ToolExit }[] = [];
+  const failures: ToolFailure[] = [];
   let stopping = false;
   const killAll = () => {
     stopping = true;

@@ -7,26 +7,16 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
 import type { Logger } from '../infra/logger.js';
 import { IntegrityError, PermanentError } from '../infra/errors.js';
-import type { AgeIdentity } from '../crypto/age.js';
-import { decompressor, type CompressionKind } from './compression.js';
-import {
-  conninfo,
-  detectServerVersion,
-  preparePgToolEnvironment,
-  resolvePgTool,
-  withPgClient,
-  type PgConnection,
-} from './postgres.js';
-import { describeExit, lastLine, startTool, toolChain, type RunningTool, type ToolExit } from './process.js';
+import { decompressor } from './compression.js';
+import { detectServerVersion, resolvePgTool, withPgClient, withPgToolAccess, type PgConnection, type PgToolAccess } from './postgres.js';
+import { startTool, toolChain, type RunningTool, type ToolChain } from './process.js';
 import { failpointAfterFirstBytes } from './streams.js';
-import { openCheckedRead, precheckArtifact, type ArtifactSource } from './verify-artifact.js';
+import { describeToolFailure } from './tool-failure.js';
+import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
 import type { BackupType } from './backup-pipeline.js';
 import type { DumpedTable } from './counts.js';
 
-export interface DatabaseRestoreInput {
-  artifact: ArtifactSource;
-  compression: CompressionKind;
-  identities: AgeIdentity[];
+export interface DatabaseRestoreInput extends ArtifactReadOptions {
   /** The target server and database (`database` is the one restored into). */
   target: PgConnection;
   /** Create the target database first (it must not exist). */
@@ -36,8 +26,6 @@ export interface DatabaseRestoreInput {
   /** The tables the backup recorded (needed for data-only restores). */
   tables?: DumpedTable[];
   tmpDir: string;
-  signal?: AbortSignal;
-  onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
   logger: Logger;
 }
 
@@ -67,86 +55,72 @@ export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<D
 }
 
 async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: string, psqlPath: string | null): Promise<void> {
-  const toolEnv = await preparePgToolEnvironment(input.target);
-  const chain = toolChain(input.signal);
-  const { watch } = chain;
-  try {
-    const dbname = `--dbname=${conninfo(input.target)}`;
-    // The chain is built from its end: each tool's stdin is the previous tool's stdout, through the OS.
-    let sink: Writable;
-    // The tool that writes into the database: on a failed check it is killed first, so that it can
-    // never take the end of its input (or a broken pipe) for the end of the dump and commit.
-    let writer: RunningTool;
-    if (psqlPath) {
-      const psql = watch(
-        startTool('psql', psqlPath, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', truncateStatement(input.tables ?? []), '-f', '-', '-c', REFRESH_MATERIALIZED_VIEWS, dbname], {
-          env: toolEnv.env,
-          stdio: ['pipe', 'ignore', 'pipe'],
-        }),
-      );
-      const restore = watch(
-        startTool('pg_restore', pgRestorePath, ['--data-only', '--no-owner', '--exit-on-error', '--file=-'], {
-          env: toolEnv.env,
-          stdio: ['pipe', psql.child.stdin!, 'pipe'],
-        }),
-      );
-      psql.child.stdin!.destroy();
-      sink = restore.child.stdin!;
-      writer = psql;
-    } else {
-      const restore = watch(
-        startTool(
-          'pg_restore',
-          pgRestorePath,
-          ['--clean', '--if-exists', '--no-owner', '--exit-on-error', '--single-transaction', '--no-password', dbname],
-          { env: toolEnv.env, stdio: ['pipe', 'ignore', 'pipe'] },
-        ),
-      );
-      sink = restore.child.stdin!;
-      writer = restore;
-    }
-    const command = decompressor(input.compression);
-    if (command) {
-      const restoreStdin = sink;
-      const decompress = watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', restoreStdin, 'pipe'] }));
-      restoreStdin.destroy();
-      sink = decompress.child.stdin!;
-    }
-
-    const read = await openCheckedRead(input.artifact, input.identities, { onProgress: (bytes) => input.onProgress?.(bytes, 'restore') });
-    const stages: (Readable | Transform | Writable)[] = [...read.stages];
-    stages.push(failpointAfterFirstBytes('restore.first-bytes'));
-    stages.push(sink);
+  await withPgToolAccess(input.target, async (access) => {
+    const chain = toolChain(input.signal);
     try {
-      await pipeline(stages as unknown as [Readable, Transform, Writable], { signal: input.signal });
-      const failed = await chain.failedExit();
-      if (failed) throw restoreFailure(failed.name, failed.exit);
-    } catch (error) {
-      await killFirst(writer);
-      await chain.stop();
-      if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.', { cause: error });
-      const explained = read.explain(error);
-      if (explained instanceof IntegrityError) throw explained;
-      const first = chain.firstFailure('pg_restore', 'psql');
-      throw first ? restoreFailure(first.name, first.exit) : error;
+      // The chain is built from its end: each tool's stdin is the previous tool's stdout, through the OS.
+      const { writer, stdin } = startDatabaseWriter(chain, access, input, pgRestorePath, psqlPath);
+      let sink = stdin;
+      const command = decompressor(input.compression);
+      if (command) {
+        const decompress = chain.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', sink, 'pipe'] }));
+        sink.destroy();
+        sink = decompress.child.stdin!;
+      }
+
+      const read = await openCheckedRead(input.artifact, input.identities, { onProgress: (bytes) => input.onProgress?.(bytes, 'restore') });
+      const stages: (Readable | Transform | Writable)[] = [...read.stages, failpointAfterFirstBytes('restore.first-bytes'), sink];
+      try {
+        await pipeline(stages as unknown as [Readable, Transform, Writable], { signal: input.signal });
+        const failed = await chain.failedExit();
+        if (failed) throw describeToolFailure(failed, 'database restore');
+      } catch (error) {
+        await killFirst(writer);
+        await chain.stop();
+        if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.', { cause: error });
+        const explained = read.explain(error);
+        if (explained instanceof IntegrityError) throw explained;
+        const first = chain.firstFailure('pg_restore', 'psql');
+        throw first ? describeToolFailure(first, 'database restore') : error;
+      }
+    } finally {
+      chain.release();
     }
-  } finally {
-    chain.release();
-    await toolEnv.cleanup();
+  });
+}
+
+/**
+ * Starts what writes into the database: pg_restore, or pg_restore into psql for a data-only artifact.
+ * `writer` holds the transaction: on a failed check it is killed first, so that it can never take
+ * the end of its input (or a broken pipe) for the end of the dump and commit.
+ */
+function startDatabaseWriter(
+  chain: ToolChain,
+  { env, dbname }: PgToolAccess,
+  input: DatabaseRestoreInput,
+  pgRestorePath: string,
+  psqlPath: string | null,
+): { writer: RunningTool; stdin: Writable } {
+  if (!psqlPath) {
+    const args = ['--clean', '--if-exists', '--no-owner', '--exit-on-error', '--single-transaction', '--no-password', dbname];
+    const restore = chain.watch(startTool('pg_restore', pgRestorePath, args, { env, stdio: ['pipe', 'ignore', 'pipe'] }));
+    return { writer: restore, stdin: restore.child.stdin! };
   }
+  const psql = chain.watch(
+    startTool('psql', psqlPath, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', truncateStatement(input.tables ?? []), '-f', '-', '-c', REFRESH_MATERIALIZED_VIEWS, dbname], {
+      env,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    }),
+  );
+  const restore = chain.watch(startTool('pg_restore', pgRestorePath, ['--data-only', '--no-owner', '--exit-on-error', '--file=-'], { env, stdio: ['pipe', psql.child.stdin!, 'pipe'] }));
+  psql.child.stdin!.destroy();
+  return { writer: psql, stdin: restore.child.stdin! };
 }
 
 /** Kills the database writer at once and waits for it: its connection drops, its transaction rolls back. */
 async function killFirst(tool: RunningTool): Promise<void> {
   if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL');
   await tool.exited;
-}
-
-function restoreFailure(name: string, exit: ToolExit): Error {
-  const detail = lastLine(exit.stderr).replace(/^(pg_restore|psql): (error: )?/, '');
-  return new Error(
-    `${name} failed, and its single transaction was rolled back, so the target database is unchanged: ${detail || describeExit(name, exit)}.`,
-  );
 }
 
 /** A data-only artifact holds no materialized view contents: they are computed again from the restored rows. */

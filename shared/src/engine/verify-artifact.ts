@@ -11,6 +11,7 @@ import { Transform, Writable, type Readable, type TransformCallback } from 'node
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../infra/errors.js';
 import { AgeError, createDecryptStream, type AgeIdentity } from '../crypto/age.js';
+import type { CompressionKind } from './compression.js';
 import { createMeter, STREAM_BUFFER, type Meter } from './streams.js';
 
 export interface ArtifactSource {
@@ -22,6 +23,15 @@ export interface ArtifactSource {
   sizeBytes: number;
   checksumSha256: string;
   encrypted: boolean;
+}
+
+/** What a restore reads: the stored artifact, how it was compressed, and the keys that decrypt it. */
+export interface ArtifactReadOptions {
+  artifact: ArtifactSource;
+  compression: CompressionKind;
+  identities: AgeIdentity[];
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, phase: 'verify' | 'restore') => void;
 }
 
 export type IntegrityReason = 'appended' | 'truncated' | 'reordered' | 'altered' | 'wrong-key' | 'not-encrypted';

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { Config } from './config.js';
 import { PROCESS_TAG } from './temporary-names.js';
+import { waitAtMost } from './timeouts.js';
 import type { AppContext } from './context.js';
 
 export interface WorkerBeat {
@@ -65,7 +66,7 @@ export function startHeartbeat(ctx: AppContext, worker: { workerId: string; queu
       clearInterval(timer);
       const removal = redis.multi().del(keyOf(prefix, worker.workerId)).zrem(registryOf(prefix), worker.workerId).exec();
       // With Redis away the key expires by itself: never hold a shutdown for it.
-      await Promise.race([removal.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+      await waitAtMost(removal, 1_000);
     },
   };
 }

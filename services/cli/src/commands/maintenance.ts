@@ -2,7 +2,6 @@
 // (same environment as the API and workers), for when an operator wants it now rather than at the
 // next hourly maintenance run.
 import { Command } from 'commander';
-import { longRuns } from '../doctor/runs.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { openLocalCoffre, type LocalCoffre } from '../local.js';
 import { humanBytes, note, printJson, printLine, table } from '../output.js';
@@ -26,12 +25,12 @@ export function cleanupCommand(): Command {
         const hours = options.hours === undefined ? local.config.STUCK_AFTER_HOURS : Number(options.hours);
         if (!Number.isFinite(hours) || hours <= 0) throw new CliError('--hours must be a number of hours above 0.', ExitCode.usage);
         requireRedis(local);
-        const { reconcile, failRun } = await import('@coffre/shared');
+        const { reconcile, failRun, longRuns } = await import('@coffre/shared');
         const dryRun = Boolean(options.dryRun);
         const report = await reconcile(local.ctx, { dryRun, checkStorage: false });
         // Runs reconciliation just failed or queued again are handled; the rest over the limit are stuck.
         const handled = new Set([...report.failedRunning, ...report.requeuedPending].map((r) => r.id));
-        const overLimit = (await longRuns(local, hours)).filter((r) => !handled.has(r.id));
+        const overLimit = (await longRuns(local.ctx, hours)).filter((r) => !handled.has(r.id));
         const failed: typeof overLimit = [];
         for (const run of overLimit) {
           const reason = `Marked failed by coffre cleanup stuck: it had been ${run.status} since ${run.since.toISOString()}, more than ${hours} h.`;

@@ -11,3 +11,9 @@ export interface Outcome {
   /** Present when --fix can repair what was found; returns what it did, in one sentence. */
   repair?: () => Promise<string>;
 }
+
+/** A reason (an error, or what a health check said) in one line, without its closing period: the sentence around it has its own. */
+export function firstLine(reason: unknown): string {
+  const text = typeof reason === 'string' ? reason : ((reason as Error)?.message ?? String(reason));
+  return text.split('\n')[0]!.replace(/\.$/, '');
+}

@@ -1,6 +1,7 @@
 // The checks of `coffre doctor` about runs: whether any worker is alive (heartbeats), runs that lost
-// their worker or have been going for too long, temporaries that dead runs left behind, and whether
-// each scheduled configuration completed a backup when one was due.
+// their worker or have been going for too long, temporaries that dead runs left behind, schedulers
+// against the configurations, and whether each scheduled configuration completed a backup when one
+// was due.
 import { rm } from 'node:fs/promises';
 import type { ConfigurationDetails } from '@coffre/shared';
 import type { LocalCoffre } from '../local.js';
@@ -14,8 +15,7 @@ export async function workersCheck(shared: Shared, local: LocalCoffre): Promise<
   const details = { alive: workers.length, workers: workers.map((w) => `${w.workerId} (${w.queues.join(', ')}; beat ${humanAge(w.beatAt)})`) };
   if (workers.length === 0) {
     // Counted when the database answers; without it, that no worker lives is news enough.
-    const scheduled = await ctx.db.backupConfiguration.count({ where: { active: true, scheduleKind: { not: 'manual' } } }).catch(() => 0);
-    const waiting = await ctx.db.backup.count({ where: { status: { in: ['pending', 'running'] } } }).catch(() => 0);
+    const { scheduledConfigurations: scheduled, waitingBackups: waiting } = await shared.workWaitingForWorkers(ctx);
     const what = [scheduled ? `${scheduled} scheduled configuration(s) are not backed up` : '', waiting ? `${waiting} backup(s) wait for a worker` : ''].filter(Boolean);
     return {
       status: scheduled || waiting ? 'fail' : 'warn',
@@ -32,36 +32,12 @@ export async function workersCheck(shared: Shared, local: LocalCoffre): Promise<
   return { status: 'ok', message: `${alive}.`, details };
 }
 
-export interface LongRun {
-  model: 'backup' | 'restore' | 'verification';
-  id: string;
-  status: string;
-  since: Date;
-}
-
-/** Rows still pending or running after `hours`. */
-export async function longRuns(local: LocalCoffre, hours: number, now = new Date()): Promise<LongRun[]> {
-  const before = new Date(now.getTime() - hours * 3600_000);
-  const runs: LongRun[] = [];
-  const where = { OR: [{ status: 'running' as const, startedAt: { lt: before } }, { status: 'pending' as const, createdAt: { lt: before } }] };
-  const select = { id: true, status: true, startedAt: true, createdAt: true } as const;
-  const rows = {
-    backup: await local.ctx.db.backup.findMany({ where, select }),
-    restore: await local.ctx.db.restore.findMany({ where, select }),
-    verification: await local.ctx.db.verification.findMany({ where, select }),
-  };
-  for (const model of ['backup', 'restore', 'verification'] as const) {
-    for (const row of rows[model]) runs.push({ model, id: row.id, status: row.status, since: row.status === 'running' ? (row.startedAt ?? row.createdAt) : row.createdAt });
-  }
-  return runs;
-}
-
 export async function stuckRunsCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
   const hours = local.config.STUCK_AFTER_HOURS;
   // The same judgement reconciliation makes: a job gone from the queue, or a worker without heartbeat.
   const seen = await shared.reconcile(local.ctx, { dryRun: true });
   const lostIds = new Set(seen.failedRunning.map((r) => r.id));
-  const long = (await longRuns(local, hours)).filter((r) => !lostIds.has(r.id));
+  const long = (await shared.longRuns(local.ctx, hours)).filter((r) => !lostIds.has(r.id));
   const details = { lost: seen.failedRunning.length, requeue: seen.requeuedPending.length, overLimit: long.length, limitHours: hours };
   if (seen.failedRunning.length === 0 && seen.requeuedPending.length === 0 && long.length === 0) {
     return { status: 'ok', message: `No run has lost its worker, and none has been pending or running for more than ${hours} h.`, details };
@@ -106,6 +82,32 @@ export async function temporariesCheck(shared: Shared, local: LocalCoffre): Prom
       const now = await shared.leftoverTemporaries(local.ctx);
       for (const file of now) await rm(file.path, { recursive: true, force: true });
       return `removed ${now.length} stale temporary file(s).`;
+    },
+  };
+}
+
+export async function schedulersCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
+  const drift = await shared.schedulerDrift(local.ctx);
+  const { missing, drifted, extra, missingVerifications, maintenanceMissing } = drift;
+  const names = (list: string[]) => list.map((n) => `"${n}"`).join(', ');
+  const problems: string[] = [];
+  if (missing.length) problems.push(`no scheduler fires configuration(s) ${names(missing)}, so their scheduled backups are not taken`);
+  if (drifted.length) problems.push(`the scheduler of ${names(drifted)} fires on another schedule than configured`);
+  if (missingVerifications.length) problems.push(`no scheduler verifies ${names(missingVerifications)}`);
+  if (extra.length) problems.push(`${extra.length} scheduler(s) fire for configurations that are gone or inactive (${extra.join(', ')})`);
+  if (maintenanceMissing) problems.push('the maintenance scheduler (retention, reconciliation) is missing');
+  const details = { ...drift };
+  if (problems.length === 0) {
+    return { status: 'ok', message: `${drift.expectedBackupSchedulers} active scheduled configuration(s), each with its scheduler; maintenance scheduled.`, details };
+  }
+  return {
+    status: missing.length || drifted.length ? 'fail' : 'warn',
+    message: `Schedulers are out of step with the configurations: ${problems.join('; ')}.`,
+    fix: 'coffre doctor --fix re-syncs them (as every worker does at start).',
+    details,
+    repair: async () => {
+      const synced = await shared.syncAllSchedulers(local.ctx);
+      return `re-synced the schedulers: ${synced.backups} backup and ${synced.verifications} verification scheduler(s), and maintenance.`;
     },
   };
 }

@@ -7,7 +7,7 @@
 // next was due (or more than a grace after its own time), every firing from it to now is recorded as
 // a failed row saying that no worker ran it, one notification says so, and the firing itself runs one
 // catch-up backup. Ids derive from the configuration and the firing times: a retry records nothing twice.
-import { createHash } from 'node:crypto';
+
 import type { Backup, BackupConfiguration, Prisma } from '../../infra/db.js';
 import { systemActor, type AppContext } from '../../infra/context.js';
 import { defaultBackupName, requestBackup } from '../backups/commands.js';
@@ -17,15 +17,7 @@ import { describeSchedule, scheduleProblems, type Schedule } from '@coffre/contr
 import { expectedIntervalMs, nextRunAt, overdueGraceMs, scheduleFromColumns } from '../../rules/schedule.js';
 import type { JobHandlers } from '../catalog.js';
 import { verifyNewestBackup } from '../verifications/commands.js';
-
-/** A UUID (version 8, name-based) that is always the same for the same text. */
-export function stableUuid(text: string): string {
-  const bytes = createHash('sha256').update(text).digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+import { stableUuid } from '../../infra/stable-uuid.js';
 
 export interface Firing {
   /** The scheduler's job id (`repeat:<scheduler>:<millis>`): the same firing, the same backup. */

@@ -63,3 +63,54 @@ export async function syncAllSchedulers(ctx: AppContext): Promise<{ backups: num
   }
   return { backups, verifications };
 }
+
+/** The schedulers in Redis against the configurations: what syncAllSchedulers would put right. */
+export interface SchedulerDrift {
+  /** Active configurations with a valid schedule: each needs a backup scheduler. */
+  expectedBackupSchedulers: number;
+  /** Backup schedulers there are (`configuration-<id>`). */
+  backupSchedulers: number;
+  /** Configurations (names) whose scheduled backups no scheduler fires. */
+  missing: string[];
+  /** Configurations (names) whose scheduler fires on another schedule than configured. */
+  drifted: string[];
+  /** Schedulers (keys) of configurations that are gone or inactive. */
+  extra: string[];
+  /** Configurations (names) whose verifications no scheduler runs. */
+  missingVerifications: string[];
+  maintenanceMissing: boolean;
+}
+
+export async function schedulerDrift(ctx: AppContext): Promise<SchedulerDrift> {
+  const configurations = await ctx.db.backupConfiguration.findMany();
+  const expectedBackups = new Map<string, { pattern: string; tz: string | undefined; name: string }>();
+  const expectedVerifies = new Map<string, string>();
+  for (const c of configurations) {
+    if (!c.active) continue;
+    const schedule = scheduleFromColumns(c);
+    const cron = scheduleProblems(schedule).length === 0 ? scheduleToCron(schedule) : null;
+    if (cron) expectedBackups.set(backupScheduler(c.id), { pattern: cron.pattern, tz: cron.tz, name: c.name });
+    if (Object.hasOwn(verifyPatterns, c.verifySchedule)) expectedVerifies.set(verifyScheduler(c.id), c.name);
+  }
+  const backupSchedulers = await ctx.queues.queue('backup').getJobSchedulers(0, -1);
+  const verifySchedulers = await ctx.queues.queue('restore').getJobSchedulers(0, -1);
+  const maintenance = await ctx.queues.queue('maintenance').getJobSchedulers(0, -1);
+  const isBackupScheduler = (key: string) => key.startsWith(backupScheduler(''));
+  return {
+    expectedBackupSchedulers: expectedBackups.size,
+    backupSchedulers: backupSchedulers.filter((s) => isBackupScheduler(s.key)).length,
+    missing: [...expectedBackups].filter(([key]) => !backupSchedulers.some((s) => s.key === key)).map(([, v]) => v.name),
+    drifted: backupSchedulers
+      .filter((s) => {
+        const expected = expectedBackups.get(s.key);
+        return expected && (s.pattern !== expected.pattern || (s.tz ?? undefined) !== (expected.tz ?? undefined));
+      })
+      .map((s) => expectedBackups.get(s.key)!.name),
+    extra: [
+      ...backupSchedulers.filter((s) => isBackupScheduler(s.key) && !expectedBackups.has(s.key)),
+      ...verifySchedulers.filter((s) => s.key.startsWith(verifyScheduler('')) && !expectedVerifies.has(s.key)),
+    ].map((s) => s.key),
+    missingVerifications: [...expectedVerifies].filter(([key]) => !verifySchedulers.some((s) => s.key === key)).map(([, name]) => name),
+    maintenanceMissing: !maintenance.some((s) => s.key === MAINTENANCE_SCHEDULER),
+  };
+}

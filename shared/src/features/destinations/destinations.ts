@@ -1,6 +1,7 @@
 // Destinations: where artifacts are written. The local directory of BACKUP_DIR is registered as the
 // default destination named `local`; others (more directories, S3-compatible buckets) are added
 // through the API. S3 credentials are sealed at rest and never shown.
+import { resolve } from 'node:path';
 import type { DestinationInput, DestinationUpdate, DestinationView, SystemReport } from '@coffre/contract';
 import type { Destination } from '../../infra/db.js';
 import { ConflictError, isUniqueViolation, ValidationError } from '../../infra/errors.js';
@@ -109,6 +110,13 @@ export async function ensureDefaultDestination(ctx: AppContext): Promise<Destina
 }
 
 /** The destinations of a backup: its configuration's, or the default ones. */
+/** The folders of the local destinations, by name; BACKUP_DIR as `local` while none is registered (the API and workers register it at start). */
+export async function localDestinationFolders(ctx: AppContext): Promise<{ name: string; path: string }[]> {
+  const rows = await ctx.db.destination.findMany({ where: { kind: 'local' }, orderBy: { name: 'asc' } });
+  const folders = rows.map((d) => ({ name: d.name, path: resolve((d.config as unknown as LocalDestinationConfig).path) }));
+  return folders.length > 0 ? folders : [{ name: 'local', path: resolve(ctx.config.BACKUP_DIR) }];
+}
+
 export async function destinationsForBackup(ctx: AppContext, configurationId: string | null): Promise<Destination[]> {
   if (configurationId) {
     const links = await ctx.db.configurationDestination.findMany({

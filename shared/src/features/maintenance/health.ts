@@ -1,14 +1,28 @@
-// Health, in two depths. Anyone may ask whether coffre is up: the answer is a cached status (its
-// database answers a query and Redis a PING), refreshed at most every 30 s, so that a flood of
+// Health: what coffre's dependencies answer. The checks here are the one place that asks; the API
+// (GET /api/health) and `coffre doctor` each word what they found for their readers.
+//
+// The API answers in two depths. Anyone may ask whether coffre is up: the answer is a cached status
+// (its database answers a query and Redis a PING), refreshed at most every 30 s, so that a flood of
 // anonymous requests costs one query and one PING per 30 s and never touches storage or spawns a
 // process. The details — every destination written to, pg_dump found, the workers alive — need a
-// token and are computed at most every 30 s too, however many ask.
+// token and are computed at most every 30 s too, however many ask. The doctor looks deeper: the
+// schema's migrations, Redis's eviction policy, the tools each source needs.
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { AppContext } from '../../infra/context.js';
 import { destinationDriver } from '../destinations/destinations.js';
 import { liveWorkers, type WorkerBeat } from '../../infra/heartbeats.js';
-import { resolvePgTool } from '../../engine/postgres.js';
+import { resolvePgTool, detectServerVersion, withPgClient, type PgTool, type ServerVersion } from '../../engine/postgres.js';
+import type { Source } from '../../infra/db.js';
+import { errorMessage } from '../../infra/errors.js';
+import { sourceConnection } from '../sources/sources.js';
+import { withTimeout } from '../../infra/timeouts.js';
+
+/** What one check found: the facts it measured, or why it could not; and how long it took. */
+export type Probe<T> = { ok: true; value: T; latencyMs: number } | { ok: false; error: string; latencyMs: number };
+
+/** How long a check may take before it counts as failed (the API's; the doctor gives its own). */
+export const HEALTH_CHECK_TIMEOUT_MS = 3000;
 
 export interface HealthCheck {
   ok: boolean;
@@ -66,47 +80,136 @@ export function clearHealthCache(ctx: AppContext): void {
   caches.delete(ctx);
 }
 
-/** Every check, now. */
+/** Every check of the API's report, now. */
 export async function checkHealth(ctx: AppContext): Promise<HealthReport> {
   const [database, redis, storage, pgDump, workers] = await Promise.all([
-    timed(async () => {
-      await ctx.db.$queryRaw`SELECT 1`;
-      return 'reachable';
-    }),
-    timed(async () => {
-      const pong = await ctx.queues.redis.ping();
-      return pong === 'PONG' ? 'reachable' : `answered ${pong}`;
-    }),
-    timed(async () => {
-      const destinations = await ctx.db.destination.findMany();
-      for (const d of destinations) await destinationDriver(ctx, d).checkWritable();
-      return `${destinations.length} destination(s) writable`;
-    }),
-    timed(async () => {
-      const tool = await resolvePgTool('pg_dump', 0);
-      await access(tool.path, constants.X_OK);
-      return `pg_dump ${tool.version} at ${tool.path}`;
-    }),
-    withTimeout(liveWorkers(ctx), 3000).catch(() => [] as WorkerBeat[]),
+    probeDatabase(ctx),
+    probeRedis(ctx),
+    probeStorage(ctx),
+    probePgDump(),
+    probeWorkers(ctx),
   ]);
-  const checks = { database, redis, storage, pgDump };
+  const checks = {
+    database: reported(database, () => 'reachable'),
+    redis: reported(redis, (pong) => (pong === 'PONG' ? 'reachable' : `answered ${pong}`)),
+    storage: reported(storage, (writable) => `${writable} destination(s) writable`),
+    pgDump: reported(pgDump, (tool) => `pg_dump ${tool.version} at ${tool.path}`),
+  };
+  const alive = workers.ok ? workers.value : [];
   return {
     status: Object.values(checks).every((c) => c.ok) ? 'ok' : 'degraded',
     checkedAt: new Date().toISOString(),
     checks,
-    workers: { alive: workers.length, items: workers },
+    workers: { alive: alive.length, items: alive },
   };
 }
 
 async function checkReachable(ctx: AppContext): Promise<{ status: HealthStatus }> {
-  const [database, redis] = await Promise.all([
-    timed(async () => {
-      await ctx.db.$queryRaw`SELECT 1`;
-      return 'reachable';
-    }),
-    timed(async () => ((await ctx.queues.redis.ping()) === 'PONG' ? 'reachable' : 'no PONG')),
-  ]);
+  const [database, redis] = await Promise.all([probeDatabase(ctx), probeRedis(ctx)]);
   return { status: database.ok && redis.ok ? 'ok' : 'degraded' };
+}
+
+function reported<T>(probe: Probe<T>, describe: (value: T) => string): HealthCheck {
+  return { ok: probe.ok, message: probe.ok ? describe(probe.value) : probe.error, latencyMs: probe.latencyMs };
+}
+
+/** Runs one check: it never throws, and one that does not answer within `timeoutMs` failed. */
+export async function probe<T>(work: () => Promise<T>, timeoutMs = HEALTH_CHECK_TIMEOUT_MS): Promise<Probe<T>> {
+  const started = Date.now();
+  try {
+    const value = await withTimeout(work(), timeoutMs);
+    return { ok: true, value, latencyMs: Date.now() - started };
+  } catch (error) {
+    return { ok: false, error: errorMessage(error), latencyMs: Date.now() - started };
+  }
+}
+
+/** coffre's own database answers a query. */
+export function probeDatabase(ctx: AppContext, timeoutMs?: number): Promise<Probe<void>> {
+  return probe(async () => {
+    await ctx.db.$queryRaw`SELECT 1`;
+  }, timeoutMs);
+}
+
+/** Redis's answer to PING. */
+export function probeRedis(ctx: AppContext, timeoutMs?: number): Promise<Probe<string>> {
+  return probe(() => ctx.queues.redis.ping(), timeoutMs);
+}
+
+/** Every destination takes a write: how many there are. */
+export function probeStorage(ctx: AppContext, timeoutMs?: number): Promise<Probe<number>> {
+  return probe(async () => {
+    const destinations = await ctx.db.destination.findMany();
+    for (const d of destinations) await destinationDriver(ctx, d).checkWritable();
+    return destinations.length;
+  }, timeoutMs);
+}
+
+/** A pg_dump of any version, installed and executable. */
+export function probePgDump(timeoutMs?: number): Promise<Probe<PgTool>> {
+  return probe(async () => {
+    const tool = await resolvePgTool('pg_dump', 0);
+    await access(tool.path, constants.X_OK);
+    return tool;
+  }, timeoutMs);
+}
+
+/** The workers whose heartbeat is current. */
+export function probeWorkers(ctx: AppContext, timeoutMs?: number): Promise<Probe<WorkerBeat[]>> {
+  return probe(() => liveWorkers(ctx), timeoutMs);
+}
+
+/** What stands still while no worker runs; each count is 0 when the database does not answer. */
+export async function workWaitingForWorkers(ctx: AppContext): Promise<{ scheduledConfigurations: number; waitingBackups: number }> {
+  const scheduledConfigurations = await ctx.db.backupConfiguration.count({ where: { active: true, scheduleKind: { not: 'manual' } } }).catch(() => 0);
+  const waitingBackups = await ctx.db.backup.count({ where: { status: { in: ['pending', 'running'] } } }).catch(() => 0);
+  return { scheduledConfigurations, waitingBackups };
+}
+
+export interface MigrationState {
+  /** Migrations applied to the database, by name. */
+  applied: string[];
+  /** Migrations that started and neither finished nor were rolled back. */
+  unfinished: string[];
+}
+
+/** The migrations recorded in coffre's database; fails when it has no coffre schema at all. */
+export function probeMigrations(ctx: AppContext, timeoutMs?: number): Promise<Probe<MigrationState>> {
+  return probe(async () => {
+    const rows: { migration_name: string; finished_at: Date | null; rolled_back_at: Date | null }[] = await ctx.db.$queryRawUnsafe(
+      'SELECT migration_name, finished_at, rolled_back_at FROM _prisma_migrations',
+    );
+    return {
+      applied: rows.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => r.migration_name),
+      unfinished: rows.filter((r) => !r.finished_at && !r.rolled_back_at).map((r) => r.migration_name),
+    };
+  }, timeoutMs);
+}
+
+/** Redis's maxmemory-policy (queued jobs are safe only with noeviction); null when it does not say. */
+export function probeRedisEviction(ctx: AppContext, timeoutMs?: number): Promise<Probe<string | null>> {
+  return probe(async () => ((await ctx.queues.redis.config('GET', 'maxmemory-policy')) as string[])[1] ?? null, timeoutMs);
+}
+
+/** Sets noeviction at once (CONFIG SET: it does not survive a Redis restart). */
+export async function setRedisNoEviction(ctx: AppContext): Promise<void> {
+  await ctx.queues.redis.config('SET', 'maxmemory-policy', 'noeviction');
+}
+
+export interface SourceTools {
+  server: ServerVersion;
+  /** pg_dump, then pg_restore: each found for the server's version, or why not. */
+  tools: { name: 'pg_dump' | 'pg_restore'; found: Probe<PgTool> }[];
+}
+
+/** The server a PostgreSQL source runs, and the tools that back it up and restore it; fails when the source cannot be reached. */
+export function probeSourceTools(ctx: AppContext, source: Source, timeoutMs?: number): Promise<Probe<SourceTools>> {
+  return probe(async () => {
+    const server = await withPgClient(sourceConnection(ctx, source), (client) => detectServerVersion(client));
+    const tools: SourceTools['tools'] = [];
+    for (const name of ['pg_dump', 'pg_restore'] as const) tools.push({ name, found: await probe(() => resolvePgTool(name, server.major), timeoutMs) });
+    return { server, tools };
+  }, timeoutMs);
 }
 
 /**
@@ -139,23 +242,4 @@ function cachedAnswer<T extends { status: HealthStatus }>(compute: () => Promise
     }
     return refresh();
   };
-}
-
-async function timed(work: () => Promise<string>): Promise<HealthCheck> {
-  const started = Date.now();
-  try {
-    const message = await withTimeout(work(), 3000);
-    return { ok: true, message, latencyMs: Date.now() - started };
-  } catch (error) {
-    return { ok: false, message: (error as Error).message, latencyMs: Date.now() - started };
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref();
-    }),
-  ]);
 }

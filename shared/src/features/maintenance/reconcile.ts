@@ -168,3 +168,27 @@ async function reconcileStorage(ctx: AppContext, options: ReconcileOptions, repo
     }
   }
 }
+
+export interface LongRun {
+  model: 'backup' | 'restore' | 'verification';
+  id: string;
+  status: string;
+  since: Date;
+}
+
+/** Runs still pending or running after `hours` (since they were created, or started running). */
+export async function longRuns(ctx: AppContext, hours: number, now = new Date()): Promise<LongRun[]> {
+  const before = new Date(now.getTime() - hours * 3600_000);
+  const runs: LongRun[] = [];
+  const where = { OR: [{ status: 'running' as const, startedAt: { lt: before } }, { status: 'pending' as const, createdAt: { lt: before } }] };
+  const select = { id: true, status: true, startedAt: true, createdAt: true } as const;
+  const rows = {
+    backup: await ctx.db.backup.findMany({ where, select }),
+    restore: await ctx.db.restore.findMany({ where, select }),
+    verification: await ctx.db.verification.findMany({ where, select }),
+  };
+  for (const model of ['backup', 'restore', 'verification'] as const) {
+    for (const row of rows[model]) runs.push({ model, id: row.id, status: row.status, since: row.status === 'running' ? (row.startedAt ?? row.createdAt) : row.createdAt });
+  }
+  return runs;
+}

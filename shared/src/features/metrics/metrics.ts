@@ -13,6 +13,7 @@ import type { JobType } from 'bullmq';
 import { Prisma } from '../../infra/db.js';
 import { queueNames } from '../../infra/jobs/definition.js';
 import type { AppContext } from '../../infra/context.js';
+import { withTimeout } from '../../infra/timeouts.js';
 
 /** Upper bounds of the duration histogram, in seconds. */
 export const DURATION_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400, 43_200];
@@ -149,21 +150,11 @@ async function completedHistograms(ctx: AppContext): Promise<HistogramRow[]> {
 
 /** Job counts per queue, or null when Redis does not answer in time (the rest of the page still comes). */
 async function queueCounts(ctx: AppContext): Promise<Record<string, Record<string, number>> | null> {
-  let timer: NodeJS.Timeout | undefined;
   const counting = Promise.all(queueNames.map(async (name) => [name, await ctx.queues.queue(name).getJobCounts(...QUEUE_STATES)] as const));
-  counting.catch(() => {});
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), QUEUE_TIMEOUT_MS);
-    timer.unref();
-  });
-  try {
-    const counts = await Promise.race([counting, timeout]);
-    return counts ? Object.fromEntries(counts) : null;
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(counting, QUEUE_TIMEOUT_MS).then(
+    (counts) => Object.fromEntries(counts),
+    () => null,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
 // One delivery per (channel, event, subject): its id is derived from the three, so a retried job, a
 // second worker or a second maintenance run finding the same overdue configuration inserts nothing
 // new and notifies nobody twice.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { ChannelInput, ChannelUpdate, DeliveryListQuery, DeliveryView, NotificationEvent } from '@coffre/contract';
 import type { NotificationChannel, Prisma } from '../../infra/db.js';
 import { ConflictError, NotFoundError, PermanentError, errorMessage } from '../../infra/errors.js';
@@ -23,6 +23,8 @@ import { backupSummary, formatBytes, restoreSummary, uiLink, verificationSummary
 import { sendNotification, type SendResult } from './senders.js';
 import { enqueue } from '../catalog.js';
 import type { JobHandlers } from '../catalog.js';
+import { stableUuid } from '../../infra/stable-uuid.js';
+import { withTimeout } from '../../infra/timeouts.js';
 
 export * from './channels.js';
 export { signBody, SEND_TIMEOUT_MS, type SendResult } from './senders.js';
@@ -30,6 +32,7 @@ export type { EventBody } from './messages.js';
 
 /** The longest a run waits to record and enqueue its notifications. */
 const NOTIFY_DEADLINE_MS = 5_000;
+const NOTIFY_DEADLINE_PASSED = `no answer from the database or the queue within ${NOTIFY_DEADLINE_MS} ms`;
 
 // ---------------------------------------------------------------------------------------------
 // Channels (admin)
@@ -209,7 +212,7 @@ export interface NotificationSubject {
  */
 export async function notify(ctx: AppContext, event: NotificationEvent, subject: NotificationSubject): Promise<number> {
   try {
-    return await withDeadline(queueDeliveries(ctx, event, subject), NOTIFY_DEADLINE_MS);
+    return await withTimeout(queueDeliveries(ctx, event, subject), NOTIFY_DEADLINE_MS, NOTIFY_DEADLINE_PASSED);
   } catch (error) {
     ctx.logger.warn({ event, subject: subject.key, err: errorMessage(error) }, 'notification could not be queued (the run itself is unaffected)');
     return 0;
@@ -242,11 +245,7 @@ async function queueDeliveries(ctx: AppContext, event: NotificationEvent, subjec
 
 /** A UUID (version 8, name-based) from channel, event and subject: the same three, the same row. */
 export function deliveryIdFor(channelId: string, event: string, subjectKey: string): string {
-  const hash = createHash('sha256').update(`${channelId}\n${event}\n${subjectKey}`).digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x80;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return stableUuid(`${channelId}\n${event}\n${subjectKey}`);
 }
 
 /**
@@ -255,7 +254,7 @@ export function deliveryIdFor(channelId: string, event: string, subjectKey: stri
  */
 export async function notifyRunEnded(ctx: AppContext, model: 'backup' | 'restore' | 'verification', id: string): Promise<void> {
   try {
-    await withDeadline(notifyRunEndedNow(ctx, model, id), NOTIFY_DEADLINE_MS);
+    await withTimeout(notifyRunEndedNow(ctx, model, id), NOTIFY_DEADLINE_MS, NOTIFY_DEADLINE_PASSED);
   } catch (error) {
     ctx.logger.warn({ model, id, err: errorMessage(error) }, 'notification could not be queued (the run itself is unaffected)');
   }
@@ -340,16 +339,6 @@ export async function notifyMaintenanceFindings(ctx: AppContext, logger: Logger,
     logger.warn({ err: errorMessage(error) }, 'pending notifications could not be queued again');
   }
   return findings;
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  work.catch(() => {}); // once the deadline has won, a late failure is not an unhandled rejection
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the database or the queue within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The handler of the notifications feature's job (jobs.ts). */
