@@ -13,10 +13,6 @@ export BENCH_PG_BIN="${BENCH_PG_BIN:-$(pg_bin_dir)}"
 ensure_pnpm
 export BENCH_PG_URL="${BENCH_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 export BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
-ensure_postgres "$BENCH_PG_URL"
-ensure_redis "$BENCH_REDIS_URL"
-if [ ! -d node_modules ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
-  pnpm install --frozen-lockfile
-fi
+ensure_services_and_dependencies "$BENCH_PG_URL" "$BENCH_REDIS_URL"
 pnpm -s build >/dev/null
 exec pnpm exec tsx bench/run.ts "$@"

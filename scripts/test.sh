@@ -10,11 +10,7 @@ ensure_debian_packages postgresql-client zstd age chromium redis-server
 ensure_pnpm
 export TEST_PG_URL="${TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
-ensure_postgres "$TEST_PG_URL"
-ensure_redis "$TEST_REDIS_URL"
-if [ ! -d node_modules ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
-  pnpm install --frozen-lockfile
-fi
+ensure_services_and_dependencies "$TEST_PG_URL" "$TEST_REDIS_URL"
 pnpm -s build
 if [ $# -gt 0 ]; then
   exec pnpm exec vitest run "$@"

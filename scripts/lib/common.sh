@@ -112,3 +112,13 @@ ensure_redis() {
   for _ in $(seq 1 30); do redis_answers "$url" && return 0; sleep 0.2; done
   die "Redis started but does not answer at $url"
 }
+
+# ensure_services_and_dependencies PG_URL REDIS_URL — PostgreSQL and Redis answer, and the checkout's
+# dependencies are installed (again when the lockfile changed).
+ensure_services_and_dependencies() {
+  ensure_postgres "$1"
+  ensure_redis "$2"
+  if [ ! -d node_modules ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+    pnpm install --frozen-lockfile
+  fi
+}

@@ -228,22 +228,23 @@ export function storagePrefix(backup: Pick<Backup, 'id' | 'createdAt'>): string 
 
 async function recordArtifacts(ctx: AppContext, backupId: string, destinations: Destination[], objects: ManifestObject[]): Promise<void> {
   for (const destination of destinations) {
-    for (const object of objects) {
-      await ctx.db.backupArtifact.upsert({
-        where: { backupId_destinationId_kind: { backupId, destinationId: destination.id, kind: object.kind } },
-        create: {
-          backupId,
-          destinationId: destination.id,
-          kind: object.kind,
-          key: object.key,
-          sizeBytes: BigInt(object.sizeBytes),
-          checksumSha256: object.checksumSha256,
-          verifiedAt: new Date(),
-        },
-        update: { key: object.key, sizeBytes: BigInt(object.sizeBytes), checksumSha256: object.checksumSha256, verifiedAt: new Date(), deletedAt: null },
-      });
-    }
+    for (const object of objects) await recordArtifact(ctx, backupId, destination, { ...object, verifiedAt: new Date() });
   }
+}
+
+/** The row of one stored object of a backup in one destination (written again when a run is retried). */
+async function recordArtifact(
+  ctx: AppContext,
+  backupId: string,
+  destination: Destination,
+  object: { kind: string; key: string; sizeBytes: number; checksumSha256: string; verifiedAt?: Date },
+): Promise<void> {
+  const columns = { key: object.key, sizeBytes: BigInt(object.sizeBytes), checksumSha256: object.checksumSha256, ...(object.verifiedAt ? { verifiedAt: object.verifiedAt } : {}) };
+  await ctx.db.backupArtifact.upsert({
+    where: { backupId_destinationId_kind: { backupId, destinationId: destination.id, kind: object.kind } },
+    create: { backupId, destinationId: destination.id, kind: object.kind, ...columns },
+    update: { ...columns, deletedAt: null },
+  });
 }
 
 async function writeSidecars(
@@ -261,18 +262,7 @@ async function writeSidecars(
     for (const file of files) {
       const bytes = Buffer.from(file.body);
       await driver.put(file.key, Readable.from([bytes]));
-      await ctx.db.backupArtifact.upsert({
-        where: { backupId_destinationId_kind: { backupId, destinationId: destination.id, kind: file.kind } },
-        create: {
-          backupId,
-          destinationId: destination.id,
-          kind: file.kind,
-          key: file.key,
-          sizeBytes: BigInt(bytes.length),
-          checksumSha256: createHash('sha256').update(bytes).digest('hex'),
-        },
-        update: { key: file.key, sizeBytes: BigInt(bytes.length), checksumSha256: createHash('sha256').update(bytes).digest('hex'), deletedAt: null },
-      });
+      await recordArtifact(ctx, backupId, destination, { kind: file.kind, key: file.key, sizeBytes: bytes.length, checksumSha256: createHash('sha256').update(bytes).digest('hex') });
     }
   }
 }
