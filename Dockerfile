@@ -5,6 +5,7 @@ RUN npm install -g pnpm@12.21.0
 WORKDIR /app
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
 COPY shared/package.json shared/
+COPY shared/contract/package.json shared/contract/
 COPY services/api/package.json services/api/
 COPY services/worker/package.json services/worker/
 COPY services/cli/package.json services/cli/
