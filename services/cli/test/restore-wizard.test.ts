@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, withClient } from '../../../test/support/pg.js';
 import { createRichDatabase, dataChecksums } from '../../../test/support/fixtures.js';
-import { createSource, systemActor } from '@coffre/shared';
+import { createSource, onFailpoint, systemActor } from '@coffre/shared';
 import { createTestStack, type TestStack } from '../../../test/support/stack.js';
 import { listen, privateHome, removePrivateHomes, runCli, type ListeningApi } from './support/cli.js';
 import { closeTerminals, openTerminal } from './support/terminal.js';
@@ -105,10 +105,21 @@ describe('other commands on a terminal', () => {
       c.query("CREATE TABLE big AS SELECT g, md5(random()::text) || md5(random()::text) || md5(random()::text) AS filler FROM generate_series(1, 1500000) g"),
     );
     await createSource(stack.ctx, { name: 'big', url: big.url }, systemActor);
-    const terminal = openTerminal(['backup', 'create', '--source', 'big', '--name', 'tty-big', '--wait'], env);
-    await terminal.waitFor(/backup "tty-big" running\s+[\d.]+ (KB|MB), [\d.]+ (KB|MB)\/s\s+\d\d:\d\d/, 90_000);
-    expect(await terminal.exitCode()).toBe(0);
-    expect(terminal.screen()).toMatch(/Backup "tty-big" completed: [\d.]+ MB in/);
+    // The run is held once its bytes are written (at most 30 s), so that the live line is seen however
+    // fast this machine dumps: the test is about what the line says, not about winning a race.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const stop = onFailpoint('backup.before-complete', () => Promise.race([held, new Promise<void>((resolve) => setTimeout(resolve, 30_000))]));
+    try {
+      const terminal = openTerminal(['backup', 'create', '--source', 'big', '--name', 'tty-big', '--wait'], env);
+      await terminal.waitFor(/backup "tty-big" running\s+[\d.]+ (KB|MB), [\d.]+ (KB|MB)\/s\s+\d\d:\d\d/, 90_000);
+      release();
+      expect(await terminal.exitCode()).toBe(0);
+      expect(terminal.screen()).toMatch(/Backup "tty-big" completed: [\d.]+ MB in/);
+    } finally {
+      release();
+      stop();
+    }
   });
 
   it('backup delete asks first: "n" keeps the backup, "y" deletes its artifacts', async () => {
