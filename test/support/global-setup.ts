@@ -35,9 +35,9 @@ export default async function setup(project: TestProject): Promise<void> {
       if (!/already exists/.test(error.message)) throw error;
     });
     // Templates of older migration sets are of no further use, but another checkout of the project
-    // may be testing with one right now: the three newest are kept.
+    // may be testing with one right now: the ten newest are kept.
     const { rows } = await adminQuery<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE 'coffre\\_tpl\\_%' AND datname NOT LIKE '%\\_building\\_%' AND datname <> $1 ORDER BY oid DESC OFFSET 3",
+      "SELECT datname FROM pg_database WHERE datname LIKE 'coffre\\_tpl\\_%' AND datname NOT LIKE '%\\_building\\_%' AND datname <> $1 ORDER BY oid DESC OFFSET 10",
       [template],
     );
     for (const row of rows) await adminQuery(`DROP DATABASE IF EXISTS "${row.datname}"`).catch(() => {});
