@@ -4,7 +4,7 @@ import { useEffect, useState, type ReactElement } from 'react';
 import { NavLink, Navigate, Route, Routes, useLocation, useParams } from 'react-router';
 import { useAuth } from './auth';
 import { LoginPage } from './pages/LoginPage';
-import { DashboardPage } from './pages/DashboardPage';
+import { DashboardPage } from './pages/dashboard/DashboardPage';
 import { ConfigurationsPage } from './pages/ConfigurationsPage';
 import { HistoryPage } from './pages/HistoryPage';
 import { RestoresPage } from './pages/RestoresPage';

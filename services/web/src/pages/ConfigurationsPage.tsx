@@ -18,6 +18,7 @@ import { useListApi } from '../hooks/useList';
 import { describeNextRun, describeRetention, formatDateTime, formatRelative } from '../lib/format';
 import { ConfigurationFormDialog } from './ConfigurationFormDialog';
 import { ConfigurationDetailsDialog } from './ConfigurationDetailsDialog';
+import { cronInWords } from './SchedulePreview';
 
 export function ConfigurationsPage() {
   const { can } = useAuth();
@@ -81,6 +82,7 @@ export function ConfigurationsPage() {
                 buttons={buttonsOf(c)}
               >
                 <p className="schedule">{c.scheduleDescription}</p>
+                {c.schedule.kind === 'cron' && c.schedule.cron ? <p className="muted small">{cronInWords(c.schedule.cron)}</p> : null}
                 <dl className="facts">
                   <Fact label="Source">{c.sourceName}</Fact>
                   <Fact label="Next run" title={formatDateTime(c.nextRunAt)}>
