@@ -74,3 +74,4 @@ export * from './features/service-process.js';
 export * from './features/backups/retry.js';
 export * from './features/dashboard/protection.js';
 export * from './rules/protection.js';
+export * from './features/live/feed.js';

@@ -159,6 +159,31 @@ describe('the dashboard', () => {
     await page.goto(web.url);
   });
 
+  test('stays live over one server-sent events stream: an idle dashboard asks the API nothing for 30 s, and a new backup still shows', async () => {
+    const idle = await session.newPage(DESKTOP);
+    const requests: string[] = [];
+    idle.page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+    await logIn(idle.page, web.url, admin);
+    await protectionCard(idle.page, 'default').waitFor();
+    await idle.page.locator('[data-testid=stats]').waitFor();
+    // Let the first reads settle, then count every request the page makes while nothing happens.
+    await idle.page.waitForLoadState('networkidle');
+    const settled = requests.length;
+    const started = Date.now();
+    await until(async () => Date.now() - started, (elapsed) => elapsed >= 30_000, 40_000, '30 idle seconds');
+    console.log(`requests during 30 idle seconds on the dashboard: ${requests.length - settled}`);
+    expect(requests.slice(settled)).toEqual([]);
+    // One stream for the whole visit.
+    expect(requests.filter((path) => path === '/api/events')).toEqual(['/api/events']);
+    // Live all the same: a backup queued elsewhere appears in its source's strip without a reload.
+    const before = await protectionCard(idle.page, 'default').locator('a.run-dot').count();
+    const started2 = await web.api<ApiBackup>('POST', `/api/configurations/${shopConfigurationId}/run`);
+    expect(started2.status).toBe(202);
+    await until(() => protectionCard(idle.page, 'default').locator('a.run-dot').count(), (n) => n === before + 1, 20_000, 'the new run in the strip');
+    expect((await finished(started2.body.id)).status).toBe('completed');
+    await idle.context.close();
+  });
+
   test('shows times in the viewer’s zone with their label, and a schedule’s in its own zone too (browser in America/New_York, schedule in Europe/Paris)', async () => {
     const newYork = await session.newPage(DESKTOP, { timezoneId: 'America/New_York', locale: 'en-US' });
     await logIn(newYork.page, web.url, admin);

@@ -85,7 +85,28 @@ export const protectionSummarySchema = z
   .meta({ id: 'ProtectionSummary' });
 export type ProtectionSummary = z.infer<typeof protectionSummarySchema>;
 
+/** What the live stream says changed; each page reads again what it shows of these. */
+export const liveTopics = ['backups', 'restores', 'verifications', 'configurations', 'sources', 'destinations', 'notifications', 'users', 'workers'] as const;
+export type LiveTopic = (typeof liveTopics)[number];
+
+export const liveChangeSchema = z.object({ topics: z.array(z.enum(liveTopics)) }).meta({ id: 'LiveChange' });
+export type LiveChange = z.infer<typeof liveChangeSchema>;
+
 export const dashboardRoutes = defineRoutes({
+  'events.stream': {
+    method: 'get',
+    path: '/api/events',
+    summary: 'Server-sent events: a "change" event (data: {"topics": [...]}) whenever what the web UI shows changes, instead of polling',
+    tag: 'dashboard',
+    access: 'viewer',
+    responses: {
+      200: {
+        description: 'An endless text/event-stream: "ready" once, then "change" events with a LiveChange as data, and a comment every 25 s to keep the connection open.',
+        schema: z.string(),
+        contentType: 'text/event-stream',
+      },
+    },
+  },
   'dashboard.protection': {
     method: 'get',
     path: '/api/dashboard/protection',

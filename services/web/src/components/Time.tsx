@@ -12,14 +12,15 @@ interface TimeProps {
 }
 
 export function Time({ at, zone, absoluteOnly }: TimeProps) {
-  const now = useNow();
+  // Read again on every tick of the clock; the relative time counts from the moment of rendering.
+  useNow();
   if (!at) return <span>—</span>;
   const other = zone && !sameOffset(at, zone) ? formatDateTime(at) : null;
   return (
     <time dateTime={at} title={`${new Date(at).toISOString()} (UTC)`} className="time">
       <span className="time-absolute">{formatDateTime(at, zone)}</span>
       {other ? <span className="time-viewer"> · {other}</span> : null}
-      {absoluteOnly ? null : <span className="time-relative muted"> ({formatRelative(at, now)})</span>}
+      {absoluteOnly ? null : <span className="time-relative muted"> ({formatRelative(at)})</span>}
     </time>
   );
 }

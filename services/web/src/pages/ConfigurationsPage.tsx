@@ -1,6 +1,6 @@
 // Backup configurations as cards: the schedule in words, the next run, an active switch, and the
 // actions the operator's role allows (run now, edit, duplicate, delete with confirmation).
-import { useState } from 'react';
+import { Suspense, lazy, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { apiSend } from '../api/client';
 import type { BackupView as Backup, ConfigurationDetails as Configuration } from '@coffre/contract';
@@ -16,9 +16,11 @@ import { useAction } from '../hooks/useAction';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useListApi } from '../hooks/useList';
 import { describeNextRun, describeRetention, formatDateTime, formatRelative } from '../lib/format';
-import { ConfigurationFormDialog } from './ConfigurationFormDialog';
 import { ConfigurationDetailsDialog } from './ConfigurationDetailsDialog';
-import { cronInWords } from './SchedulePreview';
+import { cronInWords } from '../lib/cron-words';
+
+// The form (the contract's schemas, cron-parser) is loaded when it is first opened.
+const ConfigurationFormDialog = lazy(() => import('./ConfigurationFormDialog').then((m) => ({ default: m.ConfigurationFormDialog })));
 
 export function ConfigurationsPage() {
   const { can } = useAuth();
@@ -110,6 +112,7 @@ export function ConfigurationsPage() {
         />
       ) : null}
       {editing ? (
+        <Suspense fallback={null}>
         <ConfigurationFormDialog
           configuration={editing === 'new' ? null : editing}
           onClose={() => setEditing(null)}
@@ -118,6 +121,7 @@ export function ConfigurationsPage() {
             await configurations.reload();
           }}
         />
+        </Suspense>
       ) : null}
       <ConfirmActionDialog action={removal} title={(c) => `Delete ${c.name}?`} confirmLabel="Delete configuration" danger>
         {() => <p>Its schedule stops. The backups it made stay in the history until you delete them.</p>}

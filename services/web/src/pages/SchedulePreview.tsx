@@ -1,7 +1,7 @@
 // What a schedule means, shown as it is typed: a cron expression in words, and the next 5 runs in
 // the schedule's zone (and the viewer's when it differs), computed as the scheduler will.
-import cronstrue from 'cronstrue';
 import { nextRuns, type Schedule } from '@coffre/contract';
+import { cronInWords } from '../lib/cron-words';
 import { formatDateTime, sameOffset } from '../lib/format';
 
 export function SchedulePreview({ schedule }: { schedule: Schedule }) {
@@ -38,14 +38,5 @@ function safeNextRuns(schedule: Schedule): Date[] {
     return nextRuns(schedule, new Date(), 5);
   } catch {
     return [];
-  }
-}
-
-/** "At 02:30 AM, Monday through Friday", or null when cronstrue cannot read it (the form says why). */
-export function cronInWords(cron: string): string | null {
-  try {
-    return cronstrue.toString(cron.trim(), { use24HourTimeFormat: true, verbose: false });
-  } catch {
-    return null;
   }
 }

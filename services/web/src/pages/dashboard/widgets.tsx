@@ -14,7 +14,7 @@ import { DestinationUsageItem } from '../../components/DestinationUsage';
 
 /** Whether anything will run: backups wait in vain while no worker sends its heartbeat. */
 export function WorkersAlive() {
-  const { data, error } = useApi<{ items: WorkerInfo[] }>('/api/workers', 10_000);
+  const { data, error } = useApi<{ items: WorkerInfo[] }>('/api/workers');
   if (!data) return error ? <span className="badge status-failed" data-testid="workers">workers: unknown</span> : null;
   const alive = data.items.length;
   const title = data.items.map((w) => `${w.host} pid ${w.pid}, heartbeat ${formatRelative(w.beatAt)}`).join('\n');
@@ -152,7 +152,7 @@ export function OverdueConfigurations() {
 
 /** Both charts read one aggregate: backups per UTC day by status, and bytes stored at each day's end. */
 export function HistoryCharts() {
-  const { data, error } = useApi<{ items: BackupDay[] }>('/api/backups/daily?days=30', 15_000);
+  const { data, error } = useApi<{ items: BackupDay[] }>('/api/backups/daily?days=30');
   const chart = (draw: (days: BackupDay[]) => ReactNode) =>
     data ? draw(data.items) : error ? <LoadError error={error} what="the chart" /> : <Loading what="chart" />;
   return (
@@ -172,7 +172,7 @@ export function HistoryCharts() {
 /** Disk usage of the destinations (GET /api/system); hidden when the API has no such route. */
 export function DiskUsagePanel() {
   const available = useOptionalRoute('get', '/api/system');
-  const { data, error } = useApi<SystemInfo>(available ? '/api/system' : null, 5000);
+  const { data, error } = useApi<SystemInfo>(available ? '/api/system' : null);
   if (!available || (error instanceof ApiError && (error.status === 404 || error.status === 403))) return null;
   return (
     <div className="panel" data-testid="disk-usage">
