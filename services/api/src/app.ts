@@ -87,7 +87,10 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {
     // Source maps are the UI's source code: for signed-in people (the browser sends the session cookie), not for anyone.
     app.get(/\.map$/i, authenticate(ctx));
-    app.use(webFiles(webRoot));
+    // Only for the UI's own paths: a stat() of every API request's path in the web root was a
+    // thread-pool round trip on each call of the API (found profiling GET /api/backups under load).
+    const files = webFiles(webRoot);
+    app.use((req, res, next) => (/^\/(api|admin|metrics)(\/|$)/.test(req.path) ? next() : files(req, res, next)));
     app.get(/^\/(?!api\/|admin\/|metrics).*/, (_req, res) => {
       res.setHeader('Cache-Control', 'no-cache');
       res.sendFile(join(webRoot, 'index.html'));

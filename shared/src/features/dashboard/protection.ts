@@ -9,6 +9,8 @@ import { listConfigurations } from '../configurations/commands.js';
 
 const STRIP = 30;
 const FAILURE_DAYS = 7;
+/** Failed rows looked at: the newest ones; older failures of a long failing streak add nothing. */
+const FAILURE_CANDIDATES = 100;
 
 interface RunRow {
   sourceId: string;
@@ -119,18 +121,20 @@ async function lastKeptBackups(ctx: AppContext) {
  */
 async function recentFailures(ctx: AppContext, now: Date): Promise<RecentFailure[]> {
   const since = new Date(now.getTime() - FAILURE_DAYS * 86_400_000);
+  // The newest failed rows first (createdAt index), then one indexed probe each for a later success.
   const rows = await ctx.db.$queryRaw<
     { id: string; name: string; sourceId: string | null; sourceName: string; configurationId: string | null; configurationName: string | null; errorMessage: string | null; createdAt: Date }[]
   >`
     SELECT b.id, b.name, b."sourceId", b."sourceName", b."configurationId", c.name AS "configurationName", b."errorMessage", b."createdAt"
-      FROM "Backup" b
+      FROM (SELECT * FROM "Backup" WHERE status = 'failed' AND "createdAt" >= ${since} ORDER BY "createdAt" DESC LIMIT ${FAILURE_CANDIDATES}) b
       LEFT JOIN "BackupConfiguration" c ON c.id = b."configurationId"
-     WHERE b.status = 'failed' AND b."createdAt" >= ${since}
-       AND NOT EXISTS (
-         SELECT 1 FROM "Backup" later
-          WHERE later.status = 'completed' AND later."createdAt" > b."createdAt"
-            AND (CASE WHEN b."configurationId" IS NOT NULL THEN later."configurationId" = b."configurationId"
-                      ELSE later."sourceId" = b."sourceId" END))
+     WHERE NOT (
+       (b."configurationId" IS NOT NULL AND EXISTS (
+          SELECT 1 FROM "Backup" later
+           WHERE later."configurationId" = b."configurationId" AND later."createdAt" > b."createdAt" AND later.status = 'completed'))
+       OR (b."configurationId" IS NULL AND EXISTS (
+          SELECT 1 FROM "Backup" later
+           WHERE later."sourceId" = b."sourceId" AND later."createdAt" > b."createdAt" AND later.status = 'completed')))
      ORDER BY b."createdAt" DESC
      LIMIT 10`;
   return rows.map((row) => ({ ...row, createdAt: row.createdAt.toISOString() }));
