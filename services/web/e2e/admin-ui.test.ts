@@ -507,7 +507,7 @@ describe('a viewer', () => {
     await viewer.page.click('button[type=submit]');
     await viewer.page.locator('[data-testid=whoami] .badge', { hasText: 'viewer' }).waitFor();
 
-    const mutating = /^(Run now|Edit|Duplicate|Delete|New configuration|Back up now|Restore…|Verify|Download|Test connection|Add a source|Remove|Add a destination|Set as default)$/;
+    const mutating = /^(Run now|Edit|Duplicate|Delete|New configuration|Back up .+ now|Retry|Restore…|Verify|Download|Test connection|Add a source|Remove|Add a destination|Set as default)$/;
     const pages: [string, string][] = [
       ['/', '[data-testid=protection-card]'],
       ['/configurations', '[data-testid=configuration-card]'],

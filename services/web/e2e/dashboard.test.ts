@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { databaseUrl } from '../../../test/support/env.js';
 import { runCli, privateHome, removePrivateHomes } from '../../cli/test/support/cli.js';
-import { DESKTOP, launchBrowser, screenshot, type BrowserSession } from './support/browser.js';
+import { DESKTOP, PHONE, launchBrowser, screenshot, type BrowserSession } from './support/browser.js';
+import { axeViolations } from './support/axe.js';
 import { createWebStack, type WebStack } from './support/web-stack.js';
 import { expectConsoleErrors, logIn, toast, until } from './support/ui.js';
 
@@ -112,7 +113,9 @@ describe('the dashboard', () => {
     await screenshot(page, 'dashboard-failing');
 
     // Retry: a new backup of the same configuration, which fails the same way.
-    await page.getByRole('button', { name: `Retry ${failedName}` }).click();
+    // Repeated on every failure, the button's name says which one it retries.
+    expect(await newest.getByRole('button').getAttribute('aria-label')).toBe(`Retry ${failedName}`);
+    await newest.getByRole('button', { name: `Retry ${failedName}` }).click();
     await toast(page, `(a retry of ${failedName})`);
     const list = await web.api<{ items: ApiBackup[] }>('GET', `/api/backups?configurationId=${configuration.body.id}&pageSize=5`);
     expect(list.body.items).toHaveLength(3);
@@ -210,5 +213,71 @@ describe('the dashboard', () => {
     await screenshot(newYork.page, 'configuration-form-preview');
     await newYork.context.close();
     expectConsoleErrors(session, /never/, 0);
+  });
+
+  test('follows the system’s dark mode, and the toggle overrides it and is remembered', async () => {
+    const darkSystem = await session.newPage(DESKTOP, { colorScheme: 'dark' });
+    await logIn(darkSystem.page, web.url, admin);
+    const theme = () => darkSystem.page.evaluate(() => document.documentElement.dataset.theme);
+    expect(await theme()).toBe('dark');
+    const background = () => darkSystem.page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(await background()).toBe('rgb(15, 20, 27)');
+    const toggle = darkSystem.page.locator('[data-testid=theme-toggle]');
+    await toggle.click();
+    expect(await toggle.getAttribute('data-choice')).toBe('light');
+    expect(await theme()).toBe('light');
+    await darkSystem.page.reload();
+    await darkSystem.page.locator('[data-testid=protection-card]').first().waitFor();
+    expect(await theme()).toBe('light');
+    expect(await darkSystem.page.locator('[data-testid=theme-toggle]').getAttribute('aria-label')).toBe('Theme: light. Switch to dark');
+    await darkSystem.context.close();
+  });
+
+  test('has no axe violation on any page, with dialogs open too, in light and dark; screenshots at 1440 and 390 px in both', async () => {
+    const backups = await web.api<{ items: { id: string; status: string }[] }>('GET', '/api/backups?status=completed&pageSize=1');
+    const backupId = backups.body.items[0]!.id;
+    const pages: [string, string, string][] = [
+      ['/', 'dashboard', '[data-testid=protection-card]'],
+      ['/configurations', 'configurations', '[data-testid=configuration-card]'],
+      [`/configurations/${shopConfigurationId}`, 'configuration-details', '[data-testid=configuration-details]'],
+      ['/history', 'history', '[data-testid=history-row]'],
+      [`/history/${backupId}`, 'details', '[data-testid=backup-details]'],
+      ['/restores', 'restores', 'main h1'],
+      ['/verifications', 'verifications', 'main h1'],
+      ['/sources', 'sources', '[data-testid=source-card]'],
+      ['/destinations', 'destinations', '[data-testid=destination-card]'],
+    ];
+    const found: string[] = [];
+    for (const colorScheme of ['light', 'dark'] as const) {
+      for (const viewport of [DESKTOP, PHONE]) {
+        const { context, page: on } = await session.newPage(viewport, { colorScheme, bypassCSP: true });
+        await logIn(on, web.url, admin);
+        const check = async (what: string) => {
+          if (viewport !== DESKTOP) return;
+          for (const v of await axeViolations(on)) found.push(`${colorScheme} ${what}: ${v.id} (${v.help}) at ${v.targets.slice(0, 3).join(', ')}`);
+        };
+        for (const [path, name, ready] of pages) {
+          await on.goto(`${web.url}${path}`);
+          await on.locator(ready).first().waitFor();
+          await on.waitForLoadState('networkidle');
+          await check(path);
+          await screenshot(on, name);
+        }
+        // Dialogs open: a form, a confirmation, the restore form.
+        await on.goto(`${web.url}/configurations`);
+        await on.getByRole('button', { name: 'New configuration' }).click();
+        await on.locator('[role=dialog] [data-testid=next-run-preview]').first().waitFor();
+        await check('the configuration form');
+        await screenshot(on, 'configuration-form');
+        await on.keyboard.press('Escape');
+        await on.goto(`${web.url}/history/${backupId}`);
+        await on.locator('[data-testid=backup-details] button', { hasText: 'Restore' }).click();
+        await on.locator('[role=dialog]', { hasText: 'Restore ' }).locator('#restore-confirm').waitFor();
+        await check('the restore form');
+        await screenshot(on, 'restore-dialog');
+        await context.close();
+      }
+    }
+    expect(found).toEqual([]);
   });
 });

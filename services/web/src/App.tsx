@@ -20,6 +20,7 @@ const SessionsPage = lazy(() => import('./pages/SessionsPage').then((m) => ({ de
 import { useToast } from './components/Toasts';
 import { CapabilitiesProvider, useCapabilities } from './capabilities';
 import { LiveProvider } from './live';
+import { ThemeToggle } from './components/ThemeToggle';
 
 export function App() {
   const { actor, checking } = useAuth();
@@ -87,6 +88,7 @@ function Shell() {
           </NavLink>
           <span className={`badge role-${actor!.role}`}>{actor!.role}</span>
         </span>
+        <ThemeToggle />
         <button type="button" className="button button-ghost button-small" onClick={signOut}>
           Log out
         </button>

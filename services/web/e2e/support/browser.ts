@@ -52,7 +52,7 @@ export async function launchBrowser(): Promise<BrowserSession> {
 
 let announced = false;
 
-/** Saves a screenshot as <name>-<desktop|phone>.png: the whole page, or the viewport while a dialog is open. */
+/** Saves a screenshot as <name>-<desktop|phone>[-dark].png: the whole page, or the viewport while a dialog is open. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   if (!announced) {
@@ -60,7 +60,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
     console.log(`screenshots: ${SCREENSHOT_DIR}`);
   }
   const width = page.viewportSize()?.width ?? 0;
-  const path = join(SCREENSHOT_DIR, `${name}-${width < 600 ? 'phone' : 'desktop'}.png`);
+  const dark = (await page.evaluate(() => document.documentElement.dataset.theme).catch(() => undefined)) === 'dark';
+  const path = join(SCREENSHOT_DIR, `${name}-${width < 600 ? 'phone' : 'desktop'}${dark ? '-dark' : ''}.png`);
   const dialogOpen = (await page.locator('[role=dialog]').count()) > 0;
   await page.screenshot({ path, fullPage: !dialogOpen });
   return path;

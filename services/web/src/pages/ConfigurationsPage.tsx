@@ -39,13 +39,13 @@ export function ConfigurationsPage() {
   const buttonsOf = (c: Configuration) => (
     <>
       {can('operator') ? (
-        <Button small variant="primary" busy={busy === `run-${c.id}`} onClick={() => act(`run-${c.id}`, () => apiSend<Backup>('POST', `/api/configurations/${c.id}/run`), `Backup of ${c.name} is queued.`)}>
+        <Button small variant="primary" busy={busy === `run-${c.id}`} aria-label={`Run now: ${c.name}`} onClick={() => act(`run-${c.id}`, () => apiSend<Backup>('POST', `/api/configurations/${c.id}/run`), `Backup of ${c.name} is queued.`)}>
           Run now
         </Button>
       ) : null}
       {can('admin') ? (
-        <EditAndDelete onEdit={() => setEditing(c)} onDelete={() => removal.ask(c)}>
-          <Button small busy={busy === `dup-${c.id}`} onClick={() => act(`dup-${c.id}`, () => apiSend('POST', `/api/configurations/${c.id}/duplicate`), `${c.name} is duplicated (the copy is inactive).`)}>
+        <EditAndDelete name={c.name} onEdit={() => setEditing(c)} onDelete={() => removal.ask(c)}>
+          <Button small busy={busy === `dup-${c.id}`} aria-label={`Duplicate ${c.name}`} onClick={() => act(`dup-${c.id}`, () => apiSend('POST', `/api/configurations/${c.id}/duplicate`), `${c.name} is duplicated (the copy is inactive).`)}>
             Duplicate
           </Button>
         </EditAndDelete>

@@ -60,7 +60,7 @@ export function DestinationsPage() {
             Set as default
           </Button>
         ) : null}
-        {admin ? <EditAndDelete onEdit={() => setEditing(d)} onDelete={() => removal.ask(d)} /> : null}
+        {admin ? <EditAndDelete name={d.name} onEdit={() => setEditing(d)} onDelete={() => removal.ask(d)} /> : null}
       </>
     ) : null;
 

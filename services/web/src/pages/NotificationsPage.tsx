@@ -70,7 +70,7 @@ export function NotificationsPage() {
                       <Button small onClick={() => setDeliveriesOf(channel)}>
                         Deliveries
                       </Button>
-                      <EditAndDelete onEdit={() => setEditing(channel)} onDelete={() => removal.ask(channel)} />
+                      <EditAndDelete name={channel.name} onEdit={() => setEditing(channel)} onDelete={() => removal.ask(channel)} />
                     </>
                   }
                 >

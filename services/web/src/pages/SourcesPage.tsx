@@ -46,7 +46,7 @@ export function SourcesPage() {
                     <>
                       {can('operator') ? <ProbeButton probe={connection} item={source} /> : null}
                       {can('admin') ? (
-                        <Button small variant="danger" onClick={() => removal.ask(source)}>
+                        <Button small variant="danger" aria-label={`Remove ${source.name}`} onClick={() => removal.ask(source)}>
                           Remove
                         </Button>
                       ) : null}

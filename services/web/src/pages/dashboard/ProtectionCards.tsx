@@ -71,8 +71,8 @@ export function ProtectionCards({ sources, onChanged }: { sources: SourceProtect
             {can('operator') ? (
               <footer className="card-actions">
                 <span className="card-buttons">
-                  <Button small variant="primary" busy={busy === source.sourceId} aria-label={`Back up ${source.sourceName} now`} onClick={() => backUp(source)}>
-                    Back up now
+                  <Button small variant="primary" busy={busy === source.sourceId} onClick={() => backUp(source)}>
+                    Back up {source.sourceName} now
                   </Button>
                 </span>
               </footer>
