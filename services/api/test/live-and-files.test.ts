@@ -118,3 +118,13 @@ describe('the web UI files', () => {
     expect((await request(app).get('/favicon.svg')).headers['cache-control']).toBe('public, max-age=3600');
   });
 });
+
+describe('Bull Board', () => {
+  it('sends a logged-out browser to the login page, and still answers 401 to a script', async () => {
+    const browser = await request(stack.app).get('/admin/queues/').set('Accept', 'text/html,application/xhtml+xml');
+    expect(browser.status).toBe(302);
+    expect(browser.headers.location).toBe('/login');
+    const script = await request(stack.app).get('/admin/queues/').set('Accept', 'application/json');
+    expect(script.status).toBe(401);
+  });
+});
