@@ -2,6 +2,7 @@
 // side in one run. Not part of the tests.
 //
 //   pnpm bench [--scale 1] [--rounds 3] [--fresh] [--drop-source]
+//   pnpm bench --only api      (step 4 alone, on a small source: a minute)
 //
 // 1. A source database of about `scale` GB (kept between runs; --fresh rebuilds it).
 // 2. coffre's API and one worker, as real processes, on their own metadata database.
@@ -19,8 +20,11 @@ import { randomBytes } from 'node:crypto';
 import { generateIdentity } from '@coffre/shared';
 import { ADMIN_URL, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from './lib.js';
 import { client, load, sampleRss, schedulingDelay, seedHistory, startService, waitFor, META } from './services.js';
+import { measureApiLatency } from './api-latency.js';
 
 interface Options {
+  /** `api`: only the list, stats and dashboard latencies (bench/api-latency.ts). */
+  only: string | null;
   scale: number;
   rounds: number;
   fresh: boolean;
@@ -40,7 +44,22 @@ const SOURCE = 'coffre_bench_source';
 /** The worker's node flags, as `pnpm worker` and docker-compose.yml run it (BENCH_NODE_FLAGS replaces them). */
 
 const options = parseArgs(process.argv.slice(2));
-await main(options);
+if (options.only === 'api') await apiOnly();
+else await main(options);
+
+async function apiOnly(): Promise<void> {
+  const { list, stats, summary } = await measureApiLatency();
+  const row = (measure: string, r: typeof list, target: number): Row => ({
+    measure: `${measure} p50 / p99`,
+    coffre: `${r.p50} / ${r.p99} ms`,
+    reference: `${r.requests} requests, ${r.errors} errors`,
+    ratio: null,
+    target: `p99 ≤ ${target} ms`,
+    met: r.p99 <= target && r.errors === 0,
+  });
+  const rows = [row('GET /api/backups (filtered)', list, 25), row('GET /api/backups/stats', stats, 50), row('GET /api/dashboard/protection', summary, 50)];
+  process.stdout.write(['| measure | coffre | reference | target | met |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r.measure} | ${r.coffre} | ${r.reference} | ${r.target} | ${r.met ? 'yes' : 'no'} |`), ''].join('\n'));
+}
 
 export async function main(opts: Options): Promise<void> {
   const started = Date.now();
@@ -274,6 +293,7 @@ function parseArgs(argv: string[]): Options {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   return {
+    only: value('--only') ?? null,
     scale: Number(value('--scale') ?? process.env.BENCH_SCALE ?? 1),
     rounds: Number(value('--rounds') ?? 3),
     fresh: argv.includes('--fresh'),

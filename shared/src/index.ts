@@ -71,3 +71,7 @@ export * from './engine/tool-failure.js';
 export * from './infra/stable-uuid.js';
 export * from './infra/timeouts.js';
 export * from './features/service-process.js';
+export * from './features/backups/retry.js';
+export * from './features/dashboard/protection.js';
+export * from './rules/protection.js';
+export * from './features/live/feed.js';

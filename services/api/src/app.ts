@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import expressStaticGzip from 'express-static-gzip';
 import cookieParser from 'cookie-parser';
 import { pinoHttp } from 'pino-http';
 import { createBullBoard } from '@bull-board/api';
@@ -86,7 +87,10 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {
     // Source maps are the UI's source code: for signed-in people (the browser sends the session cookie), not for anyone.
     app.get(/\.map$/i, authenticate(ctx));
-    app.use(express.static(webRoot, { index: false, maxAge: '1h', setHeaders: (res, path) => path.endsWith('.html') && res.setHeader('Cache-Control', 'no-cache') }));
+    // Only for the UI's own paths: a stat() of every API request's path in the web root was a
+    // thread-pool round trip on each call of the API (found profiling GET /api/backups under load).
+    const files = webFiles(webRoot);
+    app.use((req, res, next) => (/^\/(api|admin|metrics)(\/|$)/.test(req.path) ? next() : files(req, res, next)));
     app.get(/^\/(?!api\/|admin\/|metrics).*/, (_req, res) => {
       res.setHeader('Cache-Control', 'no-cache');
       res.sendFile(join(webRoot, 'index.html'));
@@ -101,6 +105,10 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'coffre queues' } },
   });
+  // A browser with no session (a bookmark, the link after logging out) is sent to the login page, not shown a JSON 401.
+  app.use('/admin/queues', (req, res, next) =>
+    !req.headers.authorization && !req.cookies?.coffre_session && req.method === 'GET' && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/login') : next(),
+  );
   app.use('/admin/queues', authenticate(ctx, { sameOriginIsEnough: true }), requireRole('admin'), board.getRouter());
 
   // Everything else under /api needs a token or a session.
@@ -117,6 +125,26 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.use(auditRefusals(ctx));
   app.use(errorHandler);
   return app;
+}
+
+/**
+ * The UI's files: brotli or gzip copies written by the build when the browser accepts them (the
+ * build names them <file>.br and <file>.gz), hashed files (assets/*-<hash>.js) cached for a year
+ * as immutable (their name changes with their content), others revalidated.
+ */
+function webFiles(webRoot: string) {
+  return expressStaticGzip(webRoot, {
+    enableBrotli: true,
+    orderPreference: ['br', 'gzip'],
+    index: false,
+    serveStatic: {
+      index: false,
+      setHeaders: (res, path) => {
+        const hashed = /[/\\]assets[/\\][^/\\]+-[\w-]{8}\.(js|css)$/.test(path.replace(/\.(br|gz)$/, ''));
+        res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : path.endsWith('.html') ? 'no-cache' : 'public, max-age=3600');
+      },
+    },
+  });
 }
 
 function defaultWebRoot(): string | undefined {

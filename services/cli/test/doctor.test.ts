@@ -253,18 +253,20 @@ describe('coffre doctor: last backups', () => {
     return configuration;
   }
 
-  it('calls a daily configuration whose every run failed overdue a day and a grace after its creation, not on time', async () => {
+  it('calls a daily configuration whose every run failed failing (and overdue a day and a grace after its creation), as the dashboard does', async () => {
     await daily('all-failed', 27, [{ status: 'failed', hoursAgo: 20 }, { status: 'failed', hoursAgo: 1 }]);
-    const last = (await doctor()).check('last-backups', 'all-failed');
-    expect(last.status).toBe('warn');
-    expect(last.message).toMatch(/^Overdue: it has never completed a backup.*; its newest run failed\.$/);
+    const result = await doctor();
+    const last = result.check('last-backups', 'all-failed');
+    expect(last.status).toBe('fail');
+    expect(last.message).toMatch(/^Failing: its newest run failed; it has never completed a backup.*, and it is overdue\.$/);
+    expect(result.code).toBe(1);
   });
 
-  it('does not call a configuration whose only runs failed on time, even before it is overdue', async () => {
+  it('calls a configuration whose only runs failed failing, even before it is overdue, never on time', async () => {
     await daily('failing-young', 10, [{ status: 'failed', hoursAgo: 1 }]);
     const last = (await doctor()).check('last-backups', 'failing-young');
-    expect(last.status).toBe('warn');
-    expect(last.message).toMatch(/^Its newest run failed; it has never completed a backup/);
+    expect(last.status).toBe('fail');
+    expect(last.message).toMatch(/^Failing: its newest run failed; it has never completed a backup/);
     expect(last.message).not.toMatch(/On time/);
   });
 

@@ -123,7 +123,7 @@ describe('an admin', () => {
     await stats.locator('.stat', { hasText: 'Success rate' }).locator('.stat-value', { hasText: '%' }).waitFor();
     await page.locator('[data-testid=chart-per-day] svg rect').first().waitFor();
     await page.locator('[data-testid=chart-stored] svg path.line').waitFor();
-    await page.locator('[data-testid=back-up-now] li', { hasText: 'default' }).waitFor();
+    await page.locator('[data-testid=protection-card][data-name=default]').waitFor();
     // Whether anything will run: no worker has started yet, and the dashboard says so.
     await page.locator('[data-testid=workers].status-failed', { hasText: /^workers: 0 alive$/ }).waitFor();
     // Both charts come from GET /api/backups/daily: one bar group and one point per UTC day, with
@@ -441,7 +441,7 @@ describe('an admin', () => {
 
   test('backs up a source from the dashboard, tests a source connection and reads the audit log', async () => {
     await page.goto(web.url);
-    await page.locator('[data-testid=back-up-now] li', { hasText: 'default' }).locator('button:has-text("Back up now")').click();
+    await page.getByRole('button', { name: 'Back up default now' }).click();
     await toast(page, /Backup default-full-\d+-\d+ is queued\./);
 
     await page.click('nav >> text=Sources');
@@ -507,9 +507,9 @@ describe('a viewer', () => {
     await viewer.page.click('button[type=submit]');
     await viewer.page.locator('[data-testid=whoami] .badge', { hasText: 'viewer' }).waitFor();
 
-    const mutating = /^(Run now|Edit|Duplicate|Delete|New configuration|Back up now|Restore…|Verify|Download|Test connection|Add a source|Remove|Add a destination|Set as default)$/;
+    const mutating = /^(Run now|Edit|Duplicate|Delete|New configuration|Back up .+ now|Retry|Restore…|Verify|Download|Test connection|Add a source|Remove|Add a destination|Set as default)$/;
     const pages: [string, string][] = [
-      ['/', '[data-testid=back-up-now] li'],
+      ['/', '[data-testid=protection-card]'],
       ['/configurations', '[data-testid=configuration-card]'],
       ['/history', '[data-testid=history-row]'],
       [`/history/${backupId}`, '[data-testid=backup-details]'],

@@ -1,23 +1,26 @@
 // The shell: a logged-out browser gets the login page and nothing else; a logged-in one gets the
-// navigation (links an actor's role cannot use are left out) and the pages.
-import { useEffect, useState, type ReactElement } from 'react';
+// navigation (links an actor's role cannot use are left out) and the pages, each its own chunk of
+// the bundle, loaded when first shown.
+import { Suspense, lazy, useEffect, useState, type ReactElement } from 'react';
 import { NavLink, Navigate, Route, Routes, useLocation, useParams } from 'react-router';
 import { useAuth } from './auth';
 import { LoginPage } from './pages/LoginPage';
-import { DashboardPage } from './pages/DashboardPage';
-import { ConfigurationsPage } from './pages/ConfigurationsPage';
-import { HistoryPage } from './pages/HistoryPage';
-import { RestoresPage } from './pages/RestoresPage';
-import { VerificationsPage } from './pages/VerificationsPage';
-import { SourcesPage } from './pages/SourcesPage';
-import { DestinationsPage } from './pages/DestinationsPage';
-import { AuditPage } from './pages/AuditPage';
-import { NotificationsPage } from './pages/NotificationsPage';
-import { UsersPage } from './pages/UsersPage';
-import { TokensPage } from './pages/TokensPage';
-import { SessionsPage } from './pages/SessionsPage';
+const DashboardPage = lazy(() => import('./pages/dashboard/DashboardPage').then((m) => ({ default: m.DashboardPage })));
+const ConfigurationsPage = lazy(() => import('./pages/ConfigurationsPage').then((m) => ({ default: m.ConfigurationsPage })));
+const HistoryPage = lazy(() => import('./pages/HistoryPage').then((m) => ({ default: m.HistoryPage })));
+const RestoresPage = lazy(() => import('./pages/RestoresPage').then((m) => ({ default: m.RestoresPage })));
+const VerificationsPage = lazy(() => import('./pages/VerificationsPage').then((m) => ({ default: m.VerificationsPage })));
+const SourcesPage = lazy(() => import('./pages/SourcesPage').then((m) => ({ default: m.SourcesPage })));
+const DestinationsPage = lazy(() => import('./pages/DestinationsPage').then((m) => ({ default: m.DestinationsPage })));
+const AuditPage = lazy(() => import('./pages/AuditPage').then((m) => ({ default: m.AuditPage })));
+const NotificationsPage = lazy(() => import('./pages/NotificationsPage').then((m) => ({ default: m.NotificationsPage })));
+const UsersPage = lazy(() => import('./pages/UsersPage').then((m) => ({ default: m.UsersPage })));
+const TokensPage = lazy(() => import('./pages/TokensPage').then((m) => ({ default: m.TokensPage })));
+const SessionsPage = lazy(() => import('./pages/SessionsPage').then((m) => ({ default: m.SessionsPage })));
 import { useToast } from './components/Toasts';
 import { CapabilitiesProvider, useCapabilities } from './capabilities';
+import { LiveProvider } from './live';
+import { ThemeToggle } from './components/ThemeToggle';
 
 export function App() {
   const { actor, checking } = useAuth();
@@ -31,7 +34,9 @@ export function App() {
   if (!actor) return <LoginPage />;
   return (
     <CapabilitiesProvider>
-      <Shell />
+      <LiveProvider>
+        <Shell />
+      </LiveProvider>
     </CapabilitiesProvider>
   );
 }
@@ -83,6 +88,7 @@ function Shell() {
           </NavLink>
           <span className={`badge role-${actor!.role}`}>{actor!.role}</span>
         </span>
+        <ThemeToggle />
         <button type="button" className="button button-ghost button-small" onClick={signOut}>
           Log out
         </button>
@@ -117,6 +123,7 @@ function Shell() {
         ) : null}
       </nav>
       <main id="main" className="content" tabIndex={-1}>
+        <Suspense fallback={<PageLoading />}>
         <Routes>
           <Route path="/" element={<DashboardPage />} />
           <Route path="/configurations" element={<ConfigurationsPage />} />
@@ -139,7 +146,16 @@ function Shell() {
           <Route path="/login" element={<Navigate to="/" replace />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
+        </Suspense>
       </main>
+    </div>
+  );
+}
+
+function PageLoading() {
+  return (
+    <div className="splash" aria-busy="true">
+      <span className="spinner" aria-hidden="true" /> Loading…
     </div>
   );
 }

@@ -199,6 +199,20 @@ export const backupRoutes = defineRoutes({
       503: { description: 'No copy can be read now (a destination is unreachable).' },
     },
   },
+  'backups.retry': {
+    method: 'post',
+    path: '/api/backups/:id/retry',
+    summary: 'Run a failed backup again: a new backup of the same source, configuration and type',
+    tag: 'backups',
+    access: 'operator',
+    location: '/api/backups/:id',
+    params: backupId,
+    responses: {
+      202: { description: 'The new backup, pending.', schema: backupSchema },
+      404: { description: 'No such backup.' },
+      409: { description: 'The backup did not fail, or its source is gone.' },
+    },
+  },
   'backups.delete': {
     method: 'delete',
     path: '/api/backups/:id',

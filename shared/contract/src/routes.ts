@@ -5,6 +5,7 @@ import { auditRoutes } from './audit.js';
 import { authRoutes, loginRoutes } from './auth.js';
 import { backupRoutes } from './backups.js';
 import { configurationRoutes } from './configurations.js';
+import { dashboardRoutes } from './dashboard.js';
 import { notificationRoutes } from './notifications.js';
 import { operationRoutes } from './operations.js';
 import { runRoutes } from './runs.js';
@@ -20,6 +21,7 @@ export const routes = {
   ...authRoutes,
   ...auditRoutes,
   ...operationRoutes,
+  ...dashboardRoutes,
 };
 
 /** Every route a client may call: the documented API, and logging in and out. */

@@ -5,7 +5,7 @@
 // shared/contract/src/schedule.ts, which the web form checks with too.
 import { getNextMillis } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
-import { joinFieldAndMessage, normalizeSchedule, parseTimeOfDay, scheduleProblems, type Schedule, type ScheduleKind } from '@coffre/contract';
+import { joinFieldAndMessage, normalizeSchedule, schedulePattern, scheduleProblems, type Schedule, type ScheduleKind } from '@coffre/contract';
 import { ValidationError } from '../infra/errors.js';
 
 /** The schedule columns of a BackupConfiguration row. */
@@ -39,20 +39,7 @@ export function validateSchedule(schedule: Schedule): void {
 /** The repeat options of the configuration's BullMQ job scheduler; null for a manual schedule. */
 export function scheduleToCron(schedule: Schedule): CronRepeat | null {
   validateSchedule(schedule);
-  const s = normalizeSchedule(schedule);
-  const tz = s.timezone ?? 'UTC';
-  switch (s.kind) {
-    case 'manual':
-      return null;
-    case 'hourly':
-      return { pattern: `${Number(s.time)} * * * *`, tz };
-    case 'cron':
-      return { pattern: s.cron!, tz };
-  }
-  const { hour, minute } = parseTimeOfDay(s.time!)!;
-  const day = s.kind === 'monthly' ? String(s.dayOfMonth) : '*';
-  const weekday = s.kind === 'weekly' ? String(s.weekday) : '*';
-  return { pattern: `${minute} ${hour} ${day} * ${weekday}`, tz };
+  return schedulePattern(schedule);
 }
 
 /**

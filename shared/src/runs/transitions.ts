@@ -20,7 +20,7 @@ export interface RunStore {
   events: Events;
 }
 
-type RunWhere = { id: string; status: 'running' | { in: ('pending' | 'running')[] } };
+type RunWhere = { id: string; status: 'running' | { in: ('pending' | 'running')[] }; progressBytes?: { lt: bigint } };
 
 /** One conditional update of one history table; the only place that names the tables' delegates. */
 async function update<M extends RunModel>(db: Db, model: M, where: RunWhere, data: RunColumns[M]): Promise<number> {
@@ -61,6 +61,12 @@ export async function noteRun<M extends RunModel>(store: RunStore, model: M, id:
   await update(store.db, model, { id, status: 'running' }, data);
 }
 
+/**
+ * The bytes a running run has read or written so far. Writers do not wait for each other (progress
+ * is reported many times a second), so an older count may land after a newer one: only a larger
+ * count is written, and the counter on screen never goes backwards.
+ */
 export async function recordProgress(store: RunStore, model: 'backup' | 'restore', id: string, bytes: number): Promise<void> {
-  await update(store.db, model, { id, status: 'running' }, { progressBytes: BigInt(bytes) });
+  const count = BigInt(bytes);
+  await update(store.db, model, { id, status: 'running', progressBytes: { lt: count } }, { progressBytes: count });
 }

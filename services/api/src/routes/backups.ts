@@ -14,6 +14,7 @@ import {
   requestRestore,
   requestVerification,
   restoreToApi,
+  retryBackup,
   verificationToApi,
   type AppContext,
   type ParsedInput,
@@ -31,6 +32,7 @@ export function backupRoutes(api: Api, ctx: AppContext): void {
   api.route('backups.download', (input, { req, res }) => download(ctx, input, req, res));
   api.route('backups.restore', async ({ params, body }, { actor }) => restoreToApi(await requestRestore(ctx, params.id, body, actor)));
   api.route('backups.verify', async ({ params }, { actor }) => verificationToApi(await requestVerification(ctx, params.id, actor)));
+  api.route('backups.retry', async ({ params }, { actor }) => backupToApi(await retryBackup(ctx, params.id, actor)));
   api.route('backups.delete', ({ params }, { actor }) => deleteBackup(ctx, params.id, actor));
 }
 

@@ -7,5 +7,7 @@ import { notificationRoutes } from './notifications.js';
 import { metricsRoutes } from './metrics.js';
 import { sessionRoutes } from './sessions.js';
 import { workerRoutes } from './workers.js';
+import { dashboardRoutes } from './dashboard.js';
+import { eventRoutes } from './events.js';
 
-export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes, sessionRoutes, workerRoutes];
+export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes, sessionRoutes, workerRoutes, dashboardRoutes, eventRoutes];

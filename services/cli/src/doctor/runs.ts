@@ -3,7 +3,7 @@
 // against the configurations, and whether each scheduled configuration completed a backup when one
 // was due.
 import { rm } from 'node:fs/promises';
-import type { ConfigurationDetails } from '@coffre/shared';
+import { judgeProtection, type ConfigurationDetails } from '@coffre/shared';
 import type { LocalCoffre } from '../local.js';
 import { humanAge, humanBytes } from '../output.js';
 import type { Outcome, Shared } from './outcome.js';
@@ -116,15 +116,19 @@ export async function schedulersCheck(shared: Shared, local: LocalCoffre): Promi
 export function lastBackupOutcome(configuration: ConfigurationDetails): Outcome {
   const c = configuration;
   const last = c.lastCompletedAt ? `the last successful backup still kept was ${humanAge(c.lastCompletedAt)}` : 'it has never completed a backup (or none is kept)';
-  const failed = c.lastStatus === 'failed';
   const details = { lastCompletedAt: c.lastCompletedAt, lastStatus: c.lastStatus, schedule: c.scheduleDescription, overdueAt: c.overdueAt };
   const fix = `See why with coffre backup list --config "${c.name}" --status failed, check that a worker runs, then coffre config run "${c.name}".`;
-  if (c.overdue) {
-    return { status: 'warn', message: `Overdue: ${last}, and it runs ${c.scheduleDescription.replace(/^E/, 'e')}${failed ? '; its newest run failed' : ''}.`, fix, details };
-  }
   const due = c.overdueAt ? ` (overdue at ${c.overdueAt} unless one completes)` : '';
-  // Not overdue yet, but a failed newest run or no success at all is not "on time" either.
-  if (failed) return { status: 'warn', message: `Its newest run failed; ${last}${due}.`, fix, details };
+  // The dashboard's rule (rules/protection.ts): a configuration whose newest finished run failed is failing.
+  const newestFinished = c.lastStatus === 'completed' || c.lastStatus === 'failed' ? c.lastStatus : null;
+  const judged = judgeProtection({ lastCompletedAt: c.lastCompletedAt ? new Date(c.lastCompletedAt) : null, newestFinished, schedules: 1, overdue: c.overdue ? [c.name] : [] });
+  if (judged.status === 'failing') {
+    return { status: 'fail', message: `Failing: its newest run failed; ${last}${c.overdue ? ', and it is overdue' : due}.`, fix, details };
+  }
+  if (c.overdue) {
+    return { status: 'warn', message: `Overdue: ${last}, and it runs ${c.scheduleDescription.replace(/^E/, 'e')}.`, fix, details };
+  }
+  // Not overdue yet, but no success at all is not "on time" either.
   if (!c.lastCompletedAt) return { status: 'ok', message: `Not due yet: no backup has completed since it was created or activated${due}.`, details };
   return { status: 'ok', message: `On time: ${last} (${c.scheduleDescription}).`, details };
 }

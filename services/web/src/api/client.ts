@@ -74,8 +74,19 @@ async function errorOf(response: Response): Promise<ApiError> {
   }
 }
 
-/** A query string from the set values of an object (empty strings and undefined left out). */
-export { queryString } from '@coffre/contract';
+/**
+ * A query string from the set values of an object (undefined, null and empty strings left out), as
+ * the contract's client builds it; written here so that the shell's chunk does not carry the
+ * contract's schemas (zod), which only the forms need.
+ */
+export function queryString(query: Record<string, unknown>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, Array.isArray(value) ? value.join(',') : String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
 
 /** Saves a resource of `collection`: PUT to its address when it exists (has an id), POST to the collection when it is new. */
 export function saveResource<T>(collection: string, id: string | undefined, body: unknown): Promise<T> {

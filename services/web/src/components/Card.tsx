@@ -59,9 +59,10 @@ export function Switch({ checked, label, disabled, readOnly, onChange, children 
 }
 
 /** A check's button on a card: it spins while the check runs. */
-export function ProbeButton<T extends { id: string }>({ probe, item, primary, children = 'Test connection' }: { probe: Probe<T>; item: T; primary?: boolean; children?: ReactNode }) {
+export function ProbeButton<T extends { id: string; name: string }>({ probe, item, primary, children = 'Test connection' }: { probe: Probe<T>; item: T; primary?: boolean; children?: string }) {
+  // Repeated on every card: the accessible name says which item ("Test connection of shop").
   return (
-    <Button small variant={primary ? 'primary' : 'plain'} busy={probe.probing === item.id} onClick={() => probe.run(item)}>
+    <Button small variant={primary ? 'primary' : 'plain'} busy={probe.probing === item.id} aria-label={`${children} of ${item.name}`} onClick={() => probe.run(item)}>
       {children}
     </Button>
   );
@@ -79,14 +80,14 @@ export function ProbeResult({ verdict, testId }: { verdict: Verdict | undefined;
 }
 
 /** Edit, what else the page puts between, and Delete: the buttons of a card an admin manages. */
-export function EditAndDelete({ onEdit, onDelete, children }: { onEdit: () => void; onDelete: () => void; children?: ReactNode }) {
+export function EditAndDelete({ name, onEdit, onDelete, children }: { name: string; onEdit: () => void; onDelete: () => void; children?: ReactNode }) {
   return (
     <>
-      <Button small onClick={onEdit}>
+      <Button small aria-label={`Edit ${name}`} onClick={onEdit}>
         Edit
       </Button>
       {children}
-      <Button small variant="danger" onClick={onDelete}>
+      <Button small variant="danger" aria-label={`Delete ${name}`} onClick={onDelete}>
         Delete
       </Button>
     </>

@@ -68,12 +68,13 @@ export function Dialog({ title, onClose, children, footer, wide, busy }: DialogP
   return createPortal(
     <div className="backdrop" onMouseDown={(event) => event.target === event.currentTarget && !busy && onClose()}>
       <div ref={panel} className={`dialog${wide ? ' dialog-wide' : ''}`} role="dialog" aria-modal="true" aria-labelledby={titleId} tabIndex={-1}>
-        <header className="dialog-header">
+        {/* A div, not a header: at the top of the document (a portal) a header is a second banner landmark. */}
+        <div className="dialog-header">
           <h2 id={titleId}>{title}</h2>
           <button type="button" className="icon-button" aria-label="Close" onClick={onClose} disabled={busy}>
             ×
           </button>
-        </header>
+        </div>
         <div className="dialog-body">{children}</div>
         {footer ? <footer className="dialog-footer">{footer}</footer> : null}
       </div>

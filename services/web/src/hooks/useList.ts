@@ -1,10 +1,10 @@
-// The lists the pages show, read from the API and read again every few seconds: a plain list
+// The lists the pages show, read from the API and read again when the live stream says they changed: a plain list
 // ({items}), or one page of a longer one whose page is kept here and goes back to 1 when the
 // filters change.
 import { useState } from 'react';
 import { queryString } from '../api/client';
 import type { Page } from '@coffre/contract';
-import { useApi, POLL_MS } from './usePolling';
+import { useApi, type Liveness } from './usePolling';
 
 export interface Paging {
   page: number;
@@ -25,18 +25,18 @@ export interface ListApi<T> extends ListState<T> {
   reload: () => Promise<void>;
 }
 
-/** GET a route that answers {items}, polled; `null` reads nothing. */
-export function useListApi<T>(path: string | null, intervalMs: number | null = POLL_MS): ListApi<T> {
-  const { data, error, stale, reload } = useApi<{ items: T[] }>(path, intervalMs);
+/** GET a route that answers {items}, live; `null` reads nothing. */
+export function useListApi<T>(path: string | null, live?: Liveness): ListApi<T> {
+  const { data, error, stale, reload } = useApi<{ items: T[] }>(path, live);
   return { rows: data?.items, error, stale, reload };
 }
 
-/** GET one page of a paged route with `filters` (empty values left out), polled; new filters go back to page 1. */
-export function usePagedApi<T>(path: string, filters: Record<string, string | undefined>, pageSize: number, intervalMs: number | null = POLL_MS): ListApi<T> {
+/** GET one page of a paged route with `filters` (empty values left out), live; new filters go back to page 1. */
+export function usePagedApi<T>(path: string, filters: Record<string, string | undefined>, pageSize: number, live?: Liveness): ListApi<T> {
   const filtersKey = JSON.stringify(filters);
   const [shown, setShown] = useState({ filtersKey, page: 1 });
   const page = shown.filtersKey === filtersKey ? shown.page : 1;
-  const { data, error, stale, reload } = useApi<Page<T>>(`${path}${queryString({ page, pageSize, ...filters })}`, intervalMs);
+  const { data, error, stale, reload } = useApi<Page<T>>(`${path}${queryString({ page, pageSize, ...filters })}`, live);
   const paging = data ? { page, pageSize, total: data.total, onPage: (next: number) => setShown({ filtersKey, page: next }) } : undefined;
   return { rows: data?.items, error, stale, reload, paging };
 }

@@ -1,10 +1,15 @@
-// Reads a resource and reads it again every few seconds, so that statuses change on screen without
-// a reload. One request at a time; a failed poll keeps the last data and reports the error. A 404
-// ends the polling: what does not exist (a mistyped or deleted id in a link) will not appear.
+// Reads a resource, and reads it again whenever the live stream says that what it shows changed
+// (src/live.tsx), so that statuses change on screen without a reload and without polling. One
+// request at a time; a failed read keeps the last data and reports the error. A 404 ends the
+// listening: what does not exist (a mistyped or deleted id in a link) will not appear. A change
+// heard while the tab is hidden is read when it shows again.
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { LiveTopic } from '@coffre/contract';
 import { ApiError, apiGet } from '../api/client';
+import { topicsOf, useLive } from '../live';
 
-export const POLL_MS = 2500;
+/** What a read listens to: topics, or null for a read that is never repeated by itself. */
+export type Liveness = readonly LiveTopic[] | null;
 
 export interface Polled<T> {
   data: T | undefined;
@@ -17,7 +22,7 @@ export interface Polled<T> {
   reload: () => Promise<void>;
 }
 
-export function usePolling<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[], intervalMs: number | null = POLL_MS): Polled<T> {
+export function usePolling<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[], live: Liveness): Polled<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<Error>();
   const [loading, setLoading] = useState(true);
@@ -30,9 +35,11 @@ export function usePolling<T>(load: (signal: AbortSignal) => Promise<T>, deps: r
   loadRef.current = load;
   const generation = useRef(0);
   const inFlight = useRef<AbortController | null>(null);
+  const again = useRef(false);
   const missing = useRef(false);
+  const hiddenChange = useRef(false);
 
-  const run = useCallback(async (mine: number) => {
+  const run = useCallback(async (mine: number): Promise<void> => {
     const readFor = depsRef.current;
     inFlight.current?.abort();
     const controller = new AbortController();
@@ -54,6 +61,11 @@ export function usePolling<T>(load: (signal: AbortSignal) => Promise<T>, deps: r
       if (generation.current === mine) setLoading(false);
       if (inFlight.current === controller) inFlight.current = null;
     }
+    // A change heard during the read: read once more, so that the screen ends on the newest state.
+    if (again.current && generation.current === mine) {
+      again.current = false;
+      await run(mine);
+    }
   }, []);
 
   useEffect(() => {
@@ -62,27 +74,41 @@ export function usePolling<T>(load: (signal: AbortSignal) => Promise<T>, deps: r
     setLoading(true);
     setStale(true);
     missing.current = false;
+    again.current = false;
     void run(mine);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = async () => {
-      if (generation.current !== mine || missing.current) return;
-      if (!inFlight.current && document.visibilityState !== 'hidden') await run(mine);
-      if (generation.current === mine && !missing.current) timer = setTimeout(tick, intervalMs!);
-    };
-    if (intervalMs) timer = setTimeout(tick, intervalMs);
     return () => {
       generation.current += 1;
-      clearTimeout(timer);
       inFlight.current?.abort();
       inFlight.current = null;
     };
-  }, [...deps, intervalMs, run]);
+  }, [...deps, run]);
+
+  const onChange = useCallback(() => {
+    if (missing.current) return;
+    if (document.visibilityState === 'hidden') {
+      hiddenChange.current = true;
+      return;
+    }
+    if (inFlight.current) again.current = true;
+    else void run(generation.current);
+  }, [run]);
+  useLive(live, onChange);
+  useEffect(() => {
+    if (!live) return;
+    const onVisible = () => {
+      if (document.visibilityState !== 'visible' || !hiddenChange.current) return;
+      hiddenChange.current = false;
+      onChange();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [live, onChange]);
 
   const reload = useCallback(() => run(generation.current), [run]);
   return { data, error, loading, stale, dataFor, reload };
 }
 
-/** GET a path of the API, polled. */
-export function useApi<T>(path: string | null, intervalMs: number | null = POLL_MS): Polled<T> {
-  return usePolling<T>((signal) => (path ? apiGet<T>(path, signal) : Promise.resolve(undefined as T)), [path], path ? intervalMs : null);
+/** GET a path of the API, read again when its topics change (`null`: never by itself). */
+export function useApi<T>(path: string | null, live?: Liveness): Polled<T> {
+  return usePolling<T>((signal) => (path ? apiGet<T>(path, signal) : Promise.resolve(undefined as T)), [path], path ? (live === undefined ? topicsOf(path) : live) : null);
 }

@@ -27,11 +27,27 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-export function formatDateTime(iso: string | null | undefined): string {
+/**
+ * The time rule: every absolute time names its zone. In the viewer's zone unless `zone` is given
+ * (a schedule's times are shown in the schedule's own zone): "5 May 2026, 02:30 CEST".
+ */
+export function formatDateTime(iso: string | null | undefined, zone?: string): string {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '—';
-  return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short', ...(zone ? { timeZone: zone } : {}) });
+}
+
+/** The viewer's time zone (the browser's), as an IANA name. */
+export function viewerZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** Whether two zones show the same wall-clock time at `iso` (then one of them is enough). */
+export function sameOffset(iso: string, zone: string, other = viewerZone()): boolean {
+  const at = new Date(iso);
+  const offset = (timeZone: string) => at.toLocaleString('en-US', { timeZone, timeZoneName: 'longOffset' }).split(' ').pop();
+  return offset(zone) === offset(other);
 }
 
 /** "in 5 min", "3 h ago", relative to `now`. */
@@ -65,8 +81,8 @@ export function describeRetention(r: Retention): string {
   return parts.length ? `Keeps ${parts.join(', ')}` : 'Keeps every backup';
 }
 
-/** When a configuration runs next: "in 3 hours (12/05/2026, 02:30)", or why it does not. */
-export function describeNextRun(c: { nextRunAt: string | null; active: boolean }): string {
-  if (c.nextRunAt) return `${formatRelative(c.nextRunAt)} (${formatDateTime(c.nextRunAt)})`;
+/** When a configuration runs next: "in 3 h (5 May 2026, 02:30 CEST)", in the schedule's zone, or why it does not. */
+export function describeNextRun(c: { nextRunAt: string | null; active: boolean; schedule?: { timezone: string } }): string {
+  if (c.nextRunAt) return `${formatRelative(c.nextRunAt)} (${formatDateTime(c.nextRunAt, c.schedule?.timezone)})`;
   return c.active ? 'Only when run by hand' : 'Inactive';
 }

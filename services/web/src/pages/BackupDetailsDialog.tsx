@@ -9,6 +9,7 @@ import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
 import { Button } from '../components/Button';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
+import { Time } from '../components/Time';
 import { useToast } from '../components/Toasts';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useApi } from '../hooks/usePolling';
@@ -99,8 +100,8 @@ function BackupFacts({ backup }: { backup: Backup }) {
         {backup.status === 'running' ? `${formatBytes(backup.progressBytes)} so far` : formatBytes(backup.sizeBytes)}
       </Fact>
       <Fact label="Duration">{formatDuration(backup.durationMs)}</Fact>
-      <Fact label="Created">{formatDateTime(backup.createdAt)}</Fact>
-      <Fact label="Completed">{formatDateTime(backup.completedAt)}</Fact>
+      <Fact label="Created"><Time at={backup.createdAt} /></Fact>
+      <Fact label="Completed"><Time at={backup.completedAt} /></Fact>
       <Fact label="Checksum (SHA-256)" className="mono break" data-testid="detail-checksum">
         {backup.checksumSha256 ?? '—'}
       </Fact>
@@ -116,7 +117,7 @@ function BackupFacts({ backup }: { backup: Backup }) {
           <Link to="/verifications">{backup.lastVerification.result ?? backup.lastVerification.status}</Link> {formatDateTime(backup.lastVerification.completedAt)}
         </Fact>
       ) : null}
-      {backup.deletedAt ? <Fact label="Deleted">{formatDateTime(backup.deletedAt)}</Fact> : null}
+      {backup.deletedAt ? <Fact label="Deleted"><Time at={backup.deletedAt} /></Fact> : null}
     </dl>
   );
 }

@@ -1,6 +1,6 @@
 // Backup configurations as cards: the schedule in words, the next run, an active switch, and the
 // actions the operator's role allows (run now, edit, duplicate, delete with confirmation).
-import { useState } from 'react';
+import { Suspense, lazy, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { apiSend } from '../api/client';
 import type { BackupView as Backup, ConfigurationDetails as Configuration } from '@coffre/contract';
@@ -16,8 +16,11 @@ import { useAction } from '../hooks/useAction';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useListApi } from '../hooks/useList';
 import { describeNextRun, describeRetention, formatDateTime, formatRelative } from '../lib/format';
-import { ConfigurationFormDialog } from './ConfigurationFormDialog';
 import { ConfigurationDetailsDialog } from './ConfigurationDetailsDialog';
+import { cronInWords } from '../lib/cron-words';
+
+// The form (the contract's schemas, cron-parser) is loaded when it is first opened.
+const ConfigurationFormDialog = lazy(() => import('./ConfigurationFormDialog').then((m) => ({ default: m.ConfigurationFormDialog })));
 
 export function ConfigurationsPage() {
   const { can } = useAuth();
@@ -36,13 +39,13 @@ export function ConfigurationsPage() {
   const buttonsOf = (c: Configuration) => (
     <>
       {can('operator') ? (
-        <Button small variant="primary" busy={busy === `run-${c.id}`} onClick={() => act(`run-${c.id}`, () => apiSend<Backup>('POST', `/api/configurations/${c.id}/run`), `Backup of ${c.name} is queued.`)}>
+        <Button small variant="primary" busy={busy === `run-${c.id}`} aria-label={`Run now: ${c.name}`} onClick={() => act(`run-${c.id}`, () => apiSend<Backup>('POST', `/api/configurations/${c.id}/run`), `Backup of ${c.name} is queued.`)}>
           Run now
         </Button>
       ) : null}
       {can('admin') ? (
-        <EditAndDelete onEdit={() => setEditing(c)} onDelete={() => removal.ask(c)}>
-          <Button small busy={busy === `dup-${c.id}`} onClick={() => act(`dup-${c.id}`, () => apiSend('POST', `/api/configurations/${c.id}/duplicate`), `${c.name} is duplicated (the copy is inactive).`)}>
+        <EditAndDelete name={c.name} onEdit={() => setEditing(c)} onDelete={() => removal.ask(c)}>
+          <Button small busy={busy === `dup-${c.id}`} aria-label={`Duplicate ${c.name}`} onClick={() => act(`dup-${c.id}`, () => apiSend('POST', `/api/configurations/${c.id}/duplicate`), `${c.name} is duplicated (the copy is inactive).`)}>
             Duplicate
           </Button>
         </EditAndDelete>
@@ -81,6 +84,7 @@ export function ConfigurationsPage() {
                 buttons={buttonsOf(c)}
               >
                 <p className="schedule">{c.scheduleDescription}</p>
+                {c.schedule.kind === 'cron' && c.schedule.cron ? <p className="muted small">{cronInWords(c.schedule.cron)}</p> : null}
                 <dl className="facts">
                   <Fact label="Source">{c.sourceName}</Fact>
                   <Fact label="Next run" title={formatDateTime(c.nextRunAt)}>
@@ -108,6 +112,7 @@ export function ConfigurationsPage() {
         />
       ) : null}
       {editing ? (
+        <Suspense fallback={null}>
         <ConfigurationFormDialog
           configuration={editing === 'new' ? null : editing}
           onClose={() => setEditing(null)}
@@ -116,6 +121,7 @@ export function ConfigurationsPage() {
             await configurations.reload();
           }}
         />
+        </Suspense>
       ) : null}
       <ConfirmActionDialog action={removal} title={(c) => `Delete ${c.name}?`} confirmLabel="Delete configuration" danger>
         {() => <p>Its schedule stops. The backups it made stay in the history until you delete them.</p>}

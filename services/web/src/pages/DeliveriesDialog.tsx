@@ -16,7 +16,7 @@ const statusClass: Record<DeliveryStatus, string> = { delivered: 'status-complet
 
 export function DeliveriesDialog({ channel, onClose }: { channel: NotificationChannel; onClose: () => void }) {
   const [status, setStatus] = useState<DeliveryStatus | ''>('');
-  const deliveries = usePagedApi<NotificationDelivery>(`/api/notification-channels/${channel.id}/deliveries`, { status }, PAGE_SIZE, 5000);
+  const deliveries = usePagedApi<NotificationDelivery>(`/api/notification-channels/${channel.id}/deliveries`, { status }, PAGE_SIZE);
   const total = deliveries.paging?.total;
   return (
     <Dialog title={`Deliveries to ${channel.name}`} onClose={onClose} wide>

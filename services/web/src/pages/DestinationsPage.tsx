@@ -26,8 +26,8 @@ export function DestinationsPage() {
   const available = useOptionalRoute('get', '/api/destinations');
   const testable = useOptionalRoute('post', '/api/destinations/{id}/test');
   const withSystem = useOptionalRoute('get', '/api/system');
-  const destinations = useListApi<Destination>(available ? '/api/destinations' : null, 10_000);
-  const system = useApi<SystemInfo>(withSystem ? '/api/system' : null, 15_000);
+  const destinations = useListApi<Destination>(available ? '/api/destinations' : null);
+  const system = useApi<SystemInfo>(withSystem ? '/api/system' : null);
   const [editing, setEditing] = useState<Destination | 'new' | null>(null);
   const removal = useConfirmedAction<Destination>((d) => apiSend('DELETE', `/api/destinations/${d.id}`), (d) => `${d.name} is deleted.`, destinations.reload);
   const connection = useProbe((d: Destination) => apiSend<{ ok: boolean; message: string }>('POST', `/api/destinations/${d.id}/test`), (outcome) => outcome);
@@ -60,7 +60,7 @@ export function DestinationsPage() {
             Set as default
           </Button>
         ) : null}
-        {admin ? <EditAndDelete onEdit={() => setEditing(d)} onDelete={() => removal.ask(d)} /> : null}
+        {admin ? <EditAndDelete name={d.name} onEdit={() => setEditing(d)} onDelete={() => removal.ask(d)} /> : null}
       </>
     ) : null;
 

@@ -45,6 +45,7 @@ export function HistoryPage() {
   const { data, error, dataFor, reload } = usePolling<ApiPage<Backup>>(
     (signal) => (rangeProblem ? Promise.resolve({ items: [], total: 0, page: 1, pageSize: PAGE_SIZE }) : apiGet(`/api/backups${queryString(backupQuery(filters, PAGE_SIZE))}`, signal)),
     [key],
+    ['backups'],
   );
 
   // Decided at render, so that rows of the previous filter never pass for the new one's.

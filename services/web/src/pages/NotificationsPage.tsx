@@ -19,7 +19,7 @@ import { ChannelFormDialog } from './ChannelFormDialog';
 import { DeliveriesDialog } from './DeliveriesDialog';
 
 export function NotificationsPage() {
-  const channels = useListApi<NotificationChannel>('/api/notification-channels', 10_000);
+  const channels = useListApi<NotificationChannel>('/api/notification-channels');
   const [editing, setEditing] = useState<NotificationChannel | 'new' | null>(null);
   const [deliveriesOf, setDeliveriesOf] = useState<NotificationChannel | null>(null);
   const removal = useConfirmedAction<NotificationChannel>((c) => apiSend('DELETE', `/api/notification-channels/${c.id}`), (c) => `${c.name} is deleted.`, channels.reload);
@@ -70,7 +70,7 @@ export function NotificationsPage() {
                       <Button small onClick={() => setDeliveriesOf(channel)}>
                         Deliveries
                       </Button>
-                      <EditAndDelete onEdit={() => setEditing(channel)} onDelete={() => removal.ask(channel)} />
+                      <EditAndDelete name={channel.name} onEdit={() => setEditing(channel)} onDelete={() => removal.ask(channel)} />
                     </>
                   }
                 >

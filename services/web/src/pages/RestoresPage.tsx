@@ -13,7 +13,7 @@ const PAGE_SIZE = 20;
 
 export function RestoresPage() {
   const restores = usePagedApi<Restore>('/api/restores', {}, PAGE_SIZE);
-  const sources = useListApi<Source>('/api/sources', 30_000);
+  const sources = useListApi<Source>('/api/sources');
   const sourceName = (id: string | null) => (id ? sources.rows?.find((s) => s.id === id)?.name : undefined);
   const { id } = useParams();
   const navigate = useNavigate();

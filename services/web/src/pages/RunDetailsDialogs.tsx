@@ -5,9 +5,10 @@ import type { RestoreView as Restore, SourceView as Source, VerificationView as 
 import { ProgressBar, StatusBadge } from '../components/Badges';
 import { DataTable, type Column } from '../components/DataTable';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
+import { Time } from '../components/Time';
 import { useListApi } from '../hooks/useList';
 import { useApi } from '../hooks/usePolling';
-import { formatBytes, formatCount, formatDateTime, formatDuration } from '../lib/format';
+import { formatBytes, formatCount, formatDuration } from '../lib/format';
 
 export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () => void }) {
   const { data, error } = useApi<Restore>(`/api/restores/${encodeURIComponent(id)}`);
@@ -109,8 +110,8 @@ function RunTimes({ run }: { run: { durationMs: number | null; createdAt: string
   return (
     <>
       <Fact label="Duration">{formatDuration(run.durationMs)}</Fact>
-      <Fact label="Created">{formatDateTime(run.createdAt)}</Fact>
-      <Fact label="Completed">{formatDateTime(run.completedAt)}</Fact>
+      <Fact label="Created"><Time at={run.createdAt} /></Fact>
+      <Fact label="Completed"><Time at={run.completedAt} /></Fact>
     </>
   );
 }

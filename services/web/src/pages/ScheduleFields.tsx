@@ -2,7 +2,9 @@
 // expression, in a time zone; and whether the schedule runs at all.
 import { FormCheck, FormInput, FormSelect } from '../components/Field';
 import type { FormState } from '../hooks/useForm';
-import type { ConfigurationForm } from '../forms/configuration';
+import { configurationBody, type ConfigurationForm } from '../forms/configuration';
+import type { Schedule } from '@coffre/contract';
+import { SchedulePreview } from './SchedulePreview';
 
 const weekdays = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const timezones = (() => {
@@ -47,6 +49,7 @@ export function ScheduleFields({ form }: { form: FormState<ConfigurationForm> })
           <option key={zone} value={zone} />
         ))}
       </datalist>
+      <SchedulePreview schedule={configurationBody(form.form).schedule as unknown as Schedule} />
       <FormCheck form={form} field="active">
         Active (the schedule runs)
       </FormCheck>

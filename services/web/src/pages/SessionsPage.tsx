@@ -9,7 +9,7 @@ import { useApi } from '../hooks/usePolling';
 import { formatDateTime, formatRelative } from '../lib/format';
 
 export function SessionsPage() {
-  const { data, error, reload } = useApi<{ items: UiSession[] }>('/api/auth/sessions', 30_000);
+  const { data, error, reload } = useApi<{ items: UiSession[] }>('/api/auth/sessions');
   const { busy, run } = useAction();
 
   const end = async (session: UiSession) => {

@@ -25,7 +25,7 @@ interface TestOutcome {
 
 export function SourcesPage() {
   const { can } = useAuth();
-  const sources = useListApi<Source>('/api/sources', 10_000);
+  const sources = useListApi<Source>('/api/sources');
   const [adding, setAdding] = useState(false);
   const removal = useConfirmedAction<Source>((source) => apiSend('DELETE', `/api/sources/${source.id}`), (source) => `${source.name} is removed.`, sources.reload);
   const connection = useProbe((source: Source) => apiSend<TestOutcome>('POST', `/api/sources/${source.id}/test`), (outcome) => outcome);
@@ -46,7 +46,7 @@ export function SourcesPage() {
                     <>
                       {can('operator') ? <ProbeButton probe={connection} item={source} /> : null}
                       {can('admin') ? (
-                        <Button small variant="danger" onClick={() => removal.ask(source)}>
+                        <Button small variant="danger" aria-label={`Remove ${source.name}`} onClick={() => removal.ask(source)}>
                           Remove
                         </Button>
                       ) : null}

@@ -22,7 +22,7 @@ import { RoleBadge, RoleField } from './RoleField';
 type TokenState = 'active' | 'revoked' | 'expired';
 
 export function TokensPage() {
-  const tokens = useListApi<ApiToken>('/api/tokens', 15_000);
+  const tokens = useListApi<ApiToken>('/api/tokens');
   const [creating, setCreating] = useState(false);
   const revocation = useConfirmedAction<ApiToken>((token) => apiSend('DELETE', `/api/tokens/${token.id}`), (token) => `${token.name} is revoked.`, tokens.reload);
   const now = Date.now();

@@ -20,7 +20,7 @@ import { RoleBadge, RoleField } from './RoleField';
 
 export function UsersPage() {
   const { actor } = useAuth();
-  const users = useListApi<User>('/api/users', 15_000);
+  const users = useListApi<User>('/api/users');
   const [adding, setAdding] = useState(false);
   const removal = useConfirmedAction<User>((user) => apiSend('DELETE', `/api/users/${user.id}`), (user) => `${user.username} is deleted.`, users.reload);
   const isMe = (user: User) => actor?.type === 'user' && actor.name === user.username;

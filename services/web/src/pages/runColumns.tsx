@@ -4,7 +4,8 @@ import { Link } from 'react-router';
 import type { RunStatus } from '@coffre/contract';
 import { StatusBadge } from '../components/Badges';
 import type { Column } from '../components/DataTable';
-import { formatDateTime, formatDuration } from '../lib/format';
+import { formatDuration } from '../lib/format';
+import { Time } from '../components/Time';
 
 /** A restore or a verification: a run of something on one backup. */
 interface BackupRun {
@@ -46,5 +47,5 @@ export function durationColumn<R extends { durationMs: number | null }>(): Colum
 }
 
 export function createdColumn<R extends { createdAt: string }>(): Column<R> {
-  return { header: 'Created', cell: (run) => formatDateTime(run.createdAt) };
+  return { header: 'Created', cell: (run) => <Time at={run.createdAt} /> };
 }

@@ -1,44 +1,20 @@
-// What an operator checks first: how the backups go, what runs now, what is late, how full the
-// disks are, and a button to back up each source now.
+// The dashboard's other panels: workers alive, statistics, what runs now, what is late, the
+// 30-day charts and how full the destinations are.
 import { useEffect, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
-import { ApiError, apiGet, apiSend, queryString } from '../api/client';
-import type { BackupView as Backup, BackupDay, BackupStats, ConfigurationDetails as Configuration, Page, SourceView as Source, SystemReport as SystemInfo, WorkerView as WorkerInfo } from '@coffre/contract';
-import { useAuth } from '../auth';
-import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
-import { Button } from '../components/Button';
-import { BackupsPerDayChart, StoredBytesChart } from '../components/Charts';
-import { useAction } from '../hooks/useAction';
-import { useApi } from '../hooks/usePolling';
-import { formatBytes, formatDuration, formatPercent, formatRelative } from '../lib/format';
-import { LoadError, Loading } from '../components/States';
-import { useOptionalRoute } from '../capabilities';
-import { DestinationUsageItem } from '../components/DestinationUsage';
-
-export function DashboardPage() {
-  return (
-    <section className="page">
-      <header className="page-header">
-        <h1>Dashboard</h1>
-        <WorkersAlive />
-      </header>
-      <StatsWidget />
-      <div className="grid-2">
-        <RunningJobs />
-        <OverdueConfigurations />
-      </div>
-      <HistoryCharts />
-      <div className="grid-2">
-        <BackUpNow />
-        <DiskUsagePanel />
-      </div>
-    </section>
-  );
-}
+import { ApiError, apiGet, queryString } from '../../api/client';
+import type { BackupView as Backup, BackupDay, BackupStats, ConfigurationDetails as Configuration, Page, SystemReport as SystemInfo, WorkerView as WorkerInfo } from '@coffre/contract';
+import { ProgressBar, StatusBadge, TypeBadge } from '../../components/Badges';
+import { BackupsPerDayChart, StoredBytesChart } from '../../components/Charts';
+import { useApi } from '../../hooks/usePolling';
+import { formatBytes, formatDuration, formatPercent, formatRelative } from '../../lib/format';
+import { LoadError, Loading } from '../../components/States';
+import { useOptionalRoute } from '../../capabilities';
+import { DestinationUsageItem } from '../../components/DestinationUsage';
 
 /** Whether anything will run: backups wait in vain while no worker sends its heartbeat. */
-function WorkersAlive() {
-  const { data, error } = useApi<{ items: WorkerInfo[] }>('/api/workers', 10_000);
+export function WorkersAlive() {
+  const { data, error } = useApi<{ items: WorkerInfo[] }>('/api/workers');
   if (!data) return error ? <span className="badge status-failed" data-testid="workers">workers: unknown</span> : null;
   const alive = data.items.length;
   const title = data.items.map((w) => `${w.host} pid ${w.pid}, heartbeat ${formatRelative(w.beatAt)}`).join('\n');
@@ -49,7 +25,7 @@ function WorkersAlive() {
   );
 }
 
-function StatsWidget() {
+export function StatsWidget() {
   const { data: stats, error } = useApi<BackupStats>('/api/backups/stats');
   if (error && !stats) return <LoadError error={error} what="the statistics" />;
   if (!stats) return <Loading what="statistics" />;
@@ -96,7 +72,7 @@ function Stat({ label, value, hint }: { label: string; value: string; hint: Reac
   );
 }
 
-function RunningJobs() {
+export function RunningJobs() {
   const { data, error } = useApi<Page<Backup>>(`/api/backups${queryString({ status: 'pending,running', pageSize: 20 })}`);
   const estimates = useLastSizes(data?.items ?? []);
   return (
@@ -150,7 +126,7 @@ function useLastSizes(running: Backup[]): Record<string, number> {
   return sizes;
 }
 
-function OverdueConfigurations() {
+export function OverdueConfigurations() {
   const { data, error } = useApi<{ items: Configuration[] }>('/api/configurations');
   const overdue = data?.items.filter((c) => c.overdue) ?? [];
   return (
@@ -175,8 +151,8 @@ function OverdueConfigurations() {
 }
 
 /** Both charts read one aggregate: backups per UTC day by status, and bytes stored at each day's end. */
-function HistoryCharts() {
-  const { data, error } = useApi<{ items: BackupDay[] }>('/api/backups/daily?days=30', 15_000);
+export function HistoryCharts() {
+  const { data, error } = useApi<{ items: BackupDay[] }>('/api/backups/daily?days=30');
   const chart = (draw: (days: BackupDay[]) => ReactNode) =>
     data ? draw(data.items) : error ? <LoadError error={error} what="the chart" /> : <Loading what="chart" />;
   return (
@@ -193,44 +169,10 @@ function HistoryCharts() {
   );
 }
 
-function BackUpNow() {
-  const { can } = useAuth();
-  const { data, error } = useApi<{ items: Source[] }>('/api/sources', 10_000);
-  const { busy, run } = useAction();
-  return (
-    <div className="panel" data-testid="back-up-now">
-      <h2>Sources</h2>
-      {error && !data ? <LoadError error={error} what="the sources" /> : null}
-      {!data && !error ? <Loading what="sources" /> : null}
-      {data && data.items.length === 0 ? <p className="muted">No source yet.</p> : null}
-      <ul className="plain-list">
-        {data?.items.map((source) => (
-          <li key={source.id} className="source-row">
-            <span className="source-name">{source.name}</span>
-            <span className="muted small">{source.kind}</span>
-            {can('operator') ? (
-              <Button
-                small
-                variant="primary"
-                busy={busy === source.id}
-                onClick={() =>
-                  run(source.id, () => apiSend<Backup>('POST', '/api/backups', { sourceId: source.id }), (backup) => `Backup ${backup.name} is queued.`)
-                }
-              >
-                Back up now
-              </Button>
-            ) : null}
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-}
-
 /** Disk usage of the destinations (GET /api/system); hidden when the API has no such route. */
-function DiskUsagePanel() {
+export function DiskUsagePanel() {
   const available = useOptionalRoute('get', '/api/system');
-  const { data, error } = useApi<SystemInfo>(available ? '/api/system' : null, 5000);
+  const { data, error } = useApi<SystemInfo>(available ? '/api/system' : null);
   if (!available || (error instanceof ApiError && (error.status === 404 || error.status === 403))) return null;
   return (
     <div className="panel" data-testid="disk-usage">
