@@ -8,7 +8,7 @@ let stack: TestStack;
 let admin: string;
 let viewer: string;
 let operator: string;
-let routes: { method: string; path: string; access: string }[];
+let routes: { method: string; path: string; access: string; stream: boolean }[];
 let hostileCalls = 0;
 
 beforeAll(async () => {
@@ -19,10 +19,12 @@ beforeAll(async () => {
   const doc = await request(stack.app).get('/api/openapi.json').set('Authorization', `Bearer ${admin}`);
   expect(doc.status).toBe(200);
   routes = [];
-  for (const [path, methods] of Object.entries(doc.body.paths as Record<string, Record<string, { description: string }>>)) {
+  type Operation = { description: string; responses?: Record<string, { content?: Record<string, unknown> }> };
+  for (const [path, methods] of Object.entries(doc.body.paths as Record<string, Record<string, Operation>>)) {
     for (const [method, op] of Object.entries(methods)) {
       const access = /No authentication/.test(op.description) ? 'public' : /needs the (\w+) role/i.exec(op.description)?.[1] ?? '?';
-      routes.push({ method, path, access });
+      const stream = Object.keys(op.responses?.['200']?.content ?? {}).includes('text/event-stream');
+      routes.push({ method, path, access, stream });
     }
   }
 });
@@ -34,7 +36,27 @@ afterAll(async () => {
 
 const sampleId = '0195a3c1-7b2e-7c3d-8e4f-0123456789ab';
 const concrete = (path: string, id = sampleId) => path.replace(/\{[^}]+\}/g, id);
-const send = (method: string, path: string) => (request(stack.app) as unknown as Record<string, (p: string) => request.Test>)[method]!(path);
+/** An endless stream (the live events) is read up to its first bytes, then dropped; anything else whole. */
+const untilFirstBytes = (res: NodeJS.ReadableStream & { headers: Record<string, string | undefined>; destroy(): void }, done: (error: Error | null, body: unknown) => void) => {
+  const chunks: Buffer[] = [];
+  const streaming = String(res.headers['content-type']).startsWith('text/event-stream');
+  res.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    if (streaming) {
+      res.destroy();
+      done(null, {});
+    }
+  });
+  res.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    try {
+      done(null, text && String(res.headers['content-type']).includes('json') ? JSON.parse(text) : text);
+    } catch {
+      done(null, text);
+    }
+  });
+};
+const send = (method: string, path: string) => (request(stack.app) as unknown as Record<string, (p: string) => request.Test>)[method]!(path).buffer(true).parse(untilFirstBytes as never);
 
 describe('authentication and roles on every route', () => {
   it('the document lists the core routes', () => {
@@ -43,6 +65,7 @@ describe('authentication and roles on every route', () => {
       expect(paths).toContain(expected);
     }
     expect(routes.every((r) => r.access !== '?')).toBe(true);
+    expect(routes.filter((r) => r.stream).map((r) => r.path)).toContain('/api/events');
   });
 
   it('every route but health answers 401 without a token, as JSON', async () => {

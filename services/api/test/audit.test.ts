@@ -116,6 +116,21 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
         },
       },
     ],
+    [
+      'post /api/backups/{id}/retry',
+      {
+        expect: { action: 'backup.create' },
+        run: async (ids) => {
+          const missing = keep(ids, 'missingSource', await admin('post', '/api/sources').send({ name: 'audited-missing-db', url: stack.env.SOURCE_DATABASE_URL!.replace(/\/[^/?]+(\?|$)/, '/coffre_no_such_database$1') }));
+          const failing = await admin('post', '/api/backups').send({ sourceId: missing.body.id, name: 'fails' });
+          const failed = await waitFinished('backup', failing.body.id);
+          if (failed.status !== 'failed') throw new Error(`the backup of a missing database ended ${failed.status}`);
+          const res = await admin('post', `/api/backups/${failing.body.id}/retry`).send();
+          if (res.body?.id) await waitFinished('backup', res.body.id);
+          return res;
+        },
+      },
+    ],
     ['delete /api/backups/{id}', { expect: { action: 'backup.delete' }, run: (ids) => admin('delete', `/api/backups/${ids.spare}`).send() }],
     [
       'post /api/tokens',
