@@ -161,8 +161,9 @@ describe.each(['dump', 'rename', 'status'] as Phase[])('SIGKILL %s', (phase) => 
 
       expect(runningMs, context).toBeLessThan(RECONCILIATION_BOUND_MS);
       if (row.status === 'failed') expect(row.errorMessage, context).toMatch(/\w{10,}/);
-      // The queue agrees: the job is finished too, not left active or stalled.
-      await eventually(async () => ['completed', 'failed'].includes(await jobState(backup.id)), 10_000, `the job of ${context} to finish`);
+      // The queue agrees: the job is finished too, not left active or stalled (a job whose row was already
+      // completed when its worker died waits for the stall check, within the same bound as the rows).
+      await eventually(async () => ['completed', 'failed'].includes(await jobState(backup.id)), RECONCILIATION_BOUND_MS, `the job of ${context} to finish`);
       const audit = await auditArtifacts(stack.ctx, stack.config.BACKUP_DIR);
       expect({ context, mismatches: audit.mismatches, stray: audit.strayFiles }).toEqual({ context, mismatches: [], stray: [] });
       // The killed worker's pg_dump does not outlive it.
