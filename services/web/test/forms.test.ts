@@ -37,6 +37,16 @@ describe('the words under a field', () => {
     expect(destinationProblems({ ...emptyDestinationForm(), name: 'nas', path: 'backups/coffre' })).toEqual({ path: "Path must be an absolute directory path (got 'backups/coffre')." });
   });
 
+  it('for the size caps, the floor and the time limit name the form’s fields, and the body says bytes and seconds', () => {
+    const form = { ...emptyForm(SOURCE), name: 'capped', minKeep: '3', maxTotalGb: '50', maxBackupGb: '2.5', timeLimitMinutes: '90' };
+    expect(configurationProblems(form)).toEqual({});
+    expect(configurationBody(form)).toMatchObject({ retention: { minKeep: 3, maxTotalBytes: 50_000_000_000 }, maxBackupBytes: 2_500_000_000, timeLimitSeconds: 5400 });
+    expect(configurationBody({ ...form, maxBackupGb: '', timeLimitMinutes: '' })).toMatchObject({ maxBackupBytes: null, timeLimitSeconds: null });
+    const problems = configurationProblems({ ...form, maxTotalGb: '0', timeLimitMinutes: '20000' });
+    expect(Object.keys(problems).sort()).toEqual(['maxTotalGb', 'timeLimitMinutes']);
+    expect(problems.timeLimitMinutes).toMatch(/must be between 1 and 604800 \(got 1200000\)/);
+  });
+
   it('say how long a secret is so far, never quoting it', () => {
     expect(userProblems({ username: 'carol', password: '123456789', role: 'viewer' })).toEqual({ password: 'Password must be at least 10 characters long (9 so far).' });
   });
