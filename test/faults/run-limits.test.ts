@@ -141,3 +141,33 @@ describe('retention by total size, with a floor', () => {
     expect(rows.map((r) => r.deletedAt !== null)).toEqual([true, false, false]);
   });
 });
+
+describe('a time limit on a restore', () => {
+  it('stops a restore whose safety backup is held up by a lock: failed with the sentence, the target untouched', async () => {
+    const configurationId = await createConfiguration({ name: 'held-restore', timeLimitSeconds: 5 });
+    const backup = await runAndWait(configurationId);
+    expect(backup.status, backup.errorMessage).toBe('completed');
+    const holder = new pg.Client({ connectionString: source.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE held IN ACCESS EXCLUSIVE MODE');
+    let restore;
+    try {
+      const started = await request(stack.app).post(`/api/backups/${backup.id}/restore`).set(auth).send({ targetSourceId: sourceId, targetDatabase: source.name, confirm: backup.name });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      restore = await eventually(async () => {
+        const res = await request(stack.app).get(`/api/restores/${started.body.id}`).set(auth);
+        return ['completed', 'failed'].includes(res.body.status) ? res.body : undefined;
+      }, 60_000, 'the restore to end');
+      await eventually(async () => (await waitingStatements()).length === 0, 10_000, 'the safety pg_dump to leave the server');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
+    expect(restore.status).toBe('failed');
+    expect(restore.errorMessage).toBe('The run timed out after 5 s: its tools were stopped and nothing was published.');
+    figures.restoreRunMs = new Date(restore.completedAt).getTime() - new Date(restore.startedAt).getTime();
+    const rows = await withClient(source.url, async (c) => (await c.query('SELECT count(*)::int AS n FROM held')).rows[0].n);
+    expect(rows).toBe(20000);
+  });
+});
