@@ -56,6 +56,8 @@ describe('parseConfigurationCreate: what is accepted', () => {
       retention: {},
       destinationIds: [],
       verifySchedule: 'none',
+      maxBackupBytes: null,
+      timeLimitSeconds: null,
     });
   });
 
@@ -80,9 +82,11 @@ describe('parseConfigurationCreate: what is accepted', () => {
       compression: 'gzip',
       compressionLevel: 9,
       encrypt: true,
-      retention: { keepLast: 3, maxAgeDays: 30, daily: 7, weekly: 0, monthly: 12 },
+      retention: { keepLast: 3, maxAgeDays: 30, daily: 7, weekly: 0, monthly: 12, minKeep: 2, maxTotalBytes: 5_000_000_000 },
       destinationIds: [DESTINATION],
       verifySchedule: 'weekly',
+      maxBackupBytes: 1_000_000_000,
+      timeLimitSeconds: 3600,
     });
     expect(configurationToColumns(input)).toEqual({
       name: 'nightly',
@@ -106,7 +110,11 @@ describe('parseConfigurationCreate: what is accepted', () => {
       retentionWeekly: null, // 0 turns a rule off, stored as null
       retentionMonthly: 12,
       retentionYearly: null,
+      retentionMinKeep: 2,
+      retentionMaxTotalBytes: 5_000_000_000n,
       verifySchedule: 'weekly',
+      maxBackupBytes: 1_000_000_000n,
+      timeLimitSeconds: 3600,
     });
   });
 });
@@ -147,6 +155,10 @@ describe('parseConfigurationCreate: one sentence naming the field', () => {
     [{ ...base, retention: { keepLast: 0 } }, 'retention.keepLast must be at least 1 (got 0); leave it out to keep every backup.'],
     [{ ...base, retention: { weekly: -1 } }, 'retention.weekly must be between 0 and 1000 (got -1).'],
     [{ ...base, retention: { daily: 1.5 } }, 'retention.daily must be a whole number (got 1.5).'],
+    [{ ...base, retention: { maxTotalBytes: 0 } }, 'retention.maxTotalBytes must be a number of bytes of at least 1 (got 0).'],
+    [{ ...base, retention: { minKeep: -2 } }, 'retention.minKeep must be between 0 and 1000 (got -2).'],
+    [{ ...base, maxBackupBytes: -1 }, 'maxBackupBytes must be a number of bytes of at least 1 (got -1).'],
+    [{ ...base, timeLimitSeconds: 0 }, 'timeLimitSeconds must be between 1 and 604800 (got 0).'],
     [{ ...base, schedule: { kind: 'daily', weekday: 1 } }, 'schedule.weekday does not apply to a daily schedule (only weekly schedules have a weekday) (got 1).'],
     [{ ...base, schedule: { kind: 'monthly', dayOfMonth: 31 } }, 'schedule.dayOfMonth must be between 1 and 28, so that it occurs every month (got 31); for the last day of the month use a cron schedule with L.'],
     [{ ...base, schedule: { kind: 'daily', timezone: 'Mars/Olympus' } }, "schedule.timezone: 'Mars/Olympus' is not a known IANA time zone (for example Europe/Paris or UTC)."],

@@ -328,3 +328,139 @@ describe('selectBeyondMaxBackups, documented choices', () => {
     expect(() => selectBeyondMaxBackups([], 0)).toThrow(ValidationError);
   });
 });
+
+// --- the size cap (maxTotalBytes) and the floor (minKeep) ---
+
+const countRuleNames: readonly RetentionRule[] = ['keepLast', 'maxAgeDays', 'daily', 'weekly', 'monthly', 'yearly'];
+const sizeOf = (b: RetentionBackup) => Number(b.sizeBytes ?? 0);
+
+/** Histories whose backups have sizes (some unknown; round, so that totals often meet the cap exactly), policies with a floor and a cap, fixed-offset zones. */
+const limitsScenarioArb = historyArb
+  .chain((history) =>
+    fc
+      .array(fc.option(fc.integer({ min: 0, max: 50 }).map((n) => n * 100), { nil: null, freq: 10 }), { minLength: history.backups.length, maxLength: history.backups.length })
+      .map((sizes) => ({ ...history, backups: history.backups.map((b, i) => ({ ...b, sizeBytes: sizes[i] })) })),
+  )
+  .chain((history) =>
+    fc.record({
+      history: fc.constant(history),
+      policy: fc.tuple(policyArb, fc.record({ minKeep: count(6), maxTotalBytes: fc.option(fc.integer({ min: 0, max: 300 }).map((n) => n * 100), { nil: undefined }) }, { requiredKeys: [] })).map(([rules, limits]) => ({ ...rules, ...limits })),
+      nowOffset: fc.integer({ min: -30 * DAY, max: 400 * DAY }),
+      zone: fc.constantFrom(...(Object.keys(fixedZones) as FixedZone[])),
+    }),
+  )
+  .map(({ history, policy, nowOffset, zone }) => ({ backups: history.backups, policy, now: new Date(BASE + history.span + nowOffset), zone }));
+
+/**
+ * The reference: the union of what each count rule keeps (every candidate when none is on), plus
+ * the floor (the newest, and the minKeep newest); then, newest first, backups are kept while their
+ * running total stays under the cap, or while they are floor.
+ */
+function referenceKeptUnderLimits(backups: readonly RetentionBackup[], policy: RetentionPolicy, now: Date, zone: FixedZone): Set<string> {
+  const candidates = candidatesNewestFirst(backups);
+  const rules = countRuleNames.filter((rule) => (policy[rule] ?? 0) > 0);
+  if (rules.length === 0 && !policy.maxTotalBytes) return new Set(candidates.map((b) => b.id));
+  const floor = Math.max(1, policy.minKeep ?? 0);
+  const union = new Set<string>();
+  for (const rule of rules) for (const id of referenceKept(backups, rule, policy[rule]!, now, zone)) union.add(id);
+  const byRules = candidates.filter((b, index) => rules.length === 0 || union.has(b.id) || index < floor);
+  if (!policy.maxTotalBytes) return new Set(byRules.map((b) => b.id));
+  const kept = new Set<string>();
+  let total = 0;
+  for (const [index, backup] of byRules.entries()) {
+    total += sizeOf(backup);
+    if (index >= floor && total > policy.maxTotalBytes) break;
+    kept.add(backup.id);
+  }
+  return kept;
+}
+
+describe('the size cap and the floor, over random histories', () => {
+  it(`keep exactly what the reference keeps, under any policy with a floor, a cap or both (${RUNS} runs)`, () => {
+    fc.assert(
+      fc.property(limitsScenarioArb, ({ backups, policy, now, zone }) => {
+        expect(sorted(keptIds(backups, policy, now, zone))).toEqual(sorted(referenceKeptUnderLimits(backups, policy, now, zone)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`never select any of the minKeep newest completed backups, whatever else the policy says (${RUNS} runs)`, () => {
+    fc.assert(
+      fc.property(limitsScenarioArb, ({ backups, policy, now, zone }) => {
+        const floor = new Set(candidatesNewestFirst(backups).slice(0, Math.max(1, policy.minKeep ?? 0)).map((b) => b.id));
+        for (const backup of selectExpiredBackups(backups, policy, now, zone)) expect(floor.has(backup.id)).toBe(false);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`leave at most maxTotalBytes kept unless only the floor is left, and remove the oldest first (${RUNS} runs)`, () => {
+    fc.assert(
+      fc.property(limitsScenarioArb, ({ backups, policy, now, zone }) => {
+        fc.pre(Boolean(policy.maxTotalBytes));
+        const cap = policy.maxTotalBytes!;
+        const onlyCap = { maxTotalBytes: cap, minKeep: policy.minKeep };
+        const kept = candidatesNewestFirst(backups).filter((b) => keptIds(backups, onlyCap, now, zone).has(b.id));
+        const total = kept.reduce((sum, b) => sum + sizeOf(b), 0);
+        const floor = Math.max(1, policy.minKeep ?? 0);
+        if (total > cap) expect(kept.length).toBeLessThanOrEqual(floor);
+        // The cap alone keeps a run of the newest: nothing older than a selected backup is kept.
+        const candidates = candidatesNewestFirst(backups);
+        expect(kept.map((b) => b.id)).toEqual(candidates.slice(0, kept.length).map((b) => b.id));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`explain every kept backup with a reason and every selected one with none (${RUNS} runs)`, () => {
+    fc.assert(
+      fc.property(limitsScenarioArb, ({ backups, policy, now, zone }) => {
+        fc.pre(hasRetentionRule(policy));
+        const reasons = retentionReasons(backups, policy, now, zone);
+        const selected = new Set(selectExpiredBackups(backups, policy, now, zone).map((b) => b.id));
+        for (const [id, why] of reasons) expect(why.length === 0).toBe(selected.has(id));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('the size cap and the floor, documented choices', () => {
+  const sized = (iso: string, sizeBytes: number) => ({ ...completed(iso), sizeBytes });
+
+  it('minKeep keeps the newest good backups when every run since has failed, where maxAgeDays alone keeps one', () => {
+    const good = ['2025-01-01T02:00:00Z', '2025-01-02T02:00:00Z', '2025-01-03T02:00:00Z', '2025-01-04T02:00:00Z'].map(completed);
+    const failedSince: RetentionBackup[] = Array.from({ length: 30 }, (_, day) => ({
+      id: `f${String(day).padStart(3, '0')}`,
+      status: 'failed',
+      createdAt: new Date(Date.UTC(2025, 0, 5 + day, 2)),
+      completedAt: new Date(Date.UTC(2025, 0, 5 + day, 2, 1)),
+      deletedAt: null,
+    }));
+    const now = at('2025-02-05T00:00:00Z');
+    expect(ids(selectExpiredBackups([...good, ...failedSince], { maxAgeDays: 7 }, now))).toEqual(ids(good.slice(0, 3)));
+    expect(ids(selectExpiredBackups([...good, ...failedSince], { maxAgeDays: 7, minKeep: 3 }, now))).toEqual(ids(good.slice(0, 1)));
+  });
+
+  it('maxTotalBytes removes the oldest first until the rest fits, and keeps the newest even when it alone is too big', () => {
+    const history = [sized('2025-01-01T00:00:00Z', 400), sized('2025-01-02T00:00:00Z', 300), sized('2025-01-03T00:00:00Z', 300), sized('2025-01-04T00:00:00Z', 300)];
+    const now = at('2025-01-05T00:00:00Z');
+    expect(ids(selectExpiredBackups(history, { maxTotalBytes: 1000 }, now))).toEqual(ids(history.slice(0, 1)));
+    expect(ids(selectExpiredBackups(history, { maxTotalBytes: 900 }, now))).toEqual(ids(history.slice(0, 1)));
+    expect(ids(selectExpiredBackups(history, { maxTotalBytes: 100 }, now))).toEqual(ids(history.slice(0, 3)));
+    expect(ids(selectExpiredBackups(history, { maxTotalBytes: 100, minKeep: 2 }, now))).toEqual(ids(history.slice(0, 2)));
+    expect(ids(selectExpiredBackups(history, { keepLast: 3, maxTotalBytes: 650 }, now))).toEqual(ids(history.slice(0, 2)));
+  });
+
+  it('minKeep alone deletes nothing', () => {
+    const history = ['2020-01-01T00:00:00Z', '2021-01-01T00:00:00Z', '2022-01-01T00:00:00Z'].map(completed);
+    expect(hasRetentionRule({ minKeep: 1 })).toBe(false);
+    expect(selectExpiredBackups(history, { minKeep: 1 }, at('2025-01-01T00:00:00Z'))).toEqual([]);
+  });
+
+  it('refuses a negative floor or cap', () => {
+    expect(() => selectExpiredBackups([], { minKeep: -1 }, new Date())).toThrow('retention.minKeep must be a whole number of at least 0 (got -1).');
+    expect(() => selectExpiredBackups([], { maxTotalBytes: -5 }, new Date())).toThrow(ValidationError);
+  });
+});

@@ -110,6 +110,16 @@ describe('refused when saved, with a 400 naming the field', () => {
         figures.refusedAtSave += 1;
       }
     }
+    // Teams, Mattermost, ntfy and Gotify URLs, and a Telegram Bot API server, are checked alike.
+    const extra = { teams: {}, mattermost: {}, ntfy: { topic: 'alerts' }, gotify: { appToken: 'AppToken1' } } as const;
+    for (const [kind, settings] of Object.entries(extra)) {
+      const res = await post('/api/notification-channels', { name: `${kind}-metadata`, kind, url: 'http://169.254.169.254/latest/meta-data/', ...settings });
+      expect({ kind, status: res.status, message: res.body.error?.message }).toEqual({ kind, status: 400, message: expect.stringMatching(/^url: .* coffre never connects there\.$/) });
+      figures.refusedAtSave += 1;
+    }
+    const telegram = await post('/api/notification-channels', { name: 'tg-metadata', kind: 'telegram', botToken: '7012345678:AAHoutboundTESTtokenTESTtoken1234', chatId: '42', apiUrl: 'http://[fe80::1]/' });
+    expect({ status: telegram.status, message: telegram.body.error?.message }).toEqual({ status: 400, message: expect.stringMatching(/^apiUrl: .* coffre never connects there\.$/) });
+    figures.refusedAtSave += 1;
     for (const host of ['169.254.169.254', '[fe80::1]', 'metadata.google.internal', '2852039166']) {
       const res = await post('/api/notification-channels', { name: `mail-${host}`, kind: 'email', host, from: 'coffre@example.org', to: ['ops@example.org'] });
       expect({ host, status: res.status, message: res.body.error?.message }).toEqual({ host, status: 400, message: expect.stringMatching(/^host: .* coffre never connects there\.$/) });

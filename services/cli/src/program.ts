@@ -1,6 +1,7 @@
 // The `coffre` command: every subcommand, the settings it reads, and what its exit codes mean.
 import { Command, CommanderError } from 'commander';
 import { backupCommand } from './commands/backup.js';
+import { channelCommand } from './commands/channel.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { decryptCommand, keygenCommand } from './commands/keys.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     configCommand(),
     sourceCommand(),
     destinationCommand(),
+    channelCommand(),
     keygenCommand(),
     decryptCommand(),
     doctorCommand(),

@@ -134,4 +134,14 @@ describe('coffre config', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/retention\.keepLast must be at least 1 \(got 0\); leave it out to keep every backup/);
   });
+  it('--min-keep, --max-total-size, --max-backup-size and --time-limit set the floor, the caps and the time limit', async () => {
+    const created = await coffre(['config', 'create', '--name', 'limited', '--source', 'default', '--max-age-days', '7', '--min-keep', '3', '--max-total-size', '50GB', '--max-backup-size', '500MiB', '--time-limit', '90m', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ retention: { maxAgeDays: 7, minKeep: 3, maxTotalBytes: 50_000_000_000 }, maxBackupBytes: 500 * 2 ** 20, timeLimitSeconds: 5400 });
+    const shown = await coffre(['config', 'show', 'limited']);
+    expect(shown.stdout).toMatch(/Time limit:\s+5400 s/);
+    const bad = await coffre(['config', 'create', '--name', 'badly-limited', '--source', 'default', '--time-limit', 'forever']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--time-limit must be a duration such as 90m, 6h or a number of seconds (got "forever").');
+  });
 });

@@ -2,7 +2,7 @@
 // refuses as it is typed, under the field, in the contract's words.
 import { describe, expect, it } from 'vitest';
 import { channelInputSchema, configurationCreateSchema, formatZodError } from '@coffre/contract';
-import { channelCreateBody, channelProblems, emptyChannelForm } from '../src/forms/channel';
+import { channelCreateBody, channelProblems, channelUpdateBody, emptyChannelForm } from '../src/forms/channel';
 import { configurationBody, configurationProblems, emptyForm } from '../src/forms/configuration';
 import { destinationProblems, emptyDestinationForm } from '../src/forms/destination';
 import { tokenProblems, userProblems } from '../src/forms/account';
@@ -35,6 +35,29 @@ describe('the words under a field', () => {
     const form = { ...emptyForm(SOURCE), name: '', maxAgeDays: '366' };
     expect(configurationProblems(form)).toEqual({ name: 'Name must not be empty.', maxAgeDays: 'Max age days must be between 1 and 365 (got 366).' });
     expect(destinationProblems({ ...emptyDestinationForm(), name: 'nas', path: 'backups/coffre' })).toEqual({ path: "Path must be an absolute directory path (got 'backups/coffre')." });
+  });
+
+  it('for the size caps, the floor and the time limit name the form’s fields, and the body says bytes and seconds', () => {
+    const form = { ...emptyForm(SOURCE), name: 'capped', minKeep: '3', maxTotalGb: '50', maxBackupGb: '2.5', timeLimitMinutes: '90' };
+    expect(configurationProblems(form)).toEqual({});
+    expect(configurationBody(form)).toMatchObject({ retention: { minKeep: 3, maxTotalBytes: 50_000_000_000 }, maxBackupBytes: 2_500_000_000, timeLimitSeconds: 5400 });
+    expect(configurationBody({ ...form, maxBackupGb: '', timeLimitMinutes: '' })).toMatchObject({ maxBackupBytes: null, timeLimitSeconds: null });
+    const problems = configurationProblems({ ...form, maxTotalGb: '0', timeLimitMinutes: '20000' });
+    expect(Object.keys(problems).sort()).toEqual(['maxTotalGb', 'timeLimitMinutes']);
+    expect(problems.timeLimitMinutes).toMatch(/must be between 1 and 604800 \(got 1200000\)/);
+  });
+
+  it('of the new notifiers send what the API takes, and an edit leaves out the secrets left empty', () => {
+    const telegram = { ...emptyChannelForm(), name: 'chat', kind: 'telegram' as const, botToken: '7012345678:AAHformTESTtokenTESTtoken12345', chatId: '-100123' };
+    expect(channelProblems(telegram)).toEqual({});
+    expect(channelCreateBody(telegram)).toMatchObject({ kind: 'telegram', botToken: telegram.botToken, chatId: '-100123' });
+    expect(channelProblems({ ...telegram, chatId: 'general' }).chatId).toMatch(/^Chat id must be a chat id/);
+    const ntfy = { ...emptyChannelForm(), name: 'push', kind: 'ntfy' as const, url: 'https://ntfy.sh', topic: 'coffre-alerts' };
+    expect(channelProblems(ntfy)).toEqual({});
+    expect(channelUpdateBody({ ...ntfy, topic: '', accessToken: '' })).not.toHaveProperty('topic');
+    expect(channelUpdateBody({ ...ntfy, removeAccessToken: true })).toMatchObject({ accessToken: null });
+    const gotify = { ...emptyChannelForm(), name: 'g', kind: 'gotify' as const, url: 'https://push.example.org', appToken: '' };
+    expect(Object.keys(channelProblems(gotify))).toEqual(['appToken']);
   });
 
   it('say how long a secret is so far, never quoting it', () => {

@@ -27,6 +27,14 @@ const wholeNumberBetween = (min: number, max: number) =>
 
 const retentionCount = wholeNumberBetween(0, MAX_RULE_COUNT).nullish();
 
+/** Byte counts up to 2^53 − 1 (8 PiB), where JSON numbers stay exact. */
+const byteCount = z.int().refine((value) => value >= 1 && value <= Number.MAX_SAFE_INTEGER, {
+  error: (issue) => `must be a number of bytes of at least 1 (got ${String(issue.input)})`,
+});
+
+/** A week at most: a run longer than that is hung, not slow. */
+export const MAX_TIME_LIMIT_SECONDS = 7 * 24 * 60 * 60;
+
 /**
  * Retention rules; leaving a rule out (or null) turns it off, and so does a count of 0 for the
  * calendar rules. keepLast 0 reads as "keep none" but would keep every backup: it is refused.
@@ -47,6 +55,8 @@ export const retentionInputSchema = z
     weekly: retentionCount,
     monthly: retentionCount,
     yearly: retentionCount,
+    minKeep: retentionCount.describe('the floor: the newest N completed backups are kept whatever the other rules (and the cap) say'),
+    maxTotalBytes: byteCount.nullish().describe('the cap on the total size of the kept backups: the oldest go first'),
   })
   .meta({ id: 'RetentionInput' });
 
@@ -102,6 +112,10 @@ const fields = {
     .max(20, 'must list at most 20 destinations')
     .refine((ids) => new Set(ids).size === ids.length, 'must not list a destination twice'),
   verifySchedule: z.enum(verifyScheduleKinds),
+  maxBackupBytes: byteCount.nullable().describe('a run whose artifacts grow past this many bytes stops and fails; null: no maximum'),
+  timeLimitSeconds: wholeNumberBetween(1, MAX_TIME_LIMIT_SECONDS)
+    .nullable()
+    .describe('the time limit of its runs (backups, and restores and verifications of its backups); null: RUN_TIME_LIMIT_SECONDS'),
 };
 
 /** POST /api/configurations. Everything but name and sourceId has a default. */
@@ -120,6 +134,8 @@ export const configurationCreateSchema = z
     retention: fields.retention.default({}),
     destinationIds: fields.destinationIds.default([]),
     verifySchedule: fields.verifySchedule.default('none'),
+    maxBackupBytes: fields.maxBackupBytes.default(null),
+    timeLimitSeconds: fields.timeLimitSeconds.default(null),
   })
   .superRefine((input, context) => {
     const problem = compressionLevelProblem(input.compression, input.compressionLevel);
@@ -147,6 +163,8 @@ export const configurationUpdateSchema = z
     retention: fields.retention.optional(),
     destinationIds: fields.destinationIds.optional(),
     verifySchedule: fields.verifySchedule.optional(),
+    maxBackupBytes: fields.maxBackupBytes.optional(),
+    timeLimitSeconds: fields.timeLimitSeconds.optional(),
   })
   .superRefine((input, context) => {
     if (input.compression === undefined) return;
@@ -198,10 +216,14 @@ export const configurationViewSchema = z
         weekly: z.int().optional(),
         monthly: z.int().optional(),
         yearly: z.int().optional(),
+        minKeep: z.int().optional(),
+        maxTotalBytes: z.int().optional(),
       })
       .describe('the rules that are on; {} keeps every backup'),
     destinationIds: z.array(z.uuid()),
     verifySchedule: z.enum(verifyScheduleKinds),
+    maxBackupBytes: z.int().nullable(),
+    timeLimitSeconds: z.int().nullable().describe('its own time limit; null: RUN_TIME_LIMIT_SECONDS'),
     lastRunAt: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),

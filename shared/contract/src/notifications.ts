@@ -19,7 +19,7 @@ export type NotificationEvent = (typeof notificationEvents)[number];
 /** What a channel hears when its events are not given: every failure and warning; completions are opt-in. */
 export const defaultChannelEvents: NotificationEvent[] = ['backup.failed', 'restore.failed', 'verification.failed', 'configuration.overdue', 'disk.warning'];
 
-export const channelKinds = ['webhook', 'slack', 'discord', 'email'] as const;
+export const channelKinds = ['webhook', 'slack', 'discord', 'email', 'telegram', 'teams', 'mattermost', 'ntfy', 'gotify'] as const;
 export type ChannelKind = (typeof channelKinds)[number];
 
 /** Shown instead of a stored secret. */
@@ -76,8 +76,33 @@ const emailInput = z
   })
   .strict();
 
+const telegramBotToken = z
+  .string()
+  .trim()
+  .regex(/^\d{1,20}:[A-Za-z0-9_-]{20,100}$/, 'must be a bot token as @BotFather gives it (123456789:AA…)');
+const telegramChatId = z
+  .string()
+  .trim()
+  .regex(/^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$/, 'must be a chat id (a number, negative for groups and channels) or a public channel\'s @username');
+const mattermostChannel = z.string().trim().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be a channel name as in its URL (lower case, e.g. town-square)');
+const senderName = z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters');
+const ntfyTopic = z.string().trim().regex(/^[-_A-Za-z0-9]{1,64}$/, 'must be 1–64 letters, digits, "-" or "_"');
+const serviceToken = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
+const gotifyAppToken = z.string().trim().regex(/^[A-Za-z0-9._-]{5,200}$/, 'must be a Gotify application token (letters, digits, ".", "_" or "-")');
+
+/** Telegram Bot API sendMessage; apiUrl for a self-hosted Bot API server (default https://api.telegram.org). */
+const telegramInput = z.object({ ...common, kind: z.literal('telegram'), botToken: telegramBotToken, chatId: telegramChatId, apiUrl: httpUrl.optional() }).strict();
+/** A Microsoft Teams workflow ("Post to a channel when a webhook request is received") URL. */
+const teamsInput = z.object({ ...common, kind: z.literal('teams'), url: httpUrl }).strict();
+/** A Mattermost incoming webhook; channel and username override the webhook's own when it allows that. */
+const mattermostInput = z.object({ ...common, kind: z.literal('mattermost'), url: httpUrl, channel: mattermostChannel.optional(), username: senderName.optional() }).strict();
+/** An ntfy server (https://ntfy.sh or your own) and topic; accessToken for a protected topic. */
+const ntfyInput = z.object({ ...common, kind: z.literal('ntfy'), url: httpUrl.default('https://ntfy.sh'), topic: ntfyTopic, accessToken: serviceToken.optional() }).strict();
+/** A Gotify server and the token of one of its applications. */
+const gotifyInput = z.object({ ...common, kind: z.literal('gotify'), url: httpUrl, appToken: gotifyAppToken }).strict();
+
 export const channelInputSchema = z
-  .discriminatedUnion('kind', [webhookInput, slackInput, discordInput, emailInput])
+  .discriminatedUnion('kind', [webhookInput, slackInput, discordInput, emailInput, telegramInput, teamsInput, mattermostInput, ntfyInput, gotifyInput])
   .meta({ id: 'NotificationChannelInput' });
 export type ChannelInput = z.infer<typeof channelInputSchema>;
 
@@ -96,6 +121,14 @@ export const channelUpdateSchema = z
     password: z.string().max(500).nullable().optional(),
     from: email.optional(),
     to: z.array(email).min(1).max(50).optional(),
+    botToken: telegramBotToken.optional(),
+    chatId: telegramChatId.optional(),
+    apiUrl: httpUrl.nullable().optional(),
+    channel: mattermostChannel.nullable().optional(),
+    username: senderName.nullable().optional(),
+    topic: ntfyTopic.optional(),
+    accessToken: serviceToken.nullable().optional(),
+    appToken: gotifyAppToken.optional(),
   })
   .strict()
   .meta({ id: 'NotificationChannelUpdate' });
@@ -117,6 +150,14 @@ export const channelSchema = z
     password: z.string().nullable().optional().describe(`"${MASK}" when set`),
     from: z.string().optional(),
     to: z.array(z.string()).optional(),
+    botToken: z.string().optional().describe(`telegram: "${MASK}"`),
+    chatId: z.string().optional(),
+    apiUrl: z.string().nullable().optional(),
+    channel: z.string().nullable().optional(),
+    username: z.string().nullable().optional(),
+    topic: z.string().optional().describe(`ntfy: "${MASK}" (anyone who knows a topic may read it)`),
+    accessToken: z.string().nullable().optional().describe(`"${MASK}" when set`),
+    appToken: z.string().optional().describe(`gotify: "${MASK}"`),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -71,6 +71,8 @@ export const environmentSchema = z.object({
   WORKER_CONCURRENCY: positiveInt(2),
   /** Seconds after which a job whose worker stopped renewing its lock is taken back (BullMQ stall check). */
   STALL_SECONDS: positiveInt(30),
+  /** Seconds a run (backup, restore, verification) may take before its tools are stopped and it fails; a configuration may set its own. */
+  RUN_TIME_LIMIT_SECONDS: positiveInt(6 * 60 * 60),
   /** Cron pattern of the maintenance run: retention, reconciliation, overdue checks. */
   MAINTENANCE_CRON: z.string().trim().default('0 * * * *'),
   /** Hours after which a `running` row whose job is gone is marked failed by reconciliation. */

@@ -13,6 +13,12 @@
 //   keeps seven daily backups instead of none.
 // - 0 (or absent) means the rule is off, as in restic. A policy with no rule on deletes nothing:
 //   a configuration without retention keeps every backup.
+// - maxTotalBytes N: a cap on what the rules above keep (every candidate when none of them is
+//   on): while the kept backups add up to more than N bytes, the oldest of them goes. Each backup
+//   counts once, its sizeBytes, however many destinations hold a copy.
+// - minKeep N: a floor under every rule, the cap included: the N newest completed backups are
+//   kept, however old they are and however many runs have failed since. It deletes nothing by
+//   itself.
 //
 // Invariants, whatever the policy: only completed backups not already deleted are candidates
 // (pending and running ones are in flight; failed ones published no artifact and their rows are
@@ -30,6 +36,8 @@ export interface RetentionBackup {
   completedAt: Date | null;
   createdAt: Date;
   deletedAt: Date | null;
+  /** What its artifacts take (once, whatever the number of destinations); only the size cap reads it. */
+  sizeBytes?: bigint | number | null;
 }
 
 /** A configuration's retention. Counts are whole numbers ≥ 0 (0 or absent: rule off). */
@@ -40,12 +48,20 @@ export interface RetentionPolicy {
   weekly?: number | null;
   monthly?: number | null;
   yearly?: number | null;
+  /** The floor: the newest N completed backups are always kept. */
+  minKeep?: number | null;
+  /** The cap on the total size of the kept backups, in bytes. */
+  maxTotalBytes?: number | null;
 }
 
+/** The rules that keep backups by count, age or calendar (the cap and the floor aside). */
 export type RetentionRule = 'keepLast' | 'maxAgeDays' | 'daily' | 'weekly' | 'monthly' | 'yearly';
 
-/** Why a backup is kept: a rule, or being the newest completed backup. */
-export type RetentionReason = RetentionRule | 'newest';
+/**
+ * Why a backup is kept: a rule, being the newest completed backup, the floor (minKeep), or, for a
+ * policy whose only deleting rule is the size cap, fitting under it (maxTotalBytes).
+ */
+export type RetentionReason = RetentionRule | 'newest' | 'minKeep' | 'maxTotalBytes';
 
 export const retentionRules: readonly RetentionRule[] = ['keepLast', 'maxAgeDays', 'daily', 'weekly', 'monthly', 'yearly'];
 
@@ -80,8 +96,12 @@ export function selectBeyondMaxBackups<T extends RetentionBackup>(backups: reado
   return candidatesNewestFirst(backups).slice(max).reverse();
 }
 
-/** True when at least one rule of the policy is on (a count above 0). */
+/** True when at least one rule of the policy deletes backups (a count or a size cap above 0; the floor deletes nothing). */
 export function hasRetentionRule(policy: RetentionPolicy): boolean {
+  return hasCountRule(policy) || (policy.maxTotalBytes ?? 0) > 0;
+}
+
+function hasCountRule(policy: RetentionPolicy): boolean {
   return retentionRules.some((rule) => (policy[rule] ?? 0) > 0);
 }
 
@@ -102,6 +122,7 @@ export function retentionReasons(
   const keep = (backup: RetentionBackup, reason: RetentionReason) => reasons.get(backup.id)!.push(reason);
 
   if (candidates[0]) keep(candidates[0], 'newest');
+  for (const backup of candidates.slice(0, policy.minKeep ?? 0)) keep(backup, 'minKeep');
   for (const backup of candidates.slice(0, policy.keepLast ?? 0)) keep(backup, 'keepLast');
   if (policy.maxAgeDays) {
     const horizon = now.getTime() - policy.maxAgeDays * DAY_MS;
@@ -117,7 +138,36 @@ export function retentionReasons(
   for (const [rule, periodOf] of periodRules) {
     for (const backup of newestOfRecentPeriods(candidates, policy[rule] ?? 0, periodOf)) keep(backup, rule);
   }
+  if (policy.maxTotalBytes) applySizeCap(candidates, reasons, policy.maxTotalBytes, hasCountRule(policy));
   return reasons;
+}
+
+/**
+ * The size cap: of what the rules keep (every candidate when no count rule is on), the oldest go
+ * while the rest adds up to more than `maxTotalBytes`, down to the floor (the newest, and minKeep).
+ * What it removes loses its reasons; with no count rule on, what it keeps is kept for fitting.
+ */
+function applySizeCap(newestFirst: readonly RetentionBackup[], reasons: Map<string, RetentionReason[]>, maxTotalBytes: number, countRules: boolean): void {
+  const kept = newestFirst.filter((backup) => !countRules || reasons.get(backup.id)!.length > 0);
+  let total = kept.reduce((sum, backup) => sum + sizeOf(backup), 0);
+  const removed = new Set<string>();
+  for (const backup of [...kept].reverse()) {
+    if (total <= maxTotalBytes) break;
+    const why = reasons.get(backup.id)!;
+    // The floor is the newest backups: once one is met, every newer one is floor too.
+    if (why.includes('newest') || why.includes('minKeep')) break;
+    removed.add(backup.id);
+    total -= sizeOf(backup);
+  }
+  for (const backup of kept) {
+    const why = reasons.get(backup.id)!;
+    if (removed.has(backup.id)) why.length = 0;
+    else if (!countRules) why.push('maxTotalBytes');
+  }
+}
+
+function sizeOf(backup: RetentionBackup): number {
+  return Number(backup.sizeBytes ?? 0);
 }
 
 /** The time a backup stands for: when it completed (its creation for a row missing that). */
@@ -203,6 +253,12 @@ function checkPolicy(policy: RetentionPolicy): void {
     if (value === undefined || value === null) continue;
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new ValidationError(`retention.${rule} must be a whole number of at least 0 (got ${String(value)}).`);
+    }
+  }
+  for (const limit of ['minKeep', 'maxTotalBytes'] as const) {
+    const value = policy[limit];
+    if (value !== undefined && value !== null && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new ValidationError(`retention.${limit} must be a whole number of at least 0 (got ${String(value)}).`);
     }
   }
   const maxAge = policy.maxAgeDays;

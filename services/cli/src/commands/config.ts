@@ -30,6 +30,10 @@ interface CreateOptions {
   weekly?: string;
   monthly?: string;
   yearly?: string;
+  minKeep?: string;
+  maxTotalSize?: string;
+  maxBackupSize?: string;
+  timeLimit?: string;
   include?: string[];
   exclude?: string[];
   destination: string[];
@@ -102,6 +106,10 @@ export function configCommand(): Command {
     .option('--weekly <n>', 'retention: keep one backup a week for N weeks')
     .option('--monthly <n>', 'retention: keep one backup a month for N months')
     .option('--yearly <n>', 'retention: keep one backup a year for N years')
+    .option('--min-keep <n>', 'retention floor: the newest N completed backups are always kept, whatever the other rules say')
+    .option('--max-total-size <size>', 'retention: delete the oldest backups while they add up to more than this (e.g. 50GB, 500MiB, or bytes)')
+    .option('--max-backup-size <size>', 'a backup that grows past this size is stopped and fails (e.g. 10GB)')
+    .option('--time-limit <duration>', 'a run that takes longer is stopped and fails (e.g. 90m, 6h, or seconds; default RUN_TIME_LIMIT_SECONDS)')
     .option('--include <paths...>', 'absolute paths of files to archive beside the dump')
     .option('--exclude <patterns...>', 'glob patterns left out of the file archive')
     .option('--destination <destination>', 'write to this destination (name or id); repeat it for several (default: the default destination)', (value: string, all: string[]) => [...all, value], [] as string[])
@@ -196,6 +204,8 @@ async function createBody(options: CreateOptions): Promise<Record<string, unknow
   set('includePaths', options.include);
   set('excludePatterns', options.exclude);
   set('verifySchedule', options.verify);
+  set('maxBackupBytes', byteSize(options.maxBackupSize, '--max-backup-size'));
+  set('timeLimitSeconds', durationSeconds(options.timeLimit, '--time-limit'));
   if (options.inactive) body.active = false;
   if (options.schedule || options.time || options.weekday || options.dayOfMonth || options.cron || options.timezone) {
     const schedule: Record<string, unknown> = { ...(body.schedule as Record<string, unknown> | undefined) };
@@ -208,10 +218,11 @@ async function createBody(options: CreateOptions): Promise<Record<string, unknow
     if (options.timezone) schedule.timezone = options.timezone;
     body.schedule = schedule;
   }
-  const rules = { keepLast: options.keepLast, maxAgeDays: options.maxAgeDays, daily: options.daily, weekly: options.weekly, monthly: options.monthly, yearly: options.yearly };
-  if (Object.values(rules).some((v) => v !== undefined)) {
+  const rules = { keepLast: options.keepLast, maxAgeDays: options.maxAgeDays, daily: options.daily, weekly: options.weekly, monthly: options.monthly, yearly: options.yearly, minKeep: options.minKeep };
+  if (Object.values(rules).some((v) => v !== undefined) || options.maxTotalSize !== undefined) {
     const retention: Record<string, unknown> = { ...(body.retention as Record<string, unknown> | undefined) };
     for (const [key, value] of Object.entries(rules)) if (value !== undefined) retention[key] = wholeNumber(value, `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    if (options.maxTotalSize !== undefined) retention.maxTotalBytes = byteSize(options.maxTotalSize, '--max-total-size');
     body.retention = retention;
   }
   return body;
@@ -240,6 +251,28 @@ function wholeNumber(text: string | undefined, flag: string): number | undefined
   return Number(text);
 }
 
+const sizeUnits: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** "50GB" → 50 000 000 000, "500MiB" → 524 288 000, "1234" → 1234 bytes. */
+export function byteSize(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? sizeUnits[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new CliError(`${flag} must be a size such as 50GB, 500MiB or a number of bytes (got "${text}").`, ExitCode.usage);
+  return Math.round(Number(match[1]) * unit);
+}
+
+const durationUnits: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600, d: 86_400 };
+
+/** "90m" → 5400, "6h" → 21600, "45" → 45 seconds. */
+export function durationSeconds(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? durationUnits[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new CliError(`${flag} must be a duration such as 90m, 6h or a number of seconds (got "${text}").`, ExitCode.usage);
+  return Number(match[1]) * unit;
+}
+
 function weekday(text: string): number {
   const index = weekdays.findIndex((d) => d.startsWith(text.toLowerCase()) && text.length >= 2);
   if (index >= 0) return index;
@@ -263,6 +296,8 @@ function describeConfiguration(c: ConfigurationDetails): string {
     ['Compression', `${c.compression}${c.compressionLevel ? ` level ${c.compressionLevel}` : ''}`],
     ['Encrypted', `${c.encrypted ? 'yes (age)' : 'no'}${c.encrypt === null ? ', as the installation' : ''}`],
     ['Retention', retention],
+    ['Maximum size', c.maxBackupBytes === null ? undefined : `${c.maxBackupBytes} bytes a backup`],
+    ['Time limit', c.timeLimitSeconds === null ? 'RUN_TIME_LIMIT_SECONDS' : `${c.timeLimitSeconds} s`],
     ['Files', c.includePaths.length ? c.includePaths.join(', ') : undefined],
     ['Verify', c.verifySchedule],
   ]);

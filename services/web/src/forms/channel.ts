@@ -25,6 +25,19 @@ export interface ChannelForm {
   from: string;
   /** One address per line or separated by commas. */
   to: string;
+  /** telegram: the bot token (empty on an edit keeps the stored one), the chat, a self-hosted Bot API server. */
+  botToken: string;
+  chatId: string;
+  apiUrl: string;
+  /** mattermost: optional overrides of the webhook's channel and sender name. */
+  channel: string;
+  username: string;
+  /** ntfy: the topic and an optional access token (both kept when left empty on an edit). */
+  topic: string;
+  accessToken: string;
+  removeAccessToken: boolean;
+  /** gotify: the application token (kept when left empty on an edit). */
+  appToken: string;
 }
 
 export type ChannelField = keyof ChannelForm;
@@ -44,6 +57,22 @@ export const kindLabels: Record<ChannelKind, string> = {
   slack: 'Slack',
   discord: 'Discord',
   email: 'Email (SMTP)',
+  telegram: 'Telegram',
+  teams: 'Microsoft Teams (workflow)',
+  mattermost: 'Mattermost',
+  ntfy: 'ntfy',
+  gotify: 'Gotify',
+};
+
+/** The kinds whose form asks for a URL, and what that URL is. */
+export const urlLabels: Partial<Record<ChannelKind, string>> = {
+  webhook: 'URL to POST to',
+  slack: 'Slack webhook URL',
+  discord: 'Discord webhook URL',
+  teams: 'Teams workflow URL (its "When a Teams webhook request is received" trigger)',
+  mattermost: 'Mattermost incoming webhook URL',
+  ntfy: 'ntfy server (https://ntfy.sh, or your own)',
+  gotify: 'Gotify server URL',
 };
 
 export function emptyChannelForm(): ChannelForm {
@@ -63,6 +92,15 @@ export function emptyChannelForm(): ChannelForm {
     removePassword: false,
     from: '',
     to: '',
+    botToken: '',
+    chatId: '',
+    apiUrl: '',
+    channel: '',
+    username: '',
+    topic: '',
+    accessToken: '',
+    removeAccessToken: false,
+    appToken: '',
   };
 }
 
@@ -80,6 +118,10 @@ export function formFromChannel(channel: ChannelView): ChannelForm {
     user: channel.user ?? '',
     from: channel.from ?? '',
     to: (channel.to ?? []).join('\n'),
+    chatId: channel.chatId ?? '',
+    apiUrl: channel.apiUrl ?? '',
+    channel: channel.channel ?? '',
+    username: channel.username ?? '',
   };
 }
 
@@ -102,7 +144,19 @@ export function channelCreateBody(form: ChannelForm) {
   if (form.kind === 'email') {
     return { ...common, ...smtpSettings(form), ...(form.user.trim() ? { user: form.user.trim() } : {}), ...(form.password ? { password: form.password } : {}) };
   }
-  return { ...common, url: form.url.trim(), ...(form.kind === 'webhook' && form.signingSecret ? { signingSecret: form.signingSecret } : {}) };
+  if (form.kind === 'telegram') return { ...common, botToken: form.botToken.trim(), chatId: form.chatId.trim(), ...(form.apiUrl.trim() ? { apiUrl: form.apiUrl.trim() } : {}) };
+  return { ...common, url: form.url.trim(), ...(form.kind === 'webhook' && form.signingSecret ? { signingSecret: form.signingSecret } : {}), ...serviceSettings(form, false) };
+}
+
+/** What Mattermost, ntfy and Gotify add to their URL; on an edit, an empty secret is left out (kept) and an empty option is null. */
+function serviceSettings(form: ChannelForm, edit: boolean) {
+  const optional = (value: string) => (value.trim() ? value.trim() : edit ? null : undefined);
+  const secret = (value: string) => (value.trim() ? value.trim() : undefined);
+  const defined = (object: Record<string, unknown>) => Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
+  if (form.kind === 'mattermost') return defined({ channel: optional(form.channel), username: optional(form.username) });
+  if (form.kind === 'ntfy') return defined({ topic: secret(form.topic), accessToken: form.removeAccessToken ? null : secret(form.accessToken) });
+  if (form.kind === 'gotify') return defined({ appToken: secret(form.appToken) });
+  return {};
 }
 
 /** PUT /api/notification-channels/:id: a secret left empty is left out (kept); a removed one is null. */
@@ -111,10 +165,14 @@ export function channelUpdateBody(form: ChannelForm) {
   if (form.kind === 'email') {
     return { ...common, ...smtpSettings(form), user: form.user.trim() || null, ...(form.removePassword ? { password: null } : form.password ? { password: form.password } : {}) };
   }
+  if (form.kind === 'telegram') {
+    return { ...common, chatId: form.chatId.trim(), apiUrl: form.apiUrl.trim() || null, ...(form.botToken.trim() ? { botToken: form.botToken.trim() } : {}) };
+  }
   return {
     ...common,
     ...(form.url.trim() ? { url: form.url.trim() } : {}),
     ...(form.kind === 'webhook' ? (form.removeSigningSecret ? { signingSecret: null } : form.signingSecret ? { signingSecret: form.signingSecret } : {}) : {}),
+    ...serviceSettings(form, true),
   };
 }
 
@@ -126,6 +184,6 @@ function smtpSettings(form: ChannelForm) {
 /** The form field an API error path names (`to[0]` → to). */
 export function channelFieldOfApiPath(path: string): ChannelField | null {
   const base = path.replace(/\[\d+\]$/, '').split('.')[0] ?? '';
-  const fields: readonly string[] = ['name', 'events', 'url', 'signingSecret', 'host', 'port', 'user', 'password', 'from', 'to'];
+  const fields: readonly string[] = ['name', 'events', 'url', 'signingSecret', 'host', 'port', 'user', 'password', 'from', 'to', 'botToken', 'chatId', 'apiUrl', 'channel', 'username', 'topic', 'accessToken', 'appToken'];
   return fields.includes(base) ? (base as ChannelField) : null;
 }

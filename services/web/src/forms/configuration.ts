@@ -28,6 +28,12 @@ export interface ConfigurationForm {
   weekly: string;
   monthly: string;
   yearly: string;
+  /** The floor: the newest N completed backups are always kept. */
+  minKeep: string;
+  /** Sizes in GB (10^9 bytes) and the time limit in minutes, as people think of them; the body says bytes and seconds. */
+  maxTotalGb: string;
+  maxBackupGb: string;
+  timeLimitMinutes: string;
   destinationIds: string[];
   verifySchedule: 'none' | 'daily' | 'weekly' | 'monthly';
 }
@@ -36,7 +42,9 @@ export type EncryptChoice = 'installation' | 'on' | 'off';
 
 export type FormField = keyof ConfigurationForm;
 
-export const retentionFields = ['keepLast', 'maxAgeDays', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+export const retentionFields = ['keepLast', 'maxAgeDays', 'daily', 'weekly', 'monthly', 'yearly', 'minKeep'] as const;
+
+const GB = 1e9;
 
 export function emptyForm(sourceId = ''): ConfigurationForm {
   return {
@@ -62,6 +70,10 @@ export function emptyForm(sourceId = ''): ConfigurationForm {
     weekly: '',
     monthly: '',
     yearly: '',
+    minKeep: '',
+    maxTotalGb: '',
+    maxBackupGb: '',
+    timeLimitMinutes: '',
     destinationIds: [],
     verifySchedule: 'none',
   };
@@ -93,6 +105,10 @@ export function formFromConfiguration(c: ConfigurationDetails): ConfigurationFor
     weekly: text(c.retention.weekly),
     monthly: text(c.retention.monthly),
     yearly: text(c.retention.yearly),
+    minKeep: text(c.retention.minKeep),
+    maxTotalGb: c.retention.maxTotalBytes === undefined ? '' : String(c.retention.maxTotalBytes / GB),
+    maxBackupGb: c.maxBackupBytes === null ? '' : String(c.maxBackupBytes / GB),
+    timeLimitMinutes: c.timeLimitSeconds === null ? '' : String(c.timeLimitSeconds / 60),
     destinationIds: c.destinationIds,
     verifySchedule: c.verifySchedule,
   };
@@ -120,6 +136,9 @@ export function configurationBody(form: ConfigurationForm) {
     const value = form[field].trim();
     if (value) retention[field] = Number(value);
   }
+  const scaled = (text: string, unit: number) => (text.trim() ? Math.round(Number(text.trim()) * unit) : null);
+  const maxTotalBytes = scaled(form.maxTotalGb, GB);
+  if (maxTotalBytes !== null) retention.maxTotalBytes = maxTotalBytes;
   const level = form.compressionLevel.trim();
   return {
     name: form.name.trim(),
@@ -135,14 +154,20 @@ export function configurationBody(form: ConfigurationForm) {
     retention,
     destinationIds: form.destinationIds,
     verifySchedule: form.verifySchedule,
+    maxBackupBytes: scaled(form.maxBackupGb, GB),
+    timeLimitSeconds: scaled(form.timeLimitMinutes, 60),
   };
 }
+
+/** The form fields of the body fields the form shows in other units. */
+const scaledFields: Record<string, FormField> = { 'retention.maxTotalBytes': 'maxTotalGb', maxBackupBytes: 'maxBackupGb', timeLimitSeconds: 'timeLimitMinutes' };
 
 /**
  * The form field an API detail path points at ("schedule.time" → time or minute, "retention.keepLast"
  * → keepLast), so that the API's sentence shows under the right input.
  */
 export function fieldOfApiPath(path: string, kind: ScheduleKind): FormField | null {
+  if (scaledFields[path]) return scaledFields[path];
   const [head, tail] = path.split('.');
   if (head === 'schedule') {
     if (tail === 'time') return kind === 'hourly' ? 'minute' : 'time';

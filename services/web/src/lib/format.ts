@@ -77,6 +77,8 @@ export function describeRetention(r: Retention): string {
     r.weekly ? `${r.weekly} weekly` : '',
     r.monthly ? `${r.monthly} monthly` : '',
     r.yearly ? `${r.yearly} yearly` : '',
+    r.maxTotalBytes ? `at most ${formatBytes(r.maxTotalBytes)} in all` : '',
+    r.minKeep ? `never fewer than ${r.minKeep}` : '',
   ].filter(Boolean);
   return parts.length ? `Keeps ${parts.join(', ')}` : 'Keeps every backup';
 }

@@ -6,7 +6,7 @@ import { notificationEvents, type ChannelKind, type ChannelView as NotificationC
 import { CheckList, FormCheck, FormInput, FormSecret, FormSelect, FormTextArea } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, useSaver, type FormState } from '../hooks/useForm';
-import { channelCreateBody, channelFieldOfApiPath, channelProblems, channelUpdateBody, emptyChannelForm, eventLabels, formFromChannel, kindLabels, type ChannelForm } from '../forms/channel';
+import { channelCreateBody, channelFieldOfApiPath, channelProblems, channelUpdateBody, emptyChannelForm, eventLabels, formFromChannel, kindLabels, urlLabels, type ChannelForm } from '../forms/channel';
 
 interface Props {
   channel: NotificationChannel | null;
@@ -37,7 +37,13 @@ export function ChannelFormDialog({ channel, onClose, onSaved }: Props) {
           ))}
         </FormSelect>
       </div>
-      {form.form.kind === 'email' ? <EmailFields form={form} storedPassword={Boolean(channel?.password)} /> : <WebhookFields form={form} storedUrl={channel?.url} storedSecret={Boolean(channel?.signingSecret)} />}
+      {form.form.kind === 'email' ? (
+        <EmailFields form={form} storedPassword={Boolean(channel?.password)} />
+      ) : form.form.kind === 'telegram' ? (
+        <TelegramFields form={form} stored={Boolean(channel)} />
+      ) : (
+        <WebhookFields form={form} storedUrl={channel?.url} storedSecret={Boolean(channel?.signingSecret)} storedAccessToken={Boolean(channel?.accessToken)} editing={Boolean(channel)} />
+      )}
       <EventsField form={form} />
       <FormCheck form={form} field="enabled">
         Enabled (sends as events happen)
@@ -80,7 +86,50 @@ function EmailFields({ form, storedPassword }: { form: FormState<ChannelForm>; s
   );
 }
 
-function WebhookFields({ form, storedUrl, storedSecret }: { form: FormState<ChannelForm>; storedUrl: string | undefined; storedSecret: boolean }) {
+function TelegramFields({ form, stored }: { form: FormState<ChannelForm>; stored: boolean }) {
+  return (
+    <fieldset className="fieldset">
+      <legend>Telegram bot</legend>
+      <FormSecret form={form} field="botToken" id="ch-botToken" label="Bot token (from @BotFather)" stored={stored} hint={stored ? 'A token is stored: leave empty to keep it.' : 'Kept secret: never shown again.'} />
+      <div className="form-row">
+        <FormInput form={form} field="chatId" id="ch-chatId" label="Chat id, or @channel" spellCheck={false} placeholder="-1001234567890" />
+        <FormInput form={form} field="apiUrl" id="ch-apiUrl" label="Bot API server (optional)" type="url" spellCheck={false} placeholder="https://api.telegram.org" />
+      </div>
+    </fieldset>
+  );
+}
+
+function ServiceFields({ form, storedAccessToken, editing }: { form: FormState<ChannelForm>; storedAccessToken: boolean; editing: boolean }) {
+  const kind = form.form.kind;
+  const kept = editing ? 'Stored: leave empty to keep it.' : 'Kept secret: never shown again.';
+  if (kind === 'mattermost') {
+    return (
+      <div className="form-row">
+        <FormInput form={form} field="channel" id="ch-channel" label="Channel (optional)" spellCheck={false} placeholder="town-square" />
+        <FormInput form={form} field="username" id="ch-username" label="Sender name (optional)" spellCheck={false} placeholder="coffre" />
+      </div>
+    );
+  }
+  if (kind === 'ntfy') {
+    return (
+      <>
+        <div className="form-row">
+          <FormSecret form={form} field="topic" id="ch-topic" label="Topic" stored={editing} hint={`Whoever knows a topic can read it. ${kept}`} />
+          <FormSecret form={form} field="accessToken" id="ch-accessToken" label="Access token (optional)" stored={storedAccessToken} hint={storedAccessToken ? 'A token is stored: leave empty to keep it.' : 'For a protected topic (tk_…).'} disabled={form.form.removeAccessToken} />
+        </div>
+        {storedAccessToken ? (
+          <FormCheck form={form} field="removeAccessToken">
+            Remove the stored access token
+          </FormCheck>
+        ) : null}
+      </>
+    );
+  }
+  if (kind === 'gotify') return <FormSecret form={form} field="appToken" id="ch-appToken" label="Application token" stored={editing} hint={kept} />;
+  return null;
+}
+
+function WebhookFields({ form, storedUrl, storedSecret, storedAccessToken, editing }: { form: FormState<ChannelForm>; storedUrl: string | undefined; storedSecret: boolean; storedAccessToken: boolean; editing: boolean }) {
   const kind = form.form.kind;
   return (
     <fieldset className="fieldset">
@@ -89,7 +138,7 @@ function WebhookFields({ form, storedUrl, storedSecret }: { form: FormState<Chan
         form={form}
         field="url"
         id="ch-url"
-        label={kind === 'webhook' ? 'URL to POST to' : `${kindLabels[kind]} webhook URL`}
+        label={urlLabels[kind] ?? 'URL'}
         hint={storedUrl ? `Stored: ${storedUrl} — leave empty to keep it.` : 'Kept secret: only its scheme and host are shown afterwards.'}
         type="url"
         spellCheck={false}
@@ -113,6 +162,7 @@ function WebhookFields({ form, storedUrl, storedSecret }: { form: FormState<Chan
           ) : null}
         </>
       ) : null}
+      <ServiceFields form={form} storedAccessToken={storedAccessToken} editing={editing} />
     </fieldset>
   );
 }

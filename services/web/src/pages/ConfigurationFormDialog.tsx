@@ -75,16 +75,22 @@ const retention = [
   ['weekly', 'Weekly'],
   ['monthly', 'Monthly'],
   ['yearly', 'Yearly'],
+  ['minKeep', 'Always keep the newest'],
+  ['maxTotalGb', 'Max total size (GB)'],
 ] as const;
 
 function RetentionFields({ form }: { form: Form }) {
   return (
     <fieldset className="fieldset">
-      <legend>Retention (empty or 0 turns a rule off)</legend>
+      <legend>Retention and limits (empty or 0 turns a rule off; past the total size the oldest go first, never the newest kept ones)</legend>
       <div className="form-grid">
         {retention.map(([field, label]) => (
           <FormInput key={field} form={form} field={field} id={`cfg-${field}`} label={label} inputMode="numeric" />
         ))}
+      </div>
+      <div className="form-row">
+        <FormInput form={form} field="maxBackupGb" id="cfg-maxBackupGb" label="Stop a backup past (GB)" inputMode="decimal" />
+        <FormInput form={form} field="timeLimitMinutes" id="cfg-timeLimitMinutes" label="Time limit (minutes, empty: the server's)" inputMode="decimal" />
       </div>
     </fieldset>
   );

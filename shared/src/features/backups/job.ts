@@ -22,6 +22,8 @@ import type { PgConnection } from '../../engine/postgres.js';
 import { failpoint } from '../../infra/failpoints.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
 import { applyConfigurationRetention } from '../maintenance/retention.js';
+import { runTimeLimitSeconds } from '../configurations/limits.js';
+import { withinLimits } from '../../runs/limits.js';
 import type { JobHandlers } from '../catalog.js';
 
 export const COFFRE_VERSION = '0.1.0';
@@ -55,8 +57,9 @@ export async function runBackupJob(ctx: AppContext, backupId: string, hooks: Run
   try {
     if (!(await claimRun(ctx, 'backup', backupId, hooks.workerId))) return 'skipped';
     const log = createRunLog(hooks.logger.child({ backupId }), 60, backup.log);
+    const seconds = await runTimeLimitSeconds(ctx, backup.configurationId);
     try {
-      await executeBackup(ctx, backup, backup.source, subject, hooks, log);
+      await withinLimits(hooks, seconds, (limits) => executeBackup(ctx, backup, backup.source!, subject, limits.hooks, log, limits.exceed));
       return 'completed';
     } catch (error) {
       await recordFailure(ctx, 'backup', backupId, error, hooks, log);
@@ -78,6 +81,8 @@ export async function executeBackup(
   subject: BackupSubject,
   hooks: RunHooks,
   log: RunLog,
+  /** Stops the run with a sentence (runs/limits.ts); without it, a size past the maximum fails the run once the artifact is written. */
+  exceed?: (sentence: string) => void,
 ): Promise<void> {
   const started = Date.now();
   // A row requested before REQUIRE_ENCRYPTION was set must not write plaintext after it.
@@ -94,11 +99,14 @@ export async function executeBackup(
   const suffix = artifactSuffix(backup.compression, backup.encrypted);
   log.info(`backing up ${source.name} (${backup.type}) to ${destinations.map((d) => d.name).join(', ')}`);
 
+  const maxBytes = configuration?.maxBackupBytes ? Number(configuration.maxBackupBytes) : null;
+  const tooBig = `The backup grew past its maximum of ${maxBytes} bytes (maxBackupBytes of configuration "${configuration?.name}") and was stopped: nothing was published.`;
   // Progress counts the bytes of every artifact written so far.
   let writtenBefore = 0;
   let lastProgressWrite = 0;
   const onProgress = (bytes: number) => {
     const total = writtenBefore + bytes;
+    if (maxBytes !== null && total > maxBytes) exceed?.(tooBig);
     hooks.reportProgress?.(total);
     const now = Date.now();
     if (now - lastProgressWrite >= 1000) {
@@ -119,6 +127,20 @@ export async function executeBackup(
   const objects: ManifestObject[] = [];
   const row: Record<string, unknown> = {};
   const manifestExtras: Partial<Manifest> = {};
+  try {
+    await writeObjects();
+    if (maxBytes !== null && objects.reduce((sum, o) => sum + o.sizeBytes, 0) > maxBytes) throw new PermanentError(tooBig, 'too-big');
+    hooks.signal?.throwIfAborted();
+  } catch (error) {
+    // What this run published before it failed must not look complete.
+    await removeObjects(drivers, objects, hooks.logger);
+    throw error;
+  }
+  await recordArtifacts(ctx, backup.id, drivers.map((d) => d.destination), objects);
+  await finish();
+  return;
+
+  async function writeObjects(): Promise<void> {
 
   if (subject.kind === 'postgres') {
     const key = `${prefix}/database.dump${suffix}`;
@@ -164,7 +186,9 @@ export async function executeBackup(
     row.filesCount = result.filesCount;
     manifestExtras.counts = { ...manifestExtras.counts, files: result.filesCount };
   }
-  await recordArtifacts(ctx, backup.id, drivers.map((d) => d.destination), objects);
+  }
+
+  async function finish(): Promise<void> {
 
   const main = objects[0]!;
   const totalBytes = objects.reduce((sum, o) => sum + o.sizeBytes, 0);
@@ -199,6 +223,15 @@ export async function executeBackup(
   if (configuration) {
     await ctx.db.backupConfiguration.update({ where: { id: configuration.id }, data: { lastRunAt: new Date() } });
     if (finished) await applyRetentionAfterRun(ctx, configuration.id, hooks.logger);
+  }
+  }
+}
+
+async function removeObjects(drivers: { driver: ReturnType<typeof destinationDriver> }[], objects: ManifestObject[], logger: Logger): Promise<void> {
+  for (const { driver } of drivers) {
+    for (const object of objects) {
+      await driver.delete(object.key).catch((error: unknown) => logger.warn({ key: object.key, err: errorMessage(error) }, 'an object of the failed run could not be removed: reconciliation will'));
+    }
   }
 }
 

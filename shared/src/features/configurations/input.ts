@@ -51,6 +51,10 @@ export interface ConfigurationColumns extends ScheduleColumns {
   retentionWeekly: number | null;
   retentionMonthly: number | null;
   retentionYearly: number | null;
+  retentionMinKeep: number | null;
+  retentionMaxTotalBytes: bigint | null;
+  maxBackupBytes: bigint | null;
+  timeLimitSeconds: number | null;
   verifySchedule: (typeof verifyScheduleKinds)[number];
 }
 
@@ -69,6 +73,8 @@ export function configurationToColumns(input: ConfigurationCreateInput): Configu
     encrypt: input.encrypt,
     ...retentionToColumns(input.retention),
     verifySchedule: input.verifySchedule,
+    maxBackupBytes: bigintOrNull(input.maxBackupBytes),
+    timeLimitSeconds: input.timeLimitSeconds,
   };
 }
 
@@ -102,12 +108,21 @@ export function configurationUpdateToColumns(
   if (input.encrypt !== undefined) columns.encrypt = input.encrypt;
   if (input.retention !== undefined) Object.assign(columns, retentionToColumns(input.retention));
   if (input.verifySchedule !== undefined) columns.verifySchedule = input.verifySchedule;
+  if (input.maxBackupBytes !== undefined) columns.maxBackupBytes = bigintOrNull(input.maxBackupBytes);
+  if (input.timeLimitSeconds !== undefined) columns.timeLimitSeconds = input.timeLimitSeconds;
   return columns;
 }
 
 export type RetentionColumns = Pick<
   ConfigurationColumns,
-  'retentionKeepLast' | 'retentionMaxAgeDays' | 'retentionDaily' | 'retentionWeekly' | 'retentionMonthly' | 'retentionYearly'
+  | 'retentionKeepLast'
+  | 'retentionMaxAgeDays'
+  | 'retentionDaily'
+  | 'retentionWeekly'
+  | 'retentionMonthly'
+  | 'retentionYearly'
+  | 'retentionMinKeep'
+  | 'retentionMaxTotalBytes'
 >;
 
 /** The retention policy of a row, in the shape selectExpiredBackups takes. */
@@ -120,6 +135,8 @@ export function retentionFromColumns(row: RetentionColumns): RetentionPolicy {
     ['weekly', row.retentionWeekly],
     ['monthly', row.retentionMonthly],
     ['yearly', row.retentionYearly],
+    ['minKeep', row.retentionMinKeep],
+    ['maxTotalBytes', row.retentionMaxTotalBytes === null ? null : Number(row.retentionMaxTotalBytes)],
   ] as const;
   for (const [rule, value] of entries) if (value !== null && value > 0) policy[rule] = value;
   return policy;
@@ -135,7 +152,13 @@ function retentionToColumns(retention: RetentionPolicy): RetentionColumns {
     retentionWeekly: stored(retention.weekly),
     retentionMonthly: stored(retention.monthly),
     retentionYearly: stored(retention.yearly),
+    retentionMinKeep: stored(retention.minKeep),
+    retentionMaxTotalBytes: bigintOrNull(retention.maxTotalBytes),
   };
+}
+
+function bigintOrNull(value: number | null | undefined): bigint | null {
+  return value ? BigInt(value) : null;
 }
 
 
@@ -174,6 +197,8 @@ export function configurationToApi(
     retention: retentionFromColumns(row) as ConfigurationView['retention'],
     destinationIds: (row.destinations ?? []).map((link) => link.destinationId),
     verifySchedule: row.verifySchedule as ConfigurationView['verifySchedule'],
+    maxBackupBytes: row.maxBackupBytes === null ? null : Number(row.maxBackupBytes),
+    timeLimitSeconds: row.timeLimitSeconds,
     lastRunAt: row.lastRunAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -19,7 +19,7 @@ export interface RetentionReport {
 /** Unconfigured backups expired per source and run; the next run takes the rest. */
 const UNCONFIGURED_BATCH = 500;
 
-const columns = { id: true, name: true, status: true, completedAt: true, createdAt: true, deletedAt: true, configurationId: true, sourceId: true } as const;
+const columns = { id: true, name: true, status: true, completedAt: true, createdAt: true, deletedAt: true, configurationId: true, sourceId: true, sizeBytes: true } as const;
 
 export async function applyRetention(ctx: AppContext, now = new Date(), options: { dryRun?: boolean } = {}): Promise<RetentionReport> {
   const report: RetentionReport = { expired: [], failures: [] };

@@ -1,5 +1,5 @@
-// Sending one notification once: a generic signed webhook, a Slack or Discord incoming webhook, or an
-// email over SMTP. Each send is bounded (10 s by default) and ends in a result, never an exception:
+// Sending one notification once: a generic signed webhook, a Slack, Discord, Teams or Mattermost
+// incoming webhook, a Telegram bot message, an ntfy or Gotify push, or an email over SMTP. Each send is bounded (10 s by default) and ends in a result, never an exception:
 // the caller records the attempt and decides whether a retry can help.
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -9,8 +9,9 @@ import type { NotificationChannel } from '../../infra/db.js';
 import { errorMessage } from '../../infra/errors.js';
 import { OutboundRefusedError, forbiddenHostReason, guardedLookup, resolveOutboundHost } from '../../infra/outbound.js';
 import type { ChannelKind } from '@coffre/contract';
-import type { ChannelConfig, ChannelSecret } from './channels.js';
+import { TELEGRAM_API, type ChannelConfig, type ChannelSecret } from './channels.js';
 import { detailLines, isBadNews, type EventBody } from './messages.js';
+import { gotifyMessage, mattermostMessage, ntfyMessage, teamsMessage, telegramMessage } from './service-messages.js';
 
 export const SEND_TIMEOUT_MS = 10_000;
 
@@ -66,6 +67,26 @@ async function send(kind: ChannelKind, config: ChannelConfig, secret: ChannelSec
       return postJson(requireUrl(secret), JSON.stringify(discordMessage(body)), {}, timeoutMs);
     case 'email':
       return sendEmail(config, secret, body, timeoutMs);
+    case 'telegram': {
+      if (!secret.botToken) throw new Error('the channel has no stored bot token: set its botToken again');
+      const url = `${(config.apiUrl ?? TELEGRAM_API).replace(/\/+$/, '')}/bot${secret.botToken}/sendMessage`;
+      return postJson(url, JSON.stringify(telegramMessage(body, config.chatId!)), {}, timeoutMs);
+    }
+    case 'teams':
+      return postJson(requireUrl(secret), JSON.stringify(teamsMessage(body)), {}, timeoutMs);
+    case 'mattermost':
+      return postJson(requireUrl(secret), JSON.stringify(mattermostMessage(body, config)), {}, timeoutMs);
+    case 'ntfy': {
+      if (!secret.topic) throw new Error('the channel has no stored topic: set its topic again');
+      const headers: Record<string, string> = secret.accessToken ? { Authorization: `Bearer ${secret.accessToken}` } : {};
+      return postJson(requireUrl(secret), JSON.stringify(ntfyMessage(body, secret.topic)), headers, timeoutMs);
+    }
+    case 'gotify': {
+      if (!secret.appToken) throw new Error('the channel has no stored application token: set its appToken again');
+      const url = new URL('message', requireUrl(secret).replace(/\/*$/, '/'));
+      url.searchParams.set('token', secret.appToken);
+      return postJson(url.toString(), JSON.stringify(gotifyMessage(body)), {}, timeoutMs);
+    }
     default:
       return { ok: false, statusCode: null, error: `Channels of kind "${String(kind)}" cannot be sent by this version of coffre.`, permanent: true };
   }
@@ -211,8 +232,7 @@ function withoutChannelSecrets(text: string, secret: ChannelSecret): string {
       if (url.password) needles.push(url.password);
     } catch {}
   }
-  if (secret.signingSecret) needles.push(secret.signingSecret);
-  if (secret.password) needles.push(secret.password);
+  for (const value of [secret.signingSecret, secret.password, secret.botToken, secret.topic, secret.accessToken, secret.appToken]) if (value) needles.push(value);
   let out = text;
   for (const needle of needles.sort((a, b) => b.length - a.length)) if (needle.length >= 4) out = out.split(needle).join('[redacted]');
   return out;

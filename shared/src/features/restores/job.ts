@@ -23,6 +23,8 @@ import { executeBackup, type BackupSubject } from '../backups/job.js';
 import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { databaseExists } from './commands.js';
 import type { JobHandlers } from '../catalog.js';
+import { runTimeLimitSeconds } from '../configurations/limits.js';
+import { startRunLimit } from '../../runs/limits.js';
 
 /** The worker's side: lock the target, safety backup, verify, restore. */
 export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: RunHooks): Promise<RunOutcome> {
@@ -40,6 +42,9 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
   try {
     if (!(await claimRun(ctx, 'restore', restoreId, hooks.workerId))) return 'skipped';
     const started = Date.now();
+    const limit = startRunLimit(hooks, await runTimeLimitSeconds(ctx, restore.backup.configurationId));
+    const claimed = hooks;
+    hooks = limit.hooks;
     try {
       await checkRestoreTarget(ctx, target, { allowSystemDatabase: restore.allowSystemDatabase });
       const createDatabase = !(await databaseExists(target, target.database));
@@ -55,10 +60,13 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
       await completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, log: log.text() });
       return 'completed';
-    } catch (error) {
+    } catch (caught) {
+      const error = limit.explain(caught);
       // A restore is never retried on its own: whatever failed, the row says so now.
-      await recordFailure(ctx, 'restore', restoreId, error, { ...hooks, attempt: hooks.maxAttempts }, log);
+      await recordFailure(ctx, 'restore', restoreId, error, { ...claimed, attempt: hooks.maxAttempts }, log);
       throw error;
+    } finally {
+      limit.stop();
     }
   } finally {
     await lock.release();
@@ -189,6 +197,9 @@ async function runArchiveRestore(
     const log = createRunLog(hooks.logger.child({ restoreId: restore.id }));
     const started = Date.now();
     const { backup } = restore;
+    const limit = startRunLimit(hooks, await runTimeLimitSeconds(ctx, backup.configurationId));
+    const claimed = hooks;
+    hooks = limit.hooks;
     try {
       const identities = backup.encrypted ? await ctx.identities() : [];
       const onProgress = (bytes: number) => void recordProgress(ctx, 'restore', restore.id, bytes).catch(() => {});
@@ -218,9 +229,12 @@ async function runArchiveRestore(
       }
       await completeRun(ctx, 'restore', restore.id, { durationMs: Date.now() - started, log: log.text() });
       return 'completed';
-    } catch (error) {
-      await recordFailure(ctx, 'restore', restore.id, error, { ...hooks, attempt: hooks.maxAttempts }, log);
+    } catch (caught) {
+      const error = limit.explain(caught);
+      await recordFailure(ctx, 'restore', restore.id, error, { ...claimed, attempt: hooks.maxAttempts }, log);
       throw error;
+    } finally {
+      limit.stop();
     }
   } finally {
     await lock.release();

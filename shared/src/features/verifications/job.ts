@@ -15,14 +15,20 @@ import { createRunLog, type RunLog } from '../../runs/run-log.js';
 import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { restoreBackupInto, withEachCopy } from '../restores/job.js';
 import type { JobHandlers } from '../catalog.js';
+import { runTimeLimitSeconds } from '../configurations/limits.js';
+import { startRunLimit } from '../../runs/limits.js';
 
 export async function runVerificationJob(ctx: AppContext, verificationId: string, hooks: RunHooks): Promise<RunOutcome> {
   const verification = await ctx.db.verification.findUnique({ where: { id: verificationId }, include: { backup: { include: { source: true } } } });
   if (!verification || verification.status === 'completed' || verification.status === 'failed') return 'skipped';
+  const seconds = await runTimeLimitSeconds(ctx, verification.backup.configurationId);
   if (!(await claimRun(ctx, 'verification', verificationId, hooks.workerId))) return 'skipped';
   const { backup } = verification;
   const log = createRunLog(hooks.logger.child({ verificationId }));
   const started = Date.now();
+  const limit = startRunLimit(hooks, seconds);
+  const claimed = hooks;
+  hooks = limit.hooks;
   try {
     // Everything after the claim ends the row one way or the other: a verification never stays running.
     if (!backup.source) throw new PermanentError(`The source "${backup.sourceName}" was deleted: there is no server to verify on.`);
@@ -44,9 +50,12 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
       ...(result === 'failed' ? { errorMessage: `${outcome.differences.length} ${outcome.unit}(s) differ from what the backup recorded.` } : {}),
     });
     return 'completed';
-  } catch (error) {
-    await recordFailure(ctx, 'verification', verificationId, error, hooks, log, { result: 'failed', durationMs: Date.now() - started });
+  } catch (caught) {
+    const error = limit.explain(caught);
+    await recordFailure(ctx, 'verification', verificationId, error, claimed, log, { result: 'failed', durationMs: Date.now() - started });
     throw error;
+  } finally {
+    limit.stop();
   }
 }
 
