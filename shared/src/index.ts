@@ -34,6 +34,8 @@ export * from './runs/run-log.js';
 export * from './features/backups/job.js';
 export * from './features/restores/commands.js';
 export * from './features/restores/job.js';
+export * from './features/restores/undo.js';
+export { swapRefusal, derivedDatabaseName, keptDatabaseName } from './engine/database-swap.js';
 export * from './features/auth/auth.js';
 export * from './features/auth/sessions.js';
 export * from './features/audit/refusals.js';

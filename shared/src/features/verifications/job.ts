@@ -13,7 +13,8 @@ import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
 import { createRunLog, type RunLog } from '../../runs/run-log.js';
 import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
-import { restoreBackupInto, withEachCopy } from '../restores/job.js';
+import { restoreBackupInto } from '../restores/job.js';
+import { withEachCopy } from '../restores/copies.js';
 import type { JobHandlers } from '../catalog.js';
 
 export async function runVerificationJob(ctx: AppContext, verificationId: string, hooks: RunHooks): Promise<RunOutcome> {
