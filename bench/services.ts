@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { withDatabase } from './lib.js';
 
-export const META = 'coffre_bench_meta';
+export const META = process.env.BENCH_META_DB ?? 'coffre_bench_meta';
 export const NODE_FLAGS = { worker: ['--optimize-for-size', '--max-semi-space-size=1'], api: [] as string[] };
 
 interface Run {
@@ -74,6 +74,14 @@ export async function startService(name: 'api' | 'worker', env: Record<string, s
  * first (clear_refs 5), then read at the end, so that no short peak falls between two samples.
  * Where the reset is refused (not root), VmRSS sampled every 50 ms stands in.
  */
+/** CPU seconds a process (with its exited, waited-for children) has used so far: utime + stime + cutime + cstime of /proc/<pid>/stat, at 100 ticks a second. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of the line, counted from 1; the slice starts at field 3.
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0) / 100;
+}
+
 export function sampleRss(pids: number[]): { stop(): Promise<number[]> } {
   const kb = (status: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
   const status = (pid: number) => readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');

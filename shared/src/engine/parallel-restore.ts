@@ -14,6 +14,7 @@ import type { Logger } from '../infra/logger.js';
 import { decompressor } from './compression.js';
 import { detectServerVersion, resolvePgTool, withPgClient, withPgToolAccess, type PgConnection } from './postgres.js';
 import { startTool, toolChain } from './process.js';
+import { failpointAfterFirstBytes } from './streams.js';
 import { describeToolFailure } from './tool-failure.js';
 import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
 
@@ -67,7 +68,7 @@ async function writeCheckedDump(input: ParallelRestoreInput, file: string): Prom
     }
     const read = await openCheckedRead(input.artifact, input.identities, { onProgress: (bytes) => input.onProgress?.(bytes, 'restore') });
     try {
-      await pipeline([...read.stages, sink] as unknown as [Readable, Transform, Writable], { signal: input.signal });
+      await pipeline([...read.stages, failpointAfterFirstBytes('restore.first-bytes'), sink] as unknown as [Readable, Transform, Writable], { signal: input.signal });
       const failed = await chain.failedExit();
       if (failed) throw describeToolFailure(failed, 'database restore');
     } catch (error) {
