@@ -87,7 +87,7 @@ export async function buildSourceDatabase(database: string, scale: number): Prom
         FROM generate_series(1, ${rows}) g, vocabulary v`);
     await client.query(`
       CREATE TABLE readings (sensor int NOT NULL, at int NOT NULL, value smallint);
-      INSERT INTO readings SELECT g % 5000, g, (g * 7919 % 1000)::smallint FROM generate_series(1, ${Math.round(4_000_000 * scale)}) g;`);
+      INSERT INTO readings SELECT g % 5000, g, (g::bigint * 7919 % 1000)::smallint FROM generate_series(1, ${Math.round(4_000_000 * scale)}) g;`);
     await client.query('CREATE INDEX orders_created_at_idx ON orders (created_at)');
     await client.query('CREATE INDEX orders_customer_idx ON orders (customer)');
     await client.query('VACUUM ANALYZE');

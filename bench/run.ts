@@ -115,7 +115,7 @@ export async function main(opts: Options): Promise<void> {
     const gzip = await config('bench-gzip', { compression: 'gzip' });
 
     const rss = { worker: [] as number[], api: [] as number[] };
-    // CPU seconds of the API's and the worker's node processes during each zstd backup (children, pg_dump and zstd, not included: they are still running when it is read).
+    // CPU seconds of the API's and the worker's node processes themselves during each zstd backup.
     const cpu = { worker: [] as number[], api: [] as number[] };
     const coffreBackup = async (configurationId: string) => {
       const cpuBefore = await Promise.all([cpuSeconds(worker.child.pid!), cpuSeconds(apiService.child.pid!)]);

@@ -74,12 +74,12 @@ export async function startService(name: 'api' | 'worker', env: Record<string, s
  * first (clear_refs 5), then read at the end, so that no short peak falls between two samples.
  * Where the reset is refused (not root), VmRSS sampled every 50 ms stands in.
  */
-/** CPU seconds a process (with its exited, waited-for children) has used so far: utime + stime + cutime + cstime of /proc/<pid>/stat, at 100 ticks a second. */
+/** CPU seconds a process itself has used so far (utime + stime of /proc/<pid>/stat, 100 ticks a second; its children, pg_dump and zstd, not counted). */
 export async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14-17 of the line, counted from 1; the slice starts at field 3.
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0) / 100;
+  // Fields 14 and 15 of the line, counted from 1; the slice starts at field 3.
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
 
 export function sampleRss(pids: number[]): { stop(): Promise<number[]> } {

@@ -3,6 +3,7 @@
 // until size and SHA-256 matched: verify-artifact.ts), and decompressed into a private temporary
 // file (0600, in TMP_DIR, named after this process so that maintenance removes it if the worker
 // dies). pg_restore starts only once the whole artifact matched; the file is deleted after.
+import { createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -64,7 +65,8 @@ async function writeCheckedDump(input: ParallelRestoreInput, file: string): Prom
       const decompress = chain.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', handle.fd, 'pipe'] }));
       sink = decompress.child.stdin!;
     } else {
-      sink = handle.createWriteStream({ autoClose: false });
+      // A stream of its own on the file (the handle stays for the fsync): one on the handle would never close, and the pipeline would wait for it.
+      sink = createWriteStream(file, { flags: 'r+' });
     }
     const read = await openCheckedRead(input.artifact, input.identities, { onProgress: (bytes) => input.onProgress?.(bytes, 'restore') });
     try {
@@ -87,12 +89,19 @@ async function writeCheckedDump(input: ParallelRestoreInput, file: string): Prom
   }
 }
 
+/**
+ * The load's sessions: no WAL flush at each of pg_restore's many commits (the swap's own commit
+ * flushes all of it before the database takes the target's name, and a crash before that leaves a
+ * load database that is dropped), and more memory for index builds than the default 64 MB.
+ */
+const LOAD_SESSION_OPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB';
+
 async function loadDump(input: ParallelRestoreInput, pgRestorePath: string, file: string): Promise<void> {
   await withPgToolAccess(input.target, async ({ env, dbname }) => {
     const chain = toolChain(input.signal);
     try {
       const args = ['--no-owner', '--exit-on-error', `--jobs=${input.jobs}`, '--no-password', dbname, file];
-      chain.watch(startTool('pg_restore', pgRestorePath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] }));
+      chain.watch(startTool('pg_restore', pgRestorePath, args, { env: { ...env, PGOPTIONS: LOAD_SESSION_OPTIONS }, stdio: ['ignore', 'ignore', 'pipe'] }));
       const during = failpoint('restore.during-load', input.target.database);
       const [failed] = await Promise.all([chain.failedExit(), during.catch(async (error: unknown) => {
         await chain.stop();
@@ -104,4 +113,6 @@ async function loadDump(input: ParallelRestoreInput, pgRestorePath: string, file
       chain.release();
     }
   });
+  // A commit with a transaction id, made synchronously, flushes the WAL of every commit before it.
+  await withPgClient(input.target, (client) => client.query('SELECT txid_current()'));
 }
