@@ -150,6 +150,45 @@ describe('restore over an existing database: load beside, check, swap', () => {
     });
   }
 
+  it('the swapped-in database keeps the target\'s privileges, settings, connection limit and comment', async () => {
+    const role = uniqueName('coffre_swap_app').toLowerCase();
+    await adminQuery(`CREATE ROLE ${role} LOGIN`);
+    try {
+      await adminQuery(`REVOKE ALL ON DATABASE ${target.name} FROM PUBLIC`);
+      await adminQuery(`GRANT CONNECT, TEMPORARY ON DATABASE ${target.name} TO ${role}`);
+      await adminQuery(`ALTER DATABASE ${target.name} SET work_mem = '7MB'`);
+      await adminQuery(`ALTER DATABASE ${target.name} SET search_path = "$user", public, "Odd, name"`);
+      await adminQuery(`ALTER ROLE ${role} IN DATABASE ${target.name} SET statement_timeout = '5s'`);
+      await adminQuery(`ALTER DATABASE ${target.name} CONNECTION LIMIT 40`);
+      await adminQuery(`COMMENT ON DATABASE ${target.name} IS 'the shop''s data'`);
+      const describe = async () =>
+        (
+          await adminQuery<{ acl: string; settings: string; limit: number; comment: string }>(
+            `SELECT d.datacl::text AS acl, d.datconnlimit AS limit, shobj_description(d.oid, 'pg_database') AS comment,
+                    (SELECT string_agg(coalesce(pg_get_userbyid(nullif(s.setrole, 0)), '*') || ':' || array_to_string(s.setconfig, ';'), ' | ' ORDER BY s.setrole)
+                       FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) AS settings
+               FROM pg_database d WHERE d.datname = $1`,
+            [target.name],
+          )
+        ).rows[0];
+      const before = await describe();
+      const done = await restore();
+      expect(done.status, done.errorMessage).toBe('completed');
+      expect(done.method).toBe('swap');
+      const after = await describe();
+      expect(after).toEqual(before);
+      expect(after!.settings).toContain('search_path="$user", public, "Odd, name"');
+    } finally {
+      await adminQuery(`ALTER DATABASE ${target.name} RESET ALL`).catch(() => {});
+      await adminQuery(`GRANT ALL ON DATABASE ${target.name} TO PUBLIC`).catch(() => {});
+      for (const { datname } of (await adminQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${target.name}%`])).rows) {
+        await adminQuery(`ALTER ROLE ${role} IN DATABASE ${datname} RESET ALL`).catch(() => {});
+        await adminQuery(`REVOKE ALL ON DATABASE ${datname} FROM ${role}`).catch(() => {});
+      }
+      await adminQuery(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+    }
+  });
+
   it('a restore into a database that does not exist creates it and loads it with pg_restore --jobs', async () => {
     const name = uniqueName('coffre_swap_new').toLowerCase();
     try {

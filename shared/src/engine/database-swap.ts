@@ -71,10 +71,82 @@ export async function createLoadDatabase(connection: PgConnection, loadName: str
       options.push(`LC_COLLATE ${literal(target.db.datcollate)}`, `LC_CTYPE ${literal(target.db.datctype)}`);
       const icuLocale = target.db.daticulocale ?? target.db.datlocale;
       if (target.db.datlocprovider === 'i' && icuLocale) options.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(icuLocale)}`);
+      if (Number(target.db.datconnlimit ?? -1) >= 0) options.push(`CONNECTION LIMIT ${Number(target.db.datconnlimit)}`);
       await client.query(`CREATE DATABASE ${client.escapeIdentifier(loadName)} ${options.join(' ')}`);
+      try {
+        for (const statement of await databaseLevelStatements(client, connection.database, loadName)) await client.query(statement);
+      } catch (error) {
+        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(loadName)}`).catch(() => {});
+        throw error;
+      }
     },
     'postgres',
   );
+}
+
+/** Settings whose value is a list, each element quoted on its own (as pg_dumpall writes them). */
+const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries', 'unix_socket_directories']);
+
+/**
+ * What a dump of the database's objects does not carry and the target has: its privileges (GRANT
+ * CONNECT …), its settings (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET) and its comment,
+ * as statements for the database `into`.
+ */
+async function databaseLevelStatements(client: pg.Client, from: string, into: string): Promise<string[]> {
+  const id = (name: string) => client.escapeIdentifier(name);
+  const literal = (value: string) => client.escapeLiteral(value);
+  const statements: string[] = [];
+  const acl = await client.query<{ grantee: string | null; privilege: string; grantable: boolean; explicit: boolean }>(
+    `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege,
+            a.is_grantable AS grantable, d.datacl IS NOT NULL AS explicit
+       FROM pg_database d LEFT JOIN LATERAL aclexplode(d.datacl) a ON true WHERE d.datname = $1`,
+    [from],
+  );
+  if (acl.rows[0]?.explicit) {
+    // The default (PUBLIC may connect and make temporary tables) is replaced by exactly the target's list.
+    statements.push(`REVOKE ALL ON DATABASE ${id(into)} FROM PUBLIC`);
+    for (const row of acl.rows) {
+      if (!row.privilege) continue;
+      statements.push(`GRANT ${row.privilege} ON DATABASE ${id(into)} TO ${row.grantee === null ? 'PUBLIC' : id(row.grantee)}${row.grantable ? ' WITH GRANT OPTION' : ''}`);
+    }
+  }
+  const settings = await client.query<{ role: string | null; setting: string }>(
+    `SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role, unnest(s.setconfig) AS setting
+       FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1`,
+    [from],
+  );
+  for (const { role, setting } of settings.rows) {
+    const at = setting.indexOf('=');
+    const name = setting.slice(0, at);
+    const value = setting.slice(at + 1);
+    const values = LIST_SETTINGS.has(name.toLowerCase()) ? splitSettingList(value).map(literal).join(', ') : literal(value);
+    const subject = role === null ? `DATABASE ${id(into)}` : `ROLE ${id(role)} IN DATABASE ${id(into)}`;
+    statements.push(`ALTER ${subject} SET ${id(name)} TO ${values}`);
+  }
+  const comment = await client.query<{ comment: string | null }>("SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [from]);
+  if (comment.rows[0]?.comment) statements.push(`COMMENT ON DATABASE ${id(into)} IS ${literal(comment.rows[0].comment)}`);
+  return statements;
+}
+
+/** `"$user", public` → ['$user', 'public']: split at commas outside double quotes, quotes removed. */
+export function splitSettingList(value: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i]!;
+    if (char === '"') {
+      if (quoted && value[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (char === ',' && !quoted) {
+      items.push(current.trim());
+      current = '';
+    } else current += char;
+  }
+  items.push(current.trim());
+  return items.filter((item) => item !== '');
 }
 
 /** Drops a database coffre created (a load that failed, a kept copy past its days). Never throws when it is gone. */
