@@ -21,6 +21,7 @@ let target: { name: string; url: string };
 let backup: { id: string; name: string };
 let backupState: Record<string, string>;
 const figures: Record<string, unknown> = {};
+const roles: string[] = [];
 
 const ROWS = 60_000;
 
@@ -49,6 +50,7 @@ afterAll(async () => {
   const left = await adminQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${target.name}\\_\\_%`]);
   for (const { datname } of left.rows) await dropDatabase(datname);
   await stack?.close();
+  for (const role of roles) await adminQuery(`DROP ROLE IF EXISTS ${role}`).catch((error: Error) => console.warn(`role ${role} left: ${error.message}`));
 });
 
 async function finished(path: string) {
@@ -185,7 +187,8 @@ describe('restore over an existing database: load beside, check, swap', () => {
         await adminQuery(`ALTER ROLE ${role} IN DATABASE ${datname} RESET ALL`).catch(() => {});
         await adminQuery(`REVOKE ALL ON DATABASE ${datname} FROM ${role}`).catch(() => {});
       }
-      await adminQuery(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+      // Dropped in afterAll, once the kept databases that carry its grants are gone.
+      roles.push(role);
     }
   });
 
