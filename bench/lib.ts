@@ -36,7 +36,8 @@ export async function dropDatabase(database: string): Promise<void> {
 
 /**
  * A source of about `scale` GB that compresses like application data: pgbench's tables (scale 30 per
- * GB) and a wide `orders` table of words, e-mail addresses, jsonb, timestamps and hashes.
+ * GB), a wide `orders` table of words, e-mail addresses, jsonb, timestamps and hashes, and many narrow
+ * rows (`readings`: three small numbers each), where per-row costs dominate.
  */
 export async function buildSourceDatabase(database: string, scale: number): Promise<void> {
   await adminQuery(`CREATE DATABASE "${database}"`);
@@ -84,6 +85,9 @@ export async function buildSourceDatabase(database: string, scale: number): Prom
              array_to_string(ARRAY(SELECT v.words[1 + (random() * 80 + g * 0)::int] FROM generate_series(1, 6 + g % 10)), ' '),
              md5(g::text || random()::text)
         FROM generate_series(1, ${rows}) g, vocabulary v`);
+    await client.query(`
+      CREATE TABLE readings (sensor int NOT NULL, at int NOT NULL, value smallint);
+      INSERT INTO readings SELECT g % 5000, g, (g::bigint * 7919 % 1000)::smallint FROM generate_series(1, ${Math.round(4_000_000 * scale)}) g;`);
     await client.query('CREATE INDEX orders_created_at_idx ON orders (created_at)');
     await client.query('CREATE INDEX orders_customer_idx ON orders (customer)');
     await client.query('VACUUM ANALYZE');

@@ -3,6 +3,7 @@
 //
 //   pnpm bench [--scale 1] [--rounds 3] [--fresh] [--drop-source]
 //   pnpm bench --only api      (step 4 alone, on a small source: a minute)
+//   pnpm bench --only engine   (steps 1-3: backups and restores)
 //
 // 1. A source database of about `scale` GB (kept between runs; --fresh rebuilds it).
 // 2. coffre's API and one worker, as real processes, on their own metadata database.
@@ -19,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { generateIdentity } from '@coffre/shared';
 import { ADMIN_URL, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from './lib.js';
-import { client, load, sampleRss, schedulingDelay, seedHistory, startService, waitFor, META } from './services.js';
+import { client, cpuSeconds, load, sampleRss, schedulingDelay, seedHistory, startService, waitFor, waitForRow, META } from './services.js';
 import { measureApiLatency } from './api-latency.js';
 
 interface Options {
@@ -40,7 +41,7 @@ interface Row {
   met: boolean | null;
 }
 
-const SOURCE = 'coffre_bench_source';
+const SOURCE = process.env.BENCH_SOURCE_DB ?? 'coffre_bench_source';
 /** The worker's node flags, as `pnpm worker` and docker-compose.yml run it (BENCH_NODE_FLAGS replaces them). */
 
 const options = parseArgs(process.argv.slice(2));
@@ -114,19 +115,38 @@ export async function main(opts: Options): Promise<void> {
     const gzip = await config('bench-gzip', { compression: 'gzip' });
 
     const rss = { worker: [] as number[], api: [] as number[] };
+    // CPU seconds of the API's and the worker's node processes themselves during each zstd backup.
+    const cpu = { worker: [] as number[], api: [] as number[] };
     const coffreBackup = async (configurationId: string) => {
+      const cpuBefore = await Promise.all([cpuSeconds(worker.child.pid!), cpuSeconds(apiService.child.pid!)]);
       const sampler = sampleRss([worker.child.pid!, apiService.child.pid!]);
       const backup = (await api('POST', `/api/configurations/${configurationId}/run`)) as { id: string };
-      const done = await waitFor(api, `/api/backups/${backup.id}`);
+      const done = await waitForRow(api, 'Backup', backup.id, `/api/backups/${backup.id}`);
       const peaks = await sampler.stop();
       rss.worker.push(peaks[0]!);
       rss.api.push(peaks[1]!);
+      const cpuAfter = await Promise.all([cpuSeconds(worker.child.pid!), cpuSeconds(apiService.child.pid!)]);
+      if (configurationId === zstd) {
+        cpu.worker.push(cpuAfter[0]! - cpuBefore[0]!);
+        cpu.api.push(cpuAfter[1]! - cpuBefore[1]!);
+      }
       if (done.status !== 'completed') throw new Error(`a benchmark backup failed: ${done.errorMessage}`);
       return { ms: Date.parse(done.completedAt) - Date.parse(done.createdAt), bytes: done.sizeBytes, id: backup.id, name: done.name };
     };
     const refZstd = join(work, 'reference.dump.zst');
     const refGzip = join(work, 'reference.dump');
-    const referenceZstd = () => timed(() => shell('pg_dump -Fc -Z0 -d "$1" | zstd -q -1 -c > "$2"', [urlOf(SOURCE), refZstd]));
+    // Exactly what an operator would type, its file synced as coffre's artifacts are.
+    const server = new URL(ADMIN_URL);
+    const referenceZstd = () =>
+      timed(() =>
+        shell('PGPORT="$3" PGUSER="$4" pg_dump -h "$5" -Fc -Z0 "$1" | zstd -q -1 > "$2"; sync "$2"', [
+          SOURCE,
+          refZstd,
+          server.port || '5432',
+          decodeURIComponent(server.username || 'postgres'),
+          server.hostname,
+        ]),
+      );
     const referenceGzip = () => timed(() => shell('pg_dump -Fc -d "$1" -f "$2"', [urlOf(SOURCE), refGzip]));
 
     // Backups, alternating.
@@ -142,26 +162,34 @@ export async function main(opts: Options): Promise<void> {
       log(`  coffre zstd ${s(a.ms)} (${mb(a.bytes)}), pg_dump|zstd -1 ${s(series.refZstd.at(-1)!)}, coffre zstd+age ${s(series.coffreAge.at(-1)!)}`);
     }
     // The default-gzip script is slow: fewer rounds of it.
-    for (let round = 1; round <= Math.max(1, Math.ceil(opts.rounds / 2)); round++) {
+    for (let round = 1; round <= (opts.only === 'engine' ? 0 : Math.max(1, Math.ceil(opts.rounds / 2))); round++) {
       series.refGzip.push(await referenceGzip());
       series.coffreGzip.push((await coffreBackup(gzip)).ms);
       log(`  pg_dump -Fc (gzip) ${s(series.refGzip.at(-1)!)}, coffre gzip ${s(series.coffreGzip.at(-1)!)}`);
     }
     const refZstdBytes = (await stat(refZstd)).size;
-    raw.backups = { ...series, refZstdBytes, coffreZstdBytes: lastZstd?.bytes, refGzipBytes: (await stat(refGzip)).size };
-    rows.push(pair('backup, zstd', series.coffreZstd, series.refZstd, 'pg_dump -Fc -Z0 | zstd -1', 1.1));
-    rows.push(pair('backup, zstd + age encryption', series.coffreAge, series.refZstd, 'pg_dump -Fc -Z0 | zstd -1', 1.15));
-    rows.push(pair('backup, zstd, against the default-gzip script', series.coffreZstd, series.refGzip, 'pg_dump -Fc (gzip)', 0.5));
-    rows.push(pair('backup, gzip', series.coffreGzip, series.refGzip, 'pg_dump -Fc (gzip)', null));
+    raw.backups = { ...series, refZstdBytes, coffreZstdBytes: lastZstd?.bytes, refGzipBytes: series.refGzip.length ? (await stat(refGzip)).size : null };
+    rows.push(pair('backup, zstd', series.coffreZstd, series.refZstd, 'pg_dump -h 127.0.0.1 -Fc -Z0 | zstd -1 > f; sync f', 1.1));
+    raw.cpu = cpu;
+    const cpuRow = (who: string, values: number[]): Row => ({
+      measure: `${who} node CPU during a zstd backup`,
+      coffre: `${median(values).toFixed(2)} CPU-s (median of ${values.length}, ${spread(values, (v) => v.toFixed(2))})`,
+      reference: '—',
+      ratio: null,
+      target: '—',
+      met: null,
+    });
+    rows.push(cpuRow('worker', cpu.worker), cpuRow('API (not asked anything during the backup)', cpu.api));
+    rows.push(pair('backup, zstd + age encryption', series.coffreAge, series.refZstd, 'pg_dump -h 127.0.0.1 -Fc -Z0 | zstd -1 > f; sync f', 1.15));
+    if (series.refGzip.length > 0) {
+      rows.push(pair('backup, zstd, against the default-gzip script', series.coffreZstd, series.refGzip, 'pg_dump -Fc (gzip)', 0.5));
+      rows.push(pair('backup, gzip', series.coffreGzip, series.refGzip, 'pg_dump -Fc (gzip)', null));
+    }
 
-    // Restores, alternating, into new databases.
-    const restoreSeries = { coffre: [] as number[], reference: [] as number[] };
-    const restoreRounds = Math.max(1, Math.min(opts.rounds, 2));
-    for (let round = 1; round <= restoreRounds; round++) {
-      log(`restore round ${round}/${restoreRounds}`);
-      const target = `coffre_bench_restore_${round}`;
-      await dropDatabase(target);
-      restoredDatabases.push(target);
+    // Restores, alternating with the reference: into a new database, then over that database (load + swap).
+    const restoreSeries = { coffreNew: [] as number[], coffreOver: [] as number[], swapMs: [] as number[], reference: [] as number[] };
+    const restoreRounds = Math.max(1, Math.min(opts.rounds, 3));
+    const coffreRestore = async (target: string) => {
       const sampler = sampleRss([worker.child.pid!, apiService.child.pid!]);
       const restore = (await api('POST', `/api/backups/${lastZstd!.id}/restore`, { confirm: lastZstd!.name, targetDatabase: target })) as { id: string };
       const done = await waitFor(api, `/api/restores/${restore.id}`);
@@ -169,31 +197,43 @@ export async function main(opts: Options): Promise<void> {
       rss.worker.push(peaks[0]!);
       rss.api.push(peaks[1]!);
       if (done.status !== 'completed') throw new Error(`a benchmark restore failed: ${done.errorMessage}`);
-      restoreSeries.coffre.push(Date.parse(done.completedAt) - Date.parse(done.createdAt));
+      return { ms: Date.parse(done.completedAt) - Date.parse(done.createdAt), method: done.method as string, keptDatabase: done.keptDatabase as string | null, swapMs: done.swapMs as number | null };
+    };
+    for (let round = 1; round <= restoreRounds; round++) {
+      log(`restore round ${round}/${restoreRounds}`);
+      const target = `${SOURCE}_restore_${round}`;
       await dropDatabase(target);
-      const reference = `coffre_bench_reference_${round}`;
+      restoredDatabases.push(target);
+      const fresh = await coffreRestore(target);
+      restoreSeries.coffreNew.push(fresh.ms);
+      const over = await coffreRestore(target);
+      if (over.method !== 'swap') throw new Error(`the restore over an existing database ran ${over.method}, not swap`);
+      restoreSeries.coffreOver.push(over.ms);
+      restoreSeries.swapMs.push(over.swapMs ?? NaN);
+      if (over.keptDatabase) await dropDatabase(over.keptDatabase);
+      await dropDatabase(target);
+      const reference = `${SOURCE}_reference_${round}`;
       restoredDatabases.push(reference);
       await dropDatabase(reference);
       restoreSeries.reference.push(
         await timed(async () => {
-          await shell('createdb -d "$1" "$2"', [ADMIN_URL, reference]).catch(() =>
-            shell('psql -X -q -d "$1" -c "CREATE DATABASE $2"', [ADMIN_URL, reference]),
-          );
+          await shell('psql -X -q -d "$1" -c "CREATE DATABASE $2"', [ADMIN_URL, reference]);
           await shell('zstd -dc "$1" | pg_restore --no-owner --exit-on-error -d "$2"', [refZstd, urlOf(reference)]);
         }),
       );
       await dropDatabase(reference);
-      log(`  coffre restore ${s(restoreSeries.coffre.at(-1)!)}, zstd -dc | pg_restore ${s(restoreSeries.reference.at(-1)!)}`);
+      log(`  coffre into a new database ${s(fresh.ms)}, over it (load + swap, unavailable ${over.swapMs} ms) ${s(over.ms)}, createdb + zstd -dc | pg_restore ${s(restoreSeries.reference.at(-1)!)}`);
     }
     raw.restores = restoreSeries;
-    rows.push(pair('restore (verified first, one transaction)', restoreSeries.coffre, restoreSeries.reference, 'zstd -dc | pg_restore', 1.1));
+    rows.push(pair('restore into a new database (checked read, pg_restore -j, counts checked)', restoreSeries.coffreNew, restoreSeries.reference, 'zstd -dc | pg_restore -d', 0.75));
+    rows.push(pair('restore over an existing database (load beside + swap)', restoreSeries.coffreOver, restoreSeries.reference, 'zstd -dc | pg_restore -d', 0.85));
     rows.push({
-      measure: 'restore with pg_restore -j',
-      coffre: 'not offered',
+      measure: 'restore over an existing database: unavailability at the swap',
+      coffre: `${median(restoreSeries.swapMs).toFixed(1)} ms (median of ${restoreSeries.swapMs.length}, ${spread(restoreSeries.swapMs, (v) => `${v.toFixed(1)} ms`)})`,
       reference: '—',
       ratio: null,
-      target: '—',
-      met: null,
+      target: '< 1000 ms',
+      met: Math.max(...restoreSeries.swapMs) < 1000,
     });
 
     const workerPeak = Math.max(...rss.worker);
@@ -201,6 +241,14 @@ export async function main(opts: Options): Promise<void> {
     raw.rss = rss;
     rows.push({ measure: 'worker peak RSS during the runs', coffre: `${workerPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: workerPeak <= 150 });
     rows.push({ measure: 'API peak RSS during the runs', coffre: `${apiPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '—', met: null });
+
+    if (opts.only === 'engine') {
+      raw.rows = rows;
+      raw.durationMs = Date.now() - started;
+      raw.loadAverage = loadavg();
+      await writeReport(rows, raw);
+      return;
+    }
 
     // The API over a large history.
     log('API latency over 100,000 history rows at 200 requests/s');
@@ -235,13 +283,18 @@ async function prepareSource(opts: Options): Promise<void> {
   if (opts.fresh) await dropDatabase(SOURCE);
   if (await databaseExists(SOURCE)) {
     const scale = await withDatabase(SOURCE, async (c) => (await c.query<{ scale: string }>("SELECT obj_description('orders'::regclass) AS scale")).rows[0]?.scale);
-    if (scale === String(opts.scale)) return log(`reusing the source database ${SOURCE} (scale ${scale}; --fresh rebuilds it)`);
+    if (scale === sourceMark(opts.scale)) return log(`reusing the source database ${SOURCE} (scale ${scale}; --fresh rebuilds it)`);
     await dropDatabase(SOURCE);
   }
   log(`building the source database ${SOURCE} (about ${opts.scale} GB)…`);
   const ms = await timed(() => buildSourceDatabase(SOURCE, opts.scale));
-  await withDatabase(SOURCE, (c) => c.query(`COMMENT ON TABLE orders IS '${opts.scale}'`));
+  await withDatabase(SOURCE, (c) => c.query(`COMMENT ON TABLE orders IS '${sourceMark(opts.scale)}'`));
   log(`  built in ${s(ms)}`);
+}
+
+/** What the source was built as: its scale, and the version of its shape (narrow readings beside the wide orders). */
+function sourceMark(scale: number): string {
+  return `${scale}/narrow-and-wide`;
 }
 
 function pair(measure: string, coffre: number[], reference: number[], referenceName: string, maxRatio: number | null): Row {
@@ -250,8 +303,8 @@ function pair(measure: string, coffre: number[], reference: number[], referenceN
   const ratio = Math.round((a / b) * 1000) / 1000;
   return {
     measure,
-    coffre: `${s(a)} (median of ${coffre.length})`,
-    reference: `${referenceName}: ${s(b)} (median of ${reference.length})`,
+    coffre: `${s(a)} (median of ${coffre.length}, ${spread(coffre, s)})`,
+    reference: `${referenceName}: ${s(b)} (median of ${reference.length}, ${spread(reference, s)})`,
     ratio,
     target: maxRatio === null ? '—' : maxRatio < 1 ? `≤ ${maxRatio}× (at least ${1 / maxRatio}× faster)` : `≤ ${maxRatio}×`,
     met: maxRatio === null ? null : ratio <= maxRatio,
@@ -271,9 +324,10 @@ async function writeReport(rows: Row[], raw: Record<string, unknown>): Promise<v
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.measure} | ${r.coffre} | ${r.reference} | ${r.ratio ?? '—'} | ${r.target} | ${r.met === null ? '—' : r.met ? 'yes' : 'no'} |`),
     '',
-    'Ratios are medians of coffre over medians of the reference, runs alternating A/B in one session. coffre restores in one',
-    'transaction after reading the whole artifact (size, SHA-256, decryption): pg_restore cannot combine --single-transaction',
-    'with -j, so parallel restore is not offered. Peak RSS is each process\'s high-water mark (VmHWM), reset before each run.',
+    'Ratios are medians of coffre over medians of the reference, runs alternating A/B in one session; ranges are min–max.',
+    'coffre restores after reading the whole artifact once (size, SHA-256, decryption) into a private file, with pg_restore -j',
+    '(RESTORE_JOBS), then checks every table\'s row count; over an existing database it loads beside it and swaps the names.',
+    'Peak RSS is each process\'s high-water mark (VmHWM), reset before each run.',
     'Latencies come from an open-loop load: one request every 5 ms, timed from when it was due.',
     '',
   ];
@@ -281,6 +335,11 @@ async function writeReport(rows: Row[], raw: Record<string, unknown>): Promise<v
   await writeFile(join(dir, `${stamp}.md`), markdown);
   await writeFile(join(dir, `${stamp}.json`), `${JSON.stringify(raw, null, 2)}\n`);
   process.stdout.write(`${markdown}\nreports: bench/results/${stamp}.md and .json (total ${s(raw.durationMs as number)})\n`);
+}
+
+/** The range of a series, as "min–max". */
+function spread(values: number[], format: (v: number) => string): string {
+  return values.length > 1 ? `${format(Math.min(...values))}–${format(Math.max(...values))}` : 'one run';
 }
 
 export function s(ms: number): string {

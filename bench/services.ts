@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { withDatabase } from './lib.js';
 
-export const META = 'coffre_bench_meta';
+export const META = process.env.BENCH_META_DB ?? 'coffre_bench_meta';
 export const NODE_FLAGS = { worker: ['--optimize-for-size', '--max-semi-space-size=1'], api: [] as string[] };
 
 interface Run {
@@ -32,6 +32,21 @@ export function client(base: string, token: string): Api {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return text ? (JSON.parse(text) as Record<string, unknown>) : {};
   };
+}
+
+/**
+ * Waits for a run by reading its row in coffre's database, without asking the API, then reads it
+ * once through the API: what the API's process costs during a run is then its own, not the poll's.
+ */
+export async function waitForRow(api: Api, table: 'Backup' | 'Restore', id: string, path: string): Promise<Run> {
+  await withDatabase(META, async (c) => {
+    for (;;) {
+      const { rows } = await c.query<{ status: string }>(`SELECT status FROM "${table}" WHERE id = $1`, [id]);
+      if (rows[0]?.status === 'completed' || rows[0]?.status === 'failed') return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+  return (await api('GET', path)) as unknown as Run;
 }
 
 export async function waitFor(api: Api, path: string): Promise<Run> {
@@ -74,6 +89,14 @@ export async function startService(name: 'api' | 'worker', env: Record<string, s
  * first (clear_refs 5), then read at the end, so that no short peak falls between two samples.
  * Where the reset is refused (not root), VmRSS sampled every 50 ms stands in.
  */
+/** CPU seconds a process itself has used so far (utime + stime of /proc/<pid>/stat, 100 ticks a second; its children, pg_dump and zstd, not counted). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of the line, counted from 1; the slice starts at field 3.
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
 export function sampleRss(pids: number[]): { stop(): Promise<number[]> } {
   const kb = (status: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
   const status = (pid: number) => readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import request from 'supertest';
-import { createLogger, onFailpoint, parsePostgresUrl, runDatabaseRestore, runFilesRestore, type ArtifactSource } from '@coffre/shared';
+import { createLogger, onFailpoint, parsePostgresUrl, runDatabaseRestore, runFilesRestore, runParallelRestore, type ArtifactSource } from '@coffre/shared';
 import { createS3Storage } from '@coffre/shared/s3';
 import { adminQuery, createDatabase, withClient } from '../support/pg.js';
 import { dataChecksums } from '../support/fixtures.js';
@@ -202,6 +202,32 @@ describe('one read of the stored object', () => {
     const { rows } = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM words', [], databaseUrl(fresh));
     expect(Number(rows[0]!.n)).toBe(ROWS);
     await adminQuery(`DROP DATABASE "${fresh}" WITH (FORCE)`);
+  });
+
+  it('a parallel restore (pg_restore --jobs from a private file) opens the artifact once, and leaves no file behind', async () => {
+    const opens = { n: 0 };
+    const fresh = uniqueName('coffre_one_read_j').toLowerCase();
+    const tmpDir = join(stack.dir, 'tmp-parallel');
+    await mkdir(tmpDir, { recursive: true });
+    await adminQuery(`CREATE DATABASE "${fresh}"`);
+    try {
+      await runParallelRestore({
+        artifact: counted(backup.database, await recorded('database'), opens),
+        compression: 'none',
+        identities: [],
+        target: { ...parsePostgresUrl(stack.config.SOURCE_DATABASE_URL!), database: fresh },
+        jobs: 2,
+        tmpDir,
+        logger: createLogger({ level: 'silent' }),
+      });
+      figures.opens.parallel = opens.n;
+      expect(opens.n).toBe(1);
+      expect(await readdir(tmpDir)).toEqual([]);
+      const { rows } = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM words', [], databaseUrl(fresh));
+      expect(Number(rows[0]!.n)).toBe(ROWS);
+    } finally {
+      await adminQuery(`DROP DATABASE IF EXISTS "${fresh}" WITH (FORCE)`);
+    }
   });
 
   it('a files restore opens the artifact once', async () => {

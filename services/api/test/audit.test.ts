@@ -117,6 +117,24 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
       },
     ],
     [
+      'post /api/restores/{id}/undo',
+      {
+        expect: { action: 'restore.undo' },
+        run: async (ids) => {
+          // A restore over the source's own database swaps; its undo swaps the replaced one back.
+          const backup = await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: ids.backup } });
+          const restore = await admin('post', `/api/backups/${ids.backup}/restore`).send({ confirm: backup.name });
+          const done = await waitFinished('restore', restore.body.id);
+          if (done.status !== 'completed') throw new Error(`the restore over the source database ended ${done.status}`);
+          const row = await stack.ctx.db.restore.findUniqueOrThrow({ where: { id: restore.body.id } });
+          if (row.keptDatabase) forgetDatabase(row.keptDatabase);
+          const res = await admin('post', `/api/restores/${restore.body.id}/undo`).send();
+          if (res.body?.undoneDatabase) forgetDatabase(res.body.undoneDatabase);
+          return res;
+        },
+      },
+    ],
+    [
       'post /api/backups/{id}/retry',
       {
         expect: { action: 'backup.create' },
@@ -366,7 +384,11 @@ describe('no secret anywhere', () => {
 
 describe('the runs this file started', () => {
   it('finished well, so the restore and verify routes were exercised for real', async () => {
-    expect((await stack.ctx.db.restore.findMany()).map((r) => r.status)).toEqual(['completed']);
+    // The restore into a new database, and the one over the source's database that was undone.
+    expect((await stack.ctx.db.restore.findMany({ orderBy: { createdAt: 'asc' } })).map((r) => [r.status, r.method, Boolean(r.undoneAt)])).toEqual([
+      ['completed', 'new-database', false],
+      ['completed', 'swap', true],
+    ]);
     expect((await stack.ctx.db.verification.findMany()).map((v) => [v.status, v.result])).toEqual([['completed', 'passed']]);
   });
 });

@@ -81,10 +81,10 @@ describe('backups through the API', () => {
     expect(await dataChecksums(source.url)).toEqual(before);
   });
 
-  it('a restore over an existing database takes a safety backup of it first', async () => {
+  it('a restore over an existing database keeps the one it replaced, which holds the changed state', async () => {
     const created = await request(stack.app).post('/api/backups').set(auth).send({ name: 'over-existing' });
     await waitForBackup(created.body.id);
-    // The target changes after the backup: the safety backup must hold the changed state.
+    // The target changes after the backup: the kept database must hold the changed state.
     await withClient(source.url, (c) => c.query("INSERT INTO audit_log (note) VALUES ('after the backup')"));
     const res = await request(stack.app).post(`/api/backups/${created.body.id}/restore`).set(auth).send({ confirm: 'over-existing' });
     expect(res.status).toBe(202);
@@ -94,13 +94,17 @@ describe('backups through the API', () => {
       return ['completed', 'failed'].includes(r.body.status) ? r.body : undefined;
     }, 120_000);
     expect(restore.errorMessage).toBeNull();
-    expect(restore.safetyBackupId).toMatch(/^[0-9a-f-]{36}$/);
-    const safety = (await request(stack.app).get(`/api/backups/${restore.safetyBackupId}`).set(auth)).body;
-    expect(safety.trigger).toBe('pre-restore');
-    expect(safety.status).toBe('completed');
-    expect(new Date(safety.completedAt).getTime()).toBeLessThanOrEqual(new Date(restore.completedAt).getTime());
-    const { rows } = await withClient(source.url, (c) => c.query("SELECT count(*)::int AS n FROM audit_log WHERE note = 'after the backup'"));
-    expect(rows[0].n).toBe(0);
+    expect(restore.method).toBe('swap');
+    expect(restore.undoable).toBe(true);
+    const keptUrl = source.url.replace(/\/[^/?]+(\?|$)/, `/${restore.keptDatabase}$1`);
+    try {
+      const { rows } = await withClient(source.url, (c) => c.query("SELECT count(*)::int AS n FROM audit_log WHERE note = 'after the backup'"));
+      expect(rows[0].n).toBe(0);
+      const kept = await withClient(keptUrl, (c) => c.query("SELECT count(*)::int AS n FROM audit_log WHERE note = 'after the backup'"));
+      expect(kept.rows[0].n).toBe(1);
+    } finally {
+      await withClient(source.url.replace(/\/[^/?]+(\?|$)/, '/postgres$1'), (c) => c.query(`DROP DATABASE IF EXISTS "${restore.keptDatabase}" WITH (FORCE)`));
+    }
   });
 
   it('a second restore into a target while one is queued gets 409', async () => {

@@ -210,7 +210,7 @@ describe('coffre restore', () => {
     const result = await coffre(['restore', backup.id, '--target-database', target, '--yes']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain(`database "${target}" on source default`);
-    expect(result.stderr).toContain('a safety backup of it is taken first');
+    expect(result.stderr).toContain('is loaded beside it and swapped in; the replaced database is kept');
     expect(result.stdout).toMatch(new RegExp(`Restored "cli-restore" into database ${target}`));
     expect(await dataChecksums(targetUrl(target))).toEqual(await dataChecksums(source.url));
   });

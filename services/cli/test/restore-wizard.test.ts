@@ -57,12 +57,12 @@ async function walkWizardTo(target: string) {
 }
 
 describe('the restore wizard', () => {
-  it('picks a backup, shows the target and the safety backup, takes the name, and completes the restore', async () => {
+  it('picks a backup, shows the target and that the replaced database is kept, takes the name, and completes the restore', async () => {
     const target = `coffre_wizard_done_${Date.now()}`;
     dropAfter.push(target);
     const { terminal, summary } = await walkWizardTo(target);
     expect(summary).toContain(`Target:   database "${target}" on source default`);
-    expect(summary).toContain('a safety backup of it is taken first');
+    expect(summary).toContain('is loaded beside it and swapped in; the replaced database is kept');
     terminal.type('wizard-pick');
     terminal.press('Enter');
     expect(await terminal.exitCode()).toBe(0);

@@ -50,6 +50,16 @@ export const restoreSchema = z
     startedAt: z.string().nullable(),
     completedAt: z.string().nullable(),
     createdAt: z.string(),
+    method: z
+      .enum(['swap', 'in-place', 'new-database'])
+      .nullable()
+      .describe('swap: loaded into a new database beside the target, checked, then renamed in its place; in-place: pg_restore --clean in one transaction'),
+    keptDatabase: z.string().nullable().describe('swap: the name the replaced database is kept under until RESTORE_KEEP_DAYS have passed'),
+    swapMs: z.number().nullable().describe('swap: milliseconds the target could not be reached (its connections ended, both renames committed)'),
+    undoable: z.boolean().describe('POST /api/restores/{id}/undo can swap the replaced database back'),
+    undoneAt: z.string().nullable(),
+    undoneBy: z.string().nullable(),
+    undoneDatabase: z.string().nullable().describe('after an undo: the name the restored database is kept under'),
     log: z.string().nullable().optional(),
   })
   .meta({ id: 'Restore' });
@@ -136,6 +146,19 @@ export const runRoutes = defineRoutes({
     access: 'viewer',
     params: idParams('Restore'),
     responses: { 200: { description: 'The restore.', schema: restoreSchema }, 404: { description: 'No such restore.' } },
+  },
+  'restores.undo': {
+    method: 'post',
+    path: '/api/restores/:id/undo',
+    summary: 'Undo a restore that swapped: the database it replaced takes the target\'s name again (the restored one is kept)',
+    tag: 'restores',
+    access: 'admin',
+    params: idParams('Restore'),
+    responses: {
+      200: { description: 'The restore, undone.', schema: restoreSchema },
+      404: { description: 'No such restore.' },
+      409: { description: 'The restore cannot be undone (it did not swap, was undone already, its kept database is gone) or the database is busy.' },
+    },
   },
   'verifications.list': {
     method: 'get',

@@ -140,7 +140,7 @@ function truncateStatement(tables: DumpedTable[]): string {
   return names.length ? `TRUNCATE TABLE ${names.join(', ')}` : 'SELECT 1';
 }
 
-async function createDatabase(target: PgConnection): Promise<void> {
+export async function createDatabase(target: PgConnection): Promise<void> {
   await withPgClient(
     target,
     async (client) => {

@@ -1,5 +1,6 @@
 // Every setting coffre reads from the environment, parsed once. A bad value stops the process
 // with a sentence naming the variable (and never echoes a secret).
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -69,6 +70,13 @@ export const environmentSchema = z.object({
     .default('info'),
   /** Backups and restores one worker process runs at once (never two of one source database). */
   WORKER_CONCURRENCY: positiveInt(2),
+  /** pg_restore --jobs of a database restore (into a new database, or beside the target before the swap). Default: the worker's cores. */
+  RESTORE_JOBS: wholeNumber(1, 64, availableParallelism()),
+  /** Days the database a restore replaced is kept (as `<db>__before_restore_<time>`, for `coffre restore undo`) before maintenance drops it. */
+  RESTORE_KEEP_DAYS: z.coerce
+    .number({ error: 'must be a number of days of 0 or more' })
+    .min(0, { error: 'must be a number of days of 0 or more' })
+    .default(7),
   /** Seconds after which a job whose worker stopped renewing its lock is taken back (BullMQ stall check). */
   STALL_SECONDS: positiveInt(30),
   /** Seconds a run (backup, restore, verification) may take before its tools are stopped and it fails; a configuration may set its own. */

@@ -42,7 +42,7 @@ export function restoreCommand(): Command {
     .option('--json', 'print the restore as JSON')
     .addHelpText(
       'after',
-      '\nA database restore replaces the target database\'s content. When the target database exists, a safety\nbackup of it is taken first (trigger pre-restore), so the restore can itself be undone.\n\nExamples:\n  coffre restore latest --source app --yes\n  coffre restore nightly-full-20260101-020000 --artifact files --target-path /srv/restored --yes\n  coffre restore media-full-20260101-020000 --artifact bucket --target-prefix restored/ --yes',
+      '\nA database restore replaces the target database\'s content. When the target database exists, the backup is\nloaded into a new database beside it, checked, and swapped in; the replaced one is kept for RESTORE_KEEP_DAYS\n(coffre restore undo <restore>). Where the role may not create or rename databases, a safety backup is\ntaken first instead (trigger pre-restore).\n\nExamples:\n  coffre restore latest --source app --yes\n  coffre restore nightly-full-20260101-020000 --artifact files --target-path /srv/restored --yes\n  coffre restore media-full-20260101-020000 --artifact bucket --target-prefix restored/ --yes',
     )
     .action(async (nameOrId: string | undefined, options: RestoreOptions, command: Command) => {
       const api = await connect(command);
@@ -75,7 +75,9 @@ export function restoreCommand(): Command {
       if (options.json) printJson(done);
       if (done.status === 'failed') throw new CliError(`The restore of "${backup.name}" failed: ${done.errorMessage ?? 'no reason recorded'}`);
       if (!options.json) {
-        const safety = done.safetyBackupId ? ` A safety backup of the previous content was taken first: ${done.safetyBackupId}.` : '';
+        const safety = done.keptDatabase
+          ? ` The replaced database is kept as "${done.keptDatabase}" (coffre restore undo ${done.id}).`
+          : done.safetyBackupId ? ` A safety backup of the previous content was taken first: ${done.safetyBackupId}.` : '';
         printLine(`Restored "${backup.name}" ${describeTarget(target)} in ${humanDuration(done.durationMs)}.${safety}`);
       }
     })
@@ -91,6 +93,21 @@ export function restoreCommand(): Command {
           if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(r);
           printLine(`Restore ${r.id} of "${r.backupName ?? r.backupId}" ${await describeRestoreTarget(api, r)}: ${r.status}${r.errorMessage ? ` (${r.errorMessage})` : ''}`);
           if (r.safetyBackupId) printLine(`Safety backup: ${r.safetyBackupId}`);
+          if (r.keptDatabase) printLine(`Replaced database kept as: ${r.keptDatabase}${r.undoable ? ` (undo: coffre restore undo ${r.id})` : ''}`);
+          if (r.swapMs !== null) printLine(`Unavailable during the swap: ${r.swapMs} ms`);
+          if (r.undoneAt) printLine(`Undone at ${r.undoneAt} by ${r.undoneBy}; the restored database is kept as ${r.undoneDatabase}`);
+        }),
+    )
+    .addCommand(
+      new Command('undo')
+        .description('swap back the database a restore replaced (the restored one is kept)')
+        .argument('<restore>', 'the restore\'s id')
+        .option('--json', 'print the restore as JSON')
+        .action(async (id: string, _options: unknown, command: Command) => {
+          const api = await connect(command);
+          const r = await api.call('restores.undo', { params: { id } });
+          if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(r);
+          printLine(`Undone: database "${r.targetDatabase}" is again the one restore ${r.id} replaced; the restored one is kept as "${r.undoneDatabase}".`);
         }),
     );
 }
@@ -171,7 +188,7 @@ function explain(backup: BackupView, target: Target): void {
   if (target.kind === 'database') {
     lines.push(
       `Target:   database "${target.database}" on source ${target.source.name} (${target.source.url})`,
-      `If "${target.database}" exists, its content is replaced by the backup's; a safety backup of it is taken first.`,
+      `If "${target.database}" exists, the backup is loaded beside it and swapped in; the replaced database is kept (coffre restore undo).`,
       `If it does not exist, it is created.`,
     );
   } else if (target.kind === 'files') {

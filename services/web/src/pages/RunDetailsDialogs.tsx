@@ -1,8 +1,14 @@
 // The details panels that /restores/:id and /verifications/:id open (the links notifications carry
 // point there): one run in full, polled while it is open so that a running one ends on screen.
+import { useState } from 'react';
 import { Link } from 'react-router';
 import type { RestoreView as Restore, SourceView as Source, VerificationView as Verification } from '@coffre/contract';
+import { apiSend } from '../api/client';
+import { useAuth } from '../auth';
 import { ProgressBar, StatusBadge } from '../components/Badges';
+import { Button } from '../components/Button';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { useAction } from '../hooks/useAction';
 import { DataTable, type Column } from '../components/DataTable';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
 import { Time } from '../components/Time';
@@ -11,8 +17,16 @@ import { useApi } from '../hooks/usePolling';
 import { formatBytes, formatCount, formatDuration } from '../lib/format';
 
 export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () => void }) {
-  const { data, error } = useApi<Restore>(`/api/restores/${encodeURIComponent(id)}`);
+  const { data, error, reload } = useApi<Restore>(`/api/restores/${encodeURIComponent(id)}`);
   const sources = useListApi<Source>('/api/sources', null);
+  const { can } = useAuth();
+  const { busy, run } = useAction();
+  const [confirmingUndo, setConfirmingUndo] = useState(false);
+  const undo = async (restore: Restore) => {
+    const outcome = await run('undo', () => apiSend<Restore>('POST', `/api/restores/${restore.id}/undo`), `Undone: ${restore.targetDatabase} is the database the restore replaced again.`);
+    setConfirmingUndo(false);
+    if (outcome.ok) await reload();
+  };
   return (
     <DetailsDialog what="restore" data={data} error={error} title={(r) => `Restore of ${r.backupName ?? 'a backup'}`} onClose={onClose}>
       {(restore) => (
@@ -37,7 +51,24 @@ export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () 
                 <Link to={`/history/${restore.safetyBackupId}`}>taken before the restore</Link>
               </Fact>
             ) : null}
+            {restore.keptDatabase ? <Fact label="Replaced database kept as">{restore.keptDatabase}</Fact> : null}
+            {restore.swapMs !== null ? <Fact label="Unavailable during the swap">{`${restore.swapMs} ms`}</Fact> : null}
+            {restore.undoneAt ? <Fact label="Undone">{`by ${restore.undoneBy ?? '—'}; the restored database is kept as ${restore.undoneDatabase ?? '—'}`}</Fact> : null}
           </dl>
+          {restore.undoable && can('admin') ? (
+            <div className="details-actions">
+              <Button busy={busy === 'undo'} onClick={() => setConfirmingUndo(true)}>
+                Undo this restore
+              </Button>
+            </div>
+          ) : null}
+          {confirmingUndo ? (
+            <ConfirmDialog title={`Undo the restore into ${restore.targetDatabase}?`} confirmLabel="Undo restore" danger busy={busy === 'undo'} onConfirm={() => void undo(restore)} onClose={() => setConfirmingUndo(false)}>
+              <p>
+                {`"${restore.keptDatabase}", the database this restore replaced, takes the name "${restore.targetDatabase}" again. Connections to it are ended for a moment. The restored database is kept under another name.`}
+              </p>
+            </ConfirmDialog>
+          ) : null}
           <h3>Log</h3>
           <pre className="log" data-testid="restore-log" tabIndex={0}>
             {restore.log?.trim() || 'No log yet.'}

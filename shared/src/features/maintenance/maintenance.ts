@@ -4,22 +4,27 @@ import type { AppContext } from '../../infra/context.js';
 import type { RunHooks } from '../../runs/life-cycle.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { applyRetention, type RetentionReport } from './retention.js';
+import { dropExpiredRestoreCopies, type DroppedCopies } from '../restores/undo.js';
 import { notifyMaintenanceFindings } from '../notifications/notifications.js';
 import type { JobHandlers } from '../catalog.js';
 
 export interface MaintenanceReport {
   retention: RetentionReport;
+  restoreCopies: DroppedCopies;
   reconcile: ReconcileReport;
 }
 
 export async function runMaintenance(ctx: AppContext, options: { fixMissing?: boolean }, hooks: Pick<RunHooks, 'logger'>): Promise<MaintenanceReport> {
   const retention = await applyRetention(ctx);
+  const restoreCopies = await dropExpiredRestoreCopies(ctx);
   const report = await reconcile(ctx, { checkStorage: true, fixMissing: options.fixMissing ?? false, liveWindowMs: liveWindowMs(ctx) });
   await notifyMaintenanceFindings(ctx, hooks.logger); // overdue configurations, full disks; never throws
   hooks.logger.info(
     {
       expired: retention.expired.length,
       expiryFailures: retention.failures.length,
+      droppedRestoreCopies: restoreCopies.dropped.length,
+      restoreCopyFailures: restoreCopies.failures.length,
       failedRunning: report.failedRunning.length,
       requeuedPending: report.requeuedPending.length,
       removedTemporaries: report.removedTemporaries,
@@ -28,7 +33,7 @@ export async function runMaintenance(ctx: AppContext, options: { fixMissing?: bo
     },
     'maintenance done',
   );
-  return { retention, reconcile: report };
+  return { retention, restoreCopies, reconcile: report };
 }
 
 /** How long a running row may go unwritten before a lost job means a lost worker. */

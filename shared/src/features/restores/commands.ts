@@ -39,8 +39,20 @@ export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { 
     startedAt: iso(row.startedAt),
     completedAt: iso(row.completedAt),
     createdAt: row.createdAt.toISOString(),
+    method: row.method as RestoreView['method'],
+    keptDatabase: row.keptDatabase,
+    swapMs: row.swapMs,
+    undoable: isUndoable(row),
+    undoneAt: iso(row.undoneAt),
+    undoneBy: row.undoneBy,
+    undoneDatabase: row.undoneDatabase,
     ...(options.withLog ? { log: row.log } : {}),
   };
+}
+
+/** Whether `coffre restore undo` can still swap the replaced database back. */
+export function isUndoable(row: Pick<Restore, 'status' | 'method' | 'keptDatabase' | 'undoneAt' | 'keptDroppedAt'>): boolean {
+  return row.status === 'completed' && row.method === 'swap' && Boolean(row.keptDatabase) && !row.undoneAt && !row.keptDroppedAt;
 }
 
 /** Validates the request and the confirmation, creates a pending Restore and queues it. */

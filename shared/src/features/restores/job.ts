@@ -1,22 +1,24 @@
-// Restores in a worker: lock the target, take a safety backup of what it holds, then restore in one
+// Restores in a worker: lock the target; a database over an existing one is loaded beside it and
+// swapped in (swap.ts); otherwise a safety backup of what the target holds, then a restore in one
 // checked read of the artifact (a database in one transaction that commits only once every byte
 // matched; files and bucket objects staged and published only then).
 import type { Backup, Restore, Source } from '../../infra/db.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
 import type { PgConnection } from '../../engine/postgres.js';
-import { runDatabaseRestore } from '../../engine/restore-pipeline.js';
+import { createDatabase as createEmptyDatabase, dropDatabase, runDatabaseRestore } from '../../engine/restore-pipeline.js';
+import { swapRefusal } from '../../engine/database-swap.js';
+import { loadAndCheck, restoreBySwap } from './swap.js';
 import type { TableCount } from '../../engine/counts.js';
 import { checkRestoreTarget } from './targets.js';
 import type { AppContext } from '../../infra/context.js';
 import { defaultBackupName } from '../backups/commands.js';
-import { destinationDriver } from '../destinations/destinations.js';
 import { claimRun, completeRun, failRun, recordProgress } from '../../runs/transitions.js';
 import { bucketLockKey, databaseLockKey, tryLockDatabase } from '../../infra/locks.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { runFilesRestore } from '../../engine/files-archive.js';
-import type { ArtifactSource } from '../../engine/verify-artifact.js';
+import { withEachCopy } from './copies.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
 import { createRunLog } from '../../runs/run-log.js';
 import { executeBackup, type BackupSubject } from '../backups/job.js';
@@ -48,20 +50,44 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
     try {
       await checkRestoreTarget(ctx, target, { allowSystemDatabase: restore.allowSystemDatabase });
       const createDatabase = !(await databaseExists(target, target.database));
+      const onProgress = (bytes: number) => void recordProgress(ctx, 'restore', restoreId, bytes).catch(() => {});
+      const done = (data: { method: string; keptDatabase?: string; swapMs?: number }) =>
+        completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, ...data, log: log.text() }).then(() => 'completed' as const);
+      const whole = restore.backup.type !== 'data';
+      if (createDatabase && whole) {
+        log.info(`database "${target.database}" does not exist: it is created and loaded with pg_restore --jobs=${ctx.config.RESTORE_JOBS}`);
+        await restoreIntoNewDatabase(ctx, restore, target, hooks, log, onProgress);
+        log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
+        return await done({ method: 'new-database' });
+      }
+      if (!createDatabase && whole) {
+        const refusal = await swapRefusal(target);
+        if (!refusal) {
+          const swapped = await restoreBySwap(ctx, restore, target, hooks, log, onProgress);
+          log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
+          return await done({ method: 'swap', ...swapped });
+        }
+        log.warn(`restoring in place, in one transaction, instead of loading beside the target and swapping: ${refusal}`);
+      } else if (!whole) {
+        log.info('a data-only backup is restored in place, in one transaction, into the tables it fills');
+      }
       if (!createDatabase) {
         const safety = await takeSafetyBackup(ctx, restore.targetSource, { kind: 'postgres', connection: target }, hooks, log);
         await ctx.db.restore.update({ where: { id: restoreId }, data: { safetyBackupId: safety.id } });
       } else {
         log.info(`database "${target.database}" does not exist: it will be created, so no safety backup is needed`);
       }
-      await restoreBackupInto(ctx, restore.backup, target, createDatabase, hooks, log, (bytes) => {
-        void recordProgress(ctx, 'restore', restoreId, bytes).catch(() => {});
-      });
+      await restoreBackupInto(ctx, restore.backup, target, createDatabase, hooks, log, onProgress);
       log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
+<<<<<<< HEAD
       await completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, log: log.text() });
       return 'completed';
     } catch (caught) {
       const error = limit.explain(caught);
+=======
+      return await done({ method: createDatabase ? 'new-database' : 'in-place' });
+    } catch (error) {
+>>>>>>> i-restores
       // A restore is never retried on its own: whatever failed, the row says so now.
       await recordFailure(ctx, 'restore', restoreId, error, { ...claimed, attempt: hooks.maxAttempts }, log);
       throw error;
@@ -70,6 +96,24 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
     }
   } finally {
     await lock.release();
+  }
+}
+
+/** A new database, loaded with pg_restore --jobs and checked; dropped again if anything fails. */
+async function restoreIntoNewDatabase(
+  ctx: AppContext,
+  restore: Restore & { backup: Backup },
+  target: PgConnection,
+  hooks: RunHooks,
+  log: ReturnType<typeof createRunLog>,
+  onProgress: (bytes: number) => void,
+): Promise<void> {
+  await createEmptyDatabase(target);
+  try {
+    await loadAndCheck(ctx, restore.backup, target, hooks, log, onProgress);
+  } catch (error) {
+    await dropDatabase(target).catch((dropError: unknown) => log.warn(`could not drop the new database "${target.database}": ${errorMessage(dropError)}`));
+    throw error;
   }
 }
 
@@ -133,50 +177,6 @@ export async function restoreBackupInto(
       logger: hooks.logger,
     }),
   );
-}
-
-/**
- * Runs `restore` on the first destination holding a good copy of an artifact: a copy that is missing
- * or damaged (a PermanentError, such as an integrity failure) is reported and the next one is tried.
- */
-export async function withEachCopy<T>(
-  ctx: AppContext,
-  backup: Backup,
-  kind: 'database' | 'files' | 'bucket',
-  log: ReturnType<typeof createRunLog>,
-  restore: (artifact: ArtifactSource) => Promise<T>,
-): Promise<T> {
-  const artifacts = await ctx.db.backupArtifact.findMany({
-    where: { backupId: backup.id, kind, deletedAt: null },
-    include: { destination: true },
-    orderBy: { createdAt: 'asc' },
-  });
-  if (artifacts.length === 0) throw new PermanentError(`Backup "${backup.name}" has no stored ${kind} artifact left.`);
-  let lastError: unknown = null;
-  for (const artifact of artifacts) {
-    const driver = destinationDriver(ctx, artifact.destination);
-    const stored = await driver.stat(artifact.key).catch(() => null);
-    if (!stored) {
-      log.warn(`destination ${artifact.destination.name} does not hold ${artifact.key}`);
-      lastError = new PermanentError(`The ${kind} artifact is missing from destination ${artifact.destination.name}.`);
-      continue;
-    }
-    log.info(`verifying and restoring the ${kind} artifact from destination ${artifact.destination.name}`);
-    try {
-      return await restore({
-        open: () => driver.get(artifact.key),
-        storedSizeBytes: stored.sizeBytes,
-        sizeBytes: Number(artifact.sizeBytes),
-        checksumSha256: artifact.checksumSha256,
-        encrypted: backup.encrypted,
-      });
-    } catch (error) {
-      lastError = error;
-      log.warn(`restore from ${artifact.destination.name} failed: ${errorMessage(error)}`);
-      if (!(error instanceof PermanentError) || artifacts.length === 1) throw error;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new PermanentError('No destination holds a usable copy of the artifact.');
 }
 
 /**

@@ -1,0 +1,241 @@
+// Restoring over a database by swapping: the backup is loaded into a fresh database beside the
+// target, checked, and then put in its place by two renames in one transaction. A failure before the
+// commit (the load, the check, between the renames, a killed worker whose connection drops) leaves the
+// target as it was under its own name; after it, the target is the restored database and the old one
+// is kept under `<db>__before_restore_<time>` until retention drops it. The target's connections are
+// ended only inside that transaction, and the time from ending them to the commit is measured.
+import type pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { PermanentError } from '../infra/errors.js';
+import { failpoint } from '../infra/failpoints.js';
+import { withPgClient, type PgConnection } from './postgres.js';
+import { listDumpedTables, tableKey, type TableCount } from './counts.js';
+
+/** PostgreSQL's limit on a name, in bytes. */
+const NAME_BYTES = 63;
+
+/** Why the role cannot restore by swapping on this server (null when it can). */
+export async function swapRefusal(connection: PgConnection): Promise<string | null> {
+  return withPgClient(
+    connection,
+    async (client) => {
+      const { rows } = await client.query<{ superuser: boolean; createdb: boolean; owns: boolean; owner: string }>(
+        `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, pg_has_role(current_user, d.datdba, 'MEMBER') AS owns,
+                pg_get_userbyid(d.datdba) AS owner
+           FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = $1`,
+        [connection.database],
+      );
+      const role = rows[0];
+      if (!role) return `database "${connection.database}" was not found`;
+      if (role.superuser) return null;
+      if (!role.createdb) return `role "${connection.user}" may not create databases (it lacks CREATEDB), so the backup cannot be loaded beside the target`;
+      if (!role.owns) return `role "${connection.user}" does not own database "${connection.database}" (its owner is "${role.owner}"), so it may not rename it`;
+      return null;
+    },
+    'postgres',
+  );
+}
+
+/** `<db><suffix>`, the database's name cut (on a character boundary) so that the whole fits in 63 bytes. */
+export function derivedDatabaseName(database: string, suffix: string): string {
+  let base = database;
+  while (Buffer.byteLength(base + suffix) > NAME_BYTES) base = [...base].slice(0, -1).join('');
+  return base + suffix;
+}
+
+/** `20260130T021500` in UTC: sorts as it reads. */
+function stamp(at: Date): string {
+  return at.toISOString().replace(/[-:]/g, '').slice(0, 15);
+}
+
+export const keptDatabaseName = (database: string, at: Date) => derivedDatabaseName(database, `__before_restore_${stamp(at)}`);
+export const undoneDatabaseName = (database: string, at: Date) => derivedDatabaseName(database, `__undone_${stamp(at)}`);
+export const loadDatabaseName = (database: string) => derivedDatabaseName(database, `__restoring_${randomBytes(4).toString('hex')}`);
+
+/**
+ * Creates the database the backup is loaded into, like the target: same owner, encoding and locale,
+ * from template0 (so that nothing of template1 is mixed in).
+ */
+export async function createLoadDatabase(connection: PgConnection, loadName: string): Promise<void> {
+  await withPgClient(
+    connection,
+    async (client) => {
+      const { rows } = await client.query<{ db: Record<string, unknown>; owner: string; encoding: string }>(
+        'SELECT to_jsonb(d) AS db, pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding FROM pg_database d WHERE datname = $1',
+        [connection.database],
+      );
+      const target = rows[0];
+      if (!target) throw new PermanentError(`Database "${connection.database}" does not exist on ${connection.host}:${connection.port}.`);
+      const literal = (v: unknown) => client.escapeLiteral(String(v));
+      const options = [`TEMPLATE template0`, `OWNER ${client.escapeIdentifier(target.owner)}`, `ENCODING ${literal(target.encoding)}`];
+      options.push(`LC_COLLATE ${literal(target.db.datcollate)}`, `LC_CTYPE ${literal(target.db.datctype)}`);
+      const icuLocale = target.db.daticulocale ?? target.db.datlocale;
+      if (target.db.datlocprovider === 'i' && icuLocale) options.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(icuLocale)}`);
+      if (Number(target.db.datconnlimit ?? -1) >= 0) options.push(`CONNECTION LIMIT ${Number(target.db.datconnlimit)}`);
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(loadName)} ${options.join(' ')}`);
+      try {
+        for (const statement of await databaseLevelStatements(client, connection.database, loadName)) await client.query(statement);
+      } catch (error) {
+        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(loadName)}`).catch(() => {});
+        throw error;
+      }
+    },
+    'postgres',
+  );
+}
+
+/** Settings whose value is a list, each element quoted on its own (as pg_dumpall writes them). */
+const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries', 'unix_socket_directories']);
+
+/**
+ * What a dump of the database's objects does not carry and the target has: its privileges (GRANT
+ * CONNECT …), its settings (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET) and its comment,
+ * as statements for the database `into`.
+ */
+async function databaseLevelStatements(client: pg.Client, from: string, into: string): Promise<string[]> {
+  const id = (name: string) => client.escapeIdentifier(name);
+  const literal = (value: string) => client.escapeLiteral(value);
+  const statements: string[] = [];
+  const acl = await client.query<{ grantee: string | null; privilege: string; grantable: boolean; explicit: boolean }>(
+    `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege,
+            a.is_grantable AS grantable, d.datacl IS NOT NULL AS explicit
+       FROM pg_database d LEFT JOIN LATERAL aclexplode(d.datacl) a ON true WHERE d.datname = $1`,
+    [from],
+  );
+  if (acl.rows[0]?.explicit) {
+    // The default (PUBLIC may connect and make temporary tables) is replaced by exactly the target's list.
+    statements.push(`REVOKE ALL ON DATABASE ${id(into)} FROM PUBLIC`);
+    for (const row of acl.rows) {
+      if (!row.privilege) continue;
+      statements.push(`GRANT ${row.privilege} ON DATABASE ${id(into)} TO ${row.grantee === null ? 'PUBLIC' : id(row.grantee)}${row.grantable ? ' WITH GRANT OPTION' : ''}`);
+    }
+  }
+  const settings = await client.query<{ role: string | null; setting: string }>(
+    `SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role, unnest(s.setconfig) AS setting
+       FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1`,
+    [from],
+  );
+  for (const { role, setting } of settings.rows) {
+    const at = setting.indexOf('=');
+    const name = setting.slice(0, at);
+    const value = setting.slice(at + 1);
+    const values = LIST_SETTINGS.has(name.toLowerCase()) ? splitSettingList(value).map(literal).join(', ') : literal(value);
+    const subject = role === null ? `DATABASE ${id(into)}` : `ROLE ${id(role)} IN DATABASE ${id(into)}`;
+    statements.push(`ALTER ${subject} SET ${id(name)} TO ${values}`);
+  }
+  const comment = await client.query<{ comment: string | null }>("SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [from]);
+  if (comment.rows[0]?.comment) statements.push(`COMMENT ON DATABASE ${id(into)} IS ${literal(comment.rows[0].comment)}`);
+  return statements;
+}
+
+/** `"$user", public` → ['$user', 'public']: split at commas outside double quotes, quotes removed. */
+export function splitSettingList(value: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i]!;
+    if (char === '"') {
+      if (quoted && value[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (char === ',' && !quoted) {
+      items.push(current.trim());
+      current = '';
+    } else current += char;
+  }
+  items.push(current.trim());
+  return items.filter((item) => item !== '');
+}
+
+/** Drops a database coffre created (a load that failed, a kept copy past its days). Never throws when it is gone. */
+export async function dropDatabaseIfExists(connection: PgConnection, database: string): Promise<void> {
+  await withPgClient(connection, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`), 'postgres');
+}
+
+export async function databaseExistsOn(connection: PgConnection, database: string): Promise<boolean> {
+  return withPgClient(connection, async (client) => ((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount ?? 0) > 0, 'postgres');
+}
+
+export interface RestoredCheck {
+  tables: number;
+  records: number;
+}
+
+/**
+ * Checks the loaded database against what the backup recorded: every table is there and, where the
+ * backup counted rows, holds exactly that many. Counted over `jobs` sessions at once.
+ */
+export async function checkLoadedDatabase(connection: PgConnection, expected: TableCount[], options: { jobs: number; countRows: boolean }): Promise<RestoredCheck> {
+  const found = await withPgClient(connection, (client) => listDumpedTables(client));
+  const present = new Set(found.map(tableKey));
+  const missing = expected.filter((t) => !present.has(tableKey(t))).map(tableKey);
+  if (missing.length > 0) {
+    throw new PermanentError(`The loaded database lacks ${missing.length} table(s) the backup holds (${missing.slice(0, 5).join(', ')}): the target was left as it was.`);
+  }
+  const counted = options.countRows ? expected.filter((t) => t.kind === 'r' && t.rows >= 0) : [];
+  const queue = [...counted];
+  const differences: string[] = [];
+  let records = 0;
+  const session = () =>
+    withPgClient(connection, async (client) => {
+      for (let table = queue.shift(); table; table = queue.shift()) {
+        const rows = await countRows(client, table);
+        records += rows;
+        if (rows !== table.rows) differences.push(`${tableKey(table)}: ${rows} rows, the backup holds ${table.rows}`);
+      }
+    });
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, counted.length)) }, session));
+  if (differences.length > 0) {
+    throw new PermanentError(`The loaded database differs from the backup (${differences.slice(0, 5).join('; ')}): the target was left as it was.`);
+  }
+  return { tables: expected.length, records };
+}
+
+async function countRows(client: pg.Client, table: TableCount): Promise<number> {
+  const name = `${client.escapeIdentifier(table.schema)}.${client.escapeIdentifier(table.table)}`;
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${name}`);
+  return Number(rows[0]!.n);
+}
+
+export interface SwapResult {
+  /** From ending the target's connections to the commit of the renames: how long the target could not be reached. */
+  windowMs: number;
+  /** Connections to the target that were ended. */
+  endedConnections: number;
+}
+
+/**
+ * Puts `incoming` in the place of `target`, which becomes `outgoing`: in one transaction, the
+ * target's sessions are ended and both renames made. A new session that slipped in between makes
+ * the rename fail ("being accessed by other users"): tried again, three times in all.
+ */
+export async function swapDatabases(connection: PgConnection, names: { target: string; incoming: string; outgoing: string }): Promise<SwapResult> {
+  return withPgClient(
+    connection,
+    async (client) => {
+      const id = (name: string) => client.escapeIdentifier(name);
+      for (let attempt = 1; ; attempt++) {
+        await client.query('BEGIN');
+        const started = performance.now();
+        try {
+          const ended = await client.query<{ n: string }>(
+            'SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+            [names.target],
+          );
+          await client.query(`ALTER DATABASE ${id(names.target)} RENAME TO ${id(names.outgoing)}`);
+          await failpoint('restore.between-renames', names.target);
+          await client.query(`ALTER DATABASE ${id(names.incoming)} RENAME TO ${id(names.target)}`);
+          await client.query('COMMIT');
+          return { windowMs: Math.round((performance.now() - started) * 10) / 10, endedConnections: Number(ended.rows[0]!.n) };
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          if ((error as { code?: string }).code === '55006' && attempt < 3) continue;
+          throw error;
+        }
+      }
+    },
+    'postgres',
+  );
+}

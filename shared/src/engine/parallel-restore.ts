@@ -1,0 +1,118 @@
+// Loading a database artifact with `pg_restore --jobs`, which needs a file it can seek in. The
+// artifact is read once, as every restore reads it (metered, hashed, decrypted, its end held back
+// until size and SHA-256 matched: verify-artifact.ts), and decompressed into a private temporary
+// file (0600, in TMP_DIR, named after this process so that maintenance removes it if the worker
+// dies). pg_restore starts only once the whole artifact matched; the file is deleted after.
+import { createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable, Transform, Writable } from 'node:stream';
+import { IntegrityError } from '../infra/errors.js';
+import { failpoint } from '../infra/failpoints.js';
+import { temporaryName } from '../infra/temporary-names.js';
+import type { Logger } from '../infra/logger.js';
+import { decompressor } from './compression.js';
+import { detectServerVersion, resolvePgTool, withPgClient, withPgToolAccess, type PgConnection } from './postgres.js';
+import { startTool, toolChain } from './process.js';
+import { failpointAfterFirstBytes } from './streams.js';
+import { describeToolFailure } from './tool-failure.js';
+import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
+
+export interface ParallelRestoreInput extends ArtifactReadOptions {
+  /** The database to load into: it exists and is empty. */
+  target: PgConnection;
+  /** pg_restore --jobs. */
+  jobs: number;
+  tmpDir: string;
+  logger: Logger;
+}
+
+export interface ParallelRestoreResult {
+  /** Reading, checking and decompressing the artifact into the temporary file. */
+  readMs: number;
+  /** pg_restore --jobs from the file. */
+  loadMs: number;
+  dumpBytes: number;
+}
+
+export async function runParallelRestore(input: ParallelRestoreInput): Promise<ParallelRestoreResult> {
+  await precheckArtifact(input.artifact, input.identities);
+  const server = await withPgClient(input.target, (client) => detectServerVersion(client), 'postgres');
+  const pgRestore = await resolvePgTool('pg_restore', server.major);
+  const file = join(input.tmpDir, temporaryName('.dump'));
+  try {
+    const readStarted = performance.now();
+    const dumpBytes = await writeCheckedDump(input, file);
+    const readMs = performance.now() - readStarted;
+    input.logger.info({ bytes: input.artifact.sizeBytes, dumpBytes }, 'artifact checked: every byte read was the recorded size and SHA-256, every chunk authenticated');
+    const loadStarted = performance.now();
+    await loadDump(input, pgRestore.path, file);
+    return { readMs: Math.round(readMs), loadMs: Math.round(performance.now() - loadStarted), dumpBytes };
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/** The artifact, read once and checked, decompressed into `file`; its size. Nothing is in it unless the check passed. */
+async function writeCheckedDump(input: ParallelRestoreInput, file: string): Promise<number> {
+  const handle = await open(file, 'wx', 0o600);
+  const chain = toolChain(input.signal);
+  try {
+    const command = decompressor(input.compression);
+    let sink: Writable;
+    if (command) {
+      const decompress = chain.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', handle.fd, 'pipe'] }));
+      sink = decompress.child.stdin!;
+    } else {
+      // A stream of its own on the file (the handle stays for the fsync): one on the handle would never close, and the pipeline would wait for it.
+      sink = createWriteStream(file, { flags: 'r+' });
+    }
+    const read = await openCheckedRead(input.artifact, input.identities, { onProgress: (bytes) => input.onProgress?.(bytes, 'restore') });
+    try {
+      await pipeline([...read.stages, failpointAfterFirstBytes('restore.first-bytes'), sink] as unknown as [Readable, Transform, Writable], { signal: input.signal });
+      const failed = await chain.failedExit();
+      if (failed) throw describeToolFailure(failed, 'database restore');
+    } catch (error) {
+      await chain.stop();
+      if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.', { cause: error });
+      const explained = read.explain(error);
+      if (explained instanceof IntegrityError) throw explained;
+      const first = chain.firstFailure();
+      throw first ? describeToolFailure(first, 'database restore') : error;
+    }
+    await handle.sync();
+    return (await handle.stat()).size;
+  } finally {
+    chain.release();
+    await handle.close();
+  }
+}
+
+/**
+ * The load's sessions: no WAL flush at each of pg_restore's many commits (the swap's own commit
+ * flushes all of it before the database takes the target's name, and a crash before that leaves a
+ * load database that is dropped), and more memory for index builds than the default 64 MB.
+ */
+const LOAD_SESSION_OPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB';
+
+async function loadDump(input: ParallelRestoreInput, pgRestorePath: string, file: string): Promise<void> {
+  await withPgToolAccess(input.target, async ({ env, dbname }) => {
+    const chain = toolChain(input.signal);
+    try {
+      const args = ['--no-owner', '--exit-on-error', `--jobs=${input.jobs}`, '--no-password', dbname, file];
+      chain.watch(startTool('pg_restore', pgRestorePath, args, { env: { ...env, PGOPTIONS: LOAD_SESSION_OPTIONS }, stdio: ['ignore', 'ignore', 'pipe'] }));
+      const during = failpoint('restore.during-load', input.target.database);
+      const [failed] = await Promise.all([chain.failedExit(), during.catch(async (error: unknown) => {
+        await chain.stop();
+        throw error;
+      })]);
+      if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.');
+      if (failed) throw describeToolFailure(failed, 'database restore');
+    } finally {
+      chain.release();
+    }
+  });
+  // A commit with a transaction id, made synchronously, flushes the WAL of every commit before it.
+  await withPgClient(input.target, (client) => client.query('SELECT txid_current()'));
+}

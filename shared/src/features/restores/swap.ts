@@ -1,0 +1,88 @@
+// Restores of a database by loading beside it and swapping (engine/database-swap.ts): the backup
+// goes into `<db>__restoring_<hex>` with pg_restore --jobs, is checked against the backup's tables
+// and counts, and only then takes the target's name; the replaced database stays as
+// `<db>__before_restore_<time>` (the safety copy, which `restore undo` swaps back) until maintenance
+// drops it after RESTORE_KEEP_DAYS. Each name is written on the row before it exists, so that what
+// a killed worker left is found and dropped.
+import type { Backup, Restore } from '../../infra/db.js';
+import type { AppContext } from '../../infra/context.js';
+import { errorMessage } from '../../infra/errors.js';
+import { failpoint } from '../../infra/failpoints.js';
+import type { PgConnection } from '../../engine/postgres.js';
+import type { TableCount } from '../../engine/counts.js';
+import { runParallelRestore } from '../../engine/parallel-restore.js';
+import {
+  checkLoadedDatabase,
+  createLoadDatabase,
+  dropDatabaseIfExists,
+  keptDatabaseName,
+  loadDatabaseName,
+  swapDatabases,
+} from '../../engine/database-swap.js';
+import type { createRunLog } from '../../runs/run-log.js';
+import type { RunHooks } from '../../runs/life-cycle.js';
+import { withEachCopy } from './copies.js';
+
+type RunLog = ReturnType<typeof createRunLog>;
+
+export interface SwapRestoreOutcome {
+  keptDatabase: string;
+  swapMs: number;
+}
+
+/** Loads the backup beside `target`, checks it, swaps it in. The target is untouched until the swap commits. */
+export async function restoreBySwap(
+  ctx: AppContext,
+  restore: Restore & { backup: Backup },
+  target: PgConnection,
+  hooks: RunHooks,
+  log: RunLog,
+  onProgress: (bytes: number) => void,
+): Promise<SwapRestoreOutcome> {
+  const loadName = loadDatabaseName(target.database);
+  const keptName = keptDatabaseName(target.database, new Date());
+  await ctx.db.restore.update({ where: { id: restore.id }, data: { method: 'swap', loadDatabase: loadName, keptDatabase: keptName } });
+  log.info(`loading the backup into a new database "${loadName}" beside "${target.database}", which stays in use until the swap`);
+  await createLoadDatabase(target, loadName);
+  try {
+    await loadAndCheck(ctx, restore.backup, { ...target, database: loadName }, hooks, log, onProgress);
+    await failpoint('restore.after-check', restore.id);
+    const swap = await swapDatabases(target, { target: target.database, incoming: loadName, outgoing: keptName });
+    log.info(
+      `swapped: "${target.database}" is the restored database; the one it replaced is kept as "${keptName}" for ${ctx.config.RESTORE_KEEP_DAYS} day(s) ` +
+        `(coffre restore undo ${restore.id}). ${swap.endedConnections} connection(s) ended; the database was unavailable for ${swap.windowMs} ms`,
+    );
+    return { keptDatabase: keptName, swapMs: swap.windowMs };
+  } catch (error) {
+    await dropDatabaseIfExists(target, loadName).then(
+      () => log.info(`"${target.database}" was left as it was; the new database "${loadName}" was dropped`),
+      (dropError: unknown) => log.warn(`could not drop "${loadName}" (maintenance will): ${errorMessage(dropError)}`),
+    );
+    throw error;
+  }
+}
+
+/** pg_restore --jobs into `database` (existing and empty), then the check against the backup's tables and counts. */
+export async function loadAndCheck(ctx: AppContext, backup: Backup, database: PgConnection, hooks: RunHooks, log: RunLog, onProgress: (bytes: number) => void): Promise<void> {
+  const identities = backup.encrypted ? await ctx.identities() : [];
+  const jobs = ctx.config.RESTORE_JOBS;
+  const loaded = await withEachCopy(ctx, backup, 'database', log, (artifact) =>
+    runParallelRestore({
+      artifact,
+      compression: backup.compression,
+      identities,
+      target: database,
+      jobs,
+      tmpDir: ctx.config.TMP_DIR,
+      signal: hooks.signal,
+      onProgress: (bytes) => onProgress(bytes),
+      logger: hooks.logger,
+    }),
+  );
+  log.info(`artifact read and checked in ${loaded.readMs} ms (${loaded.dumpBytes} bytes of dump); pg_restore --jobs=${jobs} loaded it in ${loaded.loadMs} ms`);
+  const started = performance.now();
+  const tables = (backup.tableCounts as unknown as TableCount[] | null) ?? [];
+  const check = await checkLoadedDatabase(database, tables, { jobs, countRows: backup.type === 'full' });
+  const counted = backup.type === 'full' && tables.some((t) => t.rows >= 0) ? `, ${check.records} rows counted` : '';
+  log.info(`checked against the backup: ${check.tables} tables present${counted}, in ${Math.round(performance.now() - started)} ms`);
+}
