@@ -79,15 +79,9 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       }
       await restoreBackupInto(ctx, restore.backup, target, createDatabase, hooks, log, onProgress);
       log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
-<<<<<<< HEAD
-      await completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, log: log.text() });
-      return 'completed';
+      return await done({ method: createDatabase ? 'new-database' : 'in-place' });
     } catch (caught) {
       const error = limit.explain(caught);
-=======
-      return await done({ method: createDatabase ? 'new-database' : 'in-place' });
-    } catch (error) {
->>>>>>> i-restores
       // A restore is never retried on its own: whatever failed, the row says so now.
       await recordFailure(ctx, 'restore', restoreId, error, { ...claimed, attempt: hooks.maxAttempts }, log);
       throw error;
