@@ -83,7 +83,16 @@ export function createRcloneStorage(options: RcloneStorageOptions): StorageDrive
       const done = run(args, `reading "${key}"`, { stdout: output });
       // Wait for the first bytes or the end: a missing object is an error now, not halfway through a download.
       const started = await Promise.race([
-        new Promise<'data'>((resolve) => output.once('readable', () => resolve('data'))),
+        new Promise<'data'>((resolve) => {
+          // 'readable' also comes at the end of an empty output: only bytes waiting count as a start.
+          const check = () => {
+            if (output.readableLength > 0) {
+              output.off('readable', check);
+              resolve('data');
+            }
+          };
+          output.on('readable', check);
+        }),
         done.then(
           () => 'ended' as const,
           (error: unknown) => {
@@ -92,7 +101,7 @@ export function createRcloneStorage(options: RcloneStorageOptions): StorageDrive
         ),
       ]).catch((error: unknown) => {
         output.destroy();
-        if (error instanceof RcloneFailed && error.exitCode === FILE_NOT_FOUND) throw new NotFoundError(`The object "${key}" in ${description}`);
+        if (error instanceof RcloneFailed && [FILE_NOT_FOUND, DIRECTORY_NOT_FOUND].includes(error.exitCode ?? 0)) throw new NotFoundError(`The object "${key}" in ${description}`);
         throw error;
       });
       if (started === 'data') done.catch((error: unknown) => output.destroy(error as Error));
@@ -111,8 +120,9 @@ export function createRcloneStorage(options: RcloneStorageOptions): StorageDrive
 
     async delete(key) {
       const path = pathOf(key);
-      await run(['deletefile', remotePathOf(path)], `deleting "${key}"`).catch((error: unknown) => {
-        if (!(error instanceof RcloneFailed && [FILE_NOT_FOUND, DIRECTORY_NOT_FOUND].includes(error.exitCode ?? 0))) throw error;
+      await run(['deletefile', remotePathOf(path)], `deleting "${key}"`).catch(async (error: unknown) => {
+        // rclone says "is a directory or doesn't exist" with exit code 1: a missing object is no failure.
+        if (!(error instanceof RcloneFailed) || (await driver.stat(key)) !== null) throw error;
       });
       // Folders left empty go too (on remotes that have folders), up to the root.
       for (let dir = posix.dirname(key); dir !== '.'; dir = posix.dirname(dir)) {
