@@ -203,7 +203,7 @@ async function runRclone(options: RcloneStorageOptions, args: string[], action: 
   io.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (io.signal?.aborted) throw new Error('The upload was cancelled');
-    child = spawn(options.binary ?? 'rclone', [...args, '--config', config.path, '--ask-password=false', '--contimeout', '20s', '--low-level-retries', '3', '--retries', '1'], {
+    child = spawn(options.binary ?? 'rclone', [...args, '--config', config.path, '--ask-password=false', '--contimeout', '20s', '--timeout', '60s', '--low-level-retries', '3', '--retries', '1'], {
       stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, TMPDIR: scratch, LANG: 'C.UTF-8' },
     });

@@ -27,6 +27,8 @@ export interface SftpServer {
 
 export interface SftpSession {
   sftp: SFTPWrapper;
+  /** The channel's calls as promises; each fails at once when the connection is lost. */
+  calls: SftpCalls;
   /** Closes the connection; safe to call more than once. */
   close(): void;
   /** The error that ended the connection, when it ended by itself (the server went away). */
@@ -49,6 +51,15 @@ export async function openSftpSession(server: SftpServer): Promise<SftpSession> 
   let keyProblem: Error | null = null;
   let lostWith: Error | null = null;
   let ready = false;
+  // ssh2 leaves a request made after the connection closed waiting for ever: every call races this.
+  let markLost: (error: Error) => void = () => {};
+  const lost = new Promise<never>((_, reject) => {
+    markLost = (error) => {
+      lostWith ??= error;
+      reject(lostWith);
+    };
+  });
+  lost.catch(() => {});
   const config: ConnectConfig = {
     host: address,
     port: server.port,
@@ -78,11 +89,11 @@ export async function openSftpSession(server: SftpServer): Promise<SftpSession> 
     });
     client.on('error', (error) => {
       if (!ready) reject(keyProblem ?? error);
-      else lostWith ??= error;
+      else markLost(error);
     });
     client.on('close', () => {
       if (!ready) reject(keyProblem ?? new Error('The connection was closed before the login finished.'));
-      else lostWith ??= Object.assign(new Error('The connection to the server was closed.'), { code: 'ECONNRESET' });
+      else markLost(Object.assign(new Error('The connection to the server was closed.'), { code: 'ECONNRESET' }));
     });
     client.connect(config);
   }).catch((error: unknown) => {
@@ -93,8 +104,10 @@ export async function openSftpSession(server: SftpServer): Promise<SftpSession> 
     client.end();
     throw describeSftpError(error, server, 'opening the SFTP channel (is the SFTP subsystem enabled on the server?)');
   });
+  sftp.on('close', () => markLost(Object.assign(new Error('The SFTP channel was closed by the server.'), { code: 'ECONNRESET' })));
   return {
     sftp,
+    calls: sftpCalls(sftp, lost),
     close: () => client.end(),
     lost: () => lostWith,
   };
@@ -162,9 +175,9 @@ export function describeSftpError(error: unknown, server: SftpServer, action: st
 }
 
 /** ssh2's callbacks as promises, on one channel. */
-export function sftpCalls(sftp: SFTPWrapper) {
+function sftpCalls(sftp: SFTPWrapper, lost: Promise<never>) {
   const call = <T>(run: (callback: (error: Error | null | undefined, value?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value as T))));
+    Promise.race([new Promise<T>((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value as T)))), lost]);
   return {
     stat: (path: string) => call<Stats>((cb) => sftp.stat(path, cb)),
     readdir: (path: string) => call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(path, cb)),

@@ -12,7 +12,7 @@ import { failpoint } from '../infra/failpoints.js';
 import { temporaryName } from '../infra/temporary-names.js';
 import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject } from './driver.js';
 import { stripPeriod, withMessage } from './s3-errors.js';
-import { describeSftpError, openSftpSession, serverLabel, SFTP_NO_SUCH_FILE, sftpCalls, type SftpCalls, type SftpServer } from './sftp-session.js';
+import { describeSftpError, openSftpSession, serverLabel, SFTP_NO_SUCH_FILE, type SftpCalls, type SftpServer } from './sftp-session.js';
 
 export { hostKeyFingerprint } from './sftp-session.js';
 
@@ -46,7 +46,7 @@ export function createSftpStorage(options: SftpStorageOptions): StorageDriver {
   async function withSession<T>(action: string, work: (calls: SftpCalls) => Promise<T>): Promise<T> {
     const session = await openSftpSession(options);
     try {
-      return await work(sftpCalls(session.sftp));
+      return await work(session.calls);
     } catch (error) {
       throw describeSftpError(session.lost() ?? error, options, action);
     } finally {
@@ -69,7 +69,7 @@ export function createSftpStorage(options: SftpStorageOptions): StorageDriver {
         body.destroy();
         throw withNothingPublished(error as Error, key);
       }
-      const calls = sftpCalls(session.sftp);
+      const calls = session.calls;
       const onAbort = () => session.close();
       signal?.addEventListener('abort', onAbort, { once: true });
       let written = false;
@@ -104,7 +104,7 @@ export function createSftpStorage(options: SftpStorageOptions): StorageDriver {
       const path = pathOf(key);
       const session = await openSftpSession(options);
       try {
-        const calls = sftpCalls(session.sftp);
+        const calls = session.calls;
         const handle = await calls.open(path, 'r');
         const size = (await calls.fstat(handle)).size;
         const end = Math.min(range ? range.end + 1 : size, size);
@@ -144,7 +144,7 @@ export function createSftpStorage(options: SftpStorageOptions): StorageDriver {
       const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/$/, '');
       const session = await openSftpSession(options);
       try {
-        const calls = sftpCalls(session.sftp);
+        const calls = session.calls;
         for await (const object of walk(calls, folder ? pathOf(folder) : root, root)) {
           if (object.key.startsWith(prefix)) yield object;
         }
