@@ -42,7 +42,7 @@ export function splitSecret(input: DestinationInput): { config: Record<string, u
 export function applyChanges(ctx: AppContext, before: Destination, changes: DestinationUpdate): { config: object; secretEncrypted: string | null; credentialsChanged: boolean } {
   const allowed = settingsOf[before.kind];
   const wrong = Object.keys(changes).filter((k) => k !== 'name' && k !== 'isDefault' && !allowed.includes(k));
-  if (wrong.length) throw new ValidationError(`${wrong.join(', ')}: not a setting of ${before.kind === 's3' ? 'an' : 'a'} ${before.kind} destination.`);
+  if (wrong.length) throw new ValidationError(`${wrong.join(', ')}: not a setting of ${['s3', 'sftp'].includes(before.kind) ? 'an' : 'a'} ${before.kind} destination.`);
   checkOutbound(changes);
   const { name: _n, isDefault: _d, ...rest } = changes;
   const settings = Object.fromEntries(Object.entries(rest).filter(([key]) => !secretKeys.includes(key)));
