@@ -2,7 +2,8 @@
 // (rclone serve webdav), both started by the test on loopback ports.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomFillSync } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRcloneStorage, NotFoundError, privateSecretsDirectory, writeSecretFile, type StorageDriver } from '@coffre/shared';
 import { startSftpServer, type SftpTestServer } from '../../test/support/sftp-server.js';
@@ -95,6 +96,19 @@ describe.each(Object.keys(remotes))('rclone destination, remote of type %s', (ty
     expect(seen.some((line) => line.includes('--config'))).toBe(true);
     expect(await readdir(await privateSecretsDirectory())).toEqual([]);
   });
+});
+
+it('removes unfinished uploads older than asked on the remote', async () => {
+  const folder = `${sshd.files}/rc-stale`;
+  const storage = createRcloneStorage({ remote: 'box', remotePath: folder, config: sftpRemote('box', sshd), writeSecretFile });
+  // A first upload makes the folder and its .tmp/ as the server's user, who must be able to delete in it.
+  await storage.put('kept.dump', Readable.from([Buffer.from('kept')]));
+  await writeFile(join(folder, '.tmp', 'old.part'), 'left by a crash');
+  await writeFile(join(folder, '.tmp', 'new.part'), 'being written');
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  await utimes(join(folder, '.tmp', 'old.part'), hourAgo, hourAgo);
+  expect(await storage.removeStaleTemporaries!(60_000)).toBe(1);
+  expect(await readdir(join(folder, '.tmp'))).toEqual(['new.part']);
 });
 
 it('fails with a sentence naming the remote when the configuration lacks it', async () => {

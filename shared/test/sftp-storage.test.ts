@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomFillSync } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PermanentError } from '@coffre/shared';
 import { createSftpStorage, type SftpStorageOptions } from '@coffre/shared/sftp';
 import { startSftpServer, type SftpTestServer } from '../../test/support/sftp-server.js';
@@ -106,6 +108,24 @@ describe('SFTP destination', () => {
     expect(await storage.stat('db/broken.dump')).toBeNull();
     const folder = settings.remotePath.slice(server.files.length + 1);
     expect((await server.filesOnDisk()).filter((name) => name.startsWith(`${folder}/`))).toEqual([]);
+  });
+
+  it('removes unfinished uploads older than asked, and lists none of them', async () => {
+    const settings = options();
+    const storage = createSftpStorage(settings);
+    await storage.put('kept.dump', Readable.from([Buffer.from('kept')]));
+    const tmp = join(settings.remotePath, '.tmp');
+    await mkdir(tmp, { recursive: true });
+    await writeFile(join(tmp, 'old.part'), 'left by a crash');
+    await writeFile(join(tmp, 'new.part'), 'being written');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(tmp, 'old.part'), hourAgo, hourAgo);
+    const listed: string[] = [];
+    for await (const object of storage.list()) listed.push(object.key);
+    expect(listed).toEqual(['kept.dump']);
+    expect(await storage.removeStaleTemporaries!(60_000)).toBe(1);
+    const folder = settings.remotePath.slice(server.files.length + 1);
+    expect((await server.filesOnDisk()).filter((name) => name.startsWith(`${folder}/`))).toEqual([`${folder}/.tmp/new.part`, `${folder}/kept.dump`]);
   });
 
   it('refuses keys that lead out of its folder', async () => {
