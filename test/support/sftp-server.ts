@@ -50,9 +50,17 @@ export async function startSftpServer(): Promise<SftpTestServer> {
   const files = join(dir, 'files');
   await mkdir(files);
   await chown(files, uid, gid);
-  let port = await freePort();
-  await writeConfig(dir, port, hostKey);
-  let child = await launch(dir);
+  let port = 0;
+  let child: ChildProcess | null = null;
+  // Another process may take the free port before sshd binds it: then another one.
+  for (let attempt = 1; !child; attempt += 1) {
+    port = await freePort();
+    await writeConfig(dir, port, hostKey);
+    child = await launch(dir).catch((error: unknown) => {
+      if (attempt >= 5) throw error;
+      return null;
+    });
+  }
   const server: SftpTestServer = {
     host: '127.0.0.1',
     get port() {
@@ -72,8 +80,8 @@ export async function startSftpServer(): Promise<SftpTestServer> {
       return server.hostKeySha256;
     },
     async crash() {
-      await killTree(child.pid!);
-      await exited(child);
+      await killTree(child!.pid!);
+      await exited(child!);
     },
     async restart() {
       try {
@@ -86,8 +94,8 @@ export async function startSftpServer(): Promise<SftpTestServer> {
       }
     },
     async stop() {
-      await killTree(child.pid!);
-      await exited(child);
+      await killTree(child!.pid!);
+      await exited(child!);
       await rm(dir, { recursive: true, force: true });
     },
   };
