@@ -18,6 +18,7 @@ export * from './engine/restore-pipeline.js';
 export * from './engine/manifest.js';
 export * from './storage/driver.js';
 export * from './storage/local.js';
+export * from './storage/rclone.js';
 export * from './infra/jobs/definition.js';
 export * from './features/catalog.js';
 export * from './infra/jobs/queues.js';

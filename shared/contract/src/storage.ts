@@ -2,7 +2,7 @@
 // the API accepts and what it shows. Credentials go in and never come out: URLs are shown masked,
 // bucket keys not at all.
 import { z } from 'zod';
-import { absoluteDirectoryMessage, httpUrlOf, idParams, isAbsoluteDirectory, keyPrefix, listOf, plainName } from './common.js';
+import { absoluteDirectoryMessage, dotSegmentsMessage, hasNoDotSegments, httpUrlOf, idParams, isAbsoluteDirectory, keyPrefix, listOf, plainName } from './common.js';
 import { defineRoutes } from './route.js';
 
 const endpoint = httpUrlOf('must be a URL such as https://minio.example.com:9000').optional();
@@ -75,15 +75,68 @@ export const sourceTestSchema = z.object({ ok: z.boolean(), serverVersion: z.str
 
 // --- destinations ---
 
+export const destinationKinds = ['local', 's3', 'sftp', 'rclone'] as const;
 const destinationName = plainName('may hold letters, digits, ".", "_" and "-"');
 const localPath = z.string().trim().min(1).max(1000).refine(isAbsoluteDirectory, absoluteDirectoryMessage);
 const destinationBucket = bucketFields('must be a valid bucket name (3–63 lower-case letters, digits, "." and "-")');
 const serverSideEncryption = z.enum(['AES256', 'aws:kms']).optional();
 
+/** A folder on an SFTP server or an rclone remote: absolute, or relative to where the login starts. */
+const remotePath = z
+  .string()
+  .trim()
+  .max(500)
+  // eslint-disable-next-line no-control-regex
+  .refine((v) => !/[\x00-\x1f\x7f\\]/.test(v), 'must not contain control characters or backslashes')
+  .refine(hasNoDotSegments, dotSegmentsMessage);
+const sshHost = z
+  .string()
+  .trim()
+  .min(1)
+  .max(253)
+  .regex(/^([A-Za-z0-9_.-]+|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or an IP address');
+const sshPort = z.number().int().min(1).max(65535);
+const sshUsername = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._][A-Za-z0-9._@-]*$/, 'may hold letters, digits, ".", "_", "@" and "-"');
+const sshPassword = z.string().min(1).max(1000);
+const sshPrivateKey = z.string().trim().max(20_000).regex(/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a private key in PEM or OpenSSH format (-----BEGIN … PRIVATE KEY-----)');
+const hostKeySha256 = z.string().trim().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be a SHA-256 fingerprint as ssh-keygen -lf prints it (SHA256:…)');
+const rcloneRemote = z.string().trim().regex(/^[A-Za-z0-9_][A-Za-z0-9_.+@-]{0,63}$/, 'must be the name of a remote of the rclone configuration');
+const rcloneConfig = z.string().min(1).max(65_536);
+
+const sftpDestination = z
+  .object({
+    name: destinationName,
+    isDefault: z.boolean().optional(),
+    kind: z.literal('sftp'),
+    host: sshHost,
+    port: sshPort.default(22),
+    username: sshUsername,
+    remotePath: remotePath.default(''),
+    password: sshPassword.optional(),
+    privateKey: sshPrivateKey.optional(),
+    passphrase: sshPassword.optional(),
+    hostKeySha256: hostKeySha256.optional().describe('the server key to expect; pinned on first connection when absent'),
+  })
+  .strict()
+  .refine((d) => Boolean(d.password) !== Boolean(d.privateKey), { message: 'give either password or privateKey', path: ['password'] });
+
+const rcloneDestination = z
+  .object({
+    name: destinationName,
+    isDefault: z.boolean().optional(),
+    kind: z.literal('rclone'),
+    remote: rcloneRemote,
+    remotePath: remotePath.default(''),
+    rcloneConfig: rcloneConfig.describe('the text of an rclone.conf holding the remote (sealed, never shown)'),
+  })
+  .strict();
+
 export const destinationInputSchema = z
   .discriminatedUnion('kind', [
     z.object({ name: destinationName, isDefault: z.boolean().optional(), kind: z.literal('local'), path: localPath }).strict(),
     z.object({ name: destinationName, isDefault: z.boolean().optional(), kind: z.literal('s3'), ...destinationBucket, serverSideEncryption }).strict(),
+    sftpDestination,
+    rcloneDestination,
   ])
   .meta({ id: 'DestinationInput' });
 export type DestinationInput = z.infer<typeof destinationInputSchema>;
@@ -95,6 +148,16 @@ export const destinationUpdateSchema = z
     path: localPath.optional(),
     ...bucketChanges(destinationBucket),
     serverSideEncryption,
+    host: sshHost.optional(),
+    port: sshPort.optional(),
+    username: sshUsername.optional(),
+    remotePath: remotePath.optional(),
+    password: sshPassword.optional(),
+    privateKey: sshPrivateKey.optional(),
+    passphrase: sshPassword.optional(),
+    hostKeySha256: hostKeySha256.nullable().optional().describe('null forgets the pinned key: the next connection pins the one it meets'),
+    remote: rcloneRemote.optional(),
+    rcloneConfig: rcloneConfig.optional(),
   })
   .strict()
   .meta({ id: 'DestinationUpdate' });
@@ -104,7 +167,7 @@ export const destinationSchema = z
   .object({
     id: z.string().uuid(),
     name: z.string(),
-    kind: z.enum(['local', 's3']),
+    kind: z.enum(destinationKinds),
     isDefault: z.boolean(),
     location: z.string().describe('where it writes, without credentials'),
     config: z.record(z.string(), z.unknown()).describe('settings that are not secret'),
@@ -126,7 +189,7 @@ export const systemSchema = z
       z.object({
         id: z.string(),
         name: z.string(),
-        kind: z.enum(['local', 's3']),
+        kind: z.enum(destinationKinds),
         location: z.string(),
         bytesStored: z.number(),
         artifacts: z.number(),
@@ -196,7 +259,7 @@ const destinations = storedResourceRoutes({
   test: destinationTestSchema,
   summaries: {
     list: 'Where artifacts are written (credentials never shown)',
-    create: 'Add a destination: a local directory or an S3-compatible bucket',
+    create: 'Add a destination: a local directory, an S3-compatible bucket, an SFTP server or an rclone remote',
     get: 'One destination',
     update: 'Change a destination (credentials are replaced only when given)',
     delete: 'Remove a destination that holds no artifacts',

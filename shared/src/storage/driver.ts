@@ -23,7 +23,7 @@ export interface StorageUsage {
 }
 
 export interface StorageDriver {
-  readonly kind: 'local' | 's3';
+  readonly kind: 'local' | 's3' | 'sftp' | 'rclone';
   /** Where it writes, for people (never with credentials). */
   readonly description: string;
   /**

@@ -1,6 +1,6 @@
 // The checks of `coffre doctor`, in the order an operator would look: coffre's database and its
 // schema, Redis and its eviction policy, the workers alive, the PostgreSQL tools for each source, the
-// backup directories and their disks, runs that are stuck, temporaries left behind, schedulers
+// backup directories and their disks, SFTP and rclone destinations reachable and writable, runs that are stuck, temporaries left behind, schedulers
 // against the configurations, and whether each scheduled configuration is backed up on time.
 // Each check answers OK, WARN or FAIL with a sentence and the fix; with --fix, what is safe to repair
 // is repaired (schedulers re-synced, stale temporaries removed, lost runs failed through
@@ -8,7 +8,7 @@
 import type { LocalCoffre } from '../local.js';
 import type { CheckResult } from './report.js';
 import type { Outcome, Shared } from './outcome.js';
-import { CHECK_TIMEOUT_MS, databaseCheck, directoryCheck, diskCheck, evictionCheck, migrationsCheck, pgToolsCheck, redisCheck } from './dependencies.js';
+import { CHECK_TIMEOUT_MS, databaseCheck, directoryCheck, diskCheck, evictionCheck, migrationsCheck, pgToolsCheck, redisCheck, remoteDestinationCheck } from './dependencies.js';
 import { lastBackupOutcome, schedulersCheck, stuckRunsCheck, temporariesCheck, workersCheck } from './runs.js';
 
 interface CheckDefinition {
@@ -48,6 +48,7 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
       ['pg-tools', 'pg_dump and pg_restore'],
       ['backup-directory', 'backup directory'],
       ['disk-usage', 'disk usage'],
+      ['destination-connection', 'destination connection'],
       ['stuck-runs', 'stuck runs'],
       ['stale-temporaries', 'temporary files'],
       ['schedulers', 'schedulers'],
@@ -78,6 +79,11 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
     const usable = await check({ id: 'backup-directory', title: 'backup directory', subject: directory.name, run: () => directoryCheck(shared, directory) });
     if (usable.status === 'fail') skip('disk-usage', 'disk usage', `the directory of destination ${directory.name} is not usable`);
     else await check({ id: 'disk-usage', title: 'disk usage', subject: directory.name, run: () => diskCheck(shared, directory) });
+  }
+
+  // SFTP servers and rclone remotes: reachable, logged in and writable from this machine.
+  for (const destination of (await shared.listDestinations(ctx)).filter((d) => d.kind === 'sftp' || d.kind === 'rclone')) {
+    await check({ id: 'destination-connection', title: 'destination connection', subject: destination.name, run: () => remoteDestinationCheck(shared, local, destination.id) });
   }
 
   if (redisUp) await check({ id: 'stuck-runs', title: 'stuck runs', run: () => stuckRunsCheck(shared, local) });

@@ -174,3 +174,22 @@ function redactUrl(url: string): string {
     return 'REDIS_URL';
   }
 }
+
+/** An SFTP server or rclone remote takes a write (a probe file, removed after): reachable, logged in, writable. */
+export async function remoteDestinationCheck(shared: Shared, local: LocalCoffre, id: string): Promise<Outcome> {
+  const destination = await shared.getDestination(local.ctx, id);
+  const where = shared.destinationToApi(destination).location;
+  const started = Date.now();
+  try {
+    await shared.destinationDriver(local.ctx, destination).checkWritable();
+  } catch (error) {
+    const fix =
+      destination.kind === 'sftp'
+        ? 'Check that the server is up and reachable from this machine, the login (key or password) and that the user may write in the folder; a changed host key is refused until the destination pins the new one (hostKeySha256).'
+        : 'Check that rclone is installed here (rclone version), that the remote of the stored configuration is reachable and its credentials valid (rclone lsd REMOTE: with the same configuration).';
+    return { status: 'fail', message: `${where}: ${shared.scrubSecrets(firstLine(error))}.`, fix, details: { kind: destination.kind } };
+  }
+  const pinned = destination.kind === 'sftp' ? ((await shared.getDestination(local.ctx, id)).config as { hostKeySha256?: string | null }).hostKeySha256 : null;
+  const details = { kind: destination.kind, milliseconds: Date.now() - started, ...(pinned ? { hostKeySha256: pinned } : {}) };
+  return { status: 'ok', message: `${where} is reachable and writable${pinned ? ` (host key ${pinned})` : ''}.`, details };
+}

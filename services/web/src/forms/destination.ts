@@ -1,4 +1,5 @@
-// The destination form: a local directory or an S3-compatible bucket, the request bodies, and its
+// The destination form: a local directory, an S3-compatible bucket, an SFTP server or an rclone
+// remote, the request bodies, and its
 // problems, found by the contract's schemas (destinationInputSchema for a new one,
 // destinationUpdateSchema for a change). Credentials are never shown back: on an edit, empty
 // credential fields keep the stored ones.
@@ -7,7 +8,7 @@ import { problemsOf, type Problems } from './problems';
 
 export interface DestinationForm {
   name: string;
-  kind: 'local' | 's3';
+  kind: 'local' | 's3' | 'sftp' | 'rclone';
   isDefault: boolean;
   path: string;
   endpoint: string;
@@ -18,6 +19,17 @@ export interface DestinationForm {
   secretAccessKey: string;
   forcePathStyle: boolean;
   serverSideEncryption: '' | 'AES256' | 'aws:kms';
+  host: string;
+  port: string;
+  username: string;
+  remotePath: string;
+  sftpAuth: 'key' | 'password';
+  password: string;
+  privateKey: string;
+  passphrase: string;
+  hostKeySha256: string;
+  remote: string;
+  rcloneConfig: string;
 }
 
 export type DestinationField = keyof DestinationForm;
@@ -36,6 +48,17 @@ export function emptyDestinationForm(): DestinationForm {
     secretAccessKey: '',
     forcePathStyle: false,
     serverSideEncryption: '',
+    host: '',
+    port: '22',
+    username: '',
+    remotePath: '',
+    sftpAuth: 'key',
+    password: '',
+    privateKey: '',
+    passphrase: '',
+    hostKeySha256: '',
+    remote: '',
+    rcloneConfig: '',
   };
 }
 
@@ -55,6 +78,12 @@ export function formFromDestination(destination: DestinationView): DestinationFo
     prefix: text('prefix'),
     forcePathStyle: config.forcePathStyle === true,
     serverSideEncryption: sse === 'AES256' || sse === 'aws:kms' ? sse : '',
+    host: text('host'),
+    port: typeof config.port === 'number' ? String(config.port) : '22',
+    username: text('username'),
+    remotePath: text('remotePath'),
+    hostKeySha256: text('hostKeySha256'),
+    remote: text('remote'),
   };
 }
 
@@ -76,6 +105,15 @@ export function destinationProblems(form: DestinationForm, existing?: Destinatio
 export function destinationCreateBody(form: DestinationForm) {
   const common = { name: form.name.trim(), kind: form.kind, isDefault: form.isDefault };
   if (form.kind === 'local') return { ...common, path: form.path.trim() };
+  if (form.kind === 'sftp') {
+    return {
+      ...common,
+      ...serverSettings(form),
+      ...(form.hostKeySha256.trim() ? { hostKeySha256: form.hostKeySha256.trim() } : {}),
+      ...(form.sftpAuth === 'password' ? { password: form.password } : { privateKey: form.privateKey.trim(), ...(form.passphrase ? { passphrase: form.passphrase } : {}) }),
+    };
+  }
+  if (form.kind === 'rclone') return { ...common, remote: form.remote.trim(), remotePath: form.remotePath.trim(), rcloneConfig: form.rcloneConfig };
   return {
     ...common,
     ...bucketSettings(form),
@@ -89,6 +127,17 @@ export function destinationCreateBody(form: DestinationForm) {
 export function destinationUpdateBody(form: DestinationForm) {
   const common = { name: form.name.trim(), isDefault: form.isDefault };
   if (form.kind === 'local') return { ...common, path: form.path.trim() };
+  if (form.kind === 'sftp') {
+    return {
+      ...common,
+      ...serverSettings(form),
+      // An emptied fingerprint forgets the pinned key: the next connection pins the one it meets.
+      hostKeySha256: form.hostKeySha256.trim() || null,
+      ...(form.sftpAuth === 'password' && form.password ? { password: form.password } : {}),
+      ...(form.sftpAuth === 'key' && form.privateKey.trim() ? { privateKey: form.privateKey.trim(), ...(form.passphrase ? { passphrase: form.passphrase } : {}) } : {}),
+    };
+  }
+  if (form.kind === 'rclone') return { ...common, remote: form.remote.trim(), remotePath: form.remotePath.trim(), ...(form.rcloneConfig ? { rcloneConfig: form.rcloneConfig } : {}) };
   return {
     ...common,
     ...bucketSettings(form),
@@ -96,6 +145,12 @@ export function destinationUpdateBody(form: DestinationForm) {
     ...(form.accessKeyId.trim() ? { accessKeyId: form.accessKeyId.trim() } : {}),
     ...(form.secretAccessKey ? { secretAccessKey: form.secretAccessKey } : {}),
   };
+}
+
+/** Where an SFTP destination writes; a port that is not a number is sent as typed, for the schema to refuse. */
+function serverSettings(form: DestinationForm) {
+  const port = /^\d+$/.test(form.port.trim()) ? Number(form.port.trim()) : form.port;
+  return { host: form.host.trim(), port: port as number, username: form.username.trim(), remotePath: form.remotePath.trim() };
 }
 
 /** Where a bucket destination writes, as typed (an empty endpoint or encryption is left out). */
@@ -111,6 +166,9 @@ function bucketSettings(form: DestinationForm) {
 
 export function destinationFieldOfApiPath(path: string): DestinationField | null {
   const base = path.split(/[.[]/)[0] ?? '';
-  const fields: readonly string[] = ['name', 'path', 'endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey', 'serverSideEncryption'];
+  const fields: readonly string[] = [
+    ...['name', 'path', 'endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey', 'serverSideEncryption'],
+    ...['host', 'port', 'username', 'remotePath', 'password', 'privateKey', 'passphrase', 'hostKeySha256', 'remote', 'rcloneConfig'],
+  ];
   return fields.includes(base) ? (base as DestinationField) : null;
 }

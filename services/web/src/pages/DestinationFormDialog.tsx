@@ -1,9 +1,9 @@
 // Add or change a destination: a local directory (an absolute path on the machines that run the
-// workers) or an S3-compatible bucket. Credentials are never shown back: on an edit their fields
+// workers), an S3-compatible bucket, an SFTP server or an rclone remote. Credentials are never shown back: on an edit their fields
 // start empty and an empty one keeps what is stored.
 import { useCallback } from 'react';
 import type { DestinationView as Destination } from '@coffre/contract';
-import { FormCheck, FormInput, FormSecret, FormSelect } from '../components/Field';
+import { FormCheck, FormInput, FormSecret, FormSelect, FormTextArea } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, useSaver, type FormState } from '../hooks/useForm';
 import * as rules from '../forms/destination';
@@ -37,10 +37,16 @@ export function DestinationFormDialog({ destination, onClose, onSaved }: Props) 
         <FormSelect form={form} field="kind" id="dest-kind" label="Kind" hint={destination ? 'The kind of a destination cannot change.' : undefined} disabled={Boolean(destination)}>
           <option value="local">Local directory</option>
           <option value="s3">S3-compatible bucket</option>
+          <option value="sftp">SFTP server</option>
+          <option value="rclone">rclone remote</option>
         </FormSelect>
       </div>
       {form.form.kind === 'local' ? (
         <FormInput form={form} field="path" id="dest-path" label="Directory (absolute path)" hint="On the machines that run the workers; created when missing." spellCheck={false} placeholder="/srv/backups/coffre" />
+      ) : form.form.kind === 'sftp' ? (
+        <SftpFields form={form} keeps={Boolean(destination?.hasCredentials)} />
+      ) : form.form.kind === 'rclone' ? (
+        <RcloneFields form={form} keeps={Boolean(destination?.hasCredentials)} />
       ) : (
         <BucketFields form={form} keeps={Boolean(destination?.hasCredentials)} />
       )}
@@ -79,6 +85,65 @@ function BucketFields({ form, keeps }: { form: FormState<rules.DestinationForm>;
       <FormCheck form={form} field="forcePathStyle">
         <span>Path-style addressing (MinIO and most self-hosted services)</span>
       </FormCheck>
+    </fieldset>
+  );
+}
+
+function SftpFields({ form, keeps }: { form: FormState<rules.DestinationForm>; keeps: boolean }) {
+  const kept = keeps ? 'Stored: leave empty to keep it.' : 'Stored encrypted; never shown again.';
+  return (
+    <fieldset className="fieldset">
+      <legend>SFTP server</legend>
+      <div className="form-row">
+        <FormInput form={form} field="host" id="dest-host" label="Host" spellCheck={false} placeholder="backup.example.com" />
+        <FormInput form={form} field="port" id="dest-port" label="Port" inputMode="numeric" spellCheck={false} />
+      </div>
+      <div className="form-row">
+        <FormInput form={form} field="username" id="dest-username" label="User" spellCheck={false} autoComplete="off" />
+        <FormInput form={form} field="remotePath" id="dest-remote-path" label="Folder (optional)" hint="Absolute, or relative to the user's home; created when missing." spellCheck={false} placeholder="/srv/backups/coffre" />
+      </div>
+      <FormSelect form={form} field="sftpAuth" id="dest-sftp-auth" label="Log in with">
+        <option value="key">a private key</option>
+        <option value="password">a password</option>
+      </FormSelect>
+      {form.form.sftpAuth === 'key' ? (
+        <>
+          <FormTextArea form={form} field="privateKey" id="dest-private-key" label="Private key" hint={kept} rows={4} spellCheck={false} placeholder={keeps ? '(kept)' : '-----BEGIN OPENSSH PRIVATE KEY-----'} />
+          <FormSecret form={form} field="passphrase" id="dest-passphrase" label="Key passphrase (when it has one)" stored={false} />
+        </>
+      ) : (
+        <FormSecret form={form} field="password" id="dest-password" label="Password" stored={keeps} hint={kept} />
+      )}
+      <FormInput
+        form={form}
+        field="hostKeySha256"
+        id="dest-host-key"
+        label="Host key fingerprint (optional)"
+        hint="SHA256:… as ssh-keygen -lf prints it. Left empty, the key met on the first connection is pinned, and a different one is refused after."
+        spellCheck={false}
+      />
+    </fieldset>
+  );
+}
+
+function RcloneFields({ form, keeps }: { form: FormState<rules.DestinationForm>; keeps: boolean }) {
+  return (
+    <fieldset className="fieldset">
+      <legend>rclone remote</legend>
+      <div className="form-row">
+        <FormInput form={form} field="remote" id="dest-remote" label="Remote" hint="The name of a [section] of the configuration below." spellCheck={false} placeholder="gdrive" />
+        <FormInput form={form} field="remotePath" id="dest-remote-path" label="Folder (optional)" spellCheck={false} placeholder="backups/coffre" />
+      </div>
+      <FormTextArea
+        form={form}
+        field="rcloneConfig"
+        id="dest-rclone-config"
+        label="rclone configuration"
+        hint={keeps ? 'Stored: leave empty to keep it.' : 'The text of an rclone.conf (rclone config show). Stored encrypted; never shown again.'}
+        rows={6}
+        spellCheck={false}
+        placeholder={keeps ? '(kept)' : '[gdrive]\ntype = drive\n…'}
+      />
     </fieldset>
   );
 }

@@ -98,7 +98,7 @@ export function DestinationsPage() {
                           {String(value)}
                         </Fact>
                       ))}
-                    {d.kind === 's3' ? (
+                    {d.kind !== 'local' ? (
                       <Fact label="credentials" className="break">
                         {d.hasCredentials ? 'stored, sealed' : 'none (from the environment)'}
                       </Fact>

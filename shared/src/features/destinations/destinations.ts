@@ -1,35 +1,17 @@
 // Destinations: where artifacts are written. The local directory of BACKUP_DIR is registered as the
-// default destination named `local`; others (more directories, S3-compatible buckets) are added
-// through the API. S3 credentials are sealed at rest and never shown.
+// default destination named `local`; others (more directories, S3-compatible buckets, SFTP servers,
+// rclone remotes) are added through the API. Credentials (S3 keys, SFTP passwords and keys, rclone configurations) are sealed at
+// rest and never shown.
 import { resolve } from 'node:path';
 import type { DestinationInput, DestinationUpdate, DestinationView, SystemReport } from '@coffre/contract';
 import type { Destination } from '../../infra/db.js';
-import { ConflictError, isUniqueViolation, ValidationError } from '../../infra/errors.js';
-import { createLocalStorage } from '../../storage/local.js';
-import { describeS3Location } from '../../storage/s3-location.js';
-import type { S3StorageOptions } from '../../storage/s3.js';
-import type { StorageDriver } from '../../storage/driver.js';
+import { ConflictError, isUniqueViolation } from '../../infra/errors.js';
 import type { Actor, AppContext } from '../../infra/context.js';
 import { storedResource, type ResourceTable } from '../stored/resource.js';
-import { checkOutboundUrl } from '../../infra/outbound.js';
+import { destinationDriver, forgetDriver, locationOf, type LocalDestinationConfig } from './drivers.js';
+import { applyChanges, splitSecret } from './settings.js';
 
-export interface LocalDestinationConfig {
-  path: string;
-}
-
-export interface S3DestinationConfig {
-  endpoint?: string;
-  region: string;
-  bucket: string;
-  prefix?: string;
-  forcePathStyle?: boolean;
-  serverSideEncryption?: 'AES256' | 'aws:kms';
-}
-
-interface S3Secret {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+export { destinationDriver, lazyS3Driver, type LocalDestinationConfig, type S3DestinationConfig, type SftpDestinationConfig, type RcloneDestinationConfig } from './drivers.js';
 
 export function destinationToApi(destination: Destination): DestinationView {
   return {
@@ -42,51 +24,6 @@ export function destinationToApi(destination: Destination): DestinationView {
     hasCredentials: destination.secretEncrypted !== null,
     createdAt: destination.createdAt.toISOString(),
     updatedAt: destination.updatedAt.toISOString(),
-  };
-}
-
-function locationOf(destination: Destination): string {
-  if (destination.kind === 'local') return (destination.config as unknown as LocalDestinationConfig).path;
-  return describeS3Location(destination.config as unknown as S3DestinationConfig);
-}
-
-const drivers = new Map<string, { updatedAt: number; driver: StorageDriver }>();
-
-/** The storage driver of a destination (cached until the row changes). */
-export function destinationDriver(ctx: AppContext, destination: Destination): StorageDriver {
-  const cached = drivers.get(destination.id);
-  if (cached && cached.updatedAt === destination.updatedAt.getTime()) return cached.driver;
-  let driver: StorageDriver;
-  if (destination.kind === 'local') {
-    driver = createLocalStorage((destination.config as unknown as LocalDestinationConfig).path);
-  } else {
-    const secret = destination.secretEncrypted ? (JSON.parse(ctx.secrets.open(destination.secretEncrypted)) as S3Secret) : null;
-    if (!secret) throw new Error(`Destination "${destination.name}" has no credentials.`);
-    driver = lazyS3Driver({ ...(destination.config as unknown as S3DestinationConfig), ...secret, logger: ctx.logger });
-  }
-  drivers.set(destination.id, { updatedAt: destination.updatedAt.getTime(), driver });
-  return driver;
-}
-
-/**
- * An S3 driver that loads the AWS SDK on first use: processes that never touch a bucket do not pay
- * for it (about 20 MB of memory per process).
- */
-export function lazyS3Driver(options: S3StorageOptions): StorageDriver {
-  let loaded: Promise<StorageDriver> | null = null;
-  const driver = () => (loaded ??= import('../../storage/s3.js').then((m) => m.createS3Storage(options)));
-  return {
-    kind: 's3',
-    description: describeS3Location(options),
-    put: async (key, body, putOptions) => (await driver()).put(key, body, putOptions),
-    get: async (key, range) => (await driver()).get(key, range),
-    stat: async (key) => (await driver()).stat(key),
-    delete: async (key) => (await driver()).delete(key),
-    list: async function* (prefix) {
-      yield* (await driver()).list(prefix);
-    },
-    checkWritable: async () => (await driver()).checkWritable(),
-    removeStaleTemporaries: async (olderThanMs) => (await (await driver()).removeStaleTemporaries?.(olderThanMs)) ?? 0,
   };
 }
 
@@ -140,7 +77,6 @@ export const listDestinations = destinations.list;
 export const getDestination = destinations.get;
 
 export async function createDestination(ctx: AppContext, input: DestinationInput, actor: Actor): Promise<Destination> {
-  if (input.kind === 's3' && input.endpoint) checkOutboundUrl(input.endpoint, 'endpoint');
   const { config, secret } = splitSecret(input);
   return destinations.create(ctx, actor, {
     name: input.name,
@@ -153,21 +89,11 @@ export async function createDestination(ctx: AppContext, input: DestinationInput
 
 export async function updateDestination(ctx: AppContext, id: string, changes: DestinationUpdate, actor: Actor): Promise<Destination> {
   const before = await getDestination(ctx, id);
-  const localKeys = ['path'];
-  const s3Keys = ['endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey', 'forcePathStyle', 'serverSideEncryption'];
-  const wrong = Object.keys(changes).filter((k) => (before.kind === 'local' ? s3Keys : localKeys).includes(k));
-  if (wrong.length) throw new ValidationError(`${wrong.join(', ')}: not a setting of a ${before.kind} destination.`);
-  if (changes.endpoint) checkOutboundUrl(changes.endpoint, 'endpoint');
+  const { config, secretEncrypted, credentialsChanged } = applyChanges(ctx, before, changes);
   await destinations.refuseTakenName(ctx, changes.name, before);
-  const { name: newName, isDefault, accessKeyId, secretAccessKey, ...settings } = changes;
-  const config = { ...(before.config as Record<string, unknown>), ...settings };
-  let secretEncrypted = before.secretEncrypted;
-  if (accessKeyId || secretAccessKey) {
-    const old = before.secretEncrypted ? (JSON.parse(ctx.secrets.open(before.secretEncrypted)) as S3Secret) : { accessKeyId: '', secretAccessKey: '' };
-    secretEncrypted = ctx.secrets.seal(JSON.stringify({ accessKeyId: accessKeyId ?? old.accessKeyId, secretAccessKey: secretAccessKey ?? old.secretAccessKey }));
-  }
-  const data = { ...(newName ? { name: newName } : {}), ...(isDefault !== undefined ? { isDefault } : {}), config: config as object, secretEncrypted };
-  return destinations.update(ctx, actor, before, data, { credentialsChanged: Boolean(accessKeyId || secretAccessKey) });
+  const { name: newName, isDefault } = changes;
+  const data = { ...(newName ? { name: newName } : {}), ...(isDefault !== undefined ? { isDefault } : {}), config, secretEncrypted };
+  return destinations.update(ctx, actor, before, data, { credentialsChanged });
 }
 
 export async function deleteDestination(ctx: AppContext, id: string, actor: Actor): Promise<void> {
@@ -178,7 +104,7 @@ export async function deleteDestination(ctx: AppContext, id: string, actor: Acto
   if (used > 0) throw new ConflictError(`Destination "${destination.name}" is used by ${used} configuration(s): remove it from them first.`);
   await ctx.db.backupArtifact.deleteMany({ where: { destinationId: id } });
   await destinations.remove(ctx, actor, destination);
-  drivers.delete(id);
+  forgetDriver(id);
 }
 
 export async function testDestination(ctx: AppContext, id: string): Promise<{ ok: boolean; message: string }> {
@@ -189,12 +115,6 @@ export async function testDestination(ctx: AppContext, id: string): Promise<{ ok
   } catch (error) {
     return { ok: false, message: (error as Error).message };
   }
-}
-
-function splitSecret(input: DestinationInput): { config: Record<string, unknown>; secret: S3Secret | null } {
-  if (input.kind === 'local') return { config: { path: input.path }, secret: null };
-  const { name: _n, isDefault: _d, kind: _k, accessKeyId, secretAccessKey, ...config } = input;
-  return { config, secret: { accessKeyId, secretAccessKey } };
 }
 
 /** Disk usage of local destinations (warning above 80 %), and bytes stored per destination. */
