@@ -117,6 +117,10 @@ export const channelSchema = z
     password: z.string().nullable().optional().describe(`"${MASK}" when set`),
     from: z.string().optional(),
     to: z.array(z.string()).optional(),
+    recentDeliveries: z
+      .object({ finished: z.number(), failed: z.number(), lastError: z.string().nullable() })
+      .optional()
+      .describe('the list only: its last finished deliveries (at most 10), how many failed, and the newest error'),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

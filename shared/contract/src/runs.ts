@@ -77,6 +77,10 @@ export const verificationSchema = z
       .array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable(), detail: z.string().optional() }))
       .nullable()
       .describe('tables (database backups) or object keys (bucket backups) that differ'),
+    tables: z
+      .array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable() }))
+      .optional()
+      .describe('one verification only, database backups: every table, the rows the backup recorded (null: not counted) and the rows found (null: missing)'),
     durationMs: z.number().nullable(),
     errorMessage: z.string().nullable(),
     startedAt: z.string().nullable(),

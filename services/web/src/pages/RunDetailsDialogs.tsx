@@ -64,6 +64,15 @@ const differenceColumns: Column<Difference>[] = [
   { header: 'Found', numeric: true, cell: (d) => formatCount(d.found) },
 ];
 
+type TableRow = NonNullable<Verification['tables']>[number];
+
+const tableColumns: Column<TableRow>[] = [
+  { header: 'Table', className: 'mono break', cell: (t) => t.table },
+  { header: 'Rows recorded', numeric: true, cell: (t) => (t.expected === null ? 'not counted' : formatCount(t.expected)) },
+  { header: 'Rows found', numeric: true, cell: (t) => (t.found === null ? 'missing' : formatCount(t.found)) },
+  { header: 'Check', cell: (t) => (t.expected !== null && t.found !== null && t.expected !== t.found ? <span className="cell-error">differs</span> : t.found === null ? <span className="cell-error">missing</span> : '✓') },
+];
+
 export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose: () => void }) {
   const { data, error } = useApi<Verification>(`/api/verifications/${encodeURIComponent(id)}`);
   return (
@@ -86,6 +95,20 @@ export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose
             </Fact>
             <RunTimes run={v} />
           </dl>
+          {v.tables && v.tables.length > 0 ? (
+            <>
+              <h3>Tables</h3>
+              <DataTable
+                list={{ rows: v.tables }}
+                columns={tableColumns}
+                rowKey={(t) => t.table}
+                rowProps={(t) => ({ 'data-testid': 'verification-table', 'data-table': t.table, 'data-same': String(t.expected !== null && t.expected === t.found) })}
+                what="tables"
+                empty=""
+                compact
+              />
+            </>
+          ) : null}
           {v.differences && v.differences.length > 0 ? (
             <>
               <h3>Differences</h3>

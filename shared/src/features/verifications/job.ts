@@ -39,6 +39,7 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
       recordsExpected: BigInt(outcome.recordsExpected),
       recordsFound: BigInt(outcome.recordsFound),
       differences: outcome.differences,
+      ...(outcome.tableCounts ? { tableCounts: outcome.tableCounts as unknown as object[] } : {}),
       durationMs: Date.now() - started,
       log: log.text(),
       ...(result === 'failed' ? { errorMessage: `${outcome.differences.length} ${outcome.unit}(s) differ from what the backup recorded.` } : {}),
@@ -56,6 +57,8 @@ interface VerificationOutcome {
   recordsExpected: number;
   recordsFound: number;
   differences: Difference[];
+  /** A database backup's tables as found in the scratch database. */
+  tableCounts?: TableCount[];
   /** What a difference is about: a table, or an object. */
   unit: 'table' | 'object';
   summary: string;
@@ -89,6 +92,7 @@ async function verifyDatabaseBackup(ctx: AppContext, verificationId: string, bac
       recordsExpected,
       recordsFound,
       differences: compareCounts(expected, found, backup.type === 'schema'),
+      tableCounts: found,
       unit: 'table',
       summary: `${found.length} tables and ${recordsFound} rows found, ${expected.length} and ${recordsExpected} recorded`,
     };
