@@ -5,7 +5,8 @@ import { Link } from 'react-router';
 import { apiSend } from '../api/client';
 import type { BackupView as Backup, VerificationView as Verification } from '@coffre/contract';
 import { useAuth } from '../auth';
-import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
+import { StatusBadge, TypeBadge } from '../components/Badges';
+import { RunProgress } from '../components/RunProgress';
 import { Button } from '../components/Button';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
@@ -44,7 +45,7 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
               <span className="badge">{backup.trigger}</span>
               {backup.encrypted ? <span className="badge">encrypted</span> : null}
             </div>
-            {backup.status === 'running' ? <ProgressBar value={backup.progressBytes} label="Progress" /> : null}
+            <RunProgress run={backup} label="Progress" />
             {backup.errorMessage ? (
               <p className="form-error" data-testid="backup-error">
                 {backup.errorMessage}

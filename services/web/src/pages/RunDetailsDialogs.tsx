@@ -2,7 +2,8 @@
 // point there): one run in full, polled while it is open so that a running one ends on screen.
 import { Link } from 'react-router';
 import type { RestoreView as Restore, SourceView as Source, VerificationView as Verification } from '@coffre/contract';
-import { ProgressBar, StatusBadge } from '../components/Badges';
+import { StatusBadge } from '../components/Badges';
+import { RunProgress } from '../components/RunProgress';
 import { DataTable, type Column } from '../components/DataTable';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
 import { Time } from '../components/Time';
@@ -22,7 +23,7 @@ export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () 
             <span className="badge">{restore.targetKind}</span>
             {restore.createDatabase ? <span className="badge">new database</span> : null}
           </div>
-          {restore.status === 'running' ? <ProgressBar value={restore.progressBytes} label="Progress" /> : null}
+          <RunProgress run={restore} label="Progress" unit="read" />
           {restore.errorMessage ? <p className="form-error">{restore.errorMessage}</p> : null}
           <dl className="facts facts-wide">
             <BackupFact run={restore} />
@@ -84,6 +85,7 @@ export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose
             {v.result ? <span className={`badge result-${v.result}`}>{v.result}</span> : null}
             <span className="badge">{v.trigger}</span>
           </div>
+          <RunProgress run={v} label="Progress" />
           {v.errorMessage ? <p className="form-error">{v.errorMessage}</p> : null}
           <dl className="facts facts-wide">
             <BackupFact run={v} />
@@ -109,6 +111,10 @@ export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose
               />
             </>
           ) : null}
+          <h3>Log</h3>
+          <pre className="log" data-testid="verification-log" tabIndex={0}>
+            {v.log?.trim() || 'No log yet.'}
+          </pre>
           {v.differences && v.differences.length > 0 ? (
             <>
               <h3>Differences</h3>

@@ -11,6 +11,7 @@ import { getBackup } from '../backups/commands.js';
 import { failRun } from '../../runs/transitions.js';
 import { uuidParam } from '../../infra/validation.js';
 import { enqueue } from '../catalog.js';
+import { expectedOfVerification } from '../backups/expected.js';
 import { tableKey, type TableCount } from '../../engine/counts.js';
 
 
@@ -36,6 +37,7 @@ export function verificationToApi(row: Verification & { backup?: { name: string;
     startedAt: iso(row.startedAt),
     completedAt: iso(row.completedAt),
     createdAt: row.createdAt.toISOString(),
+    phase: row.status === 'running' ? row.phase : null,
   };
 }
 
@@ -76,12 +78,13 @@ export async function getVerification(ctx: AppContext, id: string) {
 }
 
 export async function listVerifications(ctx: AppContext, f: VerificationListQuery) {
-  const where = { ...(f.backupId ? { backupId: f.backupId } : {}), ...(f.result ? { result: f.result } : {}) };
+  const where = { ...(f.backupId ? { backupId: f.backupId } : {}), ...(f.status ? { status: { in: f.status } } : {}), ...(f.result ? { result: f.result } : {}) };
   const [rows, total] = await Promise.all([
     ctx.db.verification.findMany({ where, include: { backup: { select: { name: true } } }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),
     ctx.db.verification.count({ where }),
   ]);
-  return { items: rows.map(verificationToApi), total, page: f.page, pageSize: f.pageSize };
+  const items = await Promise.all(rows.map(async (r) => ({ ...verificationToApi(r), ...(r.status === 'pending' || r.status === 'running' ? { expected: await expectedOfVerification(ctx, r) } : {}) })));
+  return { items, total, page: f.page, pageSize: f.pageSize };
 }
 
 /** Fired by a configuration's verify schedule: verifies its newest completed backup. */

@@ -11,8 +11,8 @@ import type { AppContext } from '../../infra/context.js';
 import { claimRun, completeRun } from '../../runs/transitions.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
-import { createRunLog, type RunLog } from '../../runs/run-log.js';
-import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
+import type { RunLog } from '../../runs/run-log.js';
+import { createLiveRunLog, recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { restoreBackupInto, withEachCopy } from '../restores/job.js';
 import type { JobHandlers } from '../catalog.js';
 
@@ -21,7 +21,7 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
   if (!verification || verification.status === 'completed' || verification.status === 'failed') return 'skipped';
   if (!(await claimRun(ctx, 'verification', verificationId, hooks.workerId))) return 'skipped';
   const { backup } = verification;
-  const log = createRunLog(hooks.logger.child({ verificationId }));
+  const log = createLiveRunLog(ctx, 'verification', verificationId, hooks.logger.child({ verificationId }));
   const started = Date.now();
   try {
     // Everything after the claim ends the row one way or the other: a verification never stays running.
@@ -80,6 +80,7 @@ async function verifyDatabaseBackup(ctx: AppContext, verificationId: string, bac
     log.info(`restoring "${backup.name}" into scratch database ${scratch}`);
     await restoreBackupInto(ctx, backup, target, true, hooks, log);
     const expected = (backup.tableCounts as unknown as TableCount[] | null) ?? [];
+    log.phase('counting rows');
     const found = await withPgClient(target, async (client) => {
       const tables = await listDumpedTables(client);
       return backup.type === 'schema' ? tables.map((t) => ({ ...t, rows: 0 })) : countRowsInSnapshot(client, tables);
@@ -98,6 +99,7 @@ async function verifyDatabaseBackup(ctx: AppContext, verificationId: string, bac
     };
   } finally {
     // Dropped before the row says completed: a verification that reads as done has left nothing behind.
+    log.phase('dropping the scratch database');
     await dropDatabase(server, scratch).catch((error: Error) => log.warn(`could not drop scratch database ${scratch}: ${error.message}`));
   }
 }
