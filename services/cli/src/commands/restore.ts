@@ -42,7 +42,7 @@ export function restoreCommand(): Command {
     .option('--json', 'print the restore as JSON')
     .addHelpText(
       'after',
-      '\nA database restore replaces the target database\'s content. When the target database exists, a safety\nbackup of it is taken first (trigger pre-restore), so the restore can itself be undone.\n\nExamples:\n  coffre restore latest --source app --yes\n  coffre restore nightly-full-20260101-020000 --artifact files --target-path /srv/restored --yes\n  coffre restore media-full-20260101-020000 --artifact bucket --target-prefix restored/ --yes',
+      '\nA database restore replaces the target database\'s content. When the target database exists, a safety\nbackup of it is taken first (trigger pre-restore), so the restore can itself be undone.\n\nExamples:\n  coffre restore latest --source app --yes\n  coffre restore nightly-full-20260101-020000Z --artifact files --target-path /srv/restored --yes\n  coffre restore media-full-20260101-020000Z --artifact bucket --target-prefix restored/ --yes',
     )
     .action(async (nameOrId: string | undefined, options: RestoreOptions, command: Command) => {
       const api = await connect(command);

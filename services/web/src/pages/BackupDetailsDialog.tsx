@@ -7,6 +7,7 @@ import type { BackupView as Backup, VerificationView as Verification } from '@co
 import { useAuth } from '../auth';
 import { StatusBadge, TypeBadge } from '../components/Badges';
 import { RunProgress } from '../components/RunProgress';
+import { RunLogText } from '../components/RunLogText';
 import { Button } from '../components/Button';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
@@ -66,9 +67,7 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
               </>
             ) : null}
             <h3>Log</h3>
-            <pre className="log" data-testid="backup-log" tabIndex={0}>
-              {backup.log?.trim() || 'No log yet.'}
-            </pre>
+            <RunLogText log={backup.log} testId="backup-log" />
             <BackupActions backup={backup} onRestore={() => setRestoring(true)} onVerify={() => verification.ask(backup)} onDelete={() => removal.ask(backup)} />
           </div>
           <ConfirmActionDialog action={removal} title={(b) => `Delete ${b.name}?`} confirmLabel="Delete backup" danger>

@@ -4,6 +4,7 @@ import { Link } from 'react-router';
 import type { RestoreView as Restore, SourceView as Source, VerificationView as Verification } from '@coffre/contract';
 import { StatusBadge } from '../components/Badges';
 import { RunProgress } from '../components/RunProgress';
+import { RunLogText } from '../components/RunLogText';
 import { DataTable, type Column } from '../components/DataTable';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
 import { Time } from '../components/Time';
@@ -40,9 +41,7 @@ export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () 
             ) : null}
           </dl>
           <h3>Log</h3>
-          <pre className="log" data-testid="restore-log" tabIndex={0}>
-            {restore.log?.trim() || 'No log yet.'}
-          </pre>
+          <RunLogText log={restore.log} testId="restore-log" />
         </div>
       )}
     </DetailsDialog>
@@ -112,9 +111,7 @@ export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose
             </>
           ) : null}
           <h3>Log</h3>
-          <pre className="log" data-testid="verification-log" tabIndex={0}>
-            {v.log?.trim() || 'No log yet.'}
-          </pre>
+          <RunLogText log={v.log} testId="verification-log" />
           {v.differences && v.differences.length > 0 ? (
             <>
               <h3>Differences</h3>

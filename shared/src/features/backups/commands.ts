@@ -154,9 +154,10 @@ async function pickSource(ctx: AppContext, sourceId: string | undefined) {
   throw new ValidationError(sources.length === 0 ? 'There is no source yet: create one first (POST /api/sources).' : 'sourceId is required: there are several sources.');
 }
 
+/** "<base>-<type>-20260101-020000Z": the time in UTC, said by its Z (the time rule: a time names its zone). */
 export function defaultBackupName(base: string, type: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${base}-${type}-${stamp}`;
+  return `${base}-${type}-${stamp}Z`;
 }
 
 export async function getBackup(ctx: AppContext, id: string): Promise<BackupWithRelations> {

@@ -149,11 +149,11 @@ export function HistoryCharts() {
   return (
     <div className="grid-2">
       <div className="panel" data-testid="chart-per-day">
-        <h2>Backups per day</h2>
+        <h2>Backups per day (UTC days)</h2>
         {chart((days) => <BackupsPerDayChart data={days} />)}
       </div>
       <div className="panel" data-testid="chart-stored">
-        <h2>Stored bytes, last 30 days</h2>
+        <h2>Stored bytes, last 30 days (UTC)</h2>
         {chart((days) => <StoredBytesChart data={days} />)}
       </div>
     </div>
