@@ -79,3 +79,4 @@ export * from './features/backups/retry.js';
 export * from './features/dashboard/protection.js';
 export * from './rules/protection.js';
 export * from './features/live/feed.js';
+export * from './features/backups/expected.js';

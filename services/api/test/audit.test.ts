@@ -175,6 +175,7 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
       },
     ],
     ['post /api/users', { expect: { action: 'user.create' }, run: async (ids) => keep(ids, 'user', await admin('post', '/api/users').send({ username: 'audited-user', password: SECRETS.userPassword, role: 'viewer' })) }],
+    ['put /api/users/{id}', { expect: { action: 'user.update' }, run: (ids) => admin('put', `/api/users/${ids.user}`).send({ role: 'operator', password: SECRETS.userPassword }) }],
     ['delete /api/users/{id}', { expect: { action: 'user.delete' }, run: (ids) => admin('delete', `/api/users/${ids.user}`).send() }],
     [
       'post /api/notification-channels',

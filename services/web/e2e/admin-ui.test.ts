@@ -442,7 +442,7 @@ describe('an admin', () => {
   test('backs up a source from the dashboard, tests a source connection and reads the audit log', async () => {
     await page.goto(web.url);
     await page.getByRole('button', { name: 'Back up default now' }).click();
-    await toast(page, /Backup default-full-\d+-\d+ is queued\./);
+    await toast(page, /Backup default-full-\d+-\d+Z is queued\./);
 
     await page.click('nav >> text=Sources');
     const card = page.locator('[data-testid=source-card][data-name=default]');

@@ -51,6 +51,16 @@ export const userRequestSchema = z
   .meta({ id: 'UserRequest' });
 export type UserRequest = z.infer<typeof userRequestSchema>;
 
+export const userUpdateSchema = z
+  .object({
+    role: z.enum(roles).optional(),
+    password: userRequestSchema.shape.password.optional().describe('a new password: the user\'s open sessions end'),
+  })
+  .strict()
+  .refine((v) => v.role !== undefined || v.password !== undefined, 'give a role, a password or both')
+  .meta({ id: 'UserUpdate' });
+export type UserUpdate = z.infer<typeof userUpdateSchema>;
+
 export const userSchema = z
   .object({
     id: z.string().uuid(),
@@ -135,6 +145,16 @@ export const authRoutes = defineRoutes({
     access: 'admin',
     body: userRequestSchema,
     responses: { 201: { description: 'The user.', schema: userSchema }, 409: { description: 'The username is taken.' } },
+  },
+  'users.update': {
+    method: 'put',
+    path: '/api/users/:id',
+    summary: "Change a user's role or reset their password (their open sessions end on a new password)",
+    tag,
+    access: 'admin',
+    params: idParams('User'),
+    body: userUpdateSchema,
+    responses: { 200: { description: 'The user.', schema: userSchema }, 404: { description: 'No such user.' } },
   },
   'users.delete': {
     method: 'delete',

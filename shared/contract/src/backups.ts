@@ -1,7 +1,7 @@
 // Backups: the request of one, the history's filters, a backup as shown, the statistics and the
 // daily series of the dashboard, and the download of an artifact.
 import { z } from 'zod';
-import { artifactKinds, backupTriggers, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runStatuses } from './common.js';
+import { artifactKinds, backupTriggers, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
 import { defineRoutes } from './route.js';
 
 export const backupRequestSchema = z
@@ -84,6 +84,8 @@ export const backupSchema = z
       .nullable()
       .optional(),
     log: z.string().nullable().optional(),
+    phase: z.string().nullable().optional().describe('while it runs: what it is doing ("dumping", "checking the artifact", "loading"…)'),
+    expected: runExpectedSchema.nullable().optional().describe('pending or running: what it should take, for a percentage and an ETA'),
   })
   .meta({ id: 'Backup' });
 export type BackupView = z.infer<typeof backupSchema>;

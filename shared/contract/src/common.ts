@@ -21,6 +21,19 @@ export type CompressionName = (typeof compressionNames)[number];
 export const artifactKinds = ['database', 'files', 'bucket', 'manifest', 'restore-notes'] as const;
 export type ArtifactKind = (typeof artifactKinds)[number];
 
+/**
+ * What a pending or running run is expected to take, from the last comparable run that completed
+ * (or, for a restore, the size of the artifact it reads): the web UI's percentage and ETA.
+ */
+export const runExpectedSchema = z
+  .object({
+    sizeBytes: z.number().nullable().describe('bytes the run should write (a backup) or read (a restore) in all'),
+    durationMs: z.number().nullable().describe('how long the comparable run took'),
+    basis: z.string().describe('where the figures come from, in words'),
+  })
+  .meta({ id: 'RunExpected' });
+export type RunExpected = z.infer<typeof runExpectedSchema>;
+
 /** Who may call a route: anyone, or a role and every role above it. */
 export type Access = 'public' | 'viewer' | 'operator' | 'admin';
 

@@ -158,6 +158,10 @@ export const channelSchema = z
     topic: z.string().optional().describe(`ntfy: "${MASK}" (anyone who knows a topic may read it)`),
     accessToken: z.string().nullable().optional().describe(`"${MASK}" when set`),
     appToken: z.string().optional().describe(`gotify: "${MASK}"`),
+    recentDeliveries: z
+      .object({ finished: z.number(), failed: z.number(), lastError: z.string().nullable() })
+      .optional()
+      .describe('the list only: its last finished deliveries (at most 10), how many failed, and the newest error'),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -1,7 +1,7 @@
 // Restores and verifications: the request of a restore (the operator types the backup's name), a
 // restore and a verification as shown, and their histories.
 import { z } from 'zod';
-import { absoluteDirectoryMessage, dotSegmentsMessage, hasNoDotSegments, idParams, isAbsoluteDirectory, pageOf, pagination, runStatuses } from './common.js';
+import { absoluteDirectoryMessage, dotSegmentsMessage, hasNoDotSegments, idParams, isAbsoluteDirectory, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
 import { defineRoutes } from './route.js';
 
 /** A database coffre may create or restore into: what CREATE DATABASE takes unquoted, and "-". */
@@ -61,12 +61,19 @@ export const restoreSchema = z
     undoneBy: z.string().nullable(),
     undoneDatabase: z.string().nullable().describe('after an undo: the name the restored database is kept under'),
     log: z.string().nullable().optional(),
+    phase: z.string().nullable().optional().describe('while it runs: what it is doing ("dumping", "checking the artifact", "loading"…)'),
+    expected: runExpectedSchema.nullable().optional().describe('pending or running: what it should take, for a percentage and an ETA'),
   })
   .meta({ id: 'Restore' });
 export type RestoreView = z.infer<typeof restoreSchema>;
 
+const statusList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(runStatuses)).min(1));
+
 export const restoreListQuerySchema = z
-  .object({ status: z.enum(runStatuses).optional(), backupId: z.string().uuid().optional(), ...pagination(20) })
+  .object({ status: statusList.optional().describe('one status or several, comma-separated'), backupId: z.string().uuid().optional(), ...pagination(20) })
   .strict();
 export type RestoreListQuery = z.infer<typeof restoreListQuerySchema>;
 
@@ -87,17 +94,24 @@ export const verificationSchema = z
       .array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable(), detail: z.string().optional() }))
       .nullable()
       .describe('tables (database backups) or object keys (bucket backups) that differ'),
+    tables: z
+      .array(z.object({ table: z.string(), expected: z.number().nullable(), found: z.number().nullable() }))
+      .optional()
+      .describe('one verification only, database backups: every table, the rows the backup recorded (null: not counted) and the rows found (null: missing)'),
     durationMs: z.number().nullable(),
     errorMessage: z.string().nullable(),
     startedAt: z.string().nullable(),
     completedAt: z.string().nullable(),
     createdAt: z.string(),
+    log: z.string().nullable().optional(),
+    phase: z.string().nullable().optional().describe('while it runs: what it is doing ("dumping", "checking the artifact", "loading"…)'),
+    expected: runExpectedSchema.nullable().optional().describe('pending or running: what it should take, for a percentage and an ETA'),
   })
   .meta({ id: 'Verification' });
 export type VerificationView = z.infer<typeof verificationSchema>;
 
 export const verificationListQuerySchema = z
-  .object({ backupId: z.string().uuid().optional(), result: z.enum(['passed', 'failed']).optional(), ...pagination(20) })
+  .object({ backupId: z.string().uuid().optional(), status: statusList.optional().describe('one status or several, comma-separated'), result: z.enum(['passed', 'failed']).optional(), ...pagination(20) })
   .strict();
 export type VerificationListQuery = z.infer<typeof verificationListQuerySchema>;
 

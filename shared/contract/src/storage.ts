@@ -54,7 +54,12 @@ export const sourceInputSchema = z
 export type SourceInput = z.infer<typeof sourceInputSchema>;
 
 export const sourceUpdateSchema = z
-  .object({ name: sourceNameSchema.optional(), url: postgresUrl.optional(), ...bucketChanges(sourceBucket) })
+  .object({
+    name: sourceNameSchema.optional(),
+    url: postgresUrl.optional(),
+    password: z.string().min(1).max(500).optional().describe("PostgreSQL sources: a new password put into the URL (the stored one, or the url given), the rest kept"),
+    ...bucketChanges(sourceBucket),
+  })
   .strict()
   .meta({ id: 'SourceUpdate' });
 export type SourceUpdate = z.infer<typeof sourceUpdateSchema>;

@@ -4,7 +4,7 @@
 import type { Logger } from '../infra/logger.js';
 import { PermanentError, errorMessage } from '../infra/errors.js';
 import { failRun, noteRun, type RunColumns, type RunModel, type RunStore } from './transitions.js';
-import type { RunLog } from './run-log.js';
+import { createRunLog, type RunLog, type RunLogChange } from './run-log.js';
 
 export interface RunHooks {
   workerId: string;
@@ -17,6 +17,39 @@ export interface RunHooks {
   reportProgress?(bytes: number): void;
   /** True once the worker is stopping: an aborted run goes back to the queue instead of failing. */
   isShuttingDown?(): boolean;
+}
+
+/** How often at most a live run log writes its lines on the row (a new phase is written at once). */
+const LIVE_LOG_EVERY_MS = 1000;
+
+/**
+ * A run log whose lines and phase reach the run's row while it runs, so that whoever watches the
+ * row (the web UI hears every write through the live event stream) sees them as they come. Writes
+ * go one after the other (a late one never overwrites a newer one) and only on a running row: once
+ * the run ended, its final log stays.
+ */
+export function createLiveRunLog<M extends RunModel>(store: RunStore, model: M, id: string, logger: Logger, previous?: string | null): RunLog {
+  let waiting: RunLogChange | null = null;
+  let lastWrite = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let writes: Promise<void> = Promise.resolve();
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const change = waiting;
+    waiting = null;
+    lastWrite = Date.now();
+    if (change) writes = writes.then(() => noteRun(store, model, id, change as RunColumns[M])).catch(() => {});
+  };
+  return createRunLog(logger, 60, previous, (change) => {
+    waiting = { ...waiting, ...change };
+    const since = Date.now() - lastWrite;
+    if (change.phase !== undefined || since >= LIVE_LOG_EVERY_MS) flush();
+    else if (!timer) {
+      timer = setTimeout(flush, LIVE_LOG_EVERY_MS - since);
+      timer.unref?.();
+    }
+  });
 }
 
 /** completed: done; skipped: nothing to do (row finished or gone); busy: the database is locked, try later. */

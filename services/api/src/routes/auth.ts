@@ -15,6 +15,7 @@ import {
   recordAudit,
   revokeApiToken,
   tokenToApi,
+  updateUser,
   verifyPassword,
   type Actor,
   type AppContext,
@@ -96,6 +97,10 @@ export function accountRoutes(api: Api, ctx: AppContext): void {
   api.route('users.list', async () => ({ items: (await ctx.db.user.findMany({ orderBy: { username: 'asc' } })).map((u) => userToApi(u)) }));
   api.route('users.create', async ({ body }, { actor }) => {
     const { disabledAt: _d, ...view } = userToApi(await createUser(ctx, body, actor));
+    return view;
+  });
+  api.route('users.update', async ({ params, body }, { actor }) => {
+    const { disabledAt: _d, ...view } = userToApi(await updateUser(ctx, params.id, body, actor));
     return view;
   });
   api.route('users.delete', ({ params }, { actor }) => deleteUser(ctx, params.id, actor));

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import {
   backupStats,
   backupToApi,
+  expectedOfBackup,
   backupsPerDay,
   deleteBackup,
   findArtifactCopies,
@@ -28,7 +29,10 @@ export function backupRoutes(api: Api, ctx: AppContext): void {
   api.route('backups.list', ({ query }) => listBackups(ctx, query));
   api.route('backups.stats', () => backupStats(ctx));
   api.route('backups.daily', ({ query }) => backupsPerDay(ctx, query));
-  api.route('backups.get', async ({ params }) => backupToApi(await getBackup(ctx, params.id), { withLog: true }));
+  api.route('backups.get', async ({ params }) => {
+    const backup = await getBackup(ctx, params.id);
+    return { ...backupToApi(backup, { withLog: true }), expected: await expectedOfBackup(ctx, backup) };
+  });
   api.route('backups.download', (input, { req, res }) => download(ctx, input, req, res));
   api.route('backups.restore', async ({ params, body }, { actor }) => restoreToApi(await requestRestore(ctx, params.id, body, actor)));
   api.route('backups.verify', async ({ params }, { actor }) => verificationToApi(await requestVerification(ctx, params.id, actor)));

@@ -7,6 +7,7 @@ import {
   getChannel,
   listChannels,
   listDeliveries,
+  recentDeliveries,
   testChannel,
   updateChannel,
   type AppContext,
@@ -14,7 +15,11 @@ import {
 import type { Api } from '../http/routes.js';
 
 export function notificationRoutes(api: Api, ctx: AppContext): void {
-  api.route('channels.list', async () => ({ items: (await listChannels(ctx)).map(channelToApi) }));
+  api.route('channels.list', async () => {
+    const channels = await listChannels(ctx);
+    const health = await recentDeliveries(ctx, channels.map((c) => c.id));
+    return { items: channels.map((c) => ({ ...channelToApi(c), recentDeliveries: health.get(c.id) })) };
+  });
   api.route('channels.create', async ({ body }, { actor }) => channelToApi(await createChannel(ctx, body, actor)));
   api.route('channels.get', async ({ params }) => channelToApi(await getChannel(ctx, params.id)));
   api.route('channels.update', async ({ params, body }, { actor }) => channelToApi(await updateChannel(ctx, params.id, body, actor)));

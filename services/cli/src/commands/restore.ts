@@ -42,7 +42,7 @@ export function restoreCommand(): Command {
     .option('--json', 'print the restore as JSON')
     .addHelpText(
       'after',
-      '\nA database restore replaces the target database\'s content. When the target database exists, the backup is\nloaded into a new database beside it, checked, and swapped in; the replaced one is kept for RESTORE_KEEP_DAYS\n(coffre restore undo <restore>). Where the role may not create or rename databases, a safety backup is\ntaken first instead (trigger pre-restore).\n\nExamples:\n  coffre restore latest --source app --yes\n  coffre restore nightly-full-20260101-020000 --artifact files --target-path /srv/restored --yes\n  coffre restore media-full-20260101-020000 --artifact bucket --target-prefix restored/ --yes',
+      '\nA database restore replaces the target database\'s content. When the target database exists, the backup is\nloaded into a new database beside it, checked, and swapped in; the replaced one is kept for RESTORE_KEEP_DAYS\n(coffre restore undo <restore>). Where the role may not create or rename databases, a safety backup is\ntaken first instead (trigger pre-restore).\n\nExamples:\n  coffre restore latest --source app --yes\n  coffre restore nightly-full-20260101-020000Z --artifact files --target-path /srv/restored --yes\n  coffre restore media-full-20260101-020000Z --artifact bucket --target-prefix restored/ --yes',
     )
     .action(async (nameOrId: string | undefined, options: RestoreOptions, command: Command) => {
       const api = await connect(command);

@@ -25,7 +25,7 @@ function BackupsPerDaySvg({ data, W }: { data: BackupDay[]; W: number }) {
   const barW = Math.max(2, slot * 0.7);
   return (
     <figure className="chart">
-      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Backups per day over the last 30 days, by status">
+      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Backups per UTC day over the last 30 days, by status">
         <Axis W={W} max={max} format={(n) => String(n)} />
         {data.map((d, i) => {
           let y = PAD.top + plotH;
@@ -77,7 +77,7 @@ function StoredBytesSvg({ data, W }: { data: BackupDay[]; W: number }) {
   const area = points.length ? `${line} L${points[points.length - 1]![0].toFixed(1)},${PAD.top + plotH} L${points[0]![0].toFixed(1)},${PAD.top + plotH} Z` : '';
   return (
     <figure className="chart">
-      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Stored bytes over the last 30 days">
+      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Stored bytes at the end of each UTC day over the last 30 days">
         <Axis W={W} max={max} format={formatBytes} />
         <path className="area" d={area} />
         <path className="line" d={line} />

@@ -14,8 +14,16 @@ interface DialogProps {
   busy?: boolean;
 }
 
-// Open dialogs, innermost last: only the innermost one answers Escape and traps Tab.
+// Open dialogs, innermost last: only the innermost one answers Escape and traps Tab, and only it is
+// shown (one dialog at a time: a confirmation opened from a details panel hides the panel until it
+// closes, instead of piling a second backdrop on the first).
 const openDialogs: HTMLElement[] = [];
+
+function showOnlyInnermost(): void {
+  openDialogs.forEach((dialog, index) => {
+    dialog.parentElement!.hidden = index !== openDialogs.length - 1;
+  });
+}
 
 const focusable = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
@@ -33,6 +41,7 @@ export function Dialog({ title, onClose, children, footer, wide, busy }: DialogP
     const first = root.querySelector<HTMLElement>('[data-autofocus]') ?? root.querySelector<HTMLElement>(focusable) ?? root;
     first.focus();
     openDialogs.push(root);
+    showOnlyInnermost();
     const onKey = (event: KeyboardEvent) => {
       if (openDialogs[openDialogs.length - 1] !== root) return;
       if (event.key === 'Escape' && !busyRef.current) {
@@ -60,6 +69,7 @@ export function Dialog({ title, onClose, children, footer, wide, busy }: DialogP
     return () => {
       document.removeEventListener('keydown', onKey, true);
       openDialogs.splice(openDialogs.indexOf(root), 1);
+      showOnlyInnermost();
       if (openDialogs.length === 0) document.body.classList.remove('modal-open');
       if (previous && document.contains(previous)) previous.focus();
     };

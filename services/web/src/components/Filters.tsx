@@ -2,9 +2,10 @@
 // changes), its labelled fields, and selects whose empty choice means "any".
 import type { ReactNode } from 'react';
 
-export function FilterBar({ children }: { children: ReactNode }) {
+/** `onInput` hears every keystroke, also those a field does not report yet (a date half typed). */
+export function FilterBar({ children, onInput }: { children: ReactNode; onInput?: () => void }) {
   return (
-    <form className="filters" role="search" onSubmit={(event) => event.preventDefault()}>
+    <form className="filters" role="search" onSubmit={(event) => event.preventDefault()} onInput={onInput}>
       {children}
     </form>
   );

@@ -1,6 +1,6 @@
 // Users and API tokens: their forms, the request bodies, and their problems, found by the contract's
 // userRequestSchema and tokenRequestSchema (the API's own).
-import { tokenRequestSchema, userRequestSchema, type Role } from '@coffre/contract';
+import { tokenRequestSchema, userRequestSchema, userUpdateSchema, type Role } from '@coffre/contract';
 import { problemsOf, type Problems } from './problems';
 
 export interface UserForm {
@@ -40,6 +40,15 @@ export function userProblems(form: UserForm): Problems<UserForm> {
 
 export function userBody(form: UserForm) {
   return { username: form.username.trim(), password: form.password, role: form.role };
+}
+
+/** A change of a user: the username is shown, not changed; an empty password keeps theirs. */
+export function userUpdateProblems(form: UserForm): Problems<UserForm> {
+  return problemsOf(userUpdateSchema, userUpdateBody(form), userFieldOfApiPath);
+}
+
+export function userUpdateBody(form: UserForm) {
+  return { role: form.role, ...(form.password ? { password: form.password } : {}) };
 }
 
 export function tokenProblems(form: TokenForm): Problems<TokenForm> {

@@ -88,3 +88,10 @@ export function describeNextRun(c: { nextRunAt: string | null; active: boolean; 
   if (c.nextRunAt) return `${formatRelative(c.nextRunAt)} (${formatDateTime(c.nextRunAt, c.schedule?.timezone)})`;
   return c.active ? 'Only when run by hand' : 'Inactive';
 }
+
+/** A log line's time, to the second, in the viewer's zone with its label: "Nov 30, 02:29:56 AM EST". */
+export function formatLogTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+}

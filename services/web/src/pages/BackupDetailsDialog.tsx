@@ -5,7 +5,9 @@ import { Link } from 'react-router';
 import { apiSend } from '../api/client';
 import type { BackupView as Backup, VerificationView as Verification } from '@coffre/contract';
 import { useAuth } from '../auth';
-import { ProgressBar, StatusBadge, TypeBadge } from '../components/Badges';
+import { StatusBadge, TypeBadge } from '../components/Badges';
+import { RunProgress } from '../components/RunProgress';
+import { RunLogText } from '../components/RunLogText';
 import { Button } from '../components/Button';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
@@ -44,7 +46,7 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
               <span className="badge">{backup.trigger}</span>
               {backup.encrypted ? <span className="badge">encrypted</span> : null}
             </div>
-            {backup.status === 'running' ? <ProgressBar value={backup.progressBytes} label="Progress" /> : null}
+            <RunProgress run={backup} label="Progress" />
             {backup.errorMessage ? (
               <p className="form-error" data-testid="backup-error">
                 {backup.errorMessage}
@@ -56,17 +58,16 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
                 <h3>Artifacts</h3>
                 <ul className="plain-list artifacts">
                   {backup.artifacts.map((a) => (
-                    <li key={`${a.kind}-${a.destination}-${a.key}`}>
+                    <li key={`${a.kind}-${a.destination}-${a.key}`} data-testid="artifact" data-kind={a.kind}>
                       <span className="badge">{a.kind}</span> {formatBytes(a.sizeBytes)} on {a.destination} <span className="mono muted small break">{a.key}</span>
                     </li>
                   ))}
                 </ul>
+                <ArtifactDownloads backup={backup} />
               </>
             ) : null}
             <h3>Log</h3>
-            <pre className="log" data-testid="backup-log" tabIndex={0}>
-              {backup.log?.trim() || 'No log yet.'}
-            </pre>
+            <RunLogText log={backup.log} testId="backup-log" />
             <BackupActions backup={backup} onRestore={() => setRestoring(true)} onVerify={() => verification.ask(backup)} onDelete={() => removal.ask(backup)} />
           </div>
           <ConfirmActionDialog action={removal} title={(b) => `Delete ${b.name}?`} confirmLabel="Delete backup" danger>
@@ -79,9 +80,9 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
             <RestoreDialog
               backup={backup}
               onClose={() => setRestoring(false)}
-              onRestored={async (_restore, into) => {
+              onRestored={async (restore, into) => {
                 setRestoring(false);
-                toast.success(`The restore of ${backup.name} into ${into} is queued.`);
+                toast.success(`The restore of ${backup.name} into ${into} is queued.`, { to: `/restores/${restore.id}`, label: 'Follow it' });
                 await after();
               }}
             />
@@ -119,6 +120,40 @@ function BackupFacts({ backup }: { backup: Backup }) {
       ) : null}
       {backup.deletedAt ? <Fact label="Deleted"><Time at={backup.deletedAt} /></Fact> : null}
     </dl>
+  );
+}
+
+const artifactWords: Record<string, string> = {
+  database: 'the database dump',
+  files: 'the files archive',
+  bucket: 'the bucket archive',
+  manifest: 'the manifest',
+  'restore-notes': 'RESTORE.md',
+};
+
+/** A link per kind of artifact kept (the first readable copy is served), for operators and up. */
+function ArtifactDownloads({ backup: b }: { backup: Backup }) {
+  const { can } = useAuth();
+  const toast = useToast();
+  if (b.status !== 'completed' || b.deletedAt || !can('operator')) return null;
+  const kinds = [...new Set((b.artifacts ?? []).map((a) => a.kind))];
+  return (
+    <p className="artifact-downloads" data-testid="artifact-downloads">
+      <span className="muted">Download:</span>
+      {kinds.map((kind) => (
+        <a
+          key={kind}
+          className="button button-small"
+          href={`/api/backups/${b.id}/download?artifact=${kind}`}
+          download
+          aria-label={`Download ${artifactWords[kind] ?? kind} of ${b.name}`}
+          data-kind={kind}
+          onClick={() => toast.info(`The download of ${artifactWords[kind] ?? kind} of ${b.name} has started.`)}
+        >
+          {kind === 'restore-notes' ? 'RESTORE.md' : kind === 'database' ? 'Dump' : kind.charAt(0).toUpperCase() + kind.slice(1)}
+        </a>
+      ))}
+    </p>
   );
 }
 

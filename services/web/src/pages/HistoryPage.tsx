@@ -25,6 +25,9 @@ export function HistoryPage() {
   const navigate = useNavigate();
   const filters = filtersFromSearch(search);
   const [text, setText] = useState(filters.q);
+  // Reset starts the filter fields afresh (a new key): a date typed halfway is in no state and in no
+  // URL, yet shows until its input is replaced.
+  const [fields, setFields] = useState({ generation: 0, typed: false });
   const rangeProblem = dateRangeProblem(filters);
 
   const update = (change: Partial<HistoryFilters>) => {
@@ -67,7 +70,7 @@ export function HistoryPage() {
 
   return (
     <Page title="History" aside={data && !stale ? <span className="muted" data-testid="history-total">{`${data.total} backup${data.total === 1 ? '' : 's'}`}</span> : null}>
-      <FilterBar>
+      <FilterBar key={fields.generation} onInput={() => setFields((f) => (f.typed ? f : { ...f, typed: true }))}>
         <FilterField label="Search" grow>
           <input type="search" name="q" placeholder="Name, source or id" value={text} onChange={(e) => setText(e.target.value)} />
         </FilterField>
@@ -81,9 +84,10 @@ export function HistoryPage() {
         </FilterField>
         <Button
           className="filters-reset"
-          disabled={!hasFilters(filters) && !text}
+          disabled={!hasFilters(filters) && !text && !fields.typed}
           onClick={() => {
             setText('');
+            setFields((f) => ({ generation: f.generation + 1, typed: false }));
             setSearch(filtersToSearch(emptyFilters));
           }}
         >

@@ -24,7 +24,12 @@ export function NotificationsPage() {
   const [deliveriesOf, setDeliveriesOf] = useState<NotificationChannel | null>(null);
   const removal = useConfirmedAction<NotificationChannel>((c) => apiSend('DELETE', `/api/notification-channels/${c.id}`), (c) => `${c.name} is deleted.`, channels.reload);
   const testSend = useProbe(
-    (channel: NotificationChannel) => apiSend<NotificationDelivery>('POST', `/api/notification-channels/${channel.id}/test`),
+    async (channel: NotificationChannel) => {
+      const delivery = await apiSend<NotificationDelivery>('POST', `/api/notification-channels/${channel.id}/test`);
+      // Its card says whether its recent deliveries all failed: this one counts.
+      void channels.reload();
+      return delivery;
+    },
     (delivery) => ({ ok: delivery.status === 'delivered', message: describeTest(delivery) }),
   );
   const { busy, run } = useAction();
@@ -51,6 +56,7 @@ export function NotificationsPage() {
                   testId="channel-card"
                   name={channel.name}
                   inactive={!channel.enabled}
+                  data={{ 'data-failing': allFailed(channel) }}
                   badges={
                     <span className="card-badges">
                       <span className="badge">{channel.kind}</span>
@@ -84,6 +90,7 @@ export function NotificationsPage() {
                       </li>
                     ))}
                   </ul>
+                  <DeliveryHealth channel={channel} />
                   <ProbeResult verdict={verdict && { ...verdict, message: capitalize(verdict.message) }} testId="channel-test-result" />
                 </Card>
               );
@@ -115,6 +122,23 @@ export function describeTest(delivery: NotificationDelivery): string {
   const how = attempt ? `${attempt.statusCode ? `HTTP ${attempt.statusCode} ` : ''}in ${formatDuration(attempt.durationMs)}` : '';
   if (delivery.status === 'delivered') return `test notification delivered${how ? ` (${how})` : ''}.`;
   return `test notification not delivered: ${delivery.lastError ?? attempt?.error ?? 'no answer'}`;
+}
+
+function allFailed(channel: NotificationChannel): boolean {
+  const recent = channel.recentDeliveries;
+  return Boolean(recent && recent.finished > 0 && recent.failed === recent.finished);
+}
+
+/** Said on the card when every recent delivery failed: nobody hears this channel. */
+function DeliveryHealth({ channel }: { channel: NotificationChannel }) {
+  const recent = channel.recentDeliveries;
+  if (!recent || !allFailed(channel)) return null;
+  return (
+    <p className="form-error" data-testid="channel-failing">
+      {recent.finished === 1 ? 'Its only delivery failed' : `All of its last ${recent.finished} deliveries failed`}
+      {recent.lastError ? `: ${recent.lastError}` : '.'}
+    </p>
+  );
 }
 
 function capitalize(text: string): string {

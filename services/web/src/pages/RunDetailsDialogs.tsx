@@ -5,10 +5,12 @@ import { Link } from 'react-router';
 import type { RestoreView as Restore, SourceView as Source, VerificationView as Verification } from '@coffre/contract';
 import { apiSend } from '../api/client';
 import { useAuth } from '../auth';
-import { ProgressBar, StatusBadge } from '../components/Badges';
+import { StatusBadge } from '../components/Badges';
 import { Button } from '../components/Button';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { useAction } from '../hooks/useAction';
+import { RunProgress } from '../components/RunProgress';
+import { RunLogText } from '../components/RunLogText';
 import { DataTable, type Column } from '../components/DataTable';
 import { DetailsDialog, Fact } from '../components/DetailsDialog';
 import { Time } from '../components/Time';
@@ -36,7 +38,7 @@ export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () 
             <span className="badge">{restore.targetKind}</span>
             {restore.createDatabase ? <span className="badge">new database</span> : null}
           </div>
-          {restore.status === 'running' ? <ProgressBar value={restore.progressBytes} label="Progress" /> : null}
+          <RunProgress run={restore} label="Progress" unit="read" />
           {restore.errorMessage ? <p className="form-error">{restore.errorMessage}</p> : null}
           <dl className="facts facts-wide">
             <BackupFact run={restore} />
@@ -70,9 +72,7 @@ export function RestoreDetailsDialog({ id, onClose }: { id: string; onClose: () 
             </ConfirmDialog>
           ) : null}
           <h3>Log</h3>
-          <pre className="log" data-testid="restore-log" tabIndex={0}>
-            {restore.log?.trim() || 'No log yet.'}
-          </pre>
+          <RunLogText log={restore.log} testId="restore-log" />
         </div>
       )}
     </DetailsDialog>
@@ -95,6 +95,15 @@ const differenceColumns: Column<Difference>[] = [
   { header: 'Found', numeric: true, cell: (d) => formatCount(d.found) },
 ];
 
+type TableRow = NonNullable<Verification['tables']>[number];
+
+const tableColumns: Column<TableRow>[] = [
+  { header: 'Table', className: 'mono break', cell: (t) => t.table },
+  { header: 'Rows recorded', numeric: true, cell: (t) => (t.expected === null ? 'not counted' : formatCount(t.expected)) },
+  { header: 'Rows found', numeric: true, cell: (t) => (t.found === null ? 'missing' : formatCount(t.found)) },
+  { header: 'Check', cell: (t) => (t.expected !== null && t.found !== null && t.expected !== t.found ? <span className="cell-error">differs</span> : t.found === null ? <span className="cell-error">missing</span> : '✓') },
+];
+
 export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose: () => void }) {
   const { data, error } = useApi<Verification>(`/api/verifications/${encodeURIComponent(id)}`);
   return (
@@ -106,6 +115,7 @@ export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose
             {v.result ? <span className={`badge result-${v.result}`}>{v.result}</span> : null}
             <span className="badge">{v.trigger}</span>
           </div>
+          <RunProgress run={v} label="Progress" />
           {v.errorMessage ? <p className="form-error">{v.errorMessage}</p> : null}
           <dl className="facts facts-wide">
             <BackupFact run={v} />
@@ -117,6 +127,22 @@ export function VerificationDetailsDialog({ id, onClose }: { id: string; onClose
             </Fact>
             <RunTimes run={v} />
           </dl>
+          {v.tables && v.tables.length > 0 ? (
+            <>
+              <h3>Tables</h3>
+              <DataTable
+                list={{ rows: v.tables }}
+                columns={tableColumns}
+                rowKey={(t) => t.table}
+                rowProps={(t) => ({ 'data-testid': 'verification-table', 'data-table': t.table, 'data-same': String(t.expected !== null && t.expected === t.found) })}
+                what="tables"
+                empty=""
+                compact
+              />
+            </>
+          ) : null}
+          <h3>Log</h3>
+          <RunLogText log={v.log} testId="verification-log" />
           {v.differences && v.differences.length > 0 ? (
             <>
               <h3>Differences</h3>

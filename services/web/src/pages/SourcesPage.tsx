@@ -1,21 +1,18 @@
-// The databases coffre backs up: a connection test for operators; add and remove for admins.
-import { useCallback, useState } from 'react';
+// The databases and buckets coffre backs up: a connection test for operators; add, edit and remove for admins.
+import { useState } from 'react';
 import { apiSend } from '../api/client';
 import type { SourceView as Source } from '@coffre/contract';
 import { useAuth } from '../auth';
 import { Button } from '../components/Button';
 import { Card, ProbeButton, ProbeResult } from '../components/Card';
 import { ConfirmActionDialog } from '../components/ConfirmDialog';
-import { FormInput } from '../components/Field';
-import { FormDialog } from '../components/FormDialog';
 import { Page } from '../components/Page';
 import { ListStates } from '../components/States';
-import { useToast } from '../components/Toasts';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
-import { useForm } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
 import { useProbe } from '../hooks/useProbe';
 import { formatDateTime } from '../lib/format';
+import { SourceFormDialog } from './SourceFormDialog';
 
 interface TestOutcome {
   ok: boolean;
@@ -26,12 +23,13 @@ interface TestOutcome {
 export function SourcesPage() {
   const { can } = useAuth();
   const sources = useListApi<Source>('/api/sources');
-  const [adding, setAdding] = useState(false);
+  // null: the add form; a source: its edit form.
+  const [editing, setEditing] = useState<Source | null | undefined>(undefined);
   const removal = useConfirmedAction<Source>((source) => apiSend('DELETE', `/api/sources/${source.id}`), (source) => `${source.name} is removed.`, sources.reload);
   const connection = useProbe((source: Source) => apiSend<TestOutcome>('POST', `/api/sources/${source.id}/test`), (outcome) => outcome);
 
   return (
-    <Page title="Sources" action={can('admin') ? { label: 'Add a source', onClick: () => setAdding(true) } : null}>
+    <Page title="Sources" action={can('admin') ? { label: 'Add a source', onClick: () => setEditing(null) } : null}>
       <ListStates list={sources} what="sources" empty="No source yet.">
         {(rows) => (
           <div className="cards">
@@ -46,9 +44,14 @@ export function SourcesPage() {
                     <>
                       {can('operator') ? <ProbeButton probe={connection} item={source} /> : null}
                       {can('admin') ? (
-                        <Button small variant="danger" aria-label={`Remove ${source.name}`} onClick={() => removal.ask(source)}>
-                          Remove
-                        </Button>
+                        <>
+                          <Button small aria-label={`Edit ${source.name}`} onClick={() => setEditing(source)}>
+                            Edit
+                          </Button>
+                          <Button small variant="danger" aria-label={`Remove ${source.name}`} onClick={() => removal.ask(source)}>
+                            Remove
+                          </Button>
+                        </>
                       ) : null}
                     </>
                   }
@@ -62,11 +65,12 @@ export function SourcesPage() {
           </div>
         )}
       </ListStates>
-      {adding ? (
-        <AddSourceDialog
-          onClose={() => setAdding(false)}
-          onAdded={async () => {
-            setAdding(false);
+      {editing !== undefined ? (
+        <SourceFormDialog
+          source={editing}
+          onClose={() => setEditing(undefined)}
+          onSaved={async () => {
+            setEditing(undefined);
             await sources.reload();
           }}
         />
@@ -75,56 +79,5 @@ export function SourcesPage() {
         {() => <p>Its backups stay in the history. The API refuses while a configuration or a running backup uses it.</p>}
       </ConfirmActionDialog>
     </Page>
-  );
-}
-
-interface SourceForm {
-  name: string;
-  url: string;
-}
-
-const sourceName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** Problems of what is typed; an empty field has none yet (the Add button waits for both). */
-function validateSource(form: SourceForm): Partial<SourceForm> {
-  const name = form.name.trim();
-  const url = form.url.trim();
-  const problems: Partial<SourceForm> = {};
-  if (name.length > 63) problems.name = 'Must be at most 63 characters.';
-  else if (name && !sourceName.test(name)) problems.name = 'May hold letters, digits, ".", "_" and "-" and must start with a letter or digit.';
-  if (url && !/^postgres(ql)?:\/\//.test(url)) problems.url = 'Must be a postgresql:// URL.';
-  return problems;
-}
-
-function AddSourceDialog({ onClose, onAdded }: { onClose: () => void; onAdded: () => void }) {
-  const toast = useToast();
-  const validate = useCallback(validateSource, []);
-  const form = useForm<SourceForm>(() => ({ name: '', url: '' }), validate, (path) => (path === 'name' || path === 'url' ? path : null));
-  const ready = Boolean(form.form.name.trim() && form.form.url.trim() && Object.keys(validate(form.form)).length === 0);
-
-  const add = async () => {
-    if (!ready) return;
-    const ok = await form.submit(async (values) => {
-      const source = await apiSend<Source>('POST', '/api/sources', { name: values.name.trim(), url: values.url.trim() });
-      toast.success(`${source.name} is added.`);
-    });
-    if (ok) onAdded();
-  };
-
-  return (
-    <FormDialog title="Add a source" id="source-form" submitLabel="Add" form={form} ready={ready} onSubmit={add} onClose={onClose}>
-      <FormInput form={form} field="name" id="source-name" label="Name" data-autofocus />
-      <FormInput
-        form={form}
-        field="url"
-        id="source-url"
-        label="Connection URL"
-        hint="Stored encrypted; shown with the password masked."
-        type="password"
-        autoComplete="off"
-        spellCheck={false}
-        placeholder="postgresql://user:password@host:5432/database"
-      />
-    </FormDialog>
   );
 }

@@ -1,5 +1,6 @@
-// Users of the web UI (admins only): who can log in with a password, and with which role. The
-// logged-in user cannot delete themselves here; the API refuses to delete the last admin.
+// Users of the web UI (admins only): who can log in with a password, and with which role (Edit
+// changes it and resets a password). The logged-in user cannot edit or delete themselves here; the
+// API refuses to demote or delete the last admin.
 import { useState } from 'react';
 import { apiSend } from '../api/client';
 import type { UserView as User } from '@coffre/contract';
@@ -14,7 +15,7 @@ import { useToast } from '../components/Toasts';
 import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useForm } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
-import { MIN_PASSWORD, userBody, userFieldOfApiPath, userProblems, type UserForm } from '../forms/account';
+import { MIN_PASSWORD, userBody, userFieldOfApiPath, userProblems, userUpdateBody, userUpdateProblems, type UserForm } from '../forms/account';
 import { formatDateTime } from '../lib/format';
 import { RoleBadge, RoleField } from './RoleField';
 
@@ -22,6 +23,7 @@ export function UsersPage() {
   const { actor } = useAuth();
   const users = useListApi<User>('/api/users');
   const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<User | null>(null);
   const removal = useConfirmedAction<User>((user) => apiSend('DELETE', `/api/users/${user.id}`), (user) => `${user.username} is deleted.`, users.reload);
   const isMe = (user: User) => actor?.type === 'user' && actor.name === user.username;
 
@@ -41,9 +43,14 @@ export function UsersPage() {
     { header: 'Created', cell: (user) => formatDateTime(user.createdAt) },
     actionsColumn('Actions', (user) =>
       isMe(user) ? null : (
-        <Button small variant="danger" onClick={() => removal.ask(user)} aria-label={`Delete ${user.username}`}>
-          Delete
-        </Button>
+        <>
+          <Button small onClick={() => setEditing(user)} aria-label={`Edit ${user.username}`}>
+            Edit
+          </Button>
+          <Button small variant="danger" onClick={() => removal.ask(user)} aria-label={`Delete ${user.username}`}>
+            Delete
+          </Button>
+        </>
       ),
     ),
   ];
@@ -60,6 +67,16 @@ export function UsersPage() {
           }}
         />
       ) : null}
+      {editing ? (
+        <EditUserDialog
+          user={editing}
+          onClose={() => setEditing(null)}
+          onSaved={async () => {
+            setEditing(null);
+            await users.reload();
+          }}
+        />
+      ) : null}
       <ConfirmActionDialog action={removal} title={(user) => `Delete ${user.username}?`} confirmLabel="Delete user" danger>
         {(user) => <p>{user.username} can no longer log in. What they did stays in the audit log.</p>}
       </ConfirmActionDialog>
@@ -69,7 +86,7 @@ export function UsersPage() {
 
 function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: () => void }) {
   const toast = useToast();
-    const form = useForm<UserForm>(() => ({ username: '', password: '', role: 'viewer' }), userProblems, userFieldOfApiPath);
+  const form = useForm<UserForm>(() => ({ username: '', password: '', role: 'viewer' }), userProblems, userFieldOfApiPath);
 
   const add = async () => {
     const ok = await form.submit(async (values) => {
@@ -84,6 +101,35 @@ function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: () 
       <FormInput form={form} field="username" id="user-name" label="Username" data-autofocus autoComplete="off" spellCheck={false} />
       <FormInput form={form} field="password" id="user-password" label={`Password (${MIN_PASSWORD} characters or more)`} type="password" autoComplete="new-password" />
       <RoleField form={form} id="user-role" />
+    </FormDialog>
+  );
+}
+
+/** Another role, a new password (their open sessions end), or both. */
+function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () => void; onSaved: () => void }) {
+  const toast = useToast();
+  const form = useForm<UserForm>(() => ({ username: user.username, password: '', role: user.role }), userUpdateProblems, userFieldOfApiPath);
+
+  const save = async () => {
+    const ok = await form.submit(async (values) => {
+      const saved = await apiSend<User>('PUT', `/api/users/${user.id}`, userUpdateBody(values));
+      toast.success(values.password ? `${saved.username} is ${saved.role}; the new password is set and their sessions ended.` : `${saved.username} is ${saved.role}.`);
+    });
+    if (ok) onSaved();
+  };
+
+  return (
+    <FormDialog title={`Edit ${user.username}`} id="user-edit-form" submitLabel="Save" form={form} onSubmit={save} onClose={onClose} autoComplete="off">
+      <RoleField form={form} id="user-edit-role" />
+      <FormInput
+        form={form}
+        field="password"
+        id="user-edit-password"
+        label={`New password (optional, ${MIN_PASSWORD} characters or more)`}
+        hint="Leave empty to keep theirs. A new password logs them out everywhere."
+        type="password"
+        autoComplete="new-password"
+      />
     </FormDialog>
   );
 }

@@ -1,11 +1,14 @@
 // Verification history; /verifications/:id opens one verification's details (notifications link there).
+import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import type { VerificationView as Verification } from '@coffre/contract';
 import { DataTable, detailsColumn, type Column } from '../components/DataTable';
 import { Page } from '../components/Page';
+import { useAuth } from '../auth';
 import { usePagedApi } from '../hooks/useList';
 import { formatCount } from '../lib/format';
 import { VerificationDetailsDialog } from './RunDetailsDialogs';
+import { VerifyBackupDialog } from './VerifyBackupDialog';
 import { backupColumn, createdColumn, durationColumn, statusColumn } from './runColumns';
 
 const PAGE_SIZE = 20;
@@ -14,6 +17,8 @@ export function VerificationsPage() {
   const verifications = usePagedApi<Verification>('/api/verifications', {}, PAGE_SIZE);
   const { id } = useParams();
   const navigate = useNavigate();
+  const { can } = useAuth();
+  const [picking, setPicking] = useState(false);
 
   const columns: Column<Verification>[] = [
     backupColumn((v) => (v.differences && v.differences.length > 0 ? <span className="cell-error">Differs in {describeDifferences(v.differences)}</span> : null)),
@@ -27,17 +32,27 @@ export function VerificationsPage() {
   ];
 
   return (
-    <Page title="Verifications" intro="Each verification restores a backup into a scratch database and compares what it finds with what the backup recorded.">
+    <Page title="Verifications" action={can('operator') ? { label: 'Verify a backup', onClick: () => setPicking(true) } : null} intro="Each verification restores a backup into a scratch database and compares what it finds with what the backup recorded.">
       <DataTable
         list={verifications}
         columns={columns}
         rowKey={(v) => v.id}
         rowProps={(v) => ({ 'data-testid': 'verification-row', 'data-status': v.status, 'data-id': v.id })}
         what="verifications"
-        empty="No verification yet. Verify a completed backup from the history."
+        empty="No verification yet. Verify a completed backup here or from the history."
         testId="verifications-table"
       />
       {id ? <VerificationDetailsDialog id={id} onClose={() => navigate('/verifications')} /> : null}
+      {picking ? (
+        <VerifyBackupDialog
+          onClose={() => setPicking(false)}
+          onQueued={async (verification) => {
+            setPicking(false);
+            await verifications.reload();
+            navigate(`/verifications/${verification.id}`);
+          }}
+        />
+      ) : null}
     </Page>
   );
 }

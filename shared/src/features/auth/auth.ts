@@ -2,7 +2,7 @@
 // are hashed with scrypt. Roles: admin (everything), operator (run backups, read), viewer (read).
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { TokenRequest, TokenView, UserRequest } from '@coffre/contract';
+import type { TokenRequest, TokenView, UserRequest, UserUpdate } from '@coffre/contract';
 import type { Db, Role } from '../../infra/db.js';
 import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../../infra/errors.js';
 import type { Actor, AppContext } from '../../infra/context.js';
@@ -151,13 +151,41 @@ export async function createUser(ctx: AppContext, request: UserRequest, actor: A
 export async function deleteUser(ctx: AppContext, id: string, actor: Actor): Promise<void> {
   const user = await ctx.db.user.findUnique({ where: { id: requireUuid(id, 'User') } });
   if (!user) throw new NotFoundError(`User ${id}`);
-  if (user.role === 'admin') {
-    const admins = await ctx.db.user.count({ where: { role: 'admin', disabledAt: null } });
-    const adminTokens = await ctx.db.apiToken.count({ where: { role: 'admin', revokedAt: null, userId: null } });
-    if (admins + adminTokens <= 1) throw new ValidationError('This is the last admin: create another admin before deleting it.');
-  }
+  if (user.role === 'admin') await refuseLosingLastAdmin(ctx, 'This is the last admin: create another admin before deleting it.');
   // Its sessions and tokens go with it (cascade); remembered lookups of its tokens too.
   await ctx.db.user.delete({ where: { id } });
   forgetTokenLookups(ctx.db);
   await recordAudit(ctx.db, actor, { action: 'user.delete', targetType: 'user', targetId: id, summary: { before: { username: user.username, role: user.role } } });
+}
+
+/**
+ * Changes a user's role or password. The last admin keeps its role; a new password ends the user's
+ * open sessions (whoever knew the old one is logged out); a new role applies to them at once.
+ */
+export async function updateUser(ctx: AppContext, id: string, change: UserUpdate, actor: Actor) {
+  const user = await ctx.db.user.findUnique({ where: { id: requireUuid(id, 'User') } });
+  if (!user) throw new NotFoundError(`User ${id}`);
+  if (user.role === 'admin' && change.role && change.role !== 'admin') {
+    await refuseLosingLastAdmin(ctx, 'This is the last admin: make another user admin before changing its role.');
+  }
+  const updated = await ctx.db.user.update({
+    where: { id },
+    data: { ...(change.role ? { role: change.role } : {}), ...(change.password ? { passwordHash: await hashPassword(change.password) } : {}) },
+  });
+  if (change.password) await ctx.db.session.deleteMany({ where: { userId: id } });
+  else if (change.role) await ctx.db.session.updateMany({ where: { userId: id }, data: { role: change.role } });
+  await recordAudit(ctx.db, actor, {
+    action: 'user.update',
+    targetType: 'user',
+    targetId: id,
+    summary: { before: { username: user.username, role: user.role }, after: { username: updated.username, role: updated.role, ...(change.password ? { password: 'reset' } : {}) } },
+  });
+  return updated;
+}
+
+/** Refuses (with `sentence`) when one admin user or unattached admin token is all that is left. */
+async function refuseLosingLastAdmin(ctx: AppContext, sentence: string): Promise<void> {
+  const admins = await ctx.db.user.count({ where: { role: 'admin', disabledAt: null } });
+  const adminTokens = await ctx.db.apiToken.count({ where: { role: 'admin', revokedAt: null, userId: null } });
+  if (admins + adminTokens <= 1) throw new ValidationError(sentence);
 }

@@ -10,6 +10,7 @@ import { failRun } from '../../runs/transitions.js';
 import { likeLiteral, uuidParam } from '../../infra/validation.js';
 import { createTtlCache, type TtlCache } from '../../infra/ttl-cache.js';
 import { enqueue } from '../catalog.js';
+import { expectedOfBackup } from './expected.js';
 
 type BackupWithRelations = Backup & {
   artifacts?: (BackupArtifact & { destination?: Destination })[];
@@ -46,6 +47,7 @@ export function backupToApi(row: BackupWithRelations, options: { withLog?: boole
     completedAt: iso(row.completedAt),
     createdAt: row.createdAt.toISOString(),
     deletedAt: iso(row.deletedAt),
+    phase: row.status === 'running' ? row.phase : null,
   };
   if (row.artifacts) {
     view.artifacts = row.artifacts
@@ -152,9 +154,10 @@ async function pickSource(ctx: AppContext, sourceId: string | undefined) {
   throw new ValidationError(sources.length === 0 ? 'There is no source yet: create one first (POST /api/sources).' : 'sourceId is required: there are several sources.');
 }
 
+/** "<base>-<type>-20260101-020000Z": the time in UTC, said by its Z (the time rule: a time names its zone). */
 export function defaultBackupName(base: string, type: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${base}-${type}-${stamp}`;
+  return `${base}-${type}-${stamp}Z`;
 }
 
 export async function getBackup(ctx: AppContext, id: string): Promise<BackupWithRelations> {
@@ -187,7 +190,8 @@ export async function listBackups(ctx: AppContext, filters: BackupListQuery): Pr
     }),
     totals.get(ctx)!.get(JSON.stringify(where), () => ctx.db.backup.count({ where })),
   ]);
-  return { items: rows.map((r) => backupToApi(r)), total, page: filters.page, pageSize: filters.pageSize };
+  const items = await Promise.all(rows.map(async (r) => ({ ...backupToApi(r), ...(r.status === 'pending' || r.status === 'running' ? { expected: await expectedOfBackup(ctx, r) } : {}) })));
+  return { items, total, page: filters.page, pageSize: filters.pageSize };
 }
 
 function backupFilter(f: BackupListQuery): Prisma.BackupWhereInput {

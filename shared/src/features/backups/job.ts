@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Backup, Destination, Source } from '../../infra/db.js';
 import type { Logger } from '../../infra/logger.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
-import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
+import { createLiveRunLog, recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { runDatabaseBackup } from '../../engine/backup-pipeline.js';
 import { defaultFileExcludes, runFilesBackup } from '../../engine/files-archive.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
@@ -17,7 +17,7 @@ import type { AppContext } from '../../infra/context.js';
 import { destinationDriver, destinationsForBackup } from '../destinations/destinations.js';
 import { claimRun, completeRun, failRun, recordProgress } from '../../runs/transitions.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
-import { createRunLog, type RunLog } from '../../runs/run-log.js';
+import type { RunLog } from '../../runs/run-log.js';
 import type { PgConnection } from '../../engine/postgres.js';
 import { failpoint } from '../../infra/failpoints.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
@@ -56,7 +56,7 @@ export async function runBackupJob(ctx: AppContext, backupId: string, hooks: Run
   if (!lock) return 'busy';
   try {
     if (!(await claimRun(ctx, 'backup', backupId, hooks.workerId))) return 'skipped';
-    const log = createRunLog(hooks.logger.child({ backupId }), 60, backup.log);
+    const log = createLiveRunLog(ctx, 'backup', backupId, hooks.logger.child({ backupId }), backup.log);
     const seconds = await runTimeLimitSeconds(ctx, backup.configurationId);
     try {
       await withinLimits(hooks, seconds, (limits) => executeBackup(ctx, backup, backup.source!, subject, limits.hooks, log, limits.exceed));
@@ -136,6 +136,7 @@ export async function executeBackup(
     await removeObjects(drivers, objects, hooks.logger);
     throw error;
   }
+  log.phase('writing the manifest');
   await recordArtifacts(ctx, backup.id, drivers.map((d) => d.destination), objects);
   await finish();
   return;
@@ -144,6 +145,7 @@ export async function executeBackup(
 
   if (subject.kind === 'postgres') {
     const key = `${prefix}/database.dump${suffix}`;
+    log.phase('dumping');
     const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR });
     log.info(
       `pg_dump ${result.pgDumpVersion} dumped PostgreSQL ${result.serverVersion}: ${result.tablesCount} tables, ` +
@@ -166,6 +168,7 @@ export async function executeBackup(
     writtenBefore += result.sizeBytes;
   } else {
     const key = `${prefix}/bucket.tar${suffix}`;
+    log.phase('archiving the bucket');
     // The AWS SDK is loaded only for bucket sources.
     const { runBucketBackup } = await import('../../engine/bucket-archive.js');
     const result = await runBucketBackup({ ...common, source: { ...subject.bucket, logger: ctx.logger }, targets: targetsFor(key) });
@@ -178,6 +181,7 @@ export async function executeBackup(
 
   if (backup.includePaths.length > 0) {
     const key = `${prefix}/files.tar${suffix}`;
+    log.phase('archiving files');
     // No patterns given means the usual ones: node_modules, .next, dist, *.log.
     const exclude = backup.excludePatterns.length > 0 ? backup.excludePatterns : defaultFileExcludes;
     const result = await runFilesBackup({ ...common, paths: backup.includePaths, exclude, confine: (path) => confineIncludePath(ctx, path), targets: targetsFor(key) });

@@ -41,6 +41,25 @@ export async function listChannels(ctx: AppContext): Promise<NotificationChannel
   return ctx.db.notificationChannel.findMany({ orderBy: { name: 'asc' } });
 }
 
+const RECENT_DELIVERIES = 10;
+
+/** Per channel, its last finished deliveries: how many, how many failed, and the newest error. */
+export async function recentDeliveries(ctx: AppContext, channelIds: string[]) {
+  const entries = await Promise.all(
+    channelIds.map(async (channelId) => {
+      const rows = await ctx.db.notificationDelivery.findMany({
+        where: { channelId, status: { in: ['delivered', 'failed'] } },
+        orderBy: { createdAt: 'desc' },
+        take: RECENT_DELIVERIES,
+        select: { status: true, lastError: true },
+      });
+      const failed = rows.filter((row) => row.status === 'failed');
+      return [channelId, { finished: rows.length, failed: failed.length, lastError: failed[0]?.lastError ?? null }] as const;
+    }),
+  );
+  return new Map(entries);
+}
+
 export async function getChannel(ctx: AppContext, id: string): Promise<NotificationChannel> {
   const row = await ctx.db.notificationChannel.findUnique({ where: { id: requireUuid(id, 'Notification channel') } });
   if (!row) throw new NotFoundError(`Notification channel ${id}`);

@@ -17,6 +17,7 @@ import { assertFilesPath } from '../../infra/files-roots.js';
 import { describeRestoreTarget } from './describe.js';
 import { uuidParam } from '../../infra/validation.js';
 import { enqueue } from '../catalog.js';
+import { expectedOfRestore } from '../backups/expected.js';
 
 export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { name: string } | null }, options: { withLog?: boolean } = {}): RestoreView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -47,6 +48,7 @@ export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { 
     undoneBy: row.undoneBy,
     undoneDatabase: row.undoneDatabase,
     ...(options.withLog ? { log: row.log } : {}),
+    phase: row.status === 'running' ? row.phase : null,
   };
 }
 
@@ -160,12 +162,13 @@ export async function getRestore(ctx: AppContext, id: string) {
 }
 
 export async function listRestores(ctx: AppContext, f: RestoreListQuery) {
-  const where = { ...(f.status ? { status: f.status } : {}), ...(f.backupId ? { backupId: f.backupId } : {}) };
+  const where = { ...(f.status ? { status: { in: f.status } } : {}), ...(f.backupId ? { backupId: f.backupId } : {}) };
   const [rows, total] = await Promise.all([
     ctx.db.restore.findMany({ where, include: { backup: true, targetSource: { select: { name: true } } }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),
     ctx.db.restore.count({ where }),
   ]);
-  return { items: rows.map((r) => restoreToApi(r)), total, page: f.page, pageSize: f.pageSize };
+  const items = await Promise.all(rows.map(async (r) => ({ ...restoreToApi(r), ...(r.status === 'pending' || r.status === 'running' ? { expected: await expectedOfRestore(ctx, r) } : {}) })));
+  return { items, total, page: f.page, pageSize: f.pageSize };
 }
 
 export async function databaseExists(connection: PgConnection, database: string): Promise<boolean> {

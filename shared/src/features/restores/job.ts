@@ -20,9 +20,9 @@ import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { runFilesRestore } from '../../engine/files-archive.js';
 import { withEachCopy } from './copies.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
-import { createRunLog } from '../../runs/run-log.js';
+import type { RunLog } from '../../runs/run-log.js';
 import { executeBackup, type BackupSubject } from '../backups/job.js';
-import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
+import { createLiveRunLog, recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { databaseExists } from './commands.js';
 import type { JobHandlers } from '../catalog.js';
 import { runTimeLimitSeconds } from '../configurations/limits.js';
@@ -40,7 +40,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
   const target = { ...sourceConnection(ctx, restore.targetSource), database: restore.targetDatabase! };
   const lock = await tryLockDatabase(ctx.queues.redis, databaseLockKey(ctx.queues.prefix, target), ctx.config.STALL_SECONDS * 1000);
   if (!lock) return 'busy';
-  const log = createRunLog(hooks.logger.child({ restoreId }));
+  const log = createLiveRunLog(ctx, 'restore', restoreId, hooks.logger.child({ restoreId }));
   try {
     if (!(await claimRun(ctx, 'restore', restoreId, hooks.workerId))) return 'skipped';
     const started = Date.now();
@@ -72,6 +72,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
         log.info('a data-only backup is restored in place, in one transaction, into the tables it fills');
       }
       if (!createDatabase) {
+        log.phase('taking a safety backup');
         const safety = await takeSafetyBackup(ctx, restore.targetSource, { kind: 'postgres', connection: target }, hooks, log);
         await ctx.db.restore.update({ where: { id: restoreId }, data: { safetyBackupId: safety.id } });
       } else {
@@ -99,7 +100,7 @@ async function restoreIntoNewDatabase(
   restore: Restore & { backup: Backup },
   target: PgConnection,
   hooks: RunHooks,
-  log: ReturnType<typeof createRunLog>,
+  log: RunLog,
   onProgress: (bytes: number) => void,
 ): Promise<void> {
   await createEmptyDatabase(target);
@@ -117,7 +118,7 @@ async function takeSafetyBackup(
   source: Source,
   subject: BackupSubject,
   hooks: RunHooks,
-  log: ReturnType<typeof createRunLog>,
+  log: RunLog,
 ): Promise<Backup> {
   const what = subject.kind === 'postgres' ? `database "${subject.connection.database}"` : `bucket ${describeBucketTarget(subject.bucket)}`;
   const base = subject.kind === 'postgres' ? subject.connection.database : subject.bucket.bucket;
@@ -137,7 +138,7 @@ async function takeSafetyBackup(
   log.info(`taking a safety backup of ${what} first: ${safety.name}`);
   await claimRun(ctx, 'backup', safety.id, hooks.workerId);
   try {
-    await executeBackup(ctx, safety, source, subject, { ...hooks, reportProgress: undefined }, createRunLog(hooks.logger.child({ backupId: safety.id })));
+    await executeBackup(ctx, safety, source, subject, { ...hooks, reportProgress: undefined }, createLiveRunLog(ctx, 'backup', safety.id, hooks.logger.child({ backupId: safety.id })));
   } catch (error) {
     await failRun(ctx, 'backup', safety.id, errorMessage(error));
     throw new PermanentError(`The safety backup of ${what} failed, so nothing was restored: ${errorMessage(error)}`);
@@ -152,10 +153,13 @@ export async function restoreBackupInto(
   target: PgConnection,
   createDatabase: boolean,
   hooks: RunHooks,
-  log: ReturnType<typeof createRunLog>,
+  log: RunLog,
   onProgress?: (bytes: number) => void,
 ): Promise<void> {
   const identities = backup.encrypted ? await ctx.identities() : [];
+  // The artifact is checked (header, size) before its bytes flow; they are checked as they load.
+  log.phase('checking the artifact');
+  let loading = false;
   await withEachCopy(ctx, backup, 'database', log, (artifact) =>
     runDatabaseRestore({
       artifact,
@@ -167,7 +171,13 @@ export async function restoreBackupInto(
       tables: (backup.tableCounts as unknown as TableCount[] | null) ?? [],
       tmpDir: ctx.config.TMP_DIR,
       signal: hooks.signal,
-      onProgress: (bytes) => onProgress?.(bytes),
+      onProgress: (bytes) => {
+        if (!loading && bytes > 0) {
+          loading = true;
+          log.phase('loading');
+        }
+        onProgress?.(bytes);
+      },
       logger: hooks.logger,
     }),
   );
@@ -188,7 +198,7 @@ async function runArchiveRestore(
   if (!lock) return 'busy';
   try {
     if (!(await claimRun(ctx, 'restore', restore.id, hooks.workerId))) return 'skipped';
-    const log = createRunLog(hooks.logger.child({ restoreId: restore.id }));
+    const log = createLiveRunLog(ctx, 'restore', restore.id, hooks.logger.child({ restoreId: restore.id }));
     const started = Date.now();
     const { backup } = restore;
     const limit = startRunLimit(hooks, await runTimeLimitSeconds(ctx, backup.configurationId));
@@ -211,7 +221,8 @@ async function runArchiveRestore(
         const { prefixHoldsObjects } = await import('../../engine/bucket-staging.js');
         const { createS3Bucket } = await import('../../storage/s3.js');
         if (await prefixHoldsObjects(createS3Bucket(bucketTarget), s3KeyPrefix(bucketTarget.prefix), hooks.signal)) {
-          const safety = await takeSafetyBackup(ctx, restore.targetSource, { kind: 's3', bucket: bucketTarget }, hooks, log);
+          log.phase('taking a safety backup');
+        const safety = await takeSafetyBackup(ctx, restore.targetSource, { kind: 's3', bucket: bucketTarget }, hooks, log);
           await ctx.db.restore.update({ where: { id: restore.id }, data: { safetyBackupId: safety.id } });
         } else {
           log.info(`bucket ${describeBucketTarget(bucketTarget)} holds no object: no safety backup is needed`);

@@ -19,11 +19,9 @@ import {
   loadDatabaseName,
   swapDatabases,
 } from '../../engine/database-swap.js';
-import type { createRunLog } from '../../runs/run-log.js';
+import type { RunLog } from '../../runs/run-log.js';
 import type { RunHooks } from '../../runs/life-cycle.js';
 import { withEachCopy } from './copies.js';
-
-type RunLog = ReturnType<typeof createRunLog>;
 
 export interface SwapRestoreOutcome {
   keptDatabase: string;
@@ -47,6 +45,7 @@ export async function restoreBySwap(
   try {
     await loadAndCheck(ctx, restore.backup, { ...target, database: loadName }, hooks, log, onProgress);
     await failpoint('restore.after-check', restore.id);
+    log.phase('swapping');
     const swap = await swapDatabases(target, { target: target.database, incoming: loadName, outgoing: keptName });
     log.info(
       `swapped: "${target.database}" is the restored database; the one it replaced is kept as "${keptName}" for ${ctx.config.RESTORE_KEEP_DAYS} day(s) ` +
@@ -66,6 +65,7 @@ export async function restoreBySwap(
 export async function loadAndCheck(ctx: AppContext, backup: Backup, database: PgConnection, hooks: RunHooks, log: RunLog, onProgress: (bytes: number) => void): Promise<void> {
   const identities = backup.encrypted ? await ctx.identities() : [];
   const jobs = ctx.config.RESTORE_JOBS;
+  log.phase('checking the artifact and loading');
   const loaded = await withEachCopy(ctx, backup, 'database', log, (artifact) =>
     runParallelRestore({
       artifact,
@@ -81,6 +81,7 @@ export async function loadAndCheck(ctx: AppContext, backup: Backup, database: Pg
   );
   log.info(`artifact read and checked in ${loaded.readMs} ms (${loaded.dumpBytes} bytes of dump); pg_restore --jobs=${jobs} loaded it in ${loaded.loadMs} ms`);
   const started = performance.now();
+  log.phase('counting rows');
   const tables = (backup.tableCounts as unknown as TableCount[] | null) ?? [];
   const check = await checkLoadedDatabase(database, tables, { jobs, countRows: backup.type === 'full' });
   const counted = backup.type === 'full' && tables.some((t) => t.rows >= 0) ? `, ${check.records} rows counted` : '';

@@ -46,23 +46,35 @@ export async function createSource(ctx: AppContext, request: SourceInput, actor:
 
 export async function updateSource(ctx: AppContext, id: string, changes: SourceUpdate, actor: Actor): Promise<Source> {
   const before = await getSource(ctx, id);
-  const { name, url, ...bucketChanges } = changes;
+  const { name, url: givenUrl, password, ...bucketChanges } = changes;
   await sources.refuseTakenName(ctx, name, before);
   const data: { name?: string; urlEncrypted?: string; urlMasked?: string } = name ? { name } : {};
   if (before.kind === 'postgres') {
     if (Object.keys(bucketChanges).length) throw new ValidationError(`${Object.keys(bucketChanges).join(', ')}: not a setting of a PostgreSQL source (change its url).`);
+    const url = password ? withPassword(givenUrl ?? ctx.secrets.open(before.urlEncrypted), password) : givenUrl;
     if (url) {
       validatePostgresUrl(url);
       Object.assign(data, { urlEncrypted: ctx.secrets.seal(url), urlMasked: maskPostgresUrl(url) });
     }
   } else {
-    if (url) throw new ValidationError('url: a bucket source has no URL; change endpoint, bucket or prefix.');
+    if (givenUrl || password) throw new ValidationError(`${givenUrl ? 'url' : 'password'}: a bucket source has no URL; change endpoint, bucket or prefix.`);
     if (Object.keys(bucketChanges).length) {
       if (bucketChanges.endpoint) checkOutboundUrl(bucketChanges.endpoint, 'endpoint');
       Object.assign(data, sealedBucket(ctx, { ...sourceBucket(ctx, before), ...bucketChanges }));
     }
   }
   return sources.update(ctx, actor, before, data);
+}
+
+/** The URL with `password` in place of its own (percent-encoded as a URL needs). */
+function withPassword(url: string, password: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = encodeURIComponent(password);
+    return parsed.toString();
+  } catch {
+    throw new ValidationError('url: is not a valid URL, so no password can be put in it.');
+  }
 }
 
 export async function deleteSource(ctx: AppContext, id: string, actor: Actor): Promise<void> {

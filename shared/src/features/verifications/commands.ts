@@ -11,9 +11,11 @@ import { getBackup } from '../backups/commands.js';
 import { failRun } from '../../runs/transitions.js';
 import { uuidParam } from '../../infra/validation.js';
 import { enqueue } from '../catalog.js';
+import { expectedOfVerification } from '../backups/expected.js';
+import { tableKey, type TableCount } from '../../engine/counts.js';
 
 
-export function verificationToApi(row: Verification & { backup?: { name: string } }): VerificationView {
+export function verificationToApi(row: Verification & { backup?: { name: string; tableCounts?: unknown } }): VerificationView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   const num = (v: bigint | null) => (v === null ? null : Number(v));
   return {
@@ -29,12 +31,22 @@ export function verificationToApi(row: Verification & { backup?: { name: string 
     recordsExpected: num(row.recordsExpected),
     recordsFound: num(row.recordsFound),
     differences: (row.differences as VerificationView['differences']) ?? null,
+    ...(row.backup?.tableCounts !== undefined && row.tableCounts ? { tables: tableRows(row.backup.tableCounts as TableCount[] | null, row.tableCounts as unknown as TableCount[]) } : {}),
     durationMs: row.durationMs,
     errorMessage: row.errorMessage,
     startedAt: iso(row.startedAt),
     completedAt: iso(row.completedAt),
     createdAt: row.createdAt.toISOString(),
+    phase: row.status === 'running' ? row.phase : null,
   };
+}
+
+/** Every table recorded or found, by name: the rows the backup recorded beside the rows found. */
+function tableRows(expected: TableCount[] | null, found: TableCount[]): NonNullable<VerificationView['tables']> {
+  const rows = new Map<string, { table: string; expected: number | null; found: number | null }>();
+  for (const t of expected ?? []) rows.set(tableKey(t), { table: tableKey(t), expected: t.rows >= 0 ? t.rows : null, found: null });
+  for (const t of found) rows.set(tableKey(t), { table: tableKey(t), expected: rows.get(tableKey(t))?.expected ?? null, found: t.rows });
+  return [...rows.values()].sort((a, b) => a.table.localeCompare(b.table));
 }
 
 export async function requestVerification(ctx: AppContext, backupId: string, actor: Actor, trigger: 'manual' | 'schedule' = 'manual'): Promise<Verification> {
@@ -60,18 +72,19 @@ export async function requestVerification(ctx: AppContext, backupId: string, act
 
 export async function getVerification(ctx: AppContext, id: string) {
   if (!uuidParam.safeParse(id).success) throw new NotFoundError(`Verification ${id.slice(0, 60)}`);
-  const row = await ctx.db.verification.findUnique({ where: { id }, include: { backup: { select: { name: true } } } });
+  const row = await ctx.db.verification.findUnique({ where: { id }, include: { backup: { select: { name: true, tableCounts: true } } } });
   if (!row) throw new NotFoundError(`Verification ${id}`);
   return row;
 }
 
 export async function listVerifications(ctx: AppContext, f: VerificationListQuery) {
-  const where = { ...(f.backupId ? { backupId: f.backupId } : {}), ...(f.result ? { result: f.result } : {}) };
+  const where = { ...(f.backupId ? { backupId: f.backupId } : {}), ...(f.status ? { status: { in: f.status } } : {}), ...(f.result ? { result: f.result } : {}) };
   const [rows, total] = await Promise.all([
     ctx.db.verification.findMany({ where, include: { backup: { select: { name: true } } }, orderBy: { createdAt: 'desc' }, skip: (f.page - 1) * f.pageSize, take: f.pageSize }),
     ctx.db.verification.count({ where }),
   ]);
-  return { items: rows.map(verificationToApi), total, page: f.page, pageSize: f.pageSize };
+  const items = await Promise.all(rows.map(async (r) => ({ ...verificationToApi(r), ...(r.status === 'pending' || r.status === 'running' ? { expected: await expectedOfVerification(ctx, r) } : {}) })));
+  return { items, total, page: f.page, pageSize: f.pageSize };
 }
 
 /** Fired by a configuration's verify schedule: verifies its newest completed backup. */

@@ -11,8 +11,8 @@ import type { AppContext } from '../../infra/context.js';
 import { claimRun, completeRun } from '../../runs/transitions.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
-import { createRunLog, type RunLog } from '../../runs/run-log.js';
-import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
+import type { RunLog } from '../../runs/run-log.js';
+import { createLiveRunLog, recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { restoreBackupInto } from '../restores/job.js';
 import { withEachCopy } from '../restores/copies.js';
 import type { JobHandlers } from '../catalog.js';
@@ -25,7 +25,7 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
   const seconds = await runTimeLimitSeconds(ctx, verification.backup.configurationId);
   if (!(await claimRun(ctx, 'verification', verificationId, hooks.workerId))) return 'skipped';
   const { backup } = verification;
-  const log = createRunLog(hooks.logger.child({ verificationId }));
+  const log = createLiveRunLog(ctx, 'verification', verificationId, hooks.logger.child({ verificationId }));
   const started = Date.now();
   const limit = startRunLimit(hooks, seconds);
   const claimed = hooks;
@@ -46,6 +46,7 @@ export async function runVerificationJob(ctx: AppContext, verificationId: string
       recordsExpected: BigInt(outcome.recordsExpected),
       recordsFound: BigInt(outcome.recordsFound),
       differences: outcome.differences,
+      ...(outcome.tableCounts ? { tableCounts: outcome.tableCounts as unknown as object[] } : {}),
       durationMs: Date.now() - started,
       log: log.text(),
       ...(result === 'failed' ? { errorMessage: `${outcome.differences.length} ${outcome.unit}(s) differ from what the backup recorded.` } : {}),
@@ -66,6 +67,8 @@ interface VerificationOutcome {
   recordsExpected: number;
   recordsFound: number;
   differences: Difference[];
+  /** A database backup's tables as found in the scratch database. */
+  tableCounts?: TableCount[];
   /** What a difference is about: a table, or an object. */
   unit: 'table' | 'object';
   summary: string;
@@ -87,6 +90,7 @@ async function verifyDatabaseBackup(ctx: AppContext, verificationId: string, bac
     log.info(`restoring "${backup.name}" into scratch database ${scratch}`);
     await restoreBackupInto(ctx, backup, target, true, hooks, log);
     const expected = (backup.tableCounts as unknown as TableCount[] | null) ?? [];
+    log.phase('counting rows');
     const found = await withPgClient(target, async (client) => {
       const tables = await listDumpedTables(client);
       return backup.type === 'schema' ? tables.map((t) => ({ ...t, rows: 0 })) : countRowsInSnapshot(client, tables);
@@ -99,11 +103,13 @@ async function verifyDatabaseBackup(ctx: AppContext, verificationId: string, bac
       recordsExpected,
       recordsFound,
       differences: compareCounts(expected, found, backup.type === 'schema'),
+      tableCounts: found,
       unit: 'table',
       summary: `${found.length} tables and ${recordsFound} rows found, ${expected.length} and ${recordsExpected} recorded`,
     };
   } finally {
     // Dropped before the row says completed: a verification that reads as done has left nothing behind.
+    log.phase('dropping the scratch database');
     await dropDatabase(server, scratch).catch((error: Error) => log.warn(`could not drop scratch database ${scratch}: ${error.message}`));
   }
 }

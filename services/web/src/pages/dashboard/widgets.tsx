@@ -1,16 +1,17 @@
 // The dashboard's other panels: workers alive, statistics, what runs now, what is late, the
 // 30-day charts and how full the destinations are.
-import { useEffect, useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { Link } from 'react-router';
-import { ApiError, apiGet, queryString } from '../../api/client';
-import type { BackupView as Backup, BackupDay, BackupStats, ConfigurationDetails as Configuration, Page, SystemReport as SystemInfo, WorkerView as WorkerInfo } from '@coffre/contract';
-import { ProgressBar, StatusBadge, TypeBadge } from '../../components/Badges';
+import { ApiError, queryString } from '../../api/client';
+import type { BackupView as Backup, BackupDay, BackupStats, ConfigurationDetails as Configuration, Page, RestoreView as Restore, SystemReport as SystemInfo, VerificationView as Verification, WorkerView as WorkerInfo } from '@coffre/contract';
+import { StatusBadge, TypeBadge } from '../../components/Badges';
 import { BackupsPerDayChart, StoredBytesChart } from '../../components/Charts';
 import { useApi } from '../../hooks/usePolling';
 import { formatBytes, formatDuration, formatPercent, formatRelative } from '../../lib/format';
 import { LoadError, Loading } from '../../components/States';
 import { useOptionalRoute } from '../../capabilities';
 import { DestinationUsageItem } from '../../components/DestinationUsage';
+import { RunProgress } from '../../components/RunProgress';
 
 /** Whether anything will run: backups wait in vain while no worker sends its heartbeat. */
 export function WorkersAlive() {
@@ -72,58 +73,48 @@ function Stat({ label, value, hint }: { label: string; value: string; hint: Reac
   );
 }
 
+/** Every backup, restore and verification waiting or running, each with its phase, percentage and ETA. */
 export function RunningJobs() {
-  const { data, error } = useApi<Page<Backup>>(`/api/backups${queryString({ status: 'pending,running', pageSize: 20 })}`);
-  const estimates = useLastSizes(data?.items ?? []);
+  const backups = useApi<Page<Backup>>(`/api/backups${queryString({ status: 'pending,running', pageSize: 20 })}`);
+  const restores = useApi<Page<Restore>>(`/api/restores${queryString({ status: 'pending,running', pageSize: 10 })}`);
+  const verifications = useApi<Page<Verification>>(`/api/verifications${queryString({ status: 'pending,running', pageSize: 10 })}`);
+  const loaded = backups.data && restores.data && verifications.data;
+  const error = backups.error ?? restores.error ?? verifications.error;
+  const jobs: RunningJob[] = [
+    ...(backups.data?.items ?? []).map((b) => ({ kind: 'backup' as const, id: b.id, name: b.name, link: `/history/${b.id}`, run: b })),
+    ...(restores.data?.items ?? []).map((r) => ({ kind: 'restore' as const, id: r.id, name: `Restore of ${r.backupName ?? 'a backup'}`, link: `/restores/${r.id}`, run: r })),
+    ...(verifications.data?.items ?? []).map((v) => ({ kind: 'verification' as const, id: v.id, name: `Verification of ${v.backupName ?? 'a backup'}`, link: `/verifications/${v.id}`, run: v })),
+  ];
   return (
     <div className="panel" data-testid="running-jobs">
       <h2>Running now</h2>
-      {error && !data ? <LoadError error={error} what="the running backups" /> : null}
-      {!data && !error ? <Loading what="running backups" /> : null}
-      {data && data.items.length === 0 ? <p className="muted">Nothing is running.</p> : null}
+      {error && !loaded ? <LoadError error={error} what="the running jobs" /> : null}
+      {!loaded && !error ? <Loading what="running jobs" /> : null}
+      {loaded && jobs.length === 0 ? <p className="muted">Nothing is running.</p> : null}
       <ul className="job-list">
-        {data?.items.map((backup) => {
-          const estimate = backup.sourceId ? estimates[backup.sourceId] : undefined;
-          return (
-            <li key={backup.id} className="job">
-              <div className="job-head">
-                <Link to={`/history/${backup.id}`} className="job-name">
-                  {backup.name}
-                </Link>
-                <StatusBadge status={backup.status} />
-              </div>
-              <ProgressBar value={backup.progressBytes} max={backup.status === 'running' ? estimate : null} label={`Progress of ${backup.name}`} />
-              <span className="muted small">
-                {backup.status === 'pending'
-                  ? 'Waiting for a worker'
-                  : `${formatBytes(backup.progressBytes)} written${estimate ? ` of about ${formatBytes(estimate)} (the last backup's size)` : ''}`}
-              </span>
-            </li>
-          );
-        })}
+        {jobs.map((job) => (
+          <li key={`${job.kind}-${job.id}`} className="job" data-testid="running-job" data-kind={job.kind} data-id={job.id}>
+            <div className="job-head">
+              <Link to={job.link} className="job-name">
+                {job.name}
+              </Link>
+              <span className="badge">{job.kind}</span>
+              <StatusBadge status={job.run.status} />
+            </div>
+            <RunProgress run={job.run} label={`Progress of ${job.name}`} unit={job.kind === 'backup' ? 'written' : 'read'} />
+          </li>
+        ))}
       </ul>
     </div>
   );
 }
 
-/** The size of each source's last completed backup: the best guess of how big a running one gets. */
-function useLastSizes(running: Backup[]): Record<string, number> {
-  const [sizes, setSizes] = useState<Record<string, number>>({});
-  const wanted = [...new Set(running.map((b) => b.sourceId).filter((id): id is string => Boolean(id)))].filter((id) => !(id in sizes));
-  const key = wanted.join(',');
-  useEffect(() => {
-    if (!key) return;
-    let live = true;
-    for (const sourceId of key.split(',')) {
-      apiGet<Page<Backup>>(`/api/backups${queryString({ sourceId, status: 'completed', pageSize: 1 })}`)
-        .then((page) => live && setSizes((all) => ({ ...all, [sourceId]: page.items[0]?.sizeBytes ?? 0 })))
-        .catch(() => {});
-    }
-    return () => {
-      live = false;
-    };
-  }, [key]);
-  return sizes;
+interface RunningJob {
+  kind: 'backup' | 'restore' | 'verification';
+  id: string;
+  name: string;
+  link: string;
+  run: Backup | Restore | Verification;
 }
 
 export function OverdueConfigurations() {
@@ -158,11 +149,11 @@ export function HistoryCharts() {
   return (
     <div className="grid-2">
       <div className="panel" data-testid="chart-per-day">
-        <h2>Backups per day</h2>
+        <h2>Backups per day (UTC days)</h2>
         {chart((days) => <BackupsPerDayChart data={days} />)}
       </div>
       <div className="panel" data-testid="chart-stored">
-        <h2>Stored bytes, last 30 days</h2>
+        <h2>Stored bytes, last 30 days (UTC)</h2>
         {chart((days) => <StoredBytesChart data={days} />)}
       </div>
     </div>
