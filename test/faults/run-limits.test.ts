@@ -143,11 +143,14 @@ describe('retention by total size, with a floor', () => {
 });
 
 describe('a time limit on a restore', () => {
-  it('stops a restore whose safety backup is held up by a lock: failed with the sentence, the target untouched', async () => {
-    const configurationId = await createConfiguration({ name: 'held-restore', timeLimitSeconds: 5 });
+  // A whole backup over an existing database is loaded beside it and swapped in, with no safety backup;
+  // a data-only one is restored in place, after a safety backup that the lock holds up.
+  it('stops a data-only restore whose safety backup is held up by a lock: failed with the sentence, the target untouched', async () => {
+    const configurationId = await createConfiguration({ name: 'held-restore', type: 'data', timeLimitSeconds: 5 });
     const backup = await runAndWait(configurationId);
     expect(backup.status, backup.errorMessage).toBe('completed');
     const holder = new pg.Client({ connectionString: source.url });
+    holder.on('error', () => {});
     await holder.connect();
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE held IN ACCESS EXCLUSIVE MODE');
