@@ -25,6 +25,10 @@ export interface Manifest {
   objects: ManifestObject[];
   counts: { tables?: number; records?: number | null; files?: number; objects?: number };
   tables?: TableCount[];
+  /** What the database artifact holds when it is not pg_dump's custom format (imported dumps). */
+  dumpFormat?: 'custom' | 'tar' | 'plain';
+  /** Where an imported dump came from and how it was sent. */
+  imported?: { filename: string | null; compression: CompressionKind; encrypted: boolean; uploadBytes: number; dumpBytes: number };
 }
 
 export function manifestJson(manifest: Manifest): string {
@@ -61,7 +65,9 @@ export function restoreNotes(manifest: Manifest): string {
       '',
       '   ```sh',
       '   createdb restored',
-      `   ${input} | pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction -d restored`,
+      manifest.dumpFormat === 'plain'
+        ? `   ${input} | psql -X -v ON_ERROR_STOP=1 --single-transaction -d restored`
+        : `   ${input} | pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction -d restored`,
       '   ```',
       '',
     );

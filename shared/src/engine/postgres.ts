@@ -304,3 +304,9 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
+
+/** The newest installed client tool: it reads what every older pg_dump wrote (imported dumps). */
+export async function resolveNewestPgTool(tool: PgToolName, searchRoot = '/usr/lib/postgresql'): Promise<PgTool> {
+  const installed = (await readdir(searchRoot).catch(() => [] as string[])).map(Number).filter((major) => Number.isInteger(major) && major > 0);
+  return resolvePgTool(tool, installed.length ? Math.max(...installed) : 0, searchRoot);
+}

@@ -8,6 +8,8 @@ import {
   deleteBackup,
   findArtifactCopies,
   getBackup,
+  importDump,
+  AppError,
   listBackups,
   openArtifactCopy,
   requestBackup,
@@ -16,6 +18,7 @@ import {
   restoreToApi,
   retryBackup,
   verificationToApi,
+  type Actor,
   type AppContext,
   type ParsedInput,
 } from '@coffre/shared';
@@ -34,6 +37,27 @@ export function backupRoutes(api: Api, ctx: AppContext): void {
   api.route('backups.verify', async ({ params }, { actor }) => verificationToApi(await requestVerification(ctx, params.id, actor)));
   api.route('backups.retry', async ({ params }, { actor }) => backupToApi(await retryBackup(ctx, params.id, actor)));
   api.route('backups.delete', ({ params }, { actor }) => deleteBackup(ctx, params.id, actor));
+  api.route('imports.create', async ({ query }, { req, res, actor }) => backupToApi(await importUpload(ctx, query, req, res, actor)));
+}
+
+/** The request body, streamed as it arrives: an upload cut off by the client stops the import. */
+async function importUpload(ctx: AppContext, query: ParsedInput<'imports.create'>['query'], req: Request, res: Response, actor: Actor) {
+  if (!req.is('application/octet-stream')) {
+    throw new AppError(415, 'unsupported_media_type', 'Send the dump file as the raw request body with Content-Type: application/octet-stream (for example curl --data-binary @shop.dump).');
+  }
+  const stop = new AbortController();
+  const onClose = () => {
+    if (!res.writableEnded) stop.abort();
+  };
+  req.once('aborted', onClose);
+  res.once('close', onClose);
+  const declared = req.get('content-length');
+  try {
+    return await importDump(ctx, req, query, actor, { signal: stop.signal, declaredBytes: declared ? Number(declared) : undefined });
+  } finally {
+    req.off('aborted', onClose);
+    res.off('close', onClose);
+  }
 }
 
 async function download(ctx: AppContext, { params, query }: ParsedInput<'backups.download'>, req: Request, res: Response): Promise<void> {

@@ -226,7 +226,7 @@ export function storagePrefix(backup: Pick<Backup, 'id' | 'createdAt'>): string 
   return `${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${backup.id}`;
 }
 
-async function recordArtifacts(ctx: AppContext, backupId: string, destinations: Destination[], objects: ManifestObject[]): Promise<void> {
+export async function recordArtifacts(ctx: AppContext, backupId: string, destinations: Destination[], objects: ManifestObject[]): Promise<void> {
   for (const destination of destinations) {
     for (const object of objects) await recordArtifact(ctx, backupId, destination, { ...object, verifiedAt: new Date() });
   }
@@ -247,7 +247,7 @@ async function recordArtifact(
   });
 }
 
-async function writeSidecars(
+export async function writeSidecars(
   ctx: AppContext,
   backupId: string,
   drivers: { destination: Destination; driver: ReturnType<typeof destinationDriver> }[],

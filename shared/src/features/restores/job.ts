@@ -118,6 +118,7 @@ export async function restoreBackupInto(
       target,
       createDatabase,
       type: backup.type,
+      dumpFormat: backup.dumpFormat as 'custom' | 'tar' | 'plain',
       tables: (backup.tableCounts as unknown as TableCount[] | null) ?? [],
       tmpDir: ctx.config.TMP_DIR,
       signal: hooks.signal,

@@ -44,7 +44,13 @@ export async function requestVerification(ctx: AppContext, backupId: string, act
   if (backup.type === 'data') {
     throw new ValidationError(`Backup "${backup.name}" holds data only: it cannot be restored into an empty database on its own, so it cannot be verified.`);
   }
-  if (!backup.sourceId) throw new ConflictError(`The source of backup "${backup.name}" was deleted: there is no server to verify it on.`);
+  if (!backup.sourceId) {
+    throw new ConflictError(
+      backup.trigger === 'import'
+        ? `Backup "${backup.name}" was imported without a source: there is no server to verify it on (import with sourceId, or restore it into a database).`
+        : `The source of backup "${backup.name}" was deleted: there is no server to verify it on.`,
+    );
+  }
   const active = await ctx.db.verification.findFirst({ where: { backupId, status: { in: ['pending', 'running'] } } });
   if (active) return active;
   const verification = await ctx.db.verification.create({ data: { backupId, status: 'pending', trigger, requestedBy: actor.name } });
