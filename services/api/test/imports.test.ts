@@ -7,6 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { generateIdentity } from '@coffre/shared';
@@ -158,7 +162,7 @@ describe('a file that is not a complete dump is refused with a sentence, and not
     expect(audit?.summary).toMatchObject({ filename: 'bad.bin' });
   });
 
-  it('an upload over IMPORT_MAX_BYTES is refused with 413 (announced or streamed), and nothing is stored', async () => {
+  it('an upload over IMPORT_MAX_BYTES is announced by its Content-Length is refused with 413, and nothing is stored', async () => {
     const before = await storedObjects();
     const rowsBefore = await stack.ctx.db.backup.count();
     // A plain script whose body keeps going past the limit.
@@ -166,6 +170,44 @@ describe('a file that is not a complete dump is refused with a sentence, and not
     const res = await upload(big, { filename: 'big.sql' });
     expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 413, code: 'payload_too_large' });
     expect(res.body.error.message).toMatch(/IMPORT_MAX_BYTES/);
+    expect(await stack.ctx.db.backup.count()).toBe(rowsBefore);
+    expect(await storedObjects()).toEqual(before);
+  });
+
+  it('an upload over IMPORT_MAX_BYTES sent chunked (no Content-Length) is cut off at the limit, and nothing is stored', async () => {
+    const before = await storedObjects();
+    const rowsBefore = await stack.ctx.db.backup.count();
+    const server = stack.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    let sent = 0;
+    try {
+      const answer = await new Promise<{ status: number; body: { error: { code: string; message: string } } }>((done, fail) => {
+        const req = http.request(
+          { host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/api/imports?filename=big.sql', method: 'POST', headers: { Authorization: `Bearer ${stack.adminToken}`, 'Content-Type': 'application/octet-stream' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => done({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+          },
+        );
+        req.on('error', fail);
+        const filler = Buffer.alloc(1024 * 1024, '-- filler\n');
+        const body = new Readable({
+          read() {
+            // Twice the limit, unless the API stops reading first.
+            if (sent === 0) this.push(dumps.plain.subarray(0, 2000));
+            sent += filler.length;
+            this.push(sent > 2 * MAX_BYTES ? null : filler);
+          },
+        });
+        body.pipe(req);
+      });
+      expect({ status: answer.status, code: answer.body.error.code }).toEqual({ status: 413, code: 'payload_too_large' });
+      expect(answer.body.error.message).toMatch(/larger than IMPORT_MAX_BYTES \(\d+ bytes\): nothing was stored/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
     expect(await stack.ctx.db.backup.count()).toBe(rowsBefore);
     expect(await storedObjects()).toEqual(before);
   });

@@ -284,7 +284,7 @@ function plainScriptCheck(): StreamCheck {
   let tail = '';
   return {
     update(chunk) {
-      tail = (tail + chunk.toString('latin1')).slice(-512);
+      tail = (tail + chunk.subarray(-512).toString('latin1')).slice(-512);
     },
     finish() {
       const ending = /-- PostgreSQL database dump complete\r?\n--\r?\n(\s*\\unrestrict \S+\s*)?\s*$/.test(tail);

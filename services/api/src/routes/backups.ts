@@ -45,17 +45,16 @@ async function importUpload(ctx: AppContext, query: ParsedInput<'imports.create'
   if (!req.is('application/octet-stream')) {
     throw new AppError(415, 'unsupported_media_type', 'Send the dump file as the raw request body with Content-Type: application/octet-stream (for example curl --data-binary @shop.dump).');
   }
+  // A client that goes away before the answer stops the import (the request itself closes on a refusal too).
   const stop = new AbortController();
   const onClose = () => {
     if (!res.writableEnded) stop.abort();
   };
-  req.once('aborted', onClose);
   res.once('close', onClose);
   const declared = req.get('content-length');
   try {
     return await importDump(ctx, req, query, actor, { signal: stop.signal, declaredBytes: declared ? Number(declared) : undefined });
   } finally {
-    req.off('aborted', onClose);
     res.off('close', onClose);
   }
 }
