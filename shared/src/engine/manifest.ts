@@ -3,7 +3,8 @@ import type { CompressionKind } from './compression.js';
 import type { TableCount } from './counts.js';
 
 export interface ManifestObject {
-  kind: 'database' | 'files' | 'bucket';
+  /** A server backup's databases are `database:<name>`, beside its `globals`. */
+  kind: 'database' | 'files' | 'bucket' | 'globals' | `database:${string}`;
   key: string;
   sizeBytes: number;
   checksumSha256: string;
@@ -25,6 +26,12 @@ export interface Manifest {
   objects: ManifestObject[];
   counts: { tables?: number; records?: number | null; files?: number; objects?: number };
   tables?: TableCount[];
+  /** A server backup: its databases (each its own object) and its globals. */
+  server?: {
+    databases: { name: string; key: string; tables: number; records: number | null }[];
+    failed: { database: string; error: string }[];
+    globals: { key: string; noRolePasswords: boolean; pgDumpallVersion: string };
+  };
   /** What the database artifact holds when it is not pg_dump's custom format (imported dumps). */
   dumpFormat?: 'custom' | 'tar' | 'plain';
   /** Where an imported dump came from and how it was sent. */

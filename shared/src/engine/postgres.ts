@@ -250,7 +250,7 @@ export interface PgTool {
   major: number;
 }
 
-export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql';
+export type PgToolName = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
 
 /**
  * Finds the tool for a server major version: /usr/lib/postgresql/<major>/bin first, then newer

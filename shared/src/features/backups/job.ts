@@ -23,6 +23,7 @@ import { failpoint } from '../../infra/failpoints.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
 import { applyConfigurationRetention } from '../maintenance/retention.js';
 import type { JobHandlers } from '../catalog.js';
+import { backupServer } from './server.js';
 
 export const COFFRE_VERSION = '0.1.0';
 
@@ -119,8 +120,16 @@ export async function executeBackup(
   const objects: ManifestObject[] = [];
   const row: Record<string, unknown> = {};
   const manifestExtras: Partial<Manifest> = {};
+  let serverFailures: { database: string; error: string }[] = [];
 
-  if (subject.kind === 'postgres') {
+  if (subject.kind === 'postgres' && source.scope === 'server') {
+    const server = await backupServer({ backup, source, connection: subject.connection, common, targetsFor, prefix, suffix, tmpDir: ctx.config.TMP_DIR, log });
+    objects.push(...server.objects);
+    Object.assign(row, server.row);
+    Object.assign(manifestExtras, server.manifest);
+    serverFailures = server.failures;
+    writtenBefore += server.objects.reduce((sum, o) => sum + o.sizeBytes, 0);
+  } else if (subject.kind === 'postgres') {
     const key = `${prefix}/database.dump${suffix}`;
     const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR });
     log.info(
@@ -184,6 +193,11 @@ export async function executeBackup(
     ...manifestExtras,
   };
   await writeSidecars(ctx, backup.id, drivers, prefix, manifest);
+  if (serverFailures.length > 0) {
+    // The others stay stored and recorded; the run says which failed.
+    const names = serverFailures.map((f) => `"${f.database}" (${f.error})`).join(', ');
+    throw new PermanentError(`${serverFailures.length === 1 ? 'Database' : 'Databases'} ${names} could not be backed up; the other ${objects.length - 1} databases and the globals are kept in this backup.`, 'server-database-failed');
+  }
 
   await failpoint('backup.before-complete', backup.id);
   const finished = await completeRun(ctx, 'backup', backup.id, {

@@ -3,31 +3,31 @@
 // matched; files and bucket objects staged and published only then).
 import type { Backup, Restore, Source } from '../../infra/db.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
-import type { PgConnection } from '../../engine/postgres.js';
-import { runDatabaseRestore } from '../../engine/restore-pipeline.js';
-import type { TableCount } from '../../engine/counts.js';
 import { checkRestoreTarget } from './targets.js';
 import type { AppContext } from '../../infra/context.js';
 import { defaultBackupName } from '../backups/commands.js';
-import { destinationDriver } from '../destinations/destinations.js';
 import { claimRun, completeRun, failRun, recordProgress } from '../../runs/transitions.js';
 import { bucketLockKey, databaseLockKey, tryLockDatabase } from '../../infra/locks.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { runFilesRestore } from '../../engine/files-archive.js';
-import type { ArtifactSource } from '../../engine/verify-artifact.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
 import { createRunLog } from '../../runs/run-log.js';
 import { executeBackup, type BackupSubject } from '../backups/job.js';
 import { recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
 import { databaseExists } from './commands.js';
 import type { JobHandlers } from '../catalog.js';
+import { runServerRestore } from './server.js';
+import { restoreBackupInto, withEachCopy } from './copies.js';
+
+export { restoreBackupInto, withEachCopy, type ArtifactKindName } from './copies.js';
 
 /** The worker's side: lock the target, safety backup, verify, restore. */
 export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: RunHooks): Promise<RunOutcome> {
   const restore = await ctx.db.restore.findUnique({ where: { id: restoreId }, include: { backup: true, targetSource: true } });
   if (!restore || restore.status === 'completed' || restore.status === 'failed') return 'skipped';
+  if (restore.targetKind === 'server') return runServerRestore(ctx, restore, hooks);
   if (restore.targetKind !== 'database') return runArchiveRestore(ctx, restore, hooks);
   if (!restore.targetSource) {
     await failRun(ctx, 'restore', restoreId, 'The target source was deleted before the restore ran.');
@@ -51,7 +51,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       }
       await restoreBackupInto(ctx, restore.backup, target, createDatabase, hooks, log, (bytes) => {
         void recordProgress(ctx, 'restore', restoreId, bytes).catch(() => {});
-      });
+      }, restore.sourceDatabase ? { kind: `database:${restore.sourceDatabase}` } : {});
       log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
       await completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, log: log.text() });
       return 'completed';
@@ -91,85 +91,13 @@ async function takeSafetyBackup(
   log.info(`taking a safety backup of ${what} first: ${safety.name}`);
   await claimRun(ctx, 'backup', safety.id, hooks.workerId);
   try {
-    await executeBackup(ctx, safety, source, subject, { ...hooks, reportProgress: undefined }, createRunLog(hooks.logger.child({ backupId: safety.id })));
+    // The safety backup is of the one target database, even when the target source is a whole server.
+    await executeBackup(ctx, safety, { ...source, scope: 'database' }, subject, { ...hooks, reportProgress: undefined }, createRunLog(hooks.logger.child({ backupId: safety.id })));
   } catch (error) {
     await failRun(ctx, 'backup', safety.id, errorMessage(error));
     throw new PermanentError(`The safety backup of ${what} failed, so nothing was restored: ${errorMessage(error)}`);
   }
   return safety;
-}
-
-/** Verifies and restores a backup's database artifact into a target (used by restores and verifications). */
-export async function restoreBackupInto(
-  ctx: AppContext,
-  backup: Backup,
-  target: PgConnection,
-  createDatabase: boolean,
-  hooks: RunHooks,
-  log: ReturnType<typeof createRunLog>,
-  onProgress?: (bytes: number) => void,
-): Promise<void> {
-  const identities = backup.encrypted ? await ctx.identities() : [];
-  await withEachCopy(ctx, backup, 'database', log, (artifact) =>
-    runDatabaseRestore({
-      artifact,
-      compression: backup.compression,
-      identities,
-      target,
-      createDatabase,
-      type: backup.type,
-      dumpFormat: backup.dumpFormat as 'custom' | 'tar' | 'plain',
-      tables: (backup.tableCounts as unknown as TableCount[] | null) ?? [],
-      tmpDir: ctx.config.TMP_DIR,
-      signal: hooks.signal,
-      onProgress: (bytes) => onProgress?.(bytes),
-      logger: hooks.logger,
-    }),
-  );
-}
-
-/**
- * Runs `restore` on the first destination holding a good copy of an artifact: a copy that is missing
- * or damaged (a PermanentError, such as an integrity failure) is reported and the next one is tried.
- */
-export async function withEachCopy<T>(
-  ctx: AppContext,
-  backup: Backup,
-  kind: 'database' | 'files' | 'bucket',
-  log: ReturnType<typeof createRunLog>,
-  restore: (artifact: ArtifactSource) => Promise<T>,
-): Promise<T> {
-  const artifacts = await ctx.db.backupArtifact.findMany({
-    where: { backupId: backup.id, kind, deletedAt: null },
-    include: { destination: true },
-    orderBy: { createdAt: 'asc' },
-  });
-  if (artifacts.length === 0) throw new PermanentError(`Backup "${backup.name}" has no stored ${kind} artifact left.`);
-  let lastError: unknown = null;
-  for (const artifact of artifacts) {
-    const driver = destinationDriver(ctx, artifact.destination);
-    const stored = await driver.stat(artifact.key).catch(() => null);
-    if (!stored) {
-      log.warn(`destination ${artifact.destination.name} does not hold ${artifact.key}`);
-      lastError = new PermanentError(`The ${kind} artifact is missing from destination ${artifact.destination.name}.`);
-      continue;
-    }
-    log.info(`verifying and restoring the ${kind} artifact from destination ${artifact.destination.name}`);
-    try {
-      return await restore({
-        open: () => driver.get(artifact.key),
-        storedSizeBytes: stored.sizeBytes,
-        sizeBytes: Number(artifact.sizeBytes),
-        checksumSha256: artifact.checksumSha256,
-        encrypted: backup.encrypted,
-      });
-    } catch (error) {
-      lastError = error;
-      log.warn(`restore from ${artifact.destination.name} failed: ${errorMessage(error)}`);
-      if (!(error instanceof PermanentError) || artifacts.length === 1) throw error;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new PermanentError('No destination holds a usable copy of the artifact.');
 }
 
 /**
