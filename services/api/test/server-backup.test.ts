@@ -135,6 +135,24 @@ describe('a server backup', () => {
     expect(res.body.error.message).toMatch(/backup of a whole server: say which database to restore .*"café_ünï"/);
   });
 
+  it('run by a role that may not read every database or pg_authid: fails naming the database, keeps the others, and says the role passwords are left out', async () => {
+    await withClient(origin.url('postgres'), async (client) => {
+      await client.query('CREATE ROLE backup_user LOGIN IN ROLE app_reader');
+    });
+    const limited = await admin('post', '/api/sources').send({ name: 'whole-origin-limited', url: origin.url('postgres').replace('postgres@', 'backup_user@'), scope: 'server', excludeDatabases: ['postgres', 'shop'] });
+    expect(limited.status).toBe(201);
+    const res = await admin('post', '/api/backups').send({ sourceId: limited.body.id });
+    const done = await waitFinished('backup', res.body.id);
+    // "logs" does not grant CONNECT to PUBLIC (set up above): pg_dump may not open it.
+    expect(done.status).toBe('failed');
+    expect(done.errorMessage).toMatch(/^Database "logs" \(.*permission denied for database.*\) could not be backed up; the other 3 databases and the globals are kept in this backup\.$/);
+    const artifacts = await stack.ctx.db.backupArtifact.findMany({ where: { backupId: res.body.id } });
+    expect(artifacts.map((a) => a.kind).sort()).toEqual(['database:analytics', 'database:café_ünï', 'database:inventory', 'globals', 'manifest', 'restore-notes']);
+    const manifest = JSON.parse(await readFile(join(stack.config.BACKUP_DIR, artifacts.find((a) => a.kind === 'manifest')!.key), 'utf8'));
+    expect(manifest.server.globals.noRolePasswords).toBe(true);
+    expect(manifest.server.failed.map((f: { database: string }) => f.database)).toEqual(['logs']);
+  });
+
   it('picks up a database created after the last run at the next run', async () => {
     await withClient(origin.url('postgres'), (client) => client.query('CREATE DATABASE newcomer'));
     const res = await admin('post', '/api/backups').send({ sourceId: serverSourceId });
