@@ -88,6 +88,23 @@ export function restoreNotes(manifest: Manifest): string {
       lines.push('This backup holds data only: restore it into a database that already has the schema, after emptying its tables.', '');
     }
   }
+  if (manifest.server) {
+    const decompress = manifest.compression === 'zstd' ? 'zstd -dc' : manifest.compression === 'gzip' ? 'gzip -dc' : 'cat';
+    const read = (file: string) => (manifest.encryption ? `age -d -i key.txt ${file} | ${decompress}` : `${decompress} ${file}`);
+    const globals = manifest.server.globals.key.split('/').pop()!;
+    lines.push(
+      '## The server',
+      '',
+      'Into a server where none of these databases exists: the globals first (roles that exist already only log an error), then each database under its own name.',
+      '',
+      '```sh',
+      `${read(globals)} | psql -X -d postgres`,
+      ...manifest.server.databases.map((d) => `${read(`databases/${d.key.split('/').pop()!}`)} | pg_restore --create --exit-on-error -d postgres   # ${d.name}`),
+      '```',
+      '',
+    );
+    if (manifest.server.globals.noRolePasswords) lines.push('The roles were saved without their passwords (the backup role may not read pg_authid): set them again after the restore.', '');
+  }
   const files = manifest.objects.find((o) => o.kind === 'files');
   if (files) {
     const name = files.key.split('/').pop()!;
