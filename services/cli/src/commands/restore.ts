@@ -152,7 +152,12 @@ async function chooseTarget(api: ApiClient, backup: BackupView, options: Restore
   }
   const sourceRef = options.targetSource ?? backup.sourceId;
   if (!sourceRef) {
-    throw new CliError(`The source of "${backup.name}" (${backup.sourceName}) no longer exists: choose one with --target-source.`, ExitCode.usage);
+    throw new CliError(
+      backup.trigger === 'import'
+        ? `"${backup.name}" was imported without a source: choose where to restore it with --target-source.`
+        : `The source of "${backup.name}" (${backup.sourceName}) no longer exists: choose one with --target-source.`,
+      ExitCode.usage,
+    );
   }
   const source = await resolveSource(api, sourceRef);
   if (kind === 'bucket') return { kind, source, prefix: options.targetPrefix, sendSource: Boolean(options.targetSource) };
