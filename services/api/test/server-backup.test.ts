@@ -129,6 +129,12 @@ describe('a server backup', () => {
     expect(await dataChecksums(target.url('cafe_copy'))).toEqual(await dataChecksums(origin.url('café_ünï')));
   });
 
+  it('refuses a verification with a sentence saying how to prove it instead', async () => {
+    const res = await admin('post', `/api/backups/${backupId}/verify`).send();
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toMatch(/backup of a whole server: .*restoring it/);
+  });
+
   it('says which databases it holds when asked to restore one that it does not', async () => {
     const res = await admin('post', `/api/backups/${backupId}/restore`).send({ targetSourceId, confirm: backupName });
     expect(res.status).toBe(400);
