@@ -149,6 +149,17 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
         },
       },
     ],
+    [
+      'post /api/imports',
+      {
+        expect: { action: 'backup.import' },
+        run: (ids) => {
+          // A dump of the source made with pg_dump itself, as one made elsewhere would be.
+          const dump = execFileSync('pg_dump', ['-Fc', `--dbname=${stack.env.SOURCE_DATABASE_URL}`]);
+          return admin('post', `/api/imports?filename=elsewhere.dump&sourceId=${ids.source}`).set('Content-Type', 'application/octet-stream').send(dump);
+        },
+      },
+    ],
     ['delete /api/backups/{id}', { expect: { action: 'backup.delete' }, run: (ids) => admin('delete', `/api/backups/${ids.spare}`).send() }],
     [
       'post /api/tokens',

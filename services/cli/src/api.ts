@@ -66,7 +66,18 @@ export class ApiClient implements TypedClient {
     };
   }
 
-  private async send({ method, path, body }: ApiRequest): Promise<Response> {
+  /**
+   * Streams a file as the raw body of an upload route (imports): the file is read as it is sent,
+   * never held whole in memory.
+   */
+  async upload<K extends 'imports.create'>(name: K, input: CallInput<K>, body: Readable, sizeBytes: number): Promise<CallOutput<K>> {
+    const request = requestOf(name, input);
+    const response = await this.send(request, { body, sizeBytes });
+    if (!response.ok) throw await errorOf(response);
+    return (await response.json()) as CallOutput<K>;
+  }
+
+  private async send({ method, path, body }: ApiRequest, upload?: { body: Readable; sizeBytes: number }): Promise<Response> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.settings.token}`,
       Accept: 'application/json',
@@ -74,8 +85,13 @@ export class ApiClient implements TypedClient {
       'X-Coffre-Client': 'cli',
     };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (upload) {
+      headers['Content-Type'] = 'application/octet-stream';
+      headers['Content-Length'] = String(upload.sizeBytes);
+    }
     try {
-      return await fetch(`${this.settings.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const payload = upload ? (Readable.toWeb(upload.body) as unknown as ReadableStream) : body === undefined ? undefined : JSON.stringify(body);
+      return await fetch(`${this.settings.url}${path}`, { method, headers, body: payload, ...(upload ? { duplex: 'half' } : {}) } as RequestInit);
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason = cause?.code ?? cause?.message ?? (error as Error).message;

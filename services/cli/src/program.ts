@@ -10,6 +10,7 @@ import { sourceCommand } from './commands/source.js';
 import { loginCommand, whoamiCommand } from './commands/login.js';
 import { cleanupCommand, storageCommand } from './commands/maintenance.js';
 import { restoreCommand } from './commands/restore.js';
+import { importCommand } from './commands/import.js';
 import { CliError, ExitCode, exitCodeHelp, type ExitCodeValue } from './exit-codes.js';
 
 const settingsHelp = `Settings:
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   for (const command of [
     backupCommand(),
     restoreCommand(),
+    importCommand(),
     configCommand(),
     sourceCommand(),
     destinationCommand(),

@@ -1,7 +1,7 @@
 // Backups: the request of one, the history's filters, a backup as shown, the statistics and the
 // daily series of the dashboard, and the download of an artifact.
 import { z } from 'zod';
-import { artifactKinds, backupTriggers, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
+import { artifactKinds, backupTriggers, dumpFormats, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
 import { defineRoutes } from './route.js';
 
 export const backupRequestSchema = z
@@ -72,6 +72,8 @@ export const backupSchema = z
     objectsCount: z.number().nullable(),
     serverVersion: z.string().nullable(),
     pgDumpVersion: z.string().nullable(),
+    /** What the database artifact holds: custom (every dump coffre takes), or tar or plain (imports). */
+    dumpFormat: z.enum(dumpFormats).optional(),
     errorMessage: z.string().nullable(),
     attempts: z.number(),
     startedAt: z.string().nullable(),

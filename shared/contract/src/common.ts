@@ -12,8 +12,11 @@ export type BackupType = (typeof backupTypes)[number];
 export const runStatuses = ['pending', 'running', 'completed', 'failed'] as const;
 export type RunStatus = (typeof runStatuses)[number];
 
-export const backupTriggers = ['manual', 'schedule', 'pre-restore', 'cli'] as const;
+export const backupTriggers = ['manual', 'schedule', 'pre-restore', 'cli', 'import'] as const;
 export type BackupTrigger = (typeof backupTriggers)[number];
+
+export const dumpFormats = ['custom', 'tar', 'plain'] as const;
+export type DumpFormatName = (typeof dumpFormats)[number];
 
 export const compressionNames = ['zstd', 'gzip', 'none'] as const;
 export type CompressionName = (typeof compressionNames)[number];

@@ -8,6 +8,7 @@ export * from './schedule.js';
 export * from './schedule-preview.js';
 export * from './route.js';
 export * from './backups.js';
+export * from './imports.js';
 export * from './runs.js';
 export * from './configurations.js';
 export * from './storage.js';

@@ -21,6 +21,8 @@ export interface RouteDef {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** A raw request body (an upload) instead of JSON: its content type, as documented. */
+  upload?: { contentType: string; description: string };
   responses: Record<number, RouteAnswer>;
   /** Where what it creates lives (the Location of its answer): a path whose :id is the answer's id. */
   location?: string;

@@ -6,6 +6,7 @@ import { authRoutes, loginRoutes } from './auth.js';
 import { backupRoutes } from './backups.js';
 import { configurationRoutes } from './configurations.js';
 import { dashboardRoutes } from './dashboard.js';
+import { importRoutes } from './imports.js';
 import { notificationRoutes } from './notifications.js';
 import { operationRoutes } from './operations.js';
 import { runRoutes } from './runs.js';
@@ -14,6 +15,7 @@ import { storageRoutes } from './storage.js';
 /** The documented API (the OpenAPI document lists exactly these). */
 export const routes = {
   ...backupRoutes,
+  ...importRoutes,
   ...runRoutes,
   ...storageRoutes,
   ...configurationRoutes,

@@ -24,6 +24,10 @@ export const restoreRequestSchema = z
     targetPrefix: z.string().max(200).refine(hasNoDotSegments, dotSegmentsMessage).optional(),
     /** Admins only: allows a restore into postgres, template0 or template1 (never into coffre's own database). */
     allowSystemDatabase: z.boolean().optional(),
+    /** A server backup: the one database of it to restore (into targetDatabase, by default its own name). */
+    database: z.string().min(1).max(63).optional(),
+    /** A server backup: every database of it plus the globals, into the target source's server; none of them may exist there. */
+    allDatabases: z.boolean().optional(),
     confirm: z.string().max(300),
   })
   .strict()

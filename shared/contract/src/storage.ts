@@ -45,9 +45,20 @@ const postgresUrl = z
 
 const sourceBucket = bucketFields('must be a valid bucket name');
 
+const databasePatterns = z.array(z.string().trim().min(1).max(63)).max(100);
+
+/** A PostgreSQL source that is a whole server: every database (templates excluded) plus the globals. */
+const serverScope = {
+  scope: z.enum(['database', 'server']).optional(),
+  /** Database name patterns (`*` any characters) a server source backs up; none: every database. */
+  includeDatabases: databasePatterns.optional(),
+  /** Database name patterns a server source leaves out. */
+  excludeDatabases: databasePatterns.optional(),
+};
+
 export const sourceInputSchema = z
   .union([
-    z.object({ name: sourceNameSchema, kind: z.literal('postgres').optional(), url: postgresUrl }).strict(),
+    z.object({ name: sourceNameSchema, kind: z.literal('postgres').optional(), url: postgresUrl, ...serverScope }).strict(),
     z.object({ name: sourceNameSchema, kind: z.literal('s3'), ...sourceBucket }).strict(),
   ])
   .meta({ id: 'SourceInput' });
@@ -58,6 +69,7 @@ export const sourceUpdateSchema = z
     name: sourceNameSchema.optional(),
     url: postgresUrl.optional(),
     password: z.string().min(1).max(500).optional().describe("PostgreSQL sources: a new password put into the URL (the stored one, or the url given), the rest kept"),
+    ...serverScope,
     ...bucketChanges(sourceBucket),
   })
   .strict()
@@ -70,6 +82,9 @@ export const sourceSchema = z
     name: z.string(),
     kind: z.enum(['postgres', 's3']),
     url: z.string().describe('the URL with its password masked'),
+    scope: z.enum(['database', 'server']).optional(),
+    includeDatabases: z.array(z.string()).optional(),
+    excludeDatabases: z.array(z.string()).optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -3,7 +3,8 @@ import type { CompressionKind } from './compression.js';
 import type { TableCount } from './counts.js';
 
 export interface ManifestObject {
-  kind: 'database' | 'files' | 'bucket';
+  /** A server backup's databases are `database:<name>`, beside its `globals`. */
+  kind: 'database' | 'files' | 'bucket' | 'globals' | `database:${string}`;
   key: string;
   sizeBytes: number;
   checksumSha256: string;
@@ -25,6 +26,16 @@ export interface Manifest {
   objects: ManifestObject[];
   counts: { tables?: number; records?: number | null; files?: number; objects?: number };
   tables?: TableCount[];
+  /** A server backup: its databases (each its own object) and its globals. */
+  server?: {
+    databases: { name: string; key: string; tables: number; records: number | null }[];
+    failed: { database: string; error: string }[];
+    globals: { key: string; noRolePasswords: boolean; pgDumpallVersion: string };
+  };
+  /** What the database artifact holds when it is not pg_dump's custom format (imported dumps). */
+  dumpFormat?: 'custom' | 'tar' | 'plain';
+  /** Where an imported dump came from and how it was sent. */
+  imported?: { filename: string | null; compression: CompressionKind; encrypted: boolean; uploadBytes: number; dumpBytes: number };
 }
 
 export function manifestJson(manifest: Manifest): string {
@@ -61,7 +72,9 @@ export function restoreNotes(manifest: Manifest): string {
       '',
       '   ```sh',
       '   createdb restored',
-      `   ${input} | pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction -d restored`,
+      manifest.dumpFormat === 'plain'
+        ? `   ${input} | psql -X -v ON_ERROR_STOP=1 --single-transaction -d restored`
+        : `   ${input} | pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction -d restored`,
       '   ```',
       '',
     );
@@ -74,6 +87,23 @@ export function restoreNotes(manifest: Manifest): string {
     if (manifest.type === 'data') {
       lines.push('This backup holds data only: restore it into a database that already has the schema, after emptying its tables.', '');
     }
+  }
+  if (manifest.server) {
+    const decompress = manifest.compression === 'zstd' ? 'zstd -dc' : manifest.compression === 'gzip' ? 'gzip -dc' : 'cat';
+    const read = (file: string) => (manifest.encryption ? `age -d -i key.txt ${file} | ${decompress}` : `${decompress} ${file}`);
+    const globals = manifest.server.globals.key.split('/').pop()!;
+    lines.push(
+      '## The server',
+      '',
+      'Into a server where none of these databases exists: the globals first (roles that exist already only log an error), then each database under its own name.',
+      '',
+      '```sh',
+      `${read(globals)} | psql -X -d postgres`,
+      ...manifest.server.databases.map((d) => `${read(`databases/${d.key.split('/').pop()!}`)} | pg_restore --create --exit-on-error -d postgres   # ${d.name}`),
+      '```',
+      '',
+    );
+    if (manifest.server.globals.noRolePasswords) lines.push('The roles were saved without their passwords (the backup role may not read pg_authid): set them again after the restore.', '');
   }
   const files = manifest.objects.find((o) => o.kind === 'files');
   if (files) {

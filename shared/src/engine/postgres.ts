@@ -250,7 +250,7 @@ export interface PgTool {
   major: number;
 }
 
-export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql';
+export type PgToolName = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
 
 /**
  * Finds the tool for a server major version: /usr/lib/postgresql/<major>/bin first, then newer
@@ -304,3 +304,9 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
+
+/** The newest installed client tool: it reads what every older pg_dump wrote (imported dumps). */
+export async function resolveNewestPgTool(tool: PgToolName, searchRoot = '/usr/lib/postgresql'): Promise<PgTool> {
+  const installed = (await readdir(searchRoot).catch(() => [] as string[])).map(Number).filter((major) => Number.isInteger(major) && major > 0);
+  return resolvePgTool(tool, installed.length ? Math.max(...installed) : 0, searchRoot);
+}

@@ -23,6 +23,14 @@ export interface DatabaseRestoreInput extends ArtifactReadOptions {
   createDatabase: boolean;
   /** What the artifact holds: a data-only artifact empties the tables it fills first. */
   type: BackupType;
+  /** What the artifact holds: pg_dump's custom format (every backup coffre takes), or an imported tar archive or plain script. */
+  dumpFormat?: 'custom' | 'tar' | 'plain';
+  /**
+   * Server restores: `globals` feeds pg_dumpall's globals to psql, where a role that exists already
+   * (the one restoring, at least) is not an error; `create` lets pg_restore create the database under
+   * its own name, owner and privileges (the target connection names the maintenance database).
+   */
+  serverPart?: 'globals' | 'create';
   /** The tables the backup recorded (needed for data-only restores). */
   tables?: DumpedTable[];
   tmpDir: string;
@@ -39,13 +47,14 @@ export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<D
   const { target, logger } = input;
   await precheckArtifact(input.artifact, input.identities);
   const server = await withPgClient(target, (client) => detectServerVersion(client), 'postgres');
-  const tool = await resolvePgTool(input.type === 'data' ? 'psql' : 'pg_restore', server.major);
+  const plain = input.dumpFormat === 'plain' || input.serverPart === 'globals';
+  const tool = await resolvePgTool(input.type === 'data' || plain ? 'psql' : 'pg_restore', server.major);
   const pgRestore = input.type === 'data' ? await resolvePgTool('pg_restore', server.major) : tool;
   if (input.createDatabase) await createDatabase(target);
-  else await assertDatabaseExists(target);
+  else if (!input.serverPart) await assertDatabaseExists(target);
 
   try {
-    await streamIntoDatabase(input, pgRestore.path, input.type === 'data' ? tool.path : null);
+    await streamIntoDatabase(input, pgRestore.path, input.type === 'data' || plain ? tool.path : null);
     logger.info({ bytes: input.artifact.sizeBytes }, 'restored: every byte read was the recorded size and SHA-256, every chunk authenticated');
   } catch (error) {
     if (input.createDatabase) await dropDatabase(target).catch((dropError: Error) => logger.warn({ err: dropError }, 'could not drop the new database'));
@@ -101,6 +110,20 @@ function startDatabaseWriter(
   pgRestorePath: string,
   psqlPath: string | null,
 ): { writer: RunningTool; stdin: Writable } {
+  if (input.serverPart === 'globals' && psqlPath) {
+    const psql = chain.watch(startTool('psql', psqlPath, ['-X', '-q', '-f', '-', dbname], { env, stdio: ['pipe', 'ignore', 'pipe'] }));
+    return { writer: psql, stdin: psql.child.stdin! };
+  }
+  if (input.serverPart === 'create') {
+    const args = ['--create', '--exit-on-error', '--no-password', dbname];
+    const restore = chain.watch(startTool('pg_restore', pgRestorePath, args, { env, stdio: ['pipe', 'ignore', 'pipe'] }));
+    return { writer: restore, stdin: restore.child.stdin! };
+  }
+  if (input.dumpFormat === 'plain' && psqlPath) {
+    // A plain script goes straight into psql, in one transaction that any error rolls back.
+    const psql = chain.watch(startTool('psql', psqlPath, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-', dbname], { env, stdio: ['pipe', 'ignore', 'pipe'] }));
+    return { writer: psql, stdin: psql.child.stdin! };
+  }
   if (!psqlPath) {
     const args = ['--clean', '--if-exists', '--no-owner', '--exit-on-error', '--single-transaction', '--no-password', dbname];
     const restore = chain.watch(startTool('pg_restore', pgRestorePath, args, { env, stdio: ['pipe', 'ignore', 'pipe'] }));

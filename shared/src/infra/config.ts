@@ -46,6 +46,8 @@ export const environmentSchema = z.object({
     .transform((v) => resolve(v)),
   /** How many backups outside any configuration are kept (the newest ones). */
   MAX_BACKUPS: positiveInt(30),
+  /** The largest dump an import may upload, in bytes, as sent (compressed and encrypted or not). Default 20 GiB. */
+  IMPORT_MAX_BYTES: positiveInt(20 * 1024 ** 3),
   /** Registers (or updates) a source named `default` with this URL at start. */
   SOURCE_DATABASE_URL: postgresUrl.optional(),
   /** age public keys (age1…) every new encrypted artifact is encrypted to; commas or spaces between them. */

@@ -6,7 +6,7 @@
 // from what the code accepts.
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   NotFoundError,
   ValidationError,
@@ -134,6 +134,7 @@ function document(registry: OpenAPIRegistry, spec: RouteDef): void {
       ...(spec.params ? { params: spec.params } : {}),
       ...(spec.query ? { query: spec.query } : {}),
       ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } } } } : {}),
+      ...(spec.upload ? { body: { description: spec.upload.description, required: true, content: { [spec.upload.contentType]: { schema: z.string().meta({ format: 'binary' }) } } } } : {}),
     },
     responses,
   });

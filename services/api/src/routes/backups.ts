@@ -9,6 +9,8 @@ import {
   deleteBackup,
   findArtifactCopies,
   getBackup,
+  importDump,
+  AppError,
   listBackups,
   openArtifactCopy,
   requestBackup,
@@ -17,6 +19,7 @@ import {
   restoreToApi,
   retryBackup,
   verificationToApi,
+  type Actor,
   type AppContext,
   type ParsedInput,
 } from '@coffre/shared';
@@ -38,6 +41,26 @@ export function backupRoutes(api: Api, ctx: AppContext): void {
   api.route('backups.verify', async ({ params }, { actor }) => verificationToApi(await requestVerification(ctx, params.id, actor)));
   api.route('backups.retry', async ({ params }, { actor }) => backupToApi(await retryBackup(ctx, params.id, actor)));
   api.route('backups.delete', ({ params }, { actor }) => deleteBackup(ctx, params.id, actor));
+  api.route('imports.create', async ({ query }, { req, res, actor }) => backupToApi(await importUpload(ctx, query, req, res, actor)));
+}
+
+/** The request body, streamed as it arrives: an upload cut off by the client stops the import. */
+async function importUpload(ctx: AppContext, query: ParsedInput<'imports.create'>['query'], req: Request, res: Response, actor: Actor) {
+  if (!req.is('application/octet-stream')) {
+    throw new AppError(415, 'unsupported_media_type', 'Send the dump file as the raw request body with Content-Type: application/octet-stream (for example curl --data-binary @shop.dump).');
+  }
+  // A client that goes away before the answer stops the import (the request itself closes on a refusal too).
+  const stop = new AbortController();
+  const onClose = () => {
+    if (!res.writableEnded) stop.abort();
+  };
+  res.once('close', onClose);
+  const declared = req.get('content-length');
+  try {
+    return await importDump(ctx, req, query, actor, { signal: stop.signal, declaredBytes: declared ? Number(declared) : undefined });
+  } finally {
+    res.off('close', onClose);
+  }
 }
 
 async function download(ctx: AppContext, { params, query }: ParsedInput<'backups.download'>, req: Request, res: Response): Promise<void> {

@@ -17,7 +17,7 @@ import { resolveBackup, resolveConfiguration, resolveSource } from '../resolve.j
 
 const backupTypes = ['full', 'schema', 'data'];
 const statuses = ['pending', 'running', 'completed', 'failed'];
-const triggers = ['manual', 'schedule', 'pre-restore', 'cli'];
+const triggers = ['manual', 'schedule', 'pre-restore', 'cli', 'import'];
 const artifacts = ['database', 'files', 'bucket', 'manifest', 'restore-notes'];
 
 export function backupCommand(): Command {

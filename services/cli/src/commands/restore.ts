@@ -21,6 +21,9 @@ interface RestoreOptions {
   targetDatabase?: string;
   targetPath?: string;
   targetPrefix?: string;
+  /** A server backup: one of its databases, or all of them plus the globals. */
+  database?: string;
+  allDatabases?: boolean;
   yes?: boolean;
   wait: boolean;
   json?: boolean;
@@ -37,6 +40,8 @@ export function restoreCommand(): Command {
     .option('-d, --target-database <database>', 'restore into this database (default: the target source\'s database); created when missing')
     .option('--target-path <dir>', 'files: the absolute directory to recreate the archived files in (under FILES_ROOTS)')
     .option('--target-prefix <prefix>', 'bucket: the key prefix to put the objects under (default: the target source\'s prefix)')
+    .option('--database <name>', 'a backup of a whole server: the one database of it to restore (into --target-database, by default its own name)')
+    .option('--all-databases', 'a backup of a whole server: every database under its own name plus the globals, into --target-source (none of them may exist there)')
     .option('-y, --yes', 'confirm without asking (sends the backup\'s name as the confirmation)')
     .option('--no-wait', 'return once the restore is queued')
     .option('--json', 'print the restore as JSON')
@@ -60,7 +65,7 @@ export function restoreCommand(): Command {
       const target = await chooseTarget(api, backup, options, wizard);
       explain(backup, target);
       const confirm = await confirmation(backup, options);
-      const restore = await requestRestore(api, backup, target, confirm);
+      const restore = await requestRestore(api, backup, target, confirm, options);
       if (!options.wait) {
         if (options.json) printJson(restore);
         else printLine(`Restore ${restore.id} queued; follow it with: coffre restore status ${restore.id}`);
@@ -164,7 +169,12 @@ async function chooseTarget(api: ApiClient, backup: BackupView, options: Restore
   }
   const sourceRef = options.targetSource ?? backup.sourceId;
   if (!sourceRef) {
-    throw new CliError(`The source of "${backup.name}" (${backup.sourceName}) no longer exists: choose one with --target-source.`, ExitCode.usage);
+    throw new CliError(
+      backup.trigger === 'import'
+        ? `"${backup.name}" was imported without a source: choose where to restore it with --target-source.`
+        : `The source of "${backup.name}" (${backup.sourceName}) no longer exists: choose one with --target-source.`,
+      ExitCode.usage,
+    );
   }
   const source = await resolveSource(api, sourceRef);
   if (kind === 'bucket') return { kind, source, prefix: options.targetPrefix, sendSource: Boolean(options.targetSource) };
@@ -236,12 +246,14 @@ async function confirmation(backup: BackupView, options: RestoreOptions): Promis
   return backup.name;
 }
 
-async function requestRestore(api: ApiClient, backup: BackupView, target: Target, confirm: string): Promise<RestoreView> {
+async function requestRestore(api: ApiClient, backup: BackupView, target: Target, confirm: string, options: RestoreOptions): Promise<RestoreView> {
   const body: RestoreRequest = { confirm, artifact: target.kind };
+  if (options.database) body.database = options.database;
+  if (options.allDatabases) body.allDatabases = true;
   if (target.kind === 'files') body.targetPath = target.path;
   else {
     if (target.sendSource) body.targetSourceId = target.source.id;
-    if (target.kind === 'database' && target.sendDatabase) body.targetDatabase = target.database;
+    if (target.kind === 'database' && target.sendDatabase && !options.allDatabases) body.targetDatabase = target.database;
     if (target.kind === 'bucket' && target.prefix !== undefined) body.targetPrefix = target.prefix;
   }
   try {

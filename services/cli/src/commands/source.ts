@@ -11,6 +11,9 @@ import { secretValue } from '../secret-input.js';
 
 interface SourceFlags extends BucketFlags {
   databaseUrl?: string;
+  server?: boolean;
+  includeDatabase?: string[];
+  excludeDatabase?: string[];
   name?: string;
   json?: boolean;
 }
@@ -51,13 +54,18 @@ export function sourceCommand(): Command {
       .argument('<name>', 'its name: letters, digits, ".", "_" and "-"')
       .option('--database-url <url>', urlHelp),
   )
+    .option('--server', 'back up the whole server of --database-url: every database (templates excluded) and the globals')
+    .option('--include-database <pattern...>', 'with --server: only databases matching these patterns (* any characters)')
+    .option('--exclude-database <pattern...>', 'with --server: leave out databases matching these patterns')
     .option('--json', 'print the source as JSON')
     .action(async (name: string, options: SourceFlags, command: Command) => {
       const api = await connect(command);
       let body: Record<string, unknown>;
       if (options.databaseUrl && hasBucketFlags(options)) throw new CliError('A source is a database (--database-url) or a bucket (--bucket …), not both.', ExitCode.usage);
-      if (options.databaseUrl) body = { name, url: await secretValue(options.databaseUrl, '--database-url') };
-      else if (hasBucketFlags(options)) body = { name, kind: 's3', ...(await bucketBody(options)) };
+      if (options.databaseUrl) {
+        body = { name, url: await secretValue(options.databaseUrl, '--database-url') };
+        if (options.server) Object.assign(body, { scope: 'server', includeDatabases: options.includeDatabase ?? [], excludeDatabases: options.excludeDatabase ?? [] });
+      } else if (hasBucketFlags(options)) body = { name, kind: 's3', ...(await bucketBody(options)) };
       else throw new CliError('Say what the source is: --database-url URL for a PostgreSQL database, or --bucket NAME (with its endpoint and keys) for a bucket.', ExitCode.usage);
       const created = await api.call('sources.create', { body: body as SourceInput });
       if (options.json) return printJson(created);

@@ -22,6 +22,11 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
+/** Tells the listeners that a request answered 401 (requests not made through this module, such as uploads). */
+export function onUnauthorizedResponse(): void {
+  for (const listener of unauthorizedListeners) listener();
+}
+
 export function csrfToken(): string | undefined {
   const match = /(?:^|;\s*)coffre_csrf=([^;]+)/.exec(document.cookie);
   return match ? decodeURIComponent(match[1]!) : undefined;
@@ -55,9 +60,7 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError(0, 'network', 'The coffre API cannot be reached: check that it is running.');
   }
-  if (response.status === 401 && !path.startsWith('/api/auth/login')) {
-    for (const listener of unauthorizedListeners) listener();
-  }
+  if (response.status === 401 && !path.startsWith('/api/auth/login')) onUnauthorizedResponse();
   if (!response.ok) throw await errorOf(response);
   if (response.status === 204) return undefined as T;
   const type = response.headers.get('content-type') ?? '';

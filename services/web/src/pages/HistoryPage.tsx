@@ -14,6 +14,8 @@ import { backupQuery, dateRangeProblem, emptyFilters, filtersFromSearch, filters
 import { formatBytes } from '../lib/format';
 import { BackupDetailsDialog } from './BackupDetailsDialog';
 import { createdColumn, durationColumn } from './runColumns';
+import { ImportDropZone } from './ImportDropZone';
+import { useAuth } from '../auth';
 
 const PAGE_SIZE = 20;
 const types: readonly BackupType[] = ['full', 'schema', 'data'];
@@ -23,6 +25,7 @@ export function HistoryPage() {
   const [search, setSearch] = useSearchParams();
   const { id } = useParams();
   const navigate = useNavigate();
+  const { can } = useAuth();
   const filters = filtersFromSearch(search);
   const [text, setText] = useState(filters.q);
   // Reset starts the filter fields afresh (a new key): a date typed halfway is in no state and in no
@@ -99,6 +102,7 @@ export function HistoryPage() {
           {rangeProblem}
         </p>
       ) : null}
+      {can('operator') ? <ImportDropZone onImported={(backup) => (reload(), openDetails(backup.id))} /> : null}
       <DataTable
         list={{ rows: data?.items, error, stale, paging: data ? { page: filters.page, pageSize: PAGE_SIZE, total: data.total, onPage: (page) => update({ page }) } : undefined }}
         columns={columns}

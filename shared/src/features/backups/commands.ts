@@ -41,6 +41,7 @@ export function backupToApi(row: BackupWithRelations, options: { withLog?: boole
     objectsCount: row.objectsCount,
     serverVersion: row.serverVersion,
     pgDumpVersion: row.pgDumpVersion,
+    dumpFormat: row.dumpFormat as BackupView['dumpFormat'],
     errorMessage: row.errorMessage,
     attempts: row.attempts,
     startedAt: iso(row.startedAt),

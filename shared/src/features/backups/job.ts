@@ -25,6 +25,7 @@ import { applyConfigurationRetention } from '../maintenance/retention.js';
 import { runTimeLimitSeconds } from '../configurations/limits.js';
 import { withinLimits } from '../../runs/limits.js';
 import type { JobHandlers } from '../catalog.js';
+import { backupServer } from './server.js';
 
 export const COFFRE_VERSION = '0.1.0';
 
@@ -127,6 +128,7 @@ export async function executeBackup(
   const objects: ManifestObject[] = [];
   const row: Record<string, unknown> = {};
   const manifestExtras: Partial<Manifest> = {};
+  let serverFailures: { database: string; error: string }[] = [];
   try {
     await writeObjects();
     if (maxBytes !== null && objects.reduce((sum, o) => sum + o.sizeBytes, 0) > maxBytes) throw new PermanentError(tooBig, 'too-big');
@@ -143,7 +145,15 @@ export async function executeBackup(
 
   async function writeObjects(): Promise<void> {
 
-  if (subject.kind === 'postgres') {
+  if (subject.kind === 'postgres' && source.scope === 'server') {
+    log.phase('dumping every database');
+    const server = await backupServer({ backup, source, connection: subject.connection, common, targetsFor, prefix, suffix, tmpDir: ctx.config.TMP_DIR, log });
+    objects.push(...server.objects);
+    Object.assign(row, server.row);
+    Object.assign(manifestExtras, server.manifest);
+    serverFailures = server.failures;
+    writtenBefore += server.objects.reduce((sum, o) => sum + o.sizeBytes, 0);
+  } else if (subject.kind === 'postgres') {
     const key = `${prefix}/database.dump${suffix}`;
     log.phase('dumping');
     const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR });
@@ -212,6 +222,11 @@ export async function executeBackup(
     ...manifestExtras,
   };
   await writeSidecars(ctx, backup.id, drivers, prefix, manifest);
+  if (serverFailures.length > 0) {
+    // The others stay stored and recorded; the run says which failed.
+    const names = serverFailures.map((f) => `"${f.database}" (${f.error})`).join(', ');
+    throw new PermanentError(`${serverFailures.length === 1 ? 'Database' : 'Databases'} ${names} could not be backed up; the other ${objects.length - 1} databases and the globals are kept in this backup.`, 'server-database-failed');
+  }
 
   await failpoint('backup.before-complete', backup.id);
   const finished = await completeRun(ctx, 'backup', backup.id, {
@@ -263,7 +278,7 @@ export function storagePrefix(backup: Pick<Backup, 'id' | 'createdAt'>): string 
   return `${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${backup.id}`;
 }
 
-async function recordArtifacts(ctx: AppContext, backupId: string, destinations: Destination[], objects: ManifestObject[]): Promise<void> {
+export async function recordArtifacts(ctx: AppContext, backupId: string, destinations: Destination[], objects: ManifestObject[]): Promise<void> {
   for (const destination of destinations) {
     for (const object of objects) await recordArtifact(ctx, backupId, destination, { ...object, verifiedAt: new Date() });
   }
@@ -284,7 +299,7 @@ async function recordArtifact(
   });
 }
 
-async function writeSidecars(
+export async function writeSidecars(
   ctx: AppContext,
   backupId: string,
   drivers: { destination: Destination; driver: ReturnType<typeof destinationDriver> }[],

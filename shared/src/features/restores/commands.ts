@@ -67,19 +67,23 @@ export async function requestRestore(ctx: AppContext, backupId: string, request:
   if (request.allowSystemDatabase && actor.role !== 'admin') throw new ForbiddenError('allowSystemDatabase: only an admin may restore into a system database.');
   if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be restored.`);
   if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
+  if (backup.artifacts?.some((a) => a.kind === 'globals')) return requestServerRestore(ctx, backup, request, actor);
+  if (request.database || request.allDatabases) throw new ValidationError(`database and allDatabases are for backups of a whole server; "${backup.name}" is a backup of one database.`);
   const kind = request.artifact ?? (backup.artifacts?.some((a) => a.kind === 'bucket') ? 'bucket' : 'database');
   if (!backup.artifacts?.some((a) => a.kind === kind && !a.deletedAt)) {
     throw new ConflictError(`Backup "${backup.name}" holds no ${kind} artifact to restore.`);
   }
   if (kind === 'files') return requestFilesRestore(ctx, backup, request, actor);
   if (kind === 'bucket') return requestBucketRestore(ctx, backup, request, actor);
-  const targetSourceId = request.targetSourceId ?? backup.sourceId;
-  if (!targetSourceId) throw new ValidationError(`targetSourceId is required: the backup's source "${backup.sourceName}" no longer exists.`);
-  const targetSource = await ctx.db.source.findUnique({ where: { id: targetSourceId } });
-  if (!targetSource) throw new NotFoundError(`Source ${targetSourceId}`);
-  if (targetSource.kind !== 'postgres') throw new ValidationError('targetSourceId must name a PostgreSQL source.');
+  return requestDatabaseRestore(ctx, backup, request, actor, null);
+}
+
+/** One database: of a database backup, or (`sourceDatabase`) one database of a server backup. */
+async function requestDatabaseRestore(ctx: AppContext, backup: Backup, request: RestoreRequest, actor: Actor, sourceDatabase: string | null): Promise<Restore> {
+  const targetSource = await postgresTarget(ctx, backup, request);
+  const targetSourceId = targetSource.id;
   const connection = sourceConnection(ctx, targetSource);
-  const targetDatabase = request.targetDatabase ?? connection.database;
+  const targetDatabase = request.targetDatabase ?? sourceDatabase ?? connection.database;
   const allowSystemDatabase = request.allowSystemDatabase ?? false;
   await checkRequestedRestoreTarget(ctx, actor, backup.id, { ...connection, database: targetDatabase }, { allowSystemDatabase });
 
@@ -103,12 +107,48 @@ export async function requestRestore(ctx: AppContext, backupId: string, request:
       targetKind: 'database',
       targetSourceId,
       targetDatabase,
+      sourceDatabase,
       createDatabase: !exists,
       allowSystemDatabase,
       requestedBy: actor.name,
     },
   });
-  return queueRestore(ctx, restore, backup, actor, { targetSource: targetSource.name, targetDatabase, createDatabase: !exists });
+  return queueRestore(ctx, restore, backup, actor, { targetSource: targetSource.name, targetDatabase, createDatabase: !exists, ...(sourceDatabase ? { database: sourceDatabase } : {}) });
+}
+
+async function postgresTarget(ctx: AppContext, backup: Backup, request: RestoreRequest) {
+  const targetSourceId = request.targetSourceId ?? backup.sourceId;
+  if (!targetSourceId) throw new ValidationError(`targetSourceId is required: the backup's source "${backup.sourceName}" no longer exists.`);
+  const targetSource = await ctx.db.source.findUnique({ where: { id: targetSourceId } });
+  if (!targetSource) throw new NotFoundError(`Source ${targetSourceId}`);
+  if (targetSource.kind !== 'postgres') throw new ValidationError('targetSourceId must name a PostgreSQL source.');
+  return targetSource;
+}
+
+/**
+ * A backup of a whole server: one of its databases (`database`), or all of them plus the globals
+ * (`allDatabases`) into the target source's server, where none of them may exist yet.
+ */
+async function requestServerRestore(ctx: AppContext, backup: Backup & { artifacts?: { kind: string; deletedAt: Date | null }[] }, request: RestoreRequest, actor: Actor): Promise<Restore> {
+  const databases = (backup.artifacts ?? []).filter((a) => a.kind.startsWith('database:') && !a.deletedAt).map((a) => a.kind.slice('database:'.length));
+  const unique = [...new Set(databases)];
+  if (request.allDatabases) {
+    if (request.database || request.targetDatabase) throw new ValidationError('allDatabases restores every database under its own name: leave database and targetDatabase out.');
+    const targetSource = await postgresTarget(ctx, backup, request);
+    const connection = sourceConnection(ctx, targetSource);
+    for (const database of unique) await checkRequestedRestoreTarget(ctx, actor, backup.id, { ...connection, database }, { allowSystemDatabase: false });
+    const active = await ctx.db.restore.findFirst({ where: { status: { in: ['pending', 'running'] }, targetKind: 'server', targetSourceId: targetSource.id } });
+    if (active) throw new ConflictError(`A server restore into source "${targetSource.name}" is already ${active.status} (restore ${active.id}): wait for it to finish.`, 'restore_running');
+    const restore = await ctx.db.restore.create({
+      data: { backupId: backup.id, status: 'pending', targetKind: 'server', targetSourceId: targetSource.id, createDatabase: true, requestedBy: actor.name },
+    });
+    return queueRestore(ctx, restore, backup, actor, { targetSource: targetSource.name, databases: unique });
+  }
+  if (!request.database) {
+    throw new ValidationError(`"${backup.name}" is a backup of a whole server: say which database to restore (database: one of ${unique.map((d) => `"${d}"`).join(', ')}), or allDatabases: true.`);
+  }
+  if (!unique.includes(request.database)) throw new ValidationError(`database: "${backup.name}" holds no database "${request.database}" (it holds ${unique.map((d) => `"${d}"`).join(', ')}).`);
+  return requestDatabaseRestore(ctx, backup, request, actor, request.database);
 }
 
 async function requestFilesRestore(ctx: AppContext, backup: Backup, request: RestoreRequest, actor: Actor): Promise<Restore> {

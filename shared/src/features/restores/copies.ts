@@ -1,10 +1,59 @@
-// Which stored copy of an artifact a restore reads: the first destination holding a good one.
+// Reading a backup's artifacts for a restore: the first destination holding a good copy, and a
+// database artifact (a database backup's, a server backup's globals or one of its databases)
+// restored from it. Restores, server restores and verifications all read through here.
 import type { Backup } from '../../infra/db.js';
-import type { AppContext } from '../../infra/context.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
-import type { ArtifactSource } from '../../engine/verify-artifact.js';
-import type { createRunLog } from '../../runs/run-log.js';
+import type { PgConnection } from '../../engine/postgres.js';
+import { runDatabaseRestore } from '../../engine/restore-pipeline.js';
+import type { TableCount } from '../../engine/counts.js';
+import type { AppContext } from '../../infra/context.js';
 import { destinationDriver } from '../destinations/destinations.js';
+import type { ArtifactSource } from '../../engine/verify-artifact.js';
+import type { RunLog } from '../../runs/run-log.js';
+import type { RunHooks } from '../../runs/life-cycle.js';
+
+/** What a restore reads: a database, files or bucket artifact, a server backup's globals or one of its databases. */
+export type ArtifactKindName = 'database' | 'files' | 'bucket' | 'globals' | `database:${string}`;
+
+/** Verifies and restores a backup's database artifact into a target (used by restores and verifications). */
+export async function restoreBackupInto(
+  ctx: AppContext,
+  backup: Backup,
+  target: PgConnection,
+  createDatabase: boolean,
+  hooks: RunHooks,
+  log: RunLog,
+  onProgress?: (bytes: number) => void,
+  part: { kind?: ArtifactKindName; serverPart?: 'globals' | 'create' } = {},
+): Promise<void> {
+  const identities = backup.encrypted ? await ctx.identities() : [];
+  // The artifact is checked (header, size) before its bytes flow; they are checked as they load.
+  log.phase('checking the artifact');
+  let loading = false;
+  await withEachCopy(ctx, backup, part.kind ?? 'database', log, (artifact) =>
+    runDatabaseRestore({
+      serverPart: part.serverPart,
+      artifact,
+      compression: backup.compression,
+      identities,
+      target,
+      createDatabase,
+      type: backup.type,
+      dumpFormat: backup.dumpFormat as 'custom' | 'tar' | 'plain',
+      tables: (backup.tableCounts as unknown as TableCount[] | null) ?? [],
+      tmpDir: ctx.config.TMP_DIR,
+      signal: hooks.signal,
+      onProgress: (bytes) => {
+        if (!loading && bytes > 0) {
+          loading = true;
+          log.phase('loading');
+        }
+        onProgress?.(bytes);
+      },
+      logger: hooks.logger,
+    }),
+  );
+}
 
 /**
  * Runs `restore` on the first destination holding a good copy of an artifact: a copy that is missing
@@ -13,8 +62,8 @@ import { destinationDriver } from '../destinations/destinations.js';
 export async function withEachCopy<T>(
   ctx: AppContext,
   backup: Backup,
-  kind: 'database' | 'files' | 'bucket',
-  log: ReturnType<typeof createRunLog>,
+  kind: ArtifactKindName,
+  log: RunLog,
   restore: (artifact: ArtifactSource) => Promise<T>,
 ): Promise<T> {
   const artifacts = await ctx.db.backupArtifact.findMany({

@@ -8,12 +8,13 @@ export interface RestoreTargetFields {
   targetSource?: { name: string } | null;
 }
 
-/** `database "shop"`, `directory /srv/restored`, `bucket source "media", prefix "uploads/"`. */
+/** `database "shop"`, `directory /srv/restored`, `bucket source "media", prefix "uploads/"`, a whole server. */
 export function describeRestoreTarget(row: RestoreTargetFields): string {
   if (row.targetKind === 'files') return `directory ${row.targetPath ?? '(none)'}`;
   if (row.targetKind === 'bucket') {
     const source = row.targetSource ? `bucket source "${row.targetSource.name}"` : 'its bucket';
     return row.targetPath ? `${source}, prefix "${row.targetPath}"` : source;
   }
+  if (row.targetKind === 'server') return row.targetSource ? `every database and the globals, into server source "${row.targetSource.name}"` : 'every database and the globals, into its server';
   return `database "${row.targetDatabase ?? '(none)'}"`;
 }

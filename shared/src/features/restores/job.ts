@@ -5,10 +5,9 @@
 import type { Backup, Restore, Source } from '../../infra/db.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
 import type { PgConnection } from '../../engine/postgres.js';
-import { createDatabase as createEmptyDatabase, dropDatabase, runDatabaseRestore } from '../../engine/restore-pipeline.js';
+import { createDatabase as createEmptyDatabase, dropDatabase } from '../../engine/restore-pipeline.js';
 import { swapRefusal } from '../../engine/database-swap.js';
 import { loadAndCheck, restoreBySwap } from './swap.js';
-import type { TableCount } from '../../engine/counts.js';
 import { checkRestoreTarget } from './targets.js';
 import type { AppContext } from '../../infra/context.js';
 import { defaultBackupName } from '../backups/commands.js';
@@ -18,7 +17,6 @@ import { s3KeyPrefix } from '../../storage/s3-location.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
 import { sourceBucket, sourceConnection } from '../sources/sources.js';
 import { runFilesRestore } from '../../engine/files-archive.js';
-import { withEachCopy } from './copies.js';
 import { checkFilesPath } from '../../infra/files-roots.js';
 import type { RunLog } from '../../runs/run-log.js';
 import { executeBackup, type BackupSubject } from '../backups/job.js';
@@ -27,11 +25,16 @@ import { databaseExists } from './commands.js';
 import type { JobHandlers } from '../catalog.js';
 import { runTimeLimitSeconds } from '../configurations/limits.js';
 import { startRunLimit } from '../../runs/limits.js';
+import { runServerRestore } from './server.js';
+import { restoreBackupInto, withEachCopy } from './copies.js';
+
+export { restoreBackupInto, withEachCopy, type ArtifactKindName } from './copies.js';
 
 /** The worker's side: lock the target, safety backup, verify, restore. */
 export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: RunHooks): Promise<RunOutcome> {
   const restore = await ctx.db.restore.findUnique({ where: { id: restoreId }, include: { backup: true, targetSource: true } });
   if (!restore || restore.status === 'completed' || restore.status === 'failed') return 'skipped';
+  if (restore.targetKind === 'server') return runServerRestore(ctx, restore, hooks);
   if (restore.targetKind !== 'database') return runArchiveRestore(ctx, restore, hooks);
   if (!restore.targetSource) {
     await failRun(ctx, 'restore', restoreId, 'The target source was deleted before the restore ran.');
@@ -54,13 +57,19 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       const done = (data: { method: string; keptDatabase?: string; swapMs?: number }) =>
         completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, ...data, log: log.text() }).then(() => 'completed' as const);
       const whole = restore.backup.type !== 'data';
-      if (createDatabase && whole) {
+      // pg_restore --jobs reads coffre's own custom-format dumps; an imported tar or plain SQL dump, and
+      // one database of a server backup, are restored by today's path (one transaction).
+      const parallel = whole && restore.backup.dumpFormat === 'custom' && !restore.sourceDatabase;
+      if (whole && !parallel) {
+        log.info(restore.sourceDatabase ? `database "${restore.sourceDatabase}" of a server backup is restored in one transaction` : `an imported ${restore.backup.dumpFormat} dump is restored in one transaction`);
+      }
+      if (createDatabase && parallel) {
         log.info(`database "${target.database}" does not exist: it is created and loaded with pg_restore --jobs=${ctx.config.RESTORE_JOBS}`);
         await restoreIntoNewDatabase(ctx, restore, target, hooks, log, onProgress);
         log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
         return await done({ method: 'new-database' });
       }
-      if (!createDatabase && whole) {
+      if (!createDatabase && parallel) {
         const refusal = await swapRefusal(target);
         if (!refusal) {
           const swapped = await restoreBySwap(ctx, restore, target, hooks, log, onProgress);
@@ -78,7 +87,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       } else {
         log.info(`database "${target.database}" does not exist: it will be created, so no safety backup is needed`);
       }
-      await restoreBackupInto(ctx, restore.backup, target, createDatabase, hooks, log, onProgress);
+      await restoreBackupInto(ctx, restore.backup, target, createDatabase, hooks, log, onProgress, restore.sourceDatabase ? { kind: `database:${restore.sourceDatabase}` } : {});
       log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
       return await done({ method: createDatabase ? 'new-database' : 'in-place' });
     } catch (caught) {
@@ -138,49 +147,13 @@ async function takeSafetyBackup(
   log.info(`taking a safety backup of ${what} first: ${safety.name}`);
   await claimRun(ctx, 'backup', safety.id, hooks.workerId);
   try {
-    await executeBackup(ctx, safety, source, subject, { ...hooks, reportProgress: undefined }, createLiveRunLog(ctx, 'backup', safety.id, hooks.logger.child({ backupId: safety.id })));
+    // The safety backup is of the one target database, even when the target source is a whole server.
+    await executeBackup(ctx, safety, { ...source, scope: 'database' }, subject, { ...hooks, reportProgress: undefined }, createLiveRunLog(ctx, 'backup', safety.id, hooks.logger.child({ backupId: safety.id })));
   } catch (error) {
     await failRun(ctx, 'backup', safety.id, errorMessage(error));
     throw new PermanentError(`The safety backup of ${what} failed, so nothing was restored: ${errorMessage(error)}`);
   }
   return safety;
-}
-
-/** Verifies and restores a backup's database artifact into a target (used by restores and verifications). */
-export async function restoreBackupInto(
-  ctx: AppContext,
-  backup: Backup,
-  target: PgConnection,
-  createDatabase: boolean,
-  hooks: RunHooks,
-  log: RunLog,
-  onProgress?: (bytes: number) => void,
-): Promise<void> {
-  const identities = backup.encrypted ? await ctx.identities() : [];
-  // The artifact is checked (header, size) before its bytes flow; they are checked as they load.
-  log.phase('checking the artifact');
-  let loading = false;
-  await withEachCopy(ctx, backup, 'database', log, (artifact) =>
-    runDatabaseRestore({
-      artifact,
-      compression: backup.compression,
-      identities,
-      target,
-      createDatabase,
-      type: backup.type,
-      tables: (backup.tableCounts as unknown as TableCount[] | null) ?? [],
-      tmpDir: ctx.config.TMP_DIR,
-      signal: hooks.signal,
-      onProgress: (bytes) => {
-        if (!loading && bytes > 0) {
-          loading = true;
-          log.phase('loading');
-        }
-        onProgress?.(bytes);
-      },
-      logger: hooks.logger,
-    }),
-  );
 }
 
 /**

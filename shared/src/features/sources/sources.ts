@@ -24,6 +24,7 @@ export function sourceToApi(source: Source): SourceView {
     name: source.name,
     kind: source.kind,
     url: source.urlMasked,
+    ...(source.kind === 'postgres' ? { scope: source.scope as 'database' | 'server', includeDatabases: source.includeDatabases, excludeDatabases: source.excludeDatabases } : {}),
     createdAt: source.createdAt.toISOString(),
     updatedAt: source.updatedAt.toISOString(),
   };
@@ -41,15 +42,22 @@ export async function createSource(ctx: AppContext, request: SourceInput, actor:
     return sources.create(ctx, actor, { name, kind: 's3', ...sealedBucket(ctx, settings) });
   }
   validatePostgresUrl(request.url);
-  return sources.create(ctx, actor, { name: request.name, kind: 'postgres', urlEncrypted: ctx.secrets.seal(request.url), urlMasked: maskPostgresUrl(request.url) });
+  return sources.create(ctx, actor, {
+    name: request.name,
+    kind: 'postgres',
+    urlEncrypted: ctx.secrets.seal(request.url),
+    urlMasked: maskPostgresUrl(request.url),
+    ...serverScopeOf(request),
+  });
 }
 
 export async function updateSource(ctx: AppContext, id: string, changes: SourceUpdate, actor: Actor): Promise<Source> {
   const before = await getSource(ctx, id);
-  const { name, url: givenUrl, password, ...bucketChanges } = changes;
+  const { name, url: givenUrl, password, scope, includeDatabases, excludeDatabases, ...bucketChanges } = changes;
   await sources.refuseTakenName(ctx, name, before);
-  const data: { name?: string; urlEncrypted?: string; urlMasked?: string } = name ? { name } : {};
+  const data: { name?: string; urlEncrypted?: string; urlMasked?: string; scope?: string; includeDatabases?: string[]; excludeDatabases?: string[] } = name ? { name } : {};
   if (before.kind === 'postgres') {
+    Object.assign(data, serverScopeOf({ scope, includeDatabases, excludeDatabases }));
     if (Object.keys(bucketChanges).length) throw new ValidationError(`${Object.keys(bucketChanges).join(', ')}: not a setting of a PostgreSQL source (change its url).`);
     const url = password ? withPassword(givenUrl ?? ctx.secrets.open(before.urlEncrypted), password) : givenUrl;
     if (url) {
@@ -75,6 +83,15 @@ function withPassword(url: string, password: string): string {
   } catch {
     throw new ValidationError('url: is not a valid URL, so no password can be put in it.');
   }
+}
+
+/** The server-scope columns a request sets (patterns only mean something for a server source). */
+function serverScopeOf(request: { scope?: 'database' | 'server'; includeDatabases?: string[]; excludeDatabases?: string[] }) {
+  return {
+    ...(request.scope ? { scope: request.scope } : {}),
+    ...(request.includeDatabases ? { includeDatabases: request.includeDatabases } : {}),
+    ...(request.excludeDatabases ? { excludeDatabases: request.excludeDatabases } : {}),
+  };
 }
 
 export async function deleteSource(ctx: AppContext, id: string, actor: Actor): Promise<void> {

@@ -53,10 +53,19 @@ export async function requestVerification(ctx: AppContext, backupId: string, act
   const backup = await getBackup(ctx, backupId);
   if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be verified.`);
   if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
+  if (backup.artifacts?.some((a) => a.kind === 'globals')) {
+    throw new ConflictError(`Backup "${backup.name}" is a backup of a whole server: verifications restore one database, so prove it by restoring it (allDatabases) into a scratch server, or one of its databases into a new database.`, 'server_backup');
+  }
   if (backup.type === 'data') {
     throw new ValidationError(`Backup "${backup.name}" holds data only: it cannot be restored into an empty database on its own, so it cannot be verified.`);
   }
-  if (!backup.sourceId) throw new ConflictError(`The source of backup "${backup.name}" was deleted: there is no server to verify it on.`);
+  if (!backup.sourceId) {
+    throw new ConflictError(
+      backup.trigger === 'import'
+        ? `Backup "${backup.name}" was imported without a source: there is no server to verify it on (import with sourceId, or restore it into a database).`
+        : `The source of backup "${backup.name}" was deleted: there is no server to verify it on.`,
+    );
+  }
   const active = await ctx.db.verification.findFirst({ where: { backupId, status: { in: ['pending', 'running'] } } });
   if (active) return active;
   const verification = await ctx.db.verification.create({ data: { backupId, status: 'pending', trigger, requestedBy: actor.name } });
@@ -94,5 +103,9 @@ export async function verifyNewestBackup(ctx: AppContext, configurationId: strin
     orderBy: { completedAt: 'desc' },
   });
   if (!newest) return null;
-  return requestVerification(ctx, newest.id, actor, 'schedule');
+  // A server backup is proved by a restore, not a verification: the schedule passes over it.
+  return requestVerification(ctx, newest.id, actor, 'schedule').catch((error: unknown) => {
+    if (error instanceof ConflictError && error.code === 'server_backup') return null;
+    throw error;
+  });
 }

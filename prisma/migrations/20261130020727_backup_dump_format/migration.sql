@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Backup" ADD COLUMN     "dumpFormat" TEXT NOT NULL DEFAULT 'custom';
