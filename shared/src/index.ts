@@ -36,6 +36,8 @@ export * from './features/restores/commands.js';
 export * from './features/restores/job.js';
 export * from './features/auth/auth.js';
 export * from './features/auth/sessions.js';
+export * from './features/auth/oidc.js';
+export * from './features/auth/totp.js';
 export * from './features/audit/refusals.js';
 export * from './features/configurations/firings.js';
 export * from './storage/s3-location.js';

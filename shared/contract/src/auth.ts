@@ -14,6 +14,8 @@ export const actorSchema = z.object({ name: z.string(), role: z.enum(roles), typ
 export type ActorView = z.infer<typeof actorSchema>;
 
 export const loginAnswerSchema = z.object({ actor: actorSchema, csrfToken: z.string() });
+/** A password user with two-factor authentication: no session yet, the code is asked next (auth.login.totp). */
+export const secondFactorNeededSchema = z.object({ secondFactor: z.literal('totp'), challenge: z.string().describe('send it back with the code; valid 5 minutes') });
 
 export const tokenRequestSchema = z
   .object({
@@ -177,7 +179,9 @@ export const loginRoutes = defineRoutes({
     tag,
     access: 'public',
     body: loginSchema,
-    responses: { 200: { description: 'The session cookie is set; the CSRF token is in the answer.', schema: loginAnswerSchema } },
+    responses: {
+      200: { description: 'The session cookie is set and the CSRF token is in the answer; or, with two-factor authentication, the challenge for the code.', schema: z.union([loginAnswerSchema, secondFactorNeededSchema]) },
+    },
   },
   'auth.logout': {
     method: 'post',

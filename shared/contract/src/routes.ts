@@ -9,6 +9,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { notificationRoutes } from './notifications.js';
 import { operationRoutes } from './operations.js';
 import { runRoutes } from './runs.js';
+import { ssoRoutes } from './sso.js';
 import { storageRoutes } from './storage.js';
 
 /** The documented API (the OpenAPI document lists exactly these). */
@@ -19,6 +20,7 @@ export const routes = {
   ...configurationRoutes,
   ...notificationRoutes,
   ...authRoutes,
+  ...ssoRoutes,
   ...auditRoutes,
   ...operationRoutes,
   ...dashboardRoutes,
