@@ -2,14 +2,15 @@
 // loopback port, its own login and consent pages): the login page's "Sign in with …" button, the
 // authorization code flow with PKCE ending logged in as the role OIDC_ROLE_MAP gives the account's
 // groups, the role following the groups at the next login, and refusals: no mapped group, a forged
-// state, a callback in a browser that started no login, a code issued to another client, and ID
-// tokens of another issuer or another audience.
+// state, a callback replayed in a browser that started no login, a code issued to another client, an
+// answer from another issuer than the configured one, and an ID token for another audience.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { OidcClient, OidcRefusal, completeOidcLogin, oidcSettings, startOidcLogin } from '@coffre/shared';
 import { DESKTOP, launchBrowser, screenshot, type BrowserSession } from './support/browser.js';
 import { createWebStack, type WebStack } from './support/web-stack.js';
 import { freePort, startOidcProvider, type OidcTestProvider, type TestAccount } from '../../../test/support/oidc-provider.js';
+import { startHttpReceiver, type HttpReceiver } from '../../../test/support/receivers.js';
 
 const CLIENT = { client_id: 'coffre', client_secret: 'coffre-client-secret-9f3a1c' };
 const OTHER = { client_id: 'other-app', client_secret: 'other-app-secret-51d0e7' };
@@ -17,6 +18,7 @@ const accounts: Record<string, TestAccount> = {
   ada: { email: 'Ada@Example.org', groups: ['staff', 'coffre-ops'] },
   grace: { email: 'grace@example.org', groups: ['marketing'] },
   linus: { email: 'linus@example.org', groups: ['coffre-ops'] },
+  margaret: { email: 'margaret@example.org', groups: ['coffre-ops'] },
 };
 
 let web: WebStack;
@@ -24,17 +26,19 @@ let provider: OidcTestProvider;
 let otherIssuer: OidcTestProvider;
 let session: BrowserSession;
 let redirect = '';
+/** A second redirect URI of the clients: the flows that the test finishes itself come back here, untouched by coffre. */
+let capture: HttpReceiver;
 
 beforeAll(async () => {
   const port = await freePort();
   redirect = `http://127.0.0.1:${port}/api/auth/oidc/callback`;
+  capture = await startHttpReceiver();
   const clients = [
-    { ...CLIENT, redirect_uris: [redirect] },
-    { ...OTHER, redirect_uris: [redirect] },
+    { ...CLIENT, redirect_uris: [redirect, capture.url('/callback')] },
+    { ...OTHER, redirect_uris: [redirect, capture.url('/callback')] },
   ];
   provider = await startOidcProvider({ clients, accounts });
-  // Another provider with the same clients: it shares the in-memory store of the first (oidc-provider's
-  // memory adapter is one per process), so it redeems the first's codes — signed as another issuer.
+  // Another provider with the same clients: the issuer coffre expects in the mix-up test.
   otherIssuer = await startOidcProvider({ clients, accounts });
   web = await createWebStack({
     port,
@@ -56,6 +60,7 @@ afterAll(async () => {
   await web?.close();
   await provider?.close();
   await otherIssuer?.close();
+  await capture?.stop();
 });
 
 async function freshPage(): Promise<Page> {
@@ -108,8 +113,9 @@ describe('single sign-on in the browser', () => {
       outcome: 'success',
       summary: { after: { method: 'oidc', role: 'operator', created: true } },
     });
-    // The browser kept no trace of the flow's checks, and the client secret is in no log line.
-    expect((await page.context().cookies()).map((c) => c.name).sort()).toEqual(['coffre_csrf', 'coffre_session']);
+    // The browser kept no trace of the flow's checks (the cookie is cleared), and the client secret is in no log line.
+    const cookies = (await page.context().cookies(web.url)).map((c) => c.name).filter((name) => name.startsWith('coffre'));
+    expect(cookies.sort()).toEqual(['coffre_csrf', 'coffre_session']);
     expect(web.stack.logs.join('')).not.toContain(CLIENT.client_secret);
     // An account created by single sign-on has no password to log in with.
     const byPassword = await fetch(`${web.url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'ada@example.org', password: 'oidc' }) });
@@ -139,97 +145,85 @@ describe('single sign-on in the browser', () => {
   });
 
   test('a forged state is refused', async () => {
+    const { query, pending } = await callbackOf(CLIENT.client_id);
     const page = await freshPage();
-    await page.route(/\/api\/auth\/oidc\/callback/, (route) => {
-      const url = new URL(route.request().url());
-      url.searchParams.set('state', 'forged-state-value');
-      return route.continue({ url: url.href });
-    });
-    await page.goto(`${web.url}/login`);
-    await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
-    await signInAtProvider(page, 'linus');
+    // This browser holds the login's checks; the state coming back is not the one it sent.
+    await page.context().addCookies([{ name: 'coffre_oidc', value: pending, url: `${web.url}/api/auth/oidc/callback`, httpOnly: true, sameSite: 'Lax' }]);
+    const forged = new URLSearchParams(query);
+    forged.set('state', 'forged-state-value');
+    await page.goto(`${web.url}/api/auth/oidc/callback?${forged}`);
     await page.waitForURL(/\/login\?error=/);
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/The single sign-on answer was refused: .*state/);
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/The single sign-on answer was refused: unexpected "state"/);
     expect((await me(page)).status).toBe(401);
     expect(await web.stack.ctx.db.user.count({ where: { email: 'linus@example.org' } })).toBe(0);
   });
 
-  test('a callback opened in a browser that started no login is refused', async () => {
+  test('a callback replayed in a browser that started no login is refused', async () => {
     const starter = await freshPage();
-    let callback = '';
-    await starter.route(/\/api\/auth\/oidc\/callback/, (route) => {
-      callback = route.request().url();
-      return route.fulfill({ status: 200, body: 'kept' });
-    });
+    const callback = starter.waitForRequest((request) => request.url().startsWith(redirect));
     await starter.goto(`${web.url}/login`);
     await starter.getByRole('link', { name: 'Sign in with Test IdP' }).click();
     await signInAtProvider(starter, 'linus');
-    await expect.poll(() => callback).toContain('code=');
+    const url = (await callback).url();
+    expect(url).toContain('code=');
+    await starter.waitForURL(`${web.url}/`);
 
     const victim = await freshPage();
-    await victim.goto(callback);
+    await victim.goto(url);
     await victim.waitForURL(/\/login\?error=/);
     await expect.poll(() => victim.getByRole('alert').textContent()).toMatch(/belongs to no login started here/);
     expect((await me(victim)).status).toBe(401);
   });
-
-  test('a code issued to another client of the provider is refused', async () => {
-    const page = await freshPage();
-    // The authorization request leaves as another client's (same redirect URI): the code is that client's.
-    await page.route((url) => url.href.startsWith(`${provider.issuer}/auth?`), (route) => {
-      const url = new URL(route.request().url());
-      url.searchParams.set('client_id', OTHER.client_id);
-      return route.continue({ url: url.href });
-    });
-    await page.goto(`${web.url}/login`);
-    await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
-    await signInAtProvider(page, 'linus');
-    await page.waitForURL(/\/login\?error=/);
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/The single sign-on answer was refused: .*invalid_grant|grant request is invalid/i);
-    expect((await me(page)).status).toBe(401);
-  });
 });
 
-describe('ID tokens coffre did not ask for', () => {
-  /** Runs the flow up to the callback in the browser (login at the provider) and returns its query and the sealed checks. */
-  async function callbackOf(clientId: string): Promise<{ query: string; pending: string }> {
-    const client = new OidcClient(oidcSettings(web.stack.config)!);
-    const { url, pending } = await startOidcLogin(client, web.stack.ctx.secrets);
-    const authorization = new URL(url);
-    authorization.searchParams.set('client_id', clientId);
-    const page = await freshPage();
-    let query = '';
-    await page.route(/\/api\/auth\/oidc\/callback/, (route) => {
-      query = new URL(route.request().url()).search.slice(1);
-      return route.fulfill({ status: 200, body: 'kept' });
-    });
-    await page.goto(authorization.href);
-    await signInAtProvider(page, 'linus');
-    await expect.poll(() => query).toContain('code=');
-    return { query, pending };
-  }
+/** Runs a flow up to its callback in the browser (login and consent at the provider), as `clientId`, coming back to the capture receiver. */
+async function callbackOf(clientId: string, login = 'linus'): Promise<{ query: string; pending: string }> {
+  const client = new OidcClient(captureSettings());
+  const { url, pending } = await startOidcLogin(client, web.stack.ctx.secrets);
+  const authorization = new URL(url);
+  authorization.searchParams.set('client_id', clientId);
+  const before = capture.requests.length;
+  const page = await freshPage();
+  await page.goto(authorization.href);
+  await signInAtProvider(page, login);
+  const [back] = (await capture.waitFor(before + 1, (r) => r.path.startsWith('/callback'))).slice(-1);
+  const query = back!.path.slice(back!.path.indexOf('?') + 1);
+  expect(query).toContain('code=');
+  return { query, pending };
+}
 
+const captureSettings = () => ({ ...oidcSettings(web.stack.config)!, redirectUrl: capture.url('/callback') });
+
+describe('answers coffre did not ask for', () => {
   const refusalOf = (promise: Promise<unknown>) =>
     promise.then(
       () => 'accepted',
       (error: unknown) => (error instanceof OidcRefusal ? error.message : `unexpected ${String(error)}`),
     );
 
-  test('an ID token of another issuer is refused', async () => {
-    const { query, pending } = await callbackOf(CLIENT.client_id);
-    // The token request reaches the other provider (a mix-up): its ID token is genuine, but not the configured issuer's.
-    const mixedUp = new OidcClient(oidcSettings(web.stack.config)!, {
-      fetch: (url, options) => fetch(url.replace(provider.issuer, otherIssuer.issuer), options as RequestInit),
-    });
-    expect(await refusalOf(completeOidcLogin(web.stack.ctx, mixedUp, query, pending))).toMatch(/refused: unexpected JWT "iss" \(issuer\) claim value/);
-    expect(await web.stack.ctx.db.user.count({ where: { email: 'linus@example.org' } })).toBe(0);
+  test('a code issued to another client of the provider is refused', async () => {
+    const { query, pending } = await callbackOf(OTHER.client_id);
+    expect(await refusalOf(completeOidcLogin(web.stack.ctx, new OidcClient(captureSettings()), query, pending))).toMatch(/refused: invalid_grant/);
+  });
+
+  test('an answer from another issuer than the configured one is refused', async () => {
+    const { query, pending } = await callbackOf(CLIENT.client_id, 'margaret');
+    // A mix-up: coffre is set up for the second provider (its discovery document is read), but the answer
+    // (and, were it redeemed, the ID token) comes from the first: the answer's iss parameter (RFC 9207)
+    // already names the wrong issuer, and openid-client refuses it before redeeming the code.
+    const expectingOther = new OidcClient(
+      { ...captureSettings(), issuer: new URL(otherIssuer.issuer) },
+      { fetch: (url, options) => fetch(url.endsWith('/token') ? url.replace(otherIssuer.issuer, provider.issuer) : url, options as RequestInit) },
+    );
+    expect(await refusalOf(completeOidcLogin(web.stack.ctx, expectingOther, query, pending))).toMatch(/refused: unexpected "iss" \(issuer\) response parameter value/);
+    expect(await web.stack.ctx.db.user.count({ where: { email: 'margaret@example.org' } })).toBe(0);
   });
 
   test('an ID token for another audience is refused', async () => {
     const { query, pending } = await callbackOf(OTHER.client_id);
     // The code is redeemed as the other client (its credentials replace coffre's): the ID token's audience is that client.
     const otherAuth = `Basic ${Buffer.from(`${OTHER.client_id}:${OTHER.client_secret}`).toString('base64')}`;
-    const asOther = new OidcClient(oidcSettings(web.stack.config)!, {
+    const asOther = new OidcClient(captureSettings(), {
       fetch: (url, options) => {
         const headers = new Headers(options.headers as HeadersInit);
         if (url.endsWith('/token')) headers.set('authorization', otherAuth);
@@ -241,7 +235,7 @@ describe('ID tokens coffre did not ask for', () => {
 
   test('the same flow, untouched, is accepted (the refusals above are the tampering’s doing)', async () => {
     const { query, pending } = await callbackOf(CLIENT.client_id);
-    const login = await completeOidcLogin(web.stack.ctx, new OidcClient(oidcSettings(web.stack.config)!), query, pending);
+    const login = await completeOidcLogin(web.stack.ctx, new OidcClient(captureSettings()), query, pending);
     expect({ username: login.username, role: login.role }).toEqual({ username: 'linus@example.org', role: 'operator' });
   });
 });

@@ -83,7 +83,8 @@ export class OidcClient {
     const { issuer, clientId, clientSecret } = this.settings;
     // Plain HTTP only for a provider on this machine (a test or development provider); anything else needs HTTPS.
     const loopback = issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
-    return oidc.discovery(issuer, clientId, clientSecret, undefined, {
+    // client_secret_basic: the default authentication method of a registered OpenID Connect client.
+    return oidc.discovery(issuer, clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
       ...(loopback ? { execute: [oidc.allowInsecureRequests] } : {}),
       ...(this.options.fetch ? { [oidc.customFetch]: this.options.fetch } : {}),
     });
@@ -153,9 +154,9 @@ export async function completeOidcLogin(ctx: AppContext, client: OidcClient, cal
     }
   } catch (error) {
     if (error instanceof OidcRefusal) throw error;
-    const e = error as { code?: string; error?: string; error_description?: string; message: string };
-    // The provider's own words when it refused (an OAuth error), openid-client's check otherwise.
-    const why = e.error ? `${e.error}${e.error_description ? ` (${e.error_description})` : ''}` : e.message;
+    const e = error as { code?: string; error?: string; error_description?: string; message: string; cause?: { message?: string } };
+    // The provider's own words when it refused (an OAuth error), openid-client's failed check otherwise.
+    const why = e.error ? `${e.error}${e.error_description ? ` (${e.error_description})` : ''}` : typeof e.cause?.message === 'string' ? e.cause.message : e.message;
     ctx.logger.warn({ err: e.message, code: e.code ?? e.error }, 'single sign-on: the provider’s answer was refused');
     throw new OidcRefusal(`The single sign-on answer was refused: ${why.slice(0, 300)}. Start again from the login page.`);
   }
