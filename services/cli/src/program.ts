@@ -7,6 +7,7 @@ import { decryptCommand, keygenCommand } from './commands/keys.js';
 import { destinationCommand } from './commands/destination.js';
 import { sourceCommand } from './commands/source.js';
 import { loginCommand, whoamiCommand } from './commands/login.js';
+import { userCommand } from './commands/user.js';
 import { cleanupCommand, storageCommand } from './commands/maintenance.js';
 import { restoreCommand } from './commands/restore.js';
 import { CliError, ExitCode, exitCodeHelp, type ExitCodeValue } from './exit-codes.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
     storageCommand(),
     loginCommand(),
     whoamiCommand(),
+    userCommand(),
   ]) {
     program.addCommand(command);
   }
