@@ -28,12 +28,12 @@ afterAll(async () => {
   await web?.close();
 });
 
-async function passwordStep(): Promise<Page> {
+async function passwordStep(who = user): Promise<Page> {
   const { page } = await session.newPage(DESKTOP);
   page.setDefaultTimeout(60_000);
   await page.goto(`${web.url}/login`);
-  await page.getByLabel('Username').fill(user.username);
-  await page.getByLabel('Password').fill(user.password);
+  await page.getByLabel('Username').fill(who.username);
+  await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Log in' }).click();
   return page;
 }
@@ -93,5 +93,21 @@ describe('two-factor authentication in the browser', () => {
     await again.getByLabel('Recovery code').fill(recoveryCodes[0]!);
     await again.getByRole('button', { name: 'Verify' }).click();
     await expect.poll(() => again.getByRole('alert').textContent()).toMatch(/wrong or was already used/);
+  });
+
+  test('an admin resets it from the users page (a lost authenticator): the password alone opens the account again', async () => {
+    const admin = await passwordStep(await web.user('admin'));
+    await admin.getByTestId('whoami').waitFor();
+    await admin.goto(`${web.url}/users`);
+    const row = admin.locator(`[data-testid=user-row][data-name="${user.username}"]`);
+    await expect.poll(() => row.textContent()).toContain('2FA');
+    await admin.getByRole('button', { name: `Reset two-factor authentication of ${user.username}` }).click();
+    await admin.getByRole('dialog').getByRole('button', { name: 'Reset 2FA' }).click();
+    await expect.poll(() => row.textContent()).not.toContain('2FA');
+
+    const page = await passwordStep();
+    await expect.poll(() => whoami(page)).toBe(`${user.username}operator`);
+    const event = await web.stack.ctx.db.auditEvent.findFirstOrThrow({ where: { action: 'user.totp.reset' } });
+    expect(event.actorType).toBe('user');
   });
 });

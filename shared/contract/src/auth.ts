@@ -60,6 +60,8 @@ export const userSchema = z
     role: z.enum(roles),
     createdAt: z.string(),
     disabledAt: z.string().nullable().optional(),
+    twoFactor: z.boolean().optional().describe('two-factor authentication is on'),
+    sso: z.boolean().optional().describe('made by single sign-on: no password opens it'),
   })
   .meta({ id: 'User' });
 export type UserView = z.infer<typeof userSchema>;

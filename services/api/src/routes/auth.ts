@@ -132,6 +132,14 @@ export function accountRoutes(api: Api, ctx: AppContext): void {
   api.route('users.delete', ({ params }, { actor }) => deleteUser(ctx, params.id, actor));
 }
 
-function userToApi(user: { id: string; username: string; role: Role; createdAt: Date; disabledAt: Date | null }) {
-  return { id: user.id, username: user.username, role: user.role, createdAt: user.createdAt.toISOString(), disabledAt: user.disabledAt?.toISOString() ?? null };
+function userToApi(user: { id: string; username: string; role: Role; createdAt: Date; disabledAt: Date | null; totpEnabledAt: Date | null; passwordHash: string }) {
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    createdAt: user.createdAt.toISOString(),
+    disabledAt: user.disabledAt?.toISOString() ?? null,
+    twoFactor: Boolean(user.totpEnabledAt),
+    sso: user.passwordHash === 'oidc',
+  };
 }
