@@ -2,10 +2,11 @@
 // before authentication. The account's own TOTP routes and the admin's reset are mounted after it.
 import type { Request, RequestHandler, Router } from 'express';
 import {
-  NotFoundError,
+  AppError,
   OidcClient,
   OidcRefusal,
   UnauthorizedError,
+  UnavailableError,
   checkSecondFactor,
   completeOidcLogin,
   confirmTotpEnrolment,
@@ -35,8 +36,17 @@ export function publicSsoRoutes(api: Api, router: Router, ctx: AppContext, optio
   api.route('auth.providers', () => ({ oidc: settings ? { name: settings.providerName } : null }));
 
   api.route('auth.oidc.start', async (_input, { res }) => {
-    if (!client) throw new NotFoundError('Single sign-on (OIDC_ISSUER is not set): it');
-    const { url, pending } = await startOidcLogin(client, ctx.secrets);
+    if (!client) throw notConfigured();
+    let started: Awaited<ReturnType<typeof startOidcLogin>>;
+    try {
+      started = await startOidcLogin(client, ctx.secrets);
+    } catch (error) {
+      // A browser followed a link: it gets the login page with the sentence, not a JSON error.
+      if (!(error instanceof UnavailableError)) throw error;
+      res.redirect(302, `/login?error=${encodeURIComponent(error.message)}`);
+      return;
+    }
+    const { url, pending } = started;
     // Lax, not Strict: the provider's redirect back is a navigation from another site.
     res.cookie(OIDC_COOKIE, pending, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: OIDC_COOKIE_PATH, maxAge: OIDC_PENDING_MS });
     res.set('Cache-Control', 'no-store');
@@ -44,7 +54,7 @@ export function publicSsoRoutes(api: Api, router: Router, ctx: AppContext, optio
   });
 
   api.route('auth.oidc.callback', async (_input, { req, res }) => {
-    if (!client) throw new NotFoundError('Single sign-on (OIDC_ISSUER is not set): it');
+    if (!client) throw notConfigured();
     res.clearCookie(OIDC_COOKIE, { path: OIDC_COOKIE_PATH });
     res.set('Cache-Control', 'no-store');
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
@@ -59,6 +69,7 @@ export function publicSsoRoutes(api: Api, router: Router, ctx: AppContext, optio
       });
       res.redirect(302, '/');
     } catch (error) {
+      if (error instanceof UnavailableError) return res.redirect(302, `/login?error=${encodeURIComponent(error.message)}`);
       if (!(error instanceof OidcRefusal)) throw error;
       await recordAudit(ctx.db, { type: 'user', id: null, name: error.claimed, role: 'viewer', ...from(req) }, { action: 'auth.login', outcome: 'failure', summary: { after: { method: 'oidc', reason: error.message } } });
       res.redirect(302, `/login?error=${encodeURIComponent(error.message)}`);
@@ -103,4 +114,8 @@ export function totpRoutes(api: Api, ctx: AppContext): void {
   });
   api.route('totp.disable', ({ body }, { actor }) => disableTotp(ctx, actor, 'code' in body ? { code: body.code } : { recoveryCode: body.recoveryCode }));
   api.route('users.totp.reset', ({ params }, { actor }) => resetUserTotp(ctx, params.id, actor));
+}
+
+function notConfigured(): AppError {
+  return new AppError(404, 'not_found', 'Single sign-on is not configured here (OIDC_ISSUER is not set): log in with a password or a token.');
 }
