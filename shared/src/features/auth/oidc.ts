@@ -135,8 +135,10 @@ export interface OidcLogin {
 }
 
 /**
- * Completes a login from the callback's URL: redeems the code (PKCE), checks state, nonce, issuer,
- * audience and signature (openid-client), then matches or creates the user and sets its role.
+ * Completes a login from the callback's URL: checks the state and the answer's issuer, redeems the code
+ * (PKCE), checks the ID token's issuer, audience, nonce and expiry (openid-client; the ID token comes
+ * straight from the token endpoint, which OpenID Connect lets stand for its signature), then matches
+ * or creates the user and sets its role.
  */
 export async function completeOidcLogin(ctx: AppContext, client: OidcClient, callbackQuery: string, sealedPending: string | undefined): Promise<OidcLogin> {
   const pending = openPending(ctx.secrets, sealedPending);
