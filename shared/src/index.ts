@@ -42,6 +42,8 @@ export { swapRefusal, derivedDatabaseName, keptDatabaseName } from './engine/dat
 export { runParallelRestore } from './engine/parallel-restore.js';
 export * from './features/auth/auth.js';
 export * from './features/auth/sessions.js';
+export * from './features/auth/oidc.js';
+export * from './features/auth/totp.js';
 export * from './features/audit/refusals.js';
 export * from './features/configurations/firings.js';
 export * from './storage/s3-location.js';

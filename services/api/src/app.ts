@@ -24,7 +24,8 @@ import { backupRoutes } from './routes/backups.js';
 import { sourceRoutes } from './routes/sources.js';
 import { historyRoutes } from './routes/history.js';
 import { auditRoutes } from './routes/audit.js';
-import { accountRoutes, loginRoutes } from './routes/auth.js';
+import { accountRoutes, loginLimiter, loginRoutes } from './routes/auth.js';
+import { publicSsoRoutes, totpRoutes } from './routes/sso.js';
 import { extraRoutes } from './routes/index.js';
 import { metricsScraperAccess } from './routes/metrics.js';
 
@@ -80,7 +81,9 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
 
   const registry = Api.registry();
   healthRoutes(new Api(router, registry), ctx);
-  loginRoutes(router, ctx, { secureCookies: ctx.config.COOKIE_SECURE });
+  const login = { secureCookies: ctx.config.COOKIE_SECURE, limiter: loginLimiter() };
+  loginRoutes(router, ctx, login);
+  publicSsoRoutes(new Api(router, registry), router, ctx, login);
 
   // The web UI's files are public (the login page must load); everything it shows comes from the API.
   const webRoot = options.webRoot ?? defaultWebRoot();
@@ -118,7 +121,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.use(['/api', '/metrics'], authenticate(ctx));
   app.use(secured);
   const api = new Api(secured, registry);
-  for (const register of [backupRoutes, sourceRoutes, historyRoutes, auditRoutes, accountRoutes, ...extraRoutes]) register(api, ctx);
+  for (const register of [backupRoutes, sourceRoutes, historyRoutes, auditRoutes, accountRoutes, totpRoutes, ...extraRoutes]) register(api, ctx);
   docsRoutes(api, () => api.document(COFFRE_VERSION));
 
   app.use(notFound);

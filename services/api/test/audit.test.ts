@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { Redis } from 'ioredis';
+import { generate } from 'otplib';
 import { forgetDatabase } from '../../../test/support/pg.js';
 import { REDIS_URL } from '../../../test/support/env.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
@@ -28,6 +29,8 @@ interface Call {
   status: number;
   /** The action this route must record, or why it records none. */
   expect: { action: string } | { readOnly: string };
+  /** Who must be recorded, when not the admin token (a user's own two-factor routes). */
+  actor?: { type: string; name: string };
   since: Date;
   error?: string;
 }
@@ -46,9 +49,11 @@ let documented: string[] = [];
 const calls: Call[] = [];
 const answers: Answer[] = [];
 const tokens: string[] = [];
+/** Secrets an answer shows once by design (a new TOTP secret, recovery codes), by route. */
+const shownOnce: Record<string, string[]> = {};
 
 /** Route → how to call it with valid input. Run in this order; ids flow through `ids`. */
-type Recipe = { expect: Call['expect']; run: (ids: Record<string, string>) => Promise<request.Response> };
+type Recipe = { expect: Call['expect']; actor?: Call['actor']; run: (ids: Record<string, string>) => Promise<request.Response> };
 
 function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => request.Test): [string, Recipe][] {
   const sourceUrl = (password: string) => stack.env.SOURCE_DATABASE_URL!.replace('postgres@', `postgres:${password}@`);
@@ -187,6 +192,7 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
     ],
     ['post /api/users', { expect: { action: 'user.create' }, run: async (ids) => keep(ids, 'user', await admin('post', '/api/users').send({ username: 'audited-user', password: SECRETS.userPassword, role: 'viewer' })) }],
     ['put /api/users/{id}', { expect: { action: 'user.update' }, run: (ids) => admin('put', `/api/users/${ids.user}`).send({ role: 'operator', password: SECRETS.userPassword }) }],
+    ...twoFactorRecipes(),
     ['delete /api/users/{id}', { expect: { action: 'user.delete' }, run: (ids) => admin('delete', `/api/users/${ids.user}`).send() }],
     [
       'post /api/notification-channels',
@@ -214,9 +220,71 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
   ];
 }
 
+/** The two-factor routes, run by the user created above (audited-user) in a web UI session, then the admin's reset. */
+function twoFactorRecipes(): [string, Recipe][] {
+  const user = { type: 'user', name: 'audited-user' };
+  const code = (secret: string, offset: number) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + offset * 30 });
+  const inSession = (ids: Record<string, string>, path: string) => request(stack.app).post(path).set('Cookie', ids.cookie!).set('X-CSRF-Token', ids.csrf!);
+  const remember = (route: string, secrets: string[]) => {
+    tokens.push(...secrets);
+    shownOnce[route] = secrets;
+  };
+  return [
+    [
+      'post /api/auth/totp/enrol',
+      {
+        expect: { action: 'auth.totp.enrol' },
+        actor: user,
+        run: async (ids) => {
+          const login = await request(stack.app).post('/api/auth/login').send({ username: 'audited-user', password: SECRETS.userPassword });
+          ids.cookie = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+          ids.csrf = login.body.csrfToken;
+          tokens.push(decodeURIComponent(/coffre_session=([^;]+)/.exec(ids.cookie)?.[1] ?? 'no session'));
+          const res = await inSession(ids, '/api/auth/totp/enrol').send();
+          ids.totpSecret = res.body.secret;
+          remember('post /api/auth/totp/enrol', [res.body.secret]);
+          return res;
+        },
+      },
+    ],
+    [
+      'post /api/auth/totp/confirm',
+      {
+        expect: { action: 'auth.totp.enable' },
+        actor: user,
+        run: async (ids) => {
+          const res = await inSession(ids, '/api/auth/totp/confirm').send({ code: await code(ids.totpSecret!, -1) });
+          remember('post /api/auth/totp/confirm', res.body.recoveryCodes ?? []);
+          return res;
+        },
+      },
+    ],
+    [
+      'post /api/auth/login/totp',
+      {
+        expect: { action: 'auth.login' },
+        actor: user,
+        run: async (ids) => {
+          const first = await request(stack.app).post('/api/auth/login').send({ username: 'audited-user', password: SECRETS.userPassword });
+          return request(stack.app).post('/api/auth/login/totp').send({ challenge: first.body.challenge, code: await code(ids.totpSecret!, 0) });
+        },
+      },
+    ],
+    ['post /api/auth/totp/disable', { expect: { action: 'auth.totp.disable' }, actor: user, run: async (ids) => inSession(ids, '/api/auth/totp/disable').send({ code: await code(ids.totpSecret!, 1) }) }],
+    ['delete /api/users/{id}/totp', { expect: { action: 'user.totp.reset' }, run: (ids) => request(stack.app).delete(`/api/users/${ids.user}/totp`).set('Authorization', `Bearer ${stack.adminToken}`).send() }],
+  ];
+}
+
 function keep(ids: Record<string, string>, name: string, res: request.Response): request.Response {
   if (res.body?.id) ids[name] = res.body.id;
   return res;
+}
+
+/** The session cookie a login answer sets (searched for everywhere else, like every secret). */
+function sessionOf(res: request.Response): string {
+  const session = decodeURIComponent(/coffre_session=([^;]+)/.exec(String(res.headers['set-cookie']))?.[1] ?? '');
+  if (session) tokens.push(session);
+  return session;
 }
 
 function record(label: string, res: request.Response, allowed: string[] = []): request.Response {
@@ -244,10 +312,11 @@ beforeAll(async () => {
   for (const [route, recipe] of recipes(admin)) {
     const since = new Date();
     try {
-      const res = record(route, await recipe.run(ids), route === 'post /api/tokens' ? tokens.slice(-1) : []);
-      calls.push({ route, status: res.status, expect: recipe.expect, since });
+      const res = await recipe.run(ids);
+      record(route, res, route === 'post /api/tokens' ? tokens.slice(-1) : route === 'post /api/auth/login/totp' ? [sessionOf(res)] : (shownOnce[route] ?? []));
+      calls.push({ route, status: res.status, expect: recipe.expect, actor: recipe.actor, since });
     } catch (error) {
-      calls.push({ route, status: 0, expect: recipe.expect, since, error: (error as Error).message });
+      calls.push({ route, status: 0, expect: recipe.expect, actor: recipe.actor, since, error: (error as Error).message });
     }
   }
 
@@ -306,10 +375,11 @@ describe('every state change leaves an audit event', () => {
         missing.push(`${call.route} → ${call.expect.action}`);
         continue;
       }
+      const actor = call.actor ?? { type: 'token', name: 'token bootstrap admin' };
       expect({ route: call.route, actorType: event.actorType, actorName: event.actorName, outcome: event.outcome, ip: Boolean(event.ip) }).toEqual({
         route: call.route,
-        actorType: 'token',
-        actorName: 'token bootstrap admin',
+        actorType: actor.type,
+        actorName: actor.name,
         outcome: 'success',
         ip: true,
       });
@@ -345,6 +415,9 @@ describe('no secret anywhere', () => {
     // A leak would be found: the search sees the token in the one answer that shows it by design.
     const created = answers.find((a) => a.label === 'post /api/tokens')!;
     expect(leaks(created.text)).toEqual([tokens[1]]);
+    // And the TOTP secret and recovery codes in the answers that show them once.
+    expect(leaks(answers.find((a) => a.label === 'post /api/auth/totp/enrol')!.text)).toEqual(shownOnce['post /api/auth/totp/enrol']);
+    expect(leaks(answers.find((a) => a.label === 'post /api/auth/totp/confirm')!.text)).toHaveLength(10);
   });
 
   it('the whole AuditEvent table holds none of them', async () => {

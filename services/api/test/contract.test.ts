@@ -37,8 +37,9 @@ describe('the OpenAPI document is the route table', () => {
 
   it('gives every JSON answer of success a schema', () => {
     const missing = table.filter(([, r]) => {
-      const answer = r.responses[successStatus(r)];
-      return successStatus(r) !== 204 && !answer?.schema;
+      const status = successStatus(r);
+      // A 204 has no body, and a redirect (single sign-on) no JSON.
+      return status < 300 && status !== 204 && !r.responses[status]?.schema;
     });
     expect(missing.map(([name]) => name)).toEqual([]);
   });

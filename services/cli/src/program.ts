@@ -8,6 +8,7 @@ import { decryptCommand, keygenCommand } from './commands/keys.js';
 import { destinationCommand } from './commands/destination.js';
 import { sourceCommand } from './commands/source.js';
 import { loginCommand, whoamiCommand } from './commands/login.js';
+import { userCommand } from './commands/user.js';
 import { cleanupCommand, storageCommand } from './commands/maintenance.js';
 import { restoreCommand } from './commands/restore.js';
 import { importCommand } from './commands/import.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     storageCommand(),
     loginCommand(),
     whoamiCommand(),
+    userCommand(),
   ]) {
     program.addCommand(command);
   }

@@ -7,7 +7,10 @@ import type { ActorView as Actor, Role } from '@coffre/contract';
 interface AuthState {
   actor: Actor | null;
   checking: boolean;
-  login(credentials: { username: string; password: string } | { token: string }): Promise<void>;
+  /** Opens a session; with two-factor authentication, answers the challenge to send with the code instead. */
+  login(credentials: { username: string; password: string } | { token: string }): Promise<{ challenge: string } | null>;
+  /** The second step of a login: the code the authenticator shows, or a recovery code. */
+  loginWithCode(step: { challenge: string; code: string } | { challenge: string; recoveryCode: string }): Promise<void>;
   logout(): Promise<void>;
   /** Whether the actor's role includes `role` (admin ⊃ operator ⊃ viewer). */
   can(role: Role): boolean;
@@ -39,7 +42,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const login = useCallback(async (credentials: { username: string; password: string } | { token: string }) => {
-    const answer = await apiSend<{ actor: Actor }>('POST', '/api/auth/login', credentials);
+    const answer = await apiSend<{ actor: Actor } | { secondFactor: 'totp'; challenge: string }>('POST', '/api/auth/login', credentials);
+    if ('challenge' in answer) return { challenge: answer.challenge };
+    setActor(answer.actor);
+    return null;
+  }, []);
+
+  const loginWithCode = useCallback(async (step: { challenge: string; code: string } | { challenge: string; recoveryCode: string }) => {
+    const answer = await apiSend<{ actor: Actor }>('POST', '/api/auth/login/totp', step);
     setActor(answer.actor);
   }, []);
 
@@ -52,8 +62,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo<AuthState>(
-    () => ({ actor, checking, login, logout, can: (role) => (actor ? rank[actor.role] >= rank[role] : false) }),
-    [actor, checking, login, logout],
+    () => ({ actor, checking, login, loginWithCode, logout, can: (role) => (actor ? rank[actor.role] >= rank[role] : false) }),
+    [actor, checking, login, loginWithCode, logout],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

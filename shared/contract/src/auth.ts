@@ -14,6 +14,8 @@ export const actorSchema = z.object({ name: z.string(), role: z.enum(roles), typ
 export type ActorView = z.infer<typeof actorSchema>;
 
 export const loginAnswerSchema = z.object({ actor: actorSchema, csrfToken: z.string() });
+/** A password user with two-factor authentication: no session yet, the code is asked next (auth.login.totp). */
+export const secondFactorNeededSchema = z.object({ secondFactor: z.literal('totp'), challenge: z.string().describe('send it back with the code; valid 5 minutes') });
 
 export const tokenRequestSchema = z
   .object({
@@ -68,6 +70,8 @@ export const userSchema = z
     role: z.enum(roles),
     createdAt: z.string(),
     disabledAt: z.string().nullable().optional(),
+    twoFactor: z.boolean().optional().describe('two-factor authentication is on'),
+    sso: z.boolean().optional().describe('made by single sign-on: no password opens it'),
   })
   .meta({ id: 'User' });
 export type UserView = z.infer<typeof userSchema>;
@@ -197,7 +201,9 @@ export const loginRoutes = defineRoutes({
     tag,
     access: 'public',
     body: loginSchema,
-    responses: { 200: { description: 'The session cookie is set; the CSRF token is in the answer.', schema: loginAnswerSchema } },
+    responses: {
+      200: { description: 'The session cookie is set and the CSRF token is in the answer; or, with two-factor authentication, the challenge for the code.', schema: z.union([loginAnswerSchema, secondFactorNeededSchema]) },
+    },
   },
   'auth.logout': {
     method: 'post',

@@ -14,6 +14,7 @@ export * from './configurations.js';
 export * from './storage.js';
 export * from './notifications.js';
 export * from './auth.js';
+export * from './sso.js';
 export * from './audit.js';
 export * from './operations.js';
 export * from './dashboard.js';

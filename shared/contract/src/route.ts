@@ -35,7 +35,7 @@ export function defineRoutes<const T extends Record<string, RouteDef>>(routes: T
   return routes;
 }
 
-/** The status of a route's answer when it succeeds: its first 2xx. */
+/** The status of a route's answer when it succeeds: its first 2xx (a redirect for the routes that only redirect). */
 export function successStatus(route: RouteDef): number {
-  return Number(Object.keys(route.responses).find((status) => status.startsWith('2')) ?? 200);
+  return Number(Object.keys(route.responses).find((status) => status.startsWith('2')) ?? Object.keys(route.responses).find((status) => status.startsWith('3')) ?? 200);
 }

@@ -10,6 +10,7 @@ import { importRoutes } from './imports.js';
 import { notificationRoutes } from './notifications.js';
 import { operationRoutes } from './operations.js';
 import { runRoutes } from './runs.js';
+import { ssoRoutes } from './sso.js';
 import { storageRoutes } from './storage.js';
 
 /** The documented API (the OpenAPI document lists exactly these). */
@@ -21,6 +22,7 @@ export const routes = {
   ...configurationRoutes,
   ...notificationRoutes,
   ...authRoutes,
+  ...ssoRoutes,
   ...auditRoutes,
   ...operationRoutes,
   ...dashboardRoutes,

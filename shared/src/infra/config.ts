@@ -127,6 +127,26 @@ export const environmentSchema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** OpenID Connect single sign-on: the provider's issuer URL (its discovery document is read from it). Unset: no SSO. */
+  OIDC_ISSUER: z.string().trim().url('must be a URL').optional(),
+  /** The client coffre is registered as at the provider. */
+  OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
+  /** Its secret (never logged). */
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Where the provider sends the browser back: <public URL>/api/auth/oidc/callback, registered at the provider. */
+  OIDC_REDIRECT_URL: z.string().trim().url('must be a URL').optional(),
+  /** The claim that carries the user's groups or role (a string or a list of strings). */
+  OIDC_ROLE_CLAIM: z.string().trim().min(1).default('groups'),
+  /** Claim values to roles, e.g. coffre-admins=admin,coffre-ops=operator; the highest match wins. */
+  OIDC_ROLE_MAP: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => !v || v.split(',').every((pair) => /^[^=,]+=(viewer|operator|admin)$/.test(pair.trim())), 'must be value=role pairs separated by commas (roles: viewer, operator, admin)'),
+  /** The role of a user whose claim matches no entry of OIDC_ROLE_MAP; unset, such a login is refused. */
+  OIDC_DEFAULT_ROLE: z.enum(['viewer', 'operator', 'admin'], { error: 'must be viewer, operator or admin' }).optional(),
+  /** The name on the login page's button ("Sign in with <name>"); the issuer's host name when unset. */
+  OIDC_PROVIDER_NAME: z.string().trim().min(1).max(60).optional(),
 });
 
 export type Config = z.infer<typeof environmentSchema> & { TMP_DIR: string };
@@ -152,6 +172,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment: ${problems.join('; ')}.`);
   }
   const config = parsed.data;
+  const oidc = [config.OIDC_ISSUER, config.OIDC_CLIENT_ID, config.OIDC_CLIENT_SECRET, config.OIDC_REDIRECT_URL];
+  if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+    throw new ConfigError('Invalid environment: single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_REDIRECT_URL together; some are not set.');
+  }
   if (config.REQUIRE_ENCRYPTION && !config.AGE_RECIPIENTS) {
     throw new ConfigError('Invalid environment: REQUIRE_ENCRYPTION is true but AGE_RECIPIENTS is not set: set it to the age public keys to encrypt to.');
   }

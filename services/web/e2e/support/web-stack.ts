@@ -29,7 +29,8 @@ export interface WebStack {
   close(): Promise<void>;
 }
 
-export async function createWebStack(): Promise<WebStack> {
+/** `port`: listen there (a test that must name the URL in settings beforehand); `env`: more settings. */
+export async function createWebStack(options: { port?: number; env?: Record<string, string> } = {}): Promise<WebStack> {
   ensureWebBuilt();
   const source = await createDatabase('coffre_websrc');
   await withClient(source.url, async (client) => {
@@ -39,9 +40,9 @@ export async function createWebStack(): Promise<WebStack> {
     await client.query('INSERT INTO orders (customer_id, total) SELECT 1 + n % 500, n * 1.5 FROM generate_series(1, 2000) AS n');
   });
   // Seeded history rows sit outside any configuration: MAX_BACKUPS must not prune them mid-test.
-  const stack = await createTestStack({ sourceUrl: source.url, env: { MAX_BACKUPS: '10000' } });
+  const stack = await createTestStack({ sourceUrl: source.url, env: { MAX_BACKUPS: '10000', ...options.env } });
   const app = createApp(stack.ctx, { webRoot: WEB_DIST });
-  const server: Server = app.listen(0, '127.0.0.1');
+  const server: Server = app.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let users = 0;

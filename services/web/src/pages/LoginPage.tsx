@@ -1,17 +1,44 @@
-// The only page a logged-out browser gets: a username and password, or an API token.
-import { useState, type FormEvent } from 'react';
+// The only page a logged-out browser gets: a username and password (then the code, for users with
+// two-factor authentication), an API token, or single sign-on when it is configured.
+import { useEffect, useState, type FormEvent } from 'react';
 import { useAuth } from '../auth';
-import { ApiError } from '../api/client';
+import { ApiError, apiGet } from '../api/client';
 import { Button } from '../components/Button';
 
 export function LoginPage() {
-  const { login } = useAuth();
+  const { login, loginWithCode } = useAuth();
   const [mode, setMode] = useState<'password' | 'token'>('password');
+  const [provider, setProvider] = useState<string | null>(null);
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [code, setCode] = useState('');
+  const [useRecovery, setUseRecovery] = useState(false);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [token, setToken] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // A refused single sign-on comes back here with its sentence.
+  const [error, setError] = useState<string | null>(() => new URLSearchParams(window.location.search).get('error'));
   const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    apiGet<{ oidc: { name: string } | null }>('/api/auth/providers')
+      .then((answer) => setProvider(answer.oidc?.name ?? null))
+      .catch(() => setProvider(null));
+  }, []);
+
+  const submitCode = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    if (!challenge || !code.trim()) return setError(useRecovery ? 'Enter a recovery code.' : 'Enter the code your authenticator shows.');
+    setBusy(true);
+    try {
+      await loginWithCode(useRecovery ? { challenge, recoveryCode: code.trim() } : { challenge, code: code.trim() });
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught.message : 'The login failed: try again.');
+      if (caught instanceof ApiError && caught.status === 401 && /expired/.test(caught.message)) setChallenge(null);
+      setCode('');
+      setBusy(false);
+    }
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -20,12 +47,50 @@ export function LoginPage() {
     if (mode === 'token' && !token.trim()) return setError('Paste an API token.');
     setBusy(true);
     try {
-      await login(mode === 'password' ? { username: username.trim(), password } : { token: token.trim() });
+      const step = await login(mode === 'password' ? { username: username.trim(), password } : { token: token.trim() });
+      if (step) {
+        setChallenge(step.challenge);
+        setBusy(false);
+      }
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : 'The login failed: try again.');
       setBusy(false);
     }
   };
+
+  if (challenge) {
+    return (
+      <main className="login-page">
+        <form className="login-card" onSubmit={submitCode} noValidate aria-labelledby="login-title">
+          <h1 id="login-title">Two-factor authentication</h1>
+          <p className="muted">{useRecovery ? 'Type one of your recovery codes: each works once.' : 'Type the 6-digit code your authenticator app shows for coffre.'}</p>
+          <label className="field">
+            <span>{useRecovery ? 'Recovery code' : 'Code'}</span>
+            <input
+              name="code"
+              autoComplete="one-time-code"
+              inputMode={useRecovery ? 'text' : 'numeric'}
+              spellCheck={false}
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              autoFocus
+            />
+          </label>
+          {error ? (
+            <p className="form-error" role="alert">
+              {error}
+            </p>
+          ) : null}
+          <Button type="submit" variant="primary" busy={busy} className="button-block">
+            Verify
+          </Button>
+          <Button variant="ghost" className="button-block" onClick={() => setUseRecovery(!useRecovery)}>
+            {useRecovery ? 'Use the authenticator code' : 'Use a recovery code'}
+          </Button>
+        </form>
+      </main>
+    );
+  }
 
   return (
     <main className="login-page">
@@ -70,6 +135,11 @@ export function LoginPage() {
         <Button type="submit" variant="primary" busy={busy} className="button-block">
           Log in
         </Button>
+        {provider ? (
+          <a className="button button-block" href="/api/auth/oidc/start" data-testid="sso-login">
+            Sign in with {provider}
+          </a>
+        ) : null}
       </form>
     </main>
   );

@@ -7,6 +7,7 @@ import { LoadError, Loading } from '../components/States';
 import { useAction } from '../hooks/useAction';
 import { useApi } from '../hooks/usePolling';
 import { formatDateTime, formatRelative } from '../lib/format';
+import { TwoFactorPanel } from './TwoFactorPanel';
 
 export function SessionsPage() {
   const { data, error, reload } = useApi<{ items: UiSession[] }>('/api/auth/sessions');
@@ -22,6 +23,7 @@ export function SessionsPage() {
       <header className="page-header">
         <h1>Your sessions</h1>
       </header>
+      <TwoFactorPanel />
       <p className="muted">Every browser where you are logged in. A session opened with an API token ends when the token is revoked or expires.</p>
       {error && !data ? <LoadError error={error} what="your sessions" /> : null}
       {!data && !error ? <Loading what="sessions" /> : null}

@@ -25,6 +25,7 @@ export function UsersPage() {
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<User | null>(null);
   const removal = useConfirmedAction<User>((user) => apiSend('DELETE', `/api/users/${user.id}`), (user) => `${user.username} is deleted.`, users.reload);
+  const reset = useConfirmedAction<User>((user) => apiSend('DELETE', `/api/users/${user.id}/totp`), (user) => `Two-factor authentication of ${user.username} is off.`, users.reload);
   const isMe = (user: User) => actor?.type === 'user' && actor.name === user.username;
 
   const columns: Column<User>[] = [
@@ -36,6 +37,8 @@ export function UsersPage() {
           {user.username}
           {isMe(user) ? <span className="badge badge-inline">you</span> : null}
           {user.disabledAt ? <span className="badge badge-inline">disabled</span> : null}
+          {user.twoFactor ? <span className="badge badge-inline">2FA</span> : null}
+          {user.sso ? <span className="badge badge-inline">single sign-on</span> : null}
         </>
       ),
     },
@@ -47,6 +50,11 @@ export function UsersPage() {
           <Button small onClick={() => setEditing(user)} aria-label={`Edit ${user.username}`}>
             Edit
           </Button>
+          {user.twoFactor ? (
+            <Button small onClick={() => reset.ask(user)} aria-label={`Reset two-factor authentication of ${user.username}`}>
+              Reset 2FA
+            </Button>
+          ) : null}
           <Button small variant="danger" onClick={() => removal.ask(user)} aria-label={`Delete ${user.username}`}>
             Delete
           </Button>
@@ -77,6 +85,9 @@ export function UsersPage() {
           }}
         />
       ) : null}
+      <ConfirmActionDialog action={reset} title={(user) => `Reset the two-factor authentication of ${user.username}?`} confirmLabel="Reset 2FA" danger>
+        {(user) => <p>{user.username} will log in with the password alone until turning it on again (for a lost authenticator).</p>}
+      </ConfirmActionDialog>
       <ConfirmActionDialog action={removal} title={(user) => `Delete ${user.username}?`} confirmLabel="Delete user" danger>
         {(user) => <p>{user.username} can no longer log in. What they did stays in the audit log.</p>}
       </ConfirmActionDialog>
