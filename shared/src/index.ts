@@ -75,3 +75,8 @@ export * from './features/backups/retry.js';
 export * from './features/dashboard/protection.js';
 export * from './rules/protection.js';
 export * from './features/live/feed.js';
+export * from './engine/wal.js';
+export * from './engine/replication.js';
+export * from './features/pitr/commands.js';
+export * from './features/pitr/window.js';
+export * from './features/pitr/job.js';

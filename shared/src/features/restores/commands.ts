@@ -53,6 +53,9 @@ export async function requestRestore(ctx: AppContext, backupId: string, request:
   if (request.allowSystemDatabase && actor.role !== 'admin') throw new ForbiddenError('allowSystemDatabase: only an admin may restore into a system database.');
   if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be restored.`);
   if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
+  if (backup.type === 'physical') {
+    throw new ConflictError(`Backup "${backup.name}" is a base backup of the whole cluster: restore it to a moment (POST /api/sources/{id}/pitr/restore, or coffre pitr restore).`, 'physical_backup');
+  }
   const kind = request.artifact ?? (backup.artifacts?.some((a) => a.kind === 'bucket') ? 'bucket' : 'database');
   if (!backup.artifacts?.some((a) => a.kind === kind && !a.deletedAt)) {
     throw new ConflictError(`Backup "${backup.name}" holds no ${kind} artifact to restore.`);

@@ -6,6 +6,7 @@ import { PermanentError, errorMessage } from '../../infra/errors.js';
 import type { PgConnection } from '../../engine/postgres.js';
 import { runDatabaseRestore } from '../../engine/restore-pipeline.js';
 import type { TableCount } from '../../engine/counts.js';
+import type { BackupType as DumpType } from '../../engine/backup-pipeline.js';
 import { checkRestoreTarget } from './targets.js';
 import type { AppContext } from '../../infra/context.js';
 import { defaultBackupName } from '../backups/commands.js';
@@ -65,8 +66,8 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
   }
 }
 
-/** A full backup of the target taken just before it is overwritten (trigger `pre-restore`). */
-async function takeSafetyBackup(
+/** A full backup of the target taken just before it is overwritten (trigger `pre-restore`); restores to a moment take it too. */
+export async function takeSafetyBackup(
   ctx: AppContext,
   source: Source,
   subject: BackupSubject,
@@ -117,7 +118,7 @@ export async function restoreBackupInto(
       identities,
       target,
       createDatabase,
-      type: backup.type,
+      type: backup.type as DumpType,
       tables: (backup.tableCounts as unknown as TableCount[] | null) ?? [],
       tmpDir: ctx.config.TMP_DIR,
       signal: hooks.signal,
