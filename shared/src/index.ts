@@ -80,3 +80,6 @@ export * from './engine/replication.js';
 export * from './features/pitr/commands.js';
 export * from './features/pitr/window.js';
 export * from './features/pitr/job.js';
+export * from './features/pitr/views.js';
+export * from './features/pitr/directory.js';
+export * from './features/pitr/alerts.js';

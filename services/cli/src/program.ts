@@ -9,6 +9,7 @@ import { sourceCommand } from './commands/source.js';
 import { loginCommand, whoamiCommand } from './commands/login.js';
 import { cleanupCommand, storageCommand } from './commands/maintenance.js';
 import { restoreCommand } from './commands/restore.js';
+import { pitrCommand } from './commands/pitr.js';
 import { CliError, ExitCode, exitCodeHelp, type ExitCodeValue } from './exit-codes.js';
 
 const settingsHelp = `Settings:
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   for (const command of [
     backupCommand(),
     restoreCommand(),
+    pitrCommand(),
     configCommand(),
     sourceCommand(),
     destinationCommand(),

@@ -16,5 +16,6 @@ export * from './auth.js';
 export * from './audit.js';
 export * from './operations.js';
 export * from './dashboard.js';
+export * from './pitr.js';
 export * from './routes.js';
 export * from './client.js';

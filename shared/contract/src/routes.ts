@@ -8,6 +8,7 @@ import { configurationRoutes } from './configurations.js';
 import { dashboardRoutes } from './dashboard.js';
 import { notificationRoutes } from './notifications.js';
 import { operationRoutes } from './operations.js';
+import { pitrRoutes } from './pitr.js';
 import { runRoutes } from './runs.js';
 import { storageRoutes } from './storage.js';
 
@@ -22,6 +23,7 @@ export const routes = {
   ...auditRoutes,
   ...operationRoutes,
   ...dashboardRoutes,
+  ...pitrRoutes,
 };
 
 /** Every route a client may call: the documented API, and logging in and out. */

@@ -6,6 +6,8 @@ import { reconcile, type ReconcileReport } from './reconcile.js';
 import { applyRetention, type RetentionReport } from './retention.js';
 import { notifyMaintenanceFindings } from '../notifications/notifications.js';
 import type { JobHandlers } from '../catalog.js';
+import { ensureWalStreams } from '../pitr/commands.js';
+import { alertWalGaps } from '../pitr/alerts.js';
 
 export interface MaintenanceReport {
   retention: RetentionReport;
@@ -16,6 +18,9 @@ export async function runMaintenance(ctx: AppContext, options: { fixMissing?: bo
   const retention = await applyRetention(ctx);
   const report = await reconcile(ctx, { checkStorage: true, fixMissing: options.fixMissing ?? false, liveWindowMs: liveWindowMs(ctx) });
   await notifyMaintenanceFindings(ctx, hooks.logger); // overdue configurations, full disks; never throws
+  // Point-in-time recovery: streams queued again if Redis lost them, breaks in the stored WAL alerted.
+  await ensureWalStreams(ctx).catch((error: unknown) => hooks.logger.warn({ err: error }, 'the WAL streams could not be queued'));
+  await alertWalGaps(ctx).catch((error: unknown) => hooks.logger.warn({ err: error }, 'the stored WAL could not be checked for breaks'));
   hooks.logger.info(
     {
       expired: retention.expired.length,

@@ -4,6 +4,7 @@
 import type { Source } from '../../infra/db.js';
 import type { AppContext } from '../../infra/context.js';
 import { notify } from '../notifications/notifications.js';
+import { recoveryWindow } from './window.js';
 
 export async function alertSlotGrowing(ctx: AppContext, source: Source, bytes: number): Promise<void> {
   ctx.logger.warn({ source: source.name, slot: source.pitrSlot, bytes }, 'the replication slot holds more WAL than PITR_SLOT_ALERT_BYTES: WAL is not being stored');
@@ -26,4 +27,18 @@ export async function alertWalGap(ctx: AppContext, source: Source, gap: { from: 
     occurredAt: now,
     parts: {},
   });
+}
+
+/** Every break in the stored WAL of the sources with point-in-time recovery on, each alerted (once per break). */
+export async function alertWalGaps(ctx: AppContext): Promise<number> {
+  let found = 0;
+  for (const source of await ctx.db.source.findMany({ where: { pitrEnabled: true } })) {
+    const window = await recoveryWindow(ctx, source.id, { checkStorage: true });
+    for (const gap of window.gaps) {
+      found += 1;
+      ctx.logger.warn({ source: source.name, gap }, 'the stored WAL of a source breaks');
+      await alertWalGap(ctx, source, { from: `${gap.fromLsn} (${gap.file} ${gap.reason}${gap.lastReachable ? `, last reachable moment ${gap.lastReachable.toISOString()}` : ''})`, to: gap.toLsn });
+    }
+  }
+  return found;
 }

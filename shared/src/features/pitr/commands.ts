@@ -1,10 +1,12 @@
 // Point-in-time recovery, as the API and the CLI call it: turn it on or off for a source (each
 // requirement checked and said), read a source's recovery window, and request a restore of one
 // database as it was at a moment.
+import type { PitrRestoreRequest } from '@coffre/contract';
 import type { Restore, Source } from '../../infra/db.js';
 import type { Actor, AppContext } from '../../infra/context.js';
 import { ConflictError, ValidationError } from '../../infra/errors.js';
-import { checkPitrRequirements, dropSlot, ensureSlot, slotNameFor, type PitrCheck } from '../../engine/replication.js';
+import { checkPitrRequirements, dropSlot, ensureSlot, slotNameFor, slotRetainedBytes, type PitrCheck } from '../../engine/replication.js';
+import { withPgClient } from '../../engine/postgres.js';
 import { recordAudit } from '../audit/audit.js';
 import { recordRefusal } from '../audit/refusals.js';
 import { enqueue } from '../catalog.js';
@@ -43,6 +45,13 @@ export async function checkPitr(ctx: AppContext, sourceId: string): Promise<Pitr
   return checkPitrRequirements(sourceConnection(ctx, source), source.pitrSlot ?? slotNameFor(source.id));
 }
 
+/** How much WAL the source's slot holds on its server (null: no slot there). */
+export async function slotUsage(ctx: AppContext, sourceId: string): Promise<number | null> {
+  const source = await postgresSource(ctx, sourceId);
+  if (!source.pitrSlot) return null;
+  return withPgClient(sourceConnection(ctx, source), (client) => slotRetainedBytes(client, source.pitrSlot!));
+}
+
 /** Turns point-in-time recovery on (every requirement met: slot created, stream queued) or off (stream stops, slot dropped). */
 export async function setPitr(ctx: AppContext, sourceId: string, enabled: boolean, actor: Actor): Promise<PitrState> {
   const source = await postgresSource(ctx, sourceId);
@@ -72,14 +81,6 @@ export async function ensureWalStreams(ctx: AppContext): Promise<number> {
   const sources = await ctx.db.source.findMany({ where: { pitrEnabled: true }, select: { id: true } });
   for (const source of sources) await enqueue(ctx, 'pitr.stream', { sourceId: source.id });
   return sources.length;
-}
-
-export interface PitrRestoreRequest {
-  targetTime: string;
-  database: string;
-  targetSourceId?: string;
-  targetDatabase?: string;
-  confirm: string;
 }
 
 /** Checks the moment against the window and the confirmation, then queues a restore to that moment. */

@@ -34,18 +34,16 @@ export interface Recovered {
 
 /** The base backup a restore to `moment` starts from, or a sentence saying why there is none. */
 export async function planRecovery(ctx: AppContext, sourceId: string, moment: Date): Promise<Backup> {
-  const window = await recoveryWindow(ctx, sourceId);
+  const window = await recoveryWindow(ctx, sourceId, { checkStorage: true });
   const span = window.spans.find((s) => s.from <= moment && moment <= s.to);
   if (span) return span.baseBackups.filter((b) => b.completedAt! <= moment).at(-1)!;
-  const gap = window.gaps.find((g) => g.lastReachable && g.lastReachable < moment);
-  if (gap && (!window.latest || window.latest <= gap.lastReachable! || moment > gap.lastReachable!)) {
-    const after = window.spans.find((s) => s.from > gap.lastReachable!);
-    if (!after || moment < after.from) {
-      throw new PermanentError(
-        `${moment.toISOString()} is past a break in the stored WAL (segment ${gap.file} ${gap.reason} at ${gap.fromLsn}): the last reachable moment is ${gap.lastReachable!.toISOString()}.`,
-        'wal_gap',
-      );
-    }
+  // Not inside a span: past a break, the sentence names the last moment reachable before it.
+  const gap = window.gaps.filter((g) => g.lastReachable && g.lastReachable < moment).sort((a, b) => a.lastReachable!.getTime() - b.lastReachable!.getTime()).at(-1);
+  if (gap) {
+    throw new PermanentError(
+      `${moment.toISOString()} is past a break in the stored WAL (segment ${gap.file} ${gap.reason} at ${gap.fromLsn}): the last reachable moment is ${gap.lastReachable!.toISOString()}.`,
+      'wal_gap',
+    );
   }
   if (!window.earliest) throw new PermanentError('There is no restorable moment yet: a completed base backup (type physical) and the WAL after it are needed.', 'no_window');
   throw new PermanentError(`${moment.toISOString()} is outside the recovery window: restores are possible from ${window.earliest.toISOString()} to ${window.latest!.toISOString()}.`, 'outside_window');

@@ -31,6 +31,7 @@ export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { 
     targetPath: row.targetPath,
     target: describeRestoreTarget(row),
     createDatabase: row.createDatabase,
+    ...(row.targetTime ? { targetTime: row.targetTime.toISOString(), sourceDatabase: row.sourceDatabase } : {}),
     safetyBackupId: row.safetyBackupId,
     progressBytes: Number(row.progressBytes),
     durationMs: row.durationMs,

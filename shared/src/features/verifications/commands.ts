@@ -40,6 +40,7 @@ export function verificationToApi(row: Verification & { backup?: { name: string 
 export async function requestVerification(ctx: AppContext, backupId: string, actor: Actor, trigger: 'manual' | 'schedule' = 'manual'): Promise<Verification> {
   const backup = await getBackup(ctx, backupId);
   if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be verified.`);
+  if (backup.type === 'physical') throw new ConflictError(`Backup "${backup.name}" is a base backup of the whole cluster: it is proven by a restore to a moment (coffre pitr restore), not by a test restore of a dump.`, 'physical_backup');
   if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
   if (backup.type === 'data') {
     throw new ValidationError(`Backup "${backup.name}" holds data only: it cannot be restored into an empty database on its own, so it cannot be verified.`);
