@@ -83,3 +83,4 @@ export * from './features/pitr/job.js';
 export * from './features/pitr/views.js';
 export * from './features/pitr/directory.js';
 export * from './features/pitr/alerts.js';
+export * from './features/pitr/retention.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
-import { alertWalGaps, generateIdentity, pitrState, requestBackup, requestPitrRestore, setPitr, systemActor, type Source } from '@coffre/shared';
+import { alertWalGaps, deleteBackup, generateIdentity, pruneWal, pitrState, requestBackup, requestPitrRestore, setPitr, systemActor, type Source } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers.js';
@@ -150,5 +150,29 @@ describe('the recovery window', () => {
     }, 240_000, 'the restore before the break');
     expect(finished.errorMessage).toBeNull();
     expect((await sql<{ id: number }>('shop_before', 'SELECT id FROM ticks ORDER BY id')).map((r) => r.id)).toEqual([1]);
+  });
+
+  it('keeps the WAL from the oldest kept base backup on, and deletes what came before', async () => {
+    const second = await requestBackup(stack.ctx, { sourceId: source.id, type: 'physical' }, systemActor);
+    const taken = await eventually(async () => {
+      const row = await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: second.id } });
+      return row.status === 'completed' ? row : null;
+    }, 120_000, 'the second base backup');
+    await eventually(async () => (await pitrState(stack.ctx, source.id)).window.spans.some((s) => s.baseBackups.some((b) => b.id === taken.id)), 60_000, 'the WAL the second base backup needs');
+    await deleteBackup(stack.ctx, baseId, systemActor);
+    const before = await stack.ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null, kind: { not: 'history' } } });
+    const report = await pruneWal(stack.ctx, source.id);
+    const kept = await stack.ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null, kind: { not: 'history' } } });
+    expect(report.failures).toEqual([]);
+    expect(report.deleted).toBeGreaterThanOrEqual(4);
+    expect(kept.length).toBe(before.length - report.deleted);
+    const start = taken.walStartLsn!;
+    // Every kept file ends after the base backup's start; every removed object is gone from storage.
+    const lsn = (text: string) => BigInt(`0x${text.split('/')[0]}`) * 2n ** 32n + BigInt(`0x${text.split('/')[1]}`);
+    expect(kept.every((f) => lsn(f.endLsn) > lsn(start))).toBe(true);
+    for (const removed of before.filter((f) => !kept.some((k) => k.id === f.id))) await expect(readFile(stored(removed.key))).rejects.toThrow(/ENOENT/);
+    const { window } = await pitrState(stack.ctx, source.id, { checkStorage: true });
+    expect(window.gaps).toEqual([]);
+    expect(window.earliest).toEqual(taken.completedAt);
   });
 });
