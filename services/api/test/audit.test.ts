@@ -94,6 +94,7 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
         expect: { action: 'source.pitr.restore' },
         run: async (ids) => {
           const state = await request(stack.app).get(`/api/sources/${ids.pitrSource}/pitr`).set('Authorization', `Bearer ${stack.adminToken}`);
+          if (!state.body.window?.earliest) throw new Error(`no recovery window: ${state.status} ${JSON.stringify(state.body)}`);
           const moment = new Date(Math.ceil(Date.parse(state.body.window.earliest) / 1000) * 1000 + 1000).toISOString();
           const res = await admin('post', `/api/sources/${ids.pitrSource}/pitr/restore`).send({ targetTime: moment, database: 'postgres', targetDatabase: 'audited_at_moment', confirm: 'audited_at_moment' });
           if (res.body?.id) await waitFinished('restore', res.body.id);
@@ -410,7 +411,11 @@ describe('no secret anywhere', () => {
 
 describe('the runs this file started', () => {
   it('finished well, so the restore and verify routes were exercised for real', async () => {
-    expect((await stack.ctx.db.restore.findMany()).map((r) => r.status)).toEqual(['completed']);
+    // The backup's restore, and the restore to a moment.
+    expect((await stack.ctx.db.restore.findMany({ orderBy: { createdAt: 'asc' } })).map((r) => [r.status, r.targetTime ? 'moment' : 'backup'])).toEqual([
+      ['completed', 'moment'],
+      ['completed', 'backup'],
+    ]);
     expect((await stack.ctx.db.verification.findMany()).map((v) => [v.status, v.result])).toEqual([['completed', 'passed']]);
   });
 });

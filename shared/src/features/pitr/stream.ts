@@ -51,8 +51,12 @@ interface Shipping {
   client: pg.Client;
   logger: RunHooks['logger'];
   signal: AbortSignal | undefined;
-  /** The end of the partial segment stored last. */
-  partialEnd: bigint;
+  /**
+   * Where the WAL stored without a break ends. Nothing after a break is stored: a partial segment is
+   * stored only once the segment before it is, so that a worker dying in between leaves no hole
+   * behind the point its successor resumes from.
+   */
+  storedEnd: bigint;
 }
 
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
@@ -71,7 +75,7 @@ async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: R
       receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
       hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
       const destinations = await destinationsForBackup(ctx, null);
-      const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, partialEnd: resume.lsn };
+      const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn };
       await shipUntilStopped(shipping, receiver, lockLost);
     });
   } finally {
@@ -138,7 +142,10 @@ async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
     const range = parsed.kind === 'segment' ? { start: parsed.start, end: parsed.end } : { start: 0n, end: 0n };
     await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, ...range, bytes });
     await rm(path);
-    if (parsed.kind === 'segment') await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
+    if (parsed.kind === 'segment') {
+      if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
+      await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
+    }
   }
 }
 
@@ -147,18 +154,19 @@ async function shipPartial(shipping: Shipping): Promise<void> {
   const { rows } = await shipping.client.query<{ flush: string | null }>('SELECT flush_lsn::text AS flush FROM pg_stat_replication WHERE application_name = $1', [shipping.applicationName]);
   if (!rows[0]?.flush) return;
   const flushed = parseLsn(rows[0].flush);
-  if (flushed <= shipping.partialEnd) return;
+  if (flushed <= shipping.storedEnd) return;
   const partial = (await readdir(shipping.spool)).find((n) => n.endsWith('.partial'));
   if (!partial) return;
   const name = partial.slice(0, -'.partial'.length);
   const parsed = parseWalFileName(name, shipping.segmentSize);
-  if (parsed?.kind !== 'segment' || flushed < parsed.start) return;
+  // The segment before it is not stored yet (it was finished since the last look): it goes first.
+  if (parsed?.kind !== 'segment' || flushed < parsed.start || parsed.start > shipping.storedEnd) return;
   const end = flushed < parsed.end ? flushed : parsed.end;
   // Read after the flush position: the file holds at least that much.
   const bytes = await readFile(join(shipping.spool, partial)).catch(() => null);
   if (!bytes) return;
   await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end, bytes });
-  shipping.partialEnd = end;
+  shipping.storedEnd = end;
   await advanceSlot(shipping.client, shipping.slot, formatLsn(end));
 }
 
