@@ -5,13 +5,13 @@
 // webhook, a restore past it is refused naming the last reachable moment, and a restore before it
 // still yields exactly the rows committed by then.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
-import { alertWalGaps, deleteBackup, generateIdentity, pruneWal, pitrState, requestBackup, requestPitrRestore, setPitr, systemActor, type Source } from '@coffre/shared';
+import { alertWalGaps, deleteBackup, generateIdentity, pruneWal, recoverToDirectory, pitrState, requestBackup, requestPitrRestore, setPitr, systemActor, type Source } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers.js';
@@ -150,6 +150,34 @@ describe('the recovery window', () => {
     }, 240_000, 'the restore before the break');
     expect(finished.errorMessage).toBeNull();
     expect((await sql<{ id: number }>('shop_before', 'SELECT id FROM ticks ORDER BY id')).map((r) => r.id)).toEqual([1]);
+  });
+
+  it('recovers the whole cluster into a directory, ready to start, as it was at the moment', async () => {
+    const moment = new Date(Math.ceil((commits[0]!.at.getTime() + 1) / 1000) * 1000);
+    const target = join(dir, 'cluster');
+    const done = await recoverToDirectory(stack.ctx, source.id, moment, target);
+    expect(done.dataDir).toBe(join(target, 'data'));
+    const socket = join(dir, 'socket');
+    await mkdir(socket, { mode: 0o777 });
+    await chmod(socket, 0o777);
+    // Started as it is, with the source's own settings but for where it listens.
+    const server = spawn('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', '/usr/lib/postgresql/15/bin/postgres', '-D', done.dataDir, '-c', 'listen_addresses=', '-c', `unix_socket_directories=${socket}`, '-c', 'port=5432'], { stdio: 'ignore' });
+    try {
+      const rows = await eventually(async () => {
+        const client = new pg.Client({ host: socket, port: 5432, user: 'postgres', database: 'shop' });
+        await client.connect();
+        try {
+          return (await client.query<{ id: number }>('SELECT id FROM ticks ORDER BY id')).rows.map((r) => r.id);
+        } finally {
+          await client.end();
+        }
+      }, 30_000, 'the recovered cluster to start');
+      expect(rows).toEqual([1]);
+    } finally {
+      server.kill('SIGINT');
+      await Promise.race([new Promise((resolve) => server.on('exit', resolve)), new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      server.kill('SIGKILL');
+    }
   });
 
   it('keeps the WAL from the oldest kept base backup on, and deletes what came before', async () => {
