@@ -3,7 +3,7 @@
 // (initdb refuses root) and listens on 127.0.0.1 on a free port; here authentication is trust, and
 // the data directory survives stop() so that start() brings the same databases back.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { access, appendFile, chmod, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, appendFile, chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis-server.js';
@@ -20,7 +20,14 @@ export interface PostgresCluster {
   destroy(): Promise<void>;
 }
 
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+export interface ClusterOptions {
+  /** Lines added to postgresql.conf (wal_level = minimal, …). */
+  settings?: string[];
+  /** Removes initdb's `replication` lines from pg_hba.conf: replication connections are refused. */
+  refuseReplication?: boolean;
+}
+
+export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
   const bin = await findBinDir();
   const dir = await mkdtemp(join(tmpdir(), 'coffre-pgc-'));
   const { uid, gid } = postgresUser();
@@ -31,8 +38,13 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const port = await freePort();
   await appendFile(
     join(data, 'postgresql.conf'),
-    ['', `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'max_connections = 40', ''].join('\n'),
+    ['', `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'max_connections = 40', ...(options.settings ?? []), ''].join('\n'),
   );
+  if (options.refuseReplication) {
+    const hba = join(data, 'pg_hba.conf');
+    const lines = (await readFile(hba, 'utf8')).split('\n').filter((line) => !/^\s*(local|host)\s+replication\s/.test(line));
+    await writeFile(hba, lines.join('\n'));
+  }
   const pgCtl = (args: string[]) => asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', ...args]);
   pgCtl(['start']);
   const url = (database: string) => `postgresql://postgres@127.0.0.1:${port}/${database}`;

@@ -13,6 +13,9 @@ import { forgetDatabase } from '../../../test/support/pg.js';
 import { REDIS_URL } from '../../../test/support/env.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
 import { startHttpReceiver, startSmtpSink, type HttpReceiver, type SmtpSink } from '../../../test/support/receivers.js';
+import { startPostgresCluster, type PostgresCluster } from '../../../test/support/postgres-cluster.js';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 
 const SECRETS = {
   sourcePassword: 'srcpw-Kx81mQ0z',
@@ -43,6 +46,9 @@ interface Answer {
 }
 
 let stack: TestStack;
+/** A cluster of the test's own that streams its WAL (point-in-time recovery routes). */
+let pitrCluster: PostgresCluster | null = null;
+let pitrWorkDir: string | null = null;
 let receiver: HttpReceiver;
 let smtp: SmtpSink;
 let documented: string[] = [];
@@ -66,6 +72,41 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
     ['post /api/sources', { expect: { action: 'source.create' }, run: async (ids) => keep(ids, 'source', await admin('post', '/api/sources').send({ name: 'audited-src', url: sourceUrl(SECRETS.sourcePassword) })) }],
     ['put /api/sources/{id}', { expect: { action: 'source.update' }, run: (ids) => admin('put', `/api/sources/${ids.source}`).send({ url: sourceUrl(SECRETS.sourcePasswordChanged) }) }],
     ['post /api/sources/{id}/test', { expect: { readOnly: 'tries a connection; changes nothing' }, run: (ids) => admin('post', `/api/sources/${ids.source}/test`).send() }],
+    [
+      'put /api/sources/{id}/pitr',
+      {
+        expect: { action: 'source.pitr' },
+        run: async (ids) => {
+          pitrCluster = await startPostgresCluster();
+          keep(ids, 'pitrSource', await admin('post', '/api/sources').send({ name: 'audited-pitr', url: pitrCluster.url('postgres') }));
+          const res = await admin('put', `/api/sources/${ids.pitrSource}/pitr`).send({ enabled: true });
+          // A base backup and WAL after it, for the restore to a moment below.
+          const base = await admin('post', '/api/backups').send({ sourceId: ids.pitrSource, type: 'physical', name: 'audited-base' });
+          await waitFinished('backup', base.body.id);
+          await eventually(async () => {
+            const window = (await stack.ctx.db.walFile.findMany({ where: { sourceId: ids.pitrSource } })).length;
+            const state = await request(stack.app).get(`/api/sources/${ids.pitrSource}/pitr`).set('Authorization', `Bearer ${stack.adminToken}`);
+            return window && state.body.window?.latest && Date.parse(state.body.window.latest) - Date.parse(state.body.window.earliest) > 2000;
+          }, 60_000, 'a recovery window of two seconds');
+          return res;
+        },
+      },
+    ],
+    ['post /api/sources/{id}/pitr/check', { expect: { readOnly: 'checks the requirements; changes nothing' }, run: (ids) => admin('post', `/api/sources/${ids.pitrSource}/pitr/check`).send() }],
+    [
+      'post /api/sources/{id}/pitr/restore',
+      {
+        expect: { action: 'source.pitr.restore' },
+        run: async (ids) => {
+          const state = await request(stack.app).get(`/api/sources/${ids.pitrSource}/pitr`).set('Authorization', `Bearer ${stack.adminToken}`);
+          if (!state.body.window?.earliest) throw new Error(`no recovery window: ${state.status} ${JSON.stringify(state.body)}`);
+          const moment = new Date(Math.ceil(Date.parse(state.body.window.earliest) / 1000) * 1000 + 1000).toISOString();
+          const res = await admin('post', `/api/sources/${ids.pitrSource}/pitr/restore`).send({ targetTime: moment, database: 'postgres', targetDatabase: 'audited_at_moment', confirm: 'audited_at_moment' });
+          if (res.body?.id) await waitFinished('restore', res.body.id);
+          return res;
+        },
+      },
+    ],
     ['post /api/destinations', { expect: { action: 'destination.create' }, run: async (ids) => keep(ids, 'destination', await admin('post', '/api/destinations').send({ name: 'second-dir', kind: 'local', path: join(stack.dir, 'second') })) }],
     ['put /api/destinations/{id}', { expect: { action: 'destination.update' }, run: (ids) => admin('put', `/api/destinations/${ids.destination}`).send({ name: 'second-directory' }) }],
     ['post /api/destinations/{id}/test', { expect: { readOnly: 'writes and removes a probe; changes nothing' }, run: (ids) => admin('post', `/api/destinations/${ids.destination}/test`).send() }],
@@ -293,7 +334,9 @@ function record(label: string, res: request.Response, allowed: string[] = []): r
 }
 
 beforeAll(async () => {
-  stack = await createTestStack();
+  pitrWorkDir = await mkdtemp(join(tmpdir(), 'coffre-audit-pitr-'));
+  await chmod(pitrWorkDir, 0o755);
+  stack = await createTestStack({ env: { PITR_WORK_DIR: pitrWorkDir, WAL_FLUSH_SECONDS: '1' } });
   receiver = await startHttpReceiver();
   smtp = await startSmtpSink({ user: 'mailer', password: SECRETS.smtpPassword });
   stack.startWorkers({ concurrency: 2 });
@@ -344,6 +387,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.close();
+  await pitrCluster?.destroy();
+  if (pitrWorkDir) await rm(pitrWorkDir, { recursive: true, force: true });
   await receiver?.stop();
   await smtp?.close();
 });
@@ -469,8 +514,10 @@ describe('no secret anywhere', () => {
 
 describe('the runs this file started', () => {
   it('finished well, so the restore and verify routes were exercised for real', async () => {
-    // The restore into a new database, and the one over the source's database that was undone.
-    expect((await stack.ctx.db.restore.findMany({ orderBy: { createdAt: 'asc' } })).map((r) => [r.status, r.method, Boolean(r.undoneAt)])).toEqual([
+    // The restore to a moment, the restore into a new database, and the one over the source's database that was undone.
+    const restores = await stack.ctx.db.restore.findMany({ orderBy: { createdAt: 'asc' } });
+    expect(restores.map((r) => [r.status, r.targetTime ? 'moment' : r.method, Boolean(r.undoneAt)]).sort()).toEqual([
+      ['completed', 'moment', false],
       ['completed', 'new-database', false],
       ['completed', 'swap', true],
     ]);

@@ -12,6 +12,7 @@ import { userCommand } from './commands/user.js';
 import { cleanupCommand, storageCommand } from './commands/maintenance.js';
 import { restoreCommand } from './commands/restore.js';
 import { importCommand } from './commands/import.js';
+import { pitrCommand } from './commands/pitr.js';
 import { CliError, ExitCode, exitCodeHelp, type ExitCodeValue } from './exit-codes.js';
 
 const settingsHelp = `Settings:
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     backupCommand(),
     restoreCommand(),
     importCommand(),
+    pitrCommand(),
     configCommand(),
     sourceCommand(),
     destinationCommand(),

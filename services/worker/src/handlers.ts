@@ -5,6 +5,7 @@ import {
   configurationHandlers,
   maintenanceHandlers,
   notificationHandlers,
+  pitrHandlers,
   restoreHandlers,
   verificationHandlers,
   type JobHandlers,
@@ -17,4 +18,5 @@ export const handlers: JobHandlers = {
   ...verificationHandlers,
   ...maintenanceHandlers,
   ...notificationHandlers,
+  ...pitrHandlers,
 };

@@ -4,6 +4,7 @@ import {
   closeServiceContext,
   createServiceContext,
   ensureDefaults,
+  ensureWalStreams,
   liveWindowMs,
   onStopSignals,
   PROCESS_TAG,
@@ -49,6 +50,8 @@ async function recoverQueue(): Promise<void> {
     // After Redis came back empty, this worker's heartbeat must be there again before anything is judged.
     await heartbeat?.beatNow();
     await syncAllSchedulers(ctx);
+    // The WAL streams of the sources with point-in-time recovery on: queued again when Redis lost them.
+    await ensureWalStreams(ctx);
     const report = await reconcile(ctx, { liveWindowMs: liveWindowMs(ctx) });
     if (report.requeuedPending.length || report.failedRunning.length) {
       logger.info({ requeued: report.requeuedPending.length, lost: report.failedRunning.length }, 'queue recovered against the history');

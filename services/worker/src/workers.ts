@@ -69,7 +69,8 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
     const worker = new Worker(queue, (job, token, signal) => process(queue, job, token, signal), {
       connection,
       prefix: ctx.queues.prefix,
-      concurrency: queue === 'maintenance' ? 1 : queue === 'notifications' ? 4 : options.concurrency,
+      // A WAL stream is a job that lasts as long as its source streams: one slot per source, mostly idle.
+      concurrency: queue === 'maintenance' ? 1 : queue === 'notifications' ? 4 : queue === 'wal' ? 64 : options.concurrency,
       lockDuration: options.stallSeconds * 1000,
       stalledInterval: options.stallSeconds * 1000,
       maxStalledCount: 1,

@@ -6,7 +6,7 @@ import { bidiControlsMessage, hasNoBidiControls } from './names.js';
 export const roles = ['admin', 'operator', 'viewer'] as const;
 export type Role = (typeof roles)[number];
 
-export const backupTypes = ['full', 'schema', 'data'] as const;
+export const backupTypes = ['full', 'schema', 'data', 'physical'] as const;
 export type BackupType = (typeof backupTypes)[number];
 
 export const runStatuses = ['pending', 'running', 'completed', 'failed'] as const;

@@ -18,5 +18,6 @@ export * from './sso.js';
 export * from './audit.js';
 export * from './operations.js';
 export * from './dashboard.js';
+export * from './pitr.js';
 export * from './routes.js';
 export * from './client.js';

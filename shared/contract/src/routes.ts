@@ -9,6 +9,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { importRoutes } from './imports.js';
 import { notificationRoutes } from './notifications.js';
 import { operationRoutes } from './operations.js';
+import { pitrRoutes } from './pitr.js';
 import { runRoutes } from './runs.js';
 import { ssoRoutes } from './sso.js';
 import { storageRoutes } from './storage.js';
@@ -26,6 +27,7 @@ export const routes = {
   ...auditRoutes,
   ...operationRoutes,
   ...dashboardRoutes,
+  ...pitrRoutes,
 };
 
 /** Every route a client may call: the documented API, and logging in and out. */

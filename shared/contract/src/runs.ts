@@ -46,6 +46,8 @@ export const restoreSchema = z
     targetPath: z.string().nullable().describe('files: the directory; bucket: the prefix'),
     target: z.string().describe('the target in words: `database "shop"`, `directory /srv/x`, `bucket source "media", prefix "up/"`'),
     createDatabase: z.boolean(),
+    targetTime: z.string().nullable().optional().describe('a restore to a moment: the moment the database was restored as'),
+    sourceDatabase: z.string().nullable().optional().describe('a restore to a moment: the database of the recovered cluster that was restored'),
     safetyBackupId: z.string().nullable(),
     progressBytes: z.number(),
     durationMs: z.number().nullable(),

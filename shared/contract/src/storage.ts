@@ -2,6 +2,7 @@
 // the API accepts and what it shows. Credentials go in and never come out: URLs are shown masked,
 // bucket keys not at all.
 import { z } from 'zod';
+import { pitrCheckSchema } from './pitr.js';
 import { absoluteDirectoryMessage, dotSegmentsMessage, hasNoDotSegments, httpUrlOf, idParams, isAbsoluteDirectory, keyPrefix, listOf, plainName } from './common.js';
 import { defineRoutes } from './route.js';
 
@@ -91,7 +92,12 @@ export const sourceSchema = z
   .meta({ id: 'Source' });
 export type SourceView = z.infer<typeof sourceSchema>;
 
-export const sourceTestSchema = z.object({ ok: z.boolean(), serverVersion: z.string().optional(), message: z.string() });
+export const sourceTestSchema = z.object({
+  ok: z.boolean(),
+  serverVersion: z.string().optional(),
+  message: z.string(),
+  pitr: pitrCheckSchema.optional().describe('sources with point-in-time recovery on: each requirement, with what to change'),
+});
 
 // --- destinations ---
 

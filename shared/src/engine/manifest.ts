@@ -1,6 +1,7 @@
 // manifest.json and RESTORE.md: what a backup holds and how to restore it without coffre.
 import type { CompressionKind } from './compression.js';
 import type { TableCount } from './counts.js';
+import { physicalRestoreNotes } from './physical-notes.js';
 
 export interface ManifestObject {
   /** A server backup's databases are `database:<name>`, beside its `globals`. */
@@ -14,7 +15,7 @@ export interface Manifest {
   format: 'coffre-backup/v1';
   backupId: string;
   name: string;
-  type: 'full' | 'schema' | 'data';
+  type: 'full' | 'schema' | 'data' | 'physical';
   source: string;
   createdAt: string;
   completedAt: string;
@@ -36,6 +37,10 @@ export interface Manifest {
   dumpFormat?: 'custom' | 'tar' | 'plain';
   /** Where an imported dump came from and how it was sent. */
   imported?: { filename: string | null; compression: CompressionKind; encrypted: boolean; uploadBytes: number; dumpBytes: number };
+  /** physical backups: the WAL they need to be consistent */
+  wal?: { start: string; end: string; timeline: number };
+  /** physical backups: where the source's WAL is stored */
+  walPrefix?: string;
 }
 
 export function manifestJson(manifest: Manifest): string {
@@ -44,6 +49,7 @@ export function manifestJson(manifest: Manifest): string {
 
 /** A short page an operator can follow with only PostgreSQL's tools, zstd/gzip and age. */
 export function restoreNotes(manifest: Manifest): string {
+  if (manifest.type === 'physical') return physicalRestoreNotes(manifest);
   const database = manifest.objects.find((o) => o.kind === 'database');
   const lines = [
     `# Restoring ${manifest.name}`,

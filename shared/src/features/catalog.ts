@@ -15,6 +15,7 @@ import { restoreJobs } from './restores/jobs.js';
 import { verificationJobs } from './verifications/jobs.js';
 import { maintenanceJobs } from './maintenance/jobs.js';
 import { notificationJobs } from './notifications/jobs.js';
+import { pitrJobs } from './pitr/jobs.js';
 
 export const jobCatalog = {
   ...backupJobs,
@@ -23,6 +24,7 @@ export const jobCatalog = {
   ...verificationJobs,
   ...maintenanceJobs,
   ...notificationJobs,
+  ...pitrJobs,
 };
 
 export type JobName = keyof typeof jobCatalog;

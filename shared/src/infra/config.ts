@@ -83,6 +83,16 @@ export const environmentSchema = z.object({
   STALL_SECONDS: positiveInt(30),
   /** Seconds a run (backup, restore, verification) may take before its tools are stopped and it fails; a configuration may set its own. */
   RUN_TIME_LIMIT_SECONDS: positiveInt(6 * 60 * 60),
+  /** Point-in-time recovery: seconds between two uploads of the WAL segment being written (the partial segment). */
+  WAL_FLUSH_SECONDS: positiveInt(10),
+  /** Point-in-time recovery: WAL bytes a source's replication slot may hold (storage failing) before coffre alerts (default 1 GiB). */
+  PITR_SLOT_ALERT_BYTES: positiveInt(1024 * 1024 * 1024),
+  /** Point-in-time recovery: where restores to a moment unpack the base backup and run their private instance (default: TMP_DIR). When the worker runs as root, the postgres OS user must be able to enter it. */
+  PITR_WORK_DIR: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? resolve(v) : undefined)),
   /** Cron pattern of the maintenance run: retention, reconciliation, overdue checks. */
   MAINTENANCE_CRON: z.string().trim().default('0 * * * *'),
   /** Hours after which a `running` row whose job is gone is marked failed by reconciliation. */

@@ -18,6 +18,7 @@ export type {
   NotificationChannel,
   NotificationDelivery,
   NotificationAttempt,
+  WalFile,
 } from '../generated/prisma/client.js';
 export { RunStatus, Role, SourceKind, DestinationKind } from '../generated/prisma/enums.js';
 

@@ -9,5 +9,6 @@ import { sessionRoutes } from './sessions.js';
 import { workerRoutes } from './workers.js';
 import { dashboardRoutes } from './dashboard.js';
 import { eventRoutes } from './events.js';
+import { pitrRoutes } from './pitr.js';
 
-export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes, sessionRoutes, workerRoutes, dashboardRoutes, eventRoutes];
+export const extraRoutes: ((api: Api, ctx: AppContext) => void)[] = [configurationRoutes, destinationRoutes, notificationRoutes, metricsRoutes, sessionRoutes, workerRoutes, dashboardRoutes, eventRoutes, pitrRoutes];

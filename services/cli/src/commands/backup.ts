@@ -15,7 +15,7 @@ import { fields, humanAge, humanBytes, humanDuration, note, printJson, printLine
 import { pollIntervalMs, watchRun } from '../progress.js';
 import { resolveBackup, resolveConfiguration, resolveSource } from '../resolve.js';
 
-const backupTypes = ['full', 'schema', 'data'];
+const backupTypes = ['full', 'schema', 'data', 'physical'];
 const statuses = ['pending', 'running', 'completed', 'failed'];
 const triggers = ['manual', 'schedule', 'pre-restore', 'cli', 'import'];
 const artifacts = ['database', 'files', 'bucket', 'manifest', 'restore-notes'];

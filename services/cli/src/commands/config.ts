@@ -89,7 +89,7 @@ export function configCommand(): Command {
     .option('-f, --file <file>', 'a JSON body as POST /api/configurations takes it ("source" may name the source)')
     .option('-n, --name <name>', 'its name')
     .option('-s, --source <source>', 'the source to back up (name or id)')
-    .addOption(new Option('-t, --type <type>', 'what to dump').choices(['full', 'schema', 'data']))
+    .addOption(new Option('-t, --type <type>', 'what to dump').choices(['full', 'schema', 'data', 'physical']))
     .addOption(new Option('--schedule <kind>', 'when it runs').choices(['manual', 'hourly', 'daily', 'weekly', 'monthly', 'cron']))
     .option('--time <HH:MM>', 'time of day (daily, weekly, monthly), or the minute MM (hourly)')
     .option('--weekday <day>', 'day of the week for weekly: sunday … saturday, or 0 … 6')

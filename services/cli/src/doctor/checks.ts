@@ -9,6 +9,7 @@ import type { LocalCoffre } from '../local.js';
 import type { CheckResult } from './report.js';
 import type { Outcome, Shared } from './outcome.js';
 import { CHECK_TIMEOUT_MS, databaseCheck, directoryCheck, diskCheck, evictionCheck, migrationsCheck, pgToolsCheck, redisCheck, remoteDestinationCheck } from './dependencies.js';
+import { pitrCheck } from './pitr.js';
 import { lastBackupOutcome, schedulersCheck, stuckRunsCheck, temporariesCheck, workersCheck } from './runs.js';
 
 interface CheckDefinition {
@@ -72,6 +73,7 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
   }
   for (const source of sources) {
     await check({ id: 'pg-tools', title: 'pg_dump and pg_restore', subject: source.name, run: () => pgToolsCheck(shared, local, source) });
+    if (source.pitrEnabled) await check({ id: 'pitr', title: 'point-in-time recovery', subject: source.name, run: () => pitrCheck(shared, local, source) });
   }
 
   const directories = await shared.localDestinationFolders(ctx);

@@ -7,7 +7,8 @@ import type { Backup, Destination, Source } from '../../infra/db.js';
 import type { Logger } from '../../infra/logger.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
 import { createLiveRunLog, recordFailure, type RunHooks, type RunOutcome } from '../../runs/life-cycle.js';
-import { runDatabaseBackup } from '../../engine/backup-pipeline.js';
+import { runDatabaseBackup, type BackupType as DumpType } from '../../engine/backup-pipeline.js';
+import { runBaseBackup } from '../../engine/base-backup.js';
 import { defaultFileExcludes, runFilesBackup } from '../../engine/files-archive.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
 import { artifactSuffix } from '../../engine/compression.js';
@@ -153,10 +154,19 @@ export async function executeBackup(
     Object.assign(manifestExtras, server.manifest);
     serverFailures = server.failures;
     writtenBefore += server.objects.reduce((sum, o) => sum + o.sizeBytes, 0);
+  } else if (subject.kind === 'postgres' && backup.type === 'physical') {
+    const key = `${prefix}/base.tar${suffix}`;
+    log.phase('copying the cluster');
+    const result = await runBaseBackup({ ...common, connection: subject.connection, targets: targetsFor(key) });
+    log.info(`pg_basebackup ${result.toolVersion} of PostgreSQL ${result.serverVersion}: WAL ${result.walStartLsn} to ${result.walEndLsn} on timeline ${result.timeline}, ${result.sizeBytes} bytes stored in ${result.durationMs} ms`);
+    objects.push({ kind: 'database', key, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 });
+    Object.assign(row, { serverVersion: result.serverVersion, walStartLsn: result.walStartLsn, walEndLsn: result.walEndLsn, timeline: result.timeline });
+    Object.assign(manifestExtras, { serverVersion: result.serverVersion, wal: { start: result.walStartLsn, end: result.walEndLsn, timeline: result.timeline } });
+    writtenBefore += result.sizeBytes;
   } else if (subject.kind === 'postgres') {
     const key = `${prefix}/database.dump${suffix}`;
     log.phase('dumping');
-    const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR });
+    const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type as DumpType, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR });
     log.info(
       `pg_dump ${result.pgDumpVersion} dumped PostgreSQL ${result.serverVersion}: ${result.tablesCount} tables, ` +
         `${result.recordsCount ?? 'uncounted'} rows, ${result.sizeBytes} bytes stored in ${result.durationMs} ms`,

@@ -3,7 +3,7 @@
 // fails does not stop the others: they are stored and recorded, and the run then fails naming it.
 import type { Backup, Source } from '../../infra/db.js';
 import { errorMessage } from '../../infra/errors.js';
-import { runDatabaseBackup } from '../../engine/backup-pipeline.js';
+import { runDatabaseBackup, type BackupType as DumpType } from '../../engine/backup-pipeline.js';
 import { dumpGlobals, listServerDatabases } from '../../engine/server-backup.js';
 import type { ArtifactWriteOptions } from '../../engine/write-artifact.js';
 import type { Manifest, ManifestObject } from '../../engine/manifest.js';
@@ -50,7 +50,7 @@ export async function backupServer(input: ServerBackupInput): Promise<ServerBack
   for (const [index, database] of databases.entries()) {
     const key = `${input.prefix}/databases/${String(index + 1).padStart(3, '0')}-${fileSafe(database)}.dump${input.suffix}`;
     try {
-      const result = await runDatabaseBackup({ ...common, connection: { ...connection, database }, type: backup.type, targets: input.targetsFor(key), tmpDir: input.tmpDir });
+      const result = await runDatabaseBackup({ ...common, connection: { ...connection, database }, type: backup.type as DumpType, targets: input.targetsFor(key), tmpDir: input.tmpDir });
       log.info(`database "${database}": ${result.tablesCount} tables, ${result.recordsCount ?? 'uncounted'} rows, ${result.sizeBytes} bytes stored`);
       objects.push({ kind: `database:${database}`, key, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 });
       entries.push({ name: database, key, tables: result.tablesCount, records: result.recordsCount });

@@ -6,6 +6,7 @@ import type { ConfigurationDetails, ProtectionSummary, RecentFailure, RunDot, So
 import type { AppContext } from '../../infra/context.js';
 import { judgeProtection } from '../../rules/protection.js';
 import { listConfigurations } from '../configurations/commands.js';
+import { recoveryWindow } from '../pitr/window.js';
 
 const STRIP = 30;
 const FAILURE_DAYS = 7;
@@ -28,7 +29,7 @@ interface RunRow {
 
 export async function protectionSummary(ctx: AppContext, now = new Date()): Promise<ProtectionSummary> {
   const [sources, configurations, runs, lastKept, failures, destinations, backedUp] = await Promise.all([
-    ctx.db.source.findMany({ orderBy: { name: 'asc' }, select: { id: true, name: true, kind: true } }),
+    ctx.db.source.findMany({ orderBy: { name: 'asc' }, select: { id: true, name: true, kind: true, pitrEnabled: true } }),
     listConfigurations(ctx, now),
     lastRuns(ctx),
     lastKeptBackups(ctx),
@@ -37,6 +38,11 @@ export async function protectionSummary(ctx: AppContext, now = new Date()): Prom
     ctx.db.backup.findFirst({ where: { status: 'completed' }, select: { id: true } }),
   ]);
   const scheduled = (c: ConfigurationDetails) => c.active && c.schedule.kind !== 'manual';
+  const windows = new Map<string, { from: string; to: string }>();
+  for (const source of sources.filter((s) => s.pitrEnabled)) {
+    const window = await recoveryWindow(ctx, source.id);
+    if (window.earliest && window.latest) windows.set(source.id, { from: window.earliest.toISOString(), to: window.latest.toISOString() });
+  }
   const items: SourceProtection[] = sources.map((source) => {
     const own = configurations.filter((c) => c.sourceId === source.id);
     const strip = runs.filter((r) => r.sourceId === source.id).reverse();
@@ -64,7 +70,7 @@ export async function protectionSummary(ctx: AppContext, now = new Date()): Prom
       nextRun: next ? { at: next.nextRunAt!, configurationId: next.id, configurationName: next.name, timezone: next.schedule.timezone } : null,
       configurations: own.map((c) => ({ id: c.id, name: c.name, scheduleDescription: c.scheduleDescription, timezone: c.schedule.timezone, nextRunAt: c.nextRunAt, overdue: c.overdue, active: c.active })),
       runs: strip.map(toDot),
-      recoveryWindow: null,
+      recoveryWindow: windows.get(source.id) ?? null,
     };
   });
   return {

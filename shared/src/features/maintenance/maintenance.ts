@@ -7,6 +7,9 @@ import { applyRetention, type RetentionReport } from './retention.js';
 import { dropExpiredRestoreCopies, type DroppedCopies } from '../restores/undo.js';
 import { notifyMaintenanceFindings } from '../notifications/notifications.js';
 import type { JobHandlers } from '../catalog.js';
+import { ensureWalStreams } from '../pitr/commands.js';
+import { alertWalGaps } from '../pitr/alerts.js';
+import { pruneWal } from '../pitr/retention.js';
 
 export interface MaintenanceReport {
   retention: RetentionReport;
@@ -19,6 +22,11 @@ export async function runMaintenance(ctx: AppContext, options: { fixMissing?: bo
   const restoreCopies = await dropExpiredRestoreCopies(ctx);
   const report = await reconcile(ctx, { checkStorage: true, fixMissing: options.fixMissing ?? false, liveWindowMs: liveWindowMs(ctx) });
   await notifyMaintenanceFindings(ctx, hooks.logger); // overdue configurations, full disks; never throws
+  // Point-in-time recovery: streams queued again if Redis lost them, breaks in the stored WAL alerted.
+  await ensureWalStreams(ctx).catch((error: unknown) => hooks.logger.warn({ err: error }, 'the WAL streams could not be queued'));
+  const wal = await pruneWal(ctx).catch((error: unknown) => (hooks.logger.warn({ err: error }, 'the WAL no base backup needs could not be removed'), null));
+  if (wal?.deleted) hooks.logger.info({ deleted: wal.deleted, bytes: wal.bytes }, 'removed the WAL older than the oldest kept base backup');
+  await alertWalGaps(ctx).catch((error: unknown) => hooks.logger.warn({ err: error }, 'the stored WAL could not be checked for breaks'));
   hooks.logger.info(
     {
       expired: retention.expired.length,

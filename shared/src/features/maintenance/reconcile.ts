@@ -137,10 +137,14 @@ async function reconcileStorage(ctx: AppContext, options: ReconcileOptions, repo
       include: { backup: { select: { id: true, status: true, deletedAt: true } } },
     });
     const expected = new Map(artifacts.map((a) => [a.key, a]));
+    // The stored WAL of point-in-time recovery is recorded in its own table.
+    const wal = new Set((await ctx.db.walFile.findMany({ where: { destinationIds: { has: destination.id }, deletedAt: null }, select: { key: true } })).map((w) => w.key));
     const seen = new Set<string>();
     for await (const object of driver.list()) {
       seen.add(object.key);
-      if (expected.has(object.key)) continue;
+      if (expected.has(object.key) || wal.has(object.key)) continue;
+      // A WAL file being stored now is recorded just after its upload.
+      if (object.key.startsWith('wal/') && Date.now() - object.modifiedAt.getTime() < 3600_000) continue;
       const backupId = BACKUP_ID_IN_KEY.exec(object.key)?.[1];
       const row = backupId ? await ctx.db.backup.findUnique({ where: { id: backupId }, select: { status: true } }) : null;
       // Objects of a run still going are not orphans yet.

@@ -32,6 +32,7 @@ export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { 
     targetPath: row.targetPath,
     target: describeRestoreTarget(row),
     createDatabase: row.createDatabase,
+    ...(row.targetTime ? { targetTime: row.targetTime.toISOString(), sourceDatabase: row.sourceDatabase } : {}),
     safetyBackupId: row.safetyBackupId,
     progressBytes: Number(row.progressBytes),
     durationMs: row.durationMs,
@@ -67,6 +68,9 @@ export async function requestRestore(ctx: AppContext, backupId: string, request:
   if (request.allowSystemDatabase && actor.role !== 'admin') throw new ForbiddenError('allowSystemDatabase: only an admin may restore into a system database.');
   if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be restored.`);
   if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
+  if (backup.type === 'physical') {
+    throw new ConflictError(`Backup "${backup.name}" is a base backup of the whole cluster: restore it to a moment (POST /api/sources/{id}/pitr/restore, or coffre pitr restore).`, 'physical_backup');
+  }
   if (backup.artifacts?.some((a) => a.kind === 'globals')) return requestServerRestore(ctx, backup, request, actor);
   if (request.database || request.allDatabases) throw new ValidationError(`database and allDatabases are for backups of a whole server; "${backup.name}" is a backup of one database.`);
   const kind = request.artifact ?? (backup.artifacts?.some((a) => a.kind === 'bucket') ? 'bucket' : 'database');

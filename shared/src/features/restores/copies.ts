@@ -6,6 +6,7 @@ import { PermanentError, errorMessage } from '../../infra/errors.js';
 import type { PgConnection } from '../../engine/postgres.js';
 import { runDatabaseRestore } from '../../engine/restore-pipeline.js';
 import type { TableCount } from '../../engine/counts.js';
+import type { BackupType as DumpType } from '../../engine/backup-pipeline.js';
 import type { AppContext } from '../../infra/context.js';
 import { destinationDriver } from '../destinations/destinations.js';
 import type { ArtifactSource } from '../../engine/verify-artifact.js';
@@ -38,7 +39,7 @@ export async function restoreBackupInto(
       identities,
       target,
       createDatabase,
-      type: backup.type,
+      type: backup.type as DumpType,
       dumpFormat: backup.dumpFormat as 'custom' | 'tar' | 'plain',
       tables: (backup.tableCounts as unknown as TableCount[] | null) ?? [],
       tmpDir: ctx.config.TMP_DIR,

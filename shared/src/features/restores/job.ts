@@ -121,8 +121,8 @@ async function restoreIntoNewDatabase(
   }
 }
 
-/** A full backup of the target taken just before it is overwritten (trigger `pre-restore`). */
-async function takeSafetyBackup(
+/** A full backup of the target taken just before it is overwritten (trigger `pre-restore`); restores to a moment take it too. */
+export async function takeSafetyBackup(
   ctx: AppContext,
   source: Source,
   subject: BackupSubject,

@@ -13,6 +13,7 @@ import {
 import type { Actor, AppContext } from '../../infra/context.js';
 import { checkOutboundHost, checkOutboundUrl } from '../../infra/outbound.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
+import { checkPitrRequirements, type PitrCheck } from '../../engine/replication.js';
 import { lazyS3Driver } from '../destinations/destinations.js';
 import { storedResource, type ResourceTable } from '../stored/resource.js';
 
@@ -144,7 +145,7 @@ function maskBucket(settings: Pick<BucketSettings, 'endpoint' | 'region' | 'buck
   return `s3://${settings.bucket}/${(settings.prefix ?? '').replace(/^\/+/, '')}${settings.endpoint ? ` at ${settings.endpoint}` : ''}`;
 }
 
-export async function testSource(ctx: AppContext, id: string): Promise<{ ok: boolean; serverVersion?: string; message: string }> {
+export async function testSource(ctx: AppContext, id: string): Promise<{ ok: boolean; serverVersion?: string; message: string; pitr?: PitrCheck }> {
   const source = await getSource(ctx, id);
   if (source.kind === 's3') {
     try {
@@ -159,7 +160,11 @@ export async function testSource(ctx: AppContext, id: string): Promise<{ ok: boo
   try {
     const connection = sourceConnection(ctx, source);
     const server = await withPgClient(connection, detectServerVersion);
-    return { ok: true, serverVersion: server.version, message: `Connected to PostgreSQL ${server.version}.` };
+    const connected = `Connected to PostgreSQL ${server.version}.`;
+    if (!source.pitrEnabled) return { ok: true, serverVersion: server.version, message: connected };
+    const pitr = await checkPitrRequirements(connection, source.pitrSlot);
+    const missing = pitr.requirements.filter((r) => !r.ok).map((r) => r.message);
+    return { ok: pitr.ok, serverVersion: server.version, message: pitr.ok ? `${connected} Point-in-time recovery: every requirement is met.` : `${connected} Point-in-time recovery cannot stream: ${missing.join(' ')}`, pitr };
   } catch (error) {
     return { ok: false, message: (error as Error).message };
   }

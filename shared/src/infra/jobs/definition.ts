@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
 
-export const queueNames = ['backup', 'restore', 'maintenance', 'notifications'] as const;
+export const queueNames = ['backup', 'restore', 'maintenance', 'notifications', 'wal'] as const;
 export type QueueName = (typeof queueNames)[number];
 
 /** A row id in a payload. */

@@ -1,0 +1,125 @@
+// Recovering a source's cluster to a moment in a private instance of this worker: the newest base
+// backup before the moment, unpacked; the WAL from its start to just past the moment, fetched from
+// storage (every file decrypted and checked); a private postgres replaying it to exactly that moment.
+// Restores to a moment (restore.ts) dump one database from it; `--to-directory` keeps the directory.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backup, WalFile } from '../../infra/db.js';
+import type { AppContext } from '../../infra/context.js';
+import { PermanentError } from '../../infra/errors.js';
+import type { RunLog } from '../../runs/run-log.js';
+import { parseLsn } from '../../engine/wal.js';
+import {
+  fetchWalFile,
+  recoveryPaths,
+  startRecoveryInstance,
+  TargetNotReachedError,
+  unpackBaseBackup,
+  type CheckedObject,
+  type RecoveryInstance,
+} from '../../engine/recovery.js';
+import { destinationDriver } from '../destinations/destinations.js';
+import { recoveryWindow, walRuns } from './window.js';
+
+export interface RecoveryTimings {
+  fetchMs: number;
+  replayMs: number;
+  walFiles: number;
+}
+
+export interface Recovered {
+  instance: RecoveryInstance;
+  timings: RecoveryTimings;
+}
+
+/** The base backup a restore to `moment` starts from, or a sentence saying why there is none. */
+export async function planRecovery(ctx: AppContext, sourceId: string, moment: Date): Promise<Backup> {
+  const window = await recoveryWindow(ctx, sourceId, { checkStorage: true });
+  const span = window.spans.find((s) => s.from <= moment && moment <= s.to);
+  if (span) return span.baseBackups.filter((b) => b.completedAt! <= moment).at(-1)!;
+  // Not inside a span: past a break, the sentence names the last moment reachable before it.
+  const gap = window.gaps.filter((g) => g.lastReachable && g.lastReachable < moment).sort((a, b) => a.lastReachable!.getTime() - b.lastReachable!.getTime()).at(-1);
+  if (gap) {
+    throw new PermanentError(
+      `${moment.toISOString()} is past a break in the stored WAL (segment ${gap.file} ${gap.reason} at ${gap.fromLsn}): the last reachable moment is ${gap.lastReachable!.toISOString()}.`,
+      'wal_gap',
+    );
+  }
+  if (!window.earliest) throw new PermanentError('There is no restorable moment yet: a completed base backup (type physical) and the WAL after it are needed.', 'no_window');
+  throw new PermanentError(`${moment.toISOString()} is outside the recovery window: restores are possible from ${window.earliest.toISOString()} to ${window.latest!.toISOString()}.`, 'outside_window');
+}
+
+/** Unpacks `base`, fetches the WAL up to just past `moment`, and replays it in a private instance. */
+export async function recoverToMoment(
+  ctx: AppContext,
+  base: Backup,
+  moment: Date,
+  options: { workDir: string; users: string[]; action: 'promote' | 'shutdown'; log: RunLog; signal?: AbortSignal },
+): Promise<Recovered> {
+  const paths = recoveryPaths(options.workDir);
+  const { log } = options;
+  const started = Date.now();
+  const baseArtifact = await ctx.db.backupArtifact.findFirst({ where: { backupId: base.id, kind: 'database', deletedAt: null }, include: { destination: true } });
+  if (!baseArtifact) throw new PermanentError(`Base backup "${base.name}" has no stored artifact left.`);
+  const identities = base.encrypted ? await ctx.identities() : [];
+  const driver = destinationDriver(ctx, baseArtifact.destination);
+  log.info(`unpacking base backup "${base.name}" (${baseArtifact.sizeBytes} bytes) from ${baseArtifact.destination.name}`);
+  await unpackBaseBackup(
+    { artifact: { open: () => driver.get(baseArtifact.key), sizeBytes: Number(baseArtifact.sizeBytes), checksumSha256: baseArtifact.checksumSha256, encrypted: base.encrypted }, compression: base.compression, identities },
+    paths.data,
+    options.signal,
+  );
+  const files = await walNeeded(ctx, base, moment);
+  await mkdir(paths.wal, { recursive: true });
+  const destinations = new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d]));
+  const walIdentities = files.some((f) => f.encrypted) ? await ctx.identities() : [];
+  for (const file of files) {
+    const destination = destinations.get(file.destinationIds[0] ?? '');
+    if (!destination) throw new PermanentError(`WAL file ${file.name} has no destination left.`);
+    const store = destinationDriver(ctx, destination);
+    const object: CheckedObject = {
+      artifact: { open: () => store.get(file.key), sizeBytes: Number(file.sizeBytes), checksumSha256: file.checksumSha256, encrypted: file.encrypted },
+      compression: file.compression,
+      identities: walIdentities,
+    };
+    try {
+      await fetchWalFile(object, join(paths.wal, file.name), options.signal);
+    } catch (error) {
+      throw new PermanentError(`WAL file ${file.name} could not be read back (${(error as Error).message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
+    }
+  }
+  const fetchMs = Date.now() - started;
+  log.info(`fetched ${files.length} WAL file(s) in ${fetchMs} ms; replaying up to ${moment.toISOString()}`);
+  const major = Number((base.serverVersion ?? '').split('.')[0]);
+  if (!major) throw new PermanentError(`Base backup "${base.name}" does not record its server version.`);
+  const replayStarted = Date.now();
+  const common = { major, workDir: options.workDir, action: options.action, timeoutMs: 6 * 3600_000, users: options.users };
+  let instance: RecoveryInstance;
+  try {
+    instance = await startRecoveryInstance({ ...common, targetTime: moment });
+  } catch (error) {
+    if (!(error instanceof TargetNotReachedError)) throw error;
+    // No commit after the moment was stored yet, although WAL up to then was: the end of the stored WAL is the state at that moment.
+    log.info('no commit after the moment in the stored WAL: replaying to its end, which is the state at that moment');
+    instance = await startRecoveryInstance({ ...common, targetTime: null });
+  }
+  const replayMs = Date.now() - replayStarted;
+  log.info(`replayed in ${replayMs} ms`);
+  return { instance, timings: { fetchMs, replayMs, walFiles: files.length } };
+}
+
+/** The WAL files from the base backup's start up to the first one received after the moment (its commits stop the replay). */
+async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<WalFile[]> {
+  const all = await ctx.db.walFile.findMany({ where: { sourceId: base.sourceId!, deletedAt: null } });
+  const history = all.filter((f) => f.kind === 'history');
+  const wal = all.filter((f) => f.kind !== 'history').sort((a, b) => a.timeline - b.timeline || (parseLsn(a.startLsn) < parseLsn(b.startLsn) ? -1 : 1));
+  const run = walRuns(wal).runs.find((r) => r.timeline === base.timeline && parseLsn(r.startLsn) <= parseLsn(base.walStartLsn!) && parseLsn(base.walEndLsn!) <= parseLsn(r.endLsn));
+  if (!run) throw new PermanentError(`The WAL base backup "${base.name}" needs (${base.walStartLsn} to ${base.walEndLsn}) is not all stored.`, 'wal_gap');
+  const needed: WalFile[] = [];
+  for (const file of run.files) {
+    if (parseLsn(file.endLsn) <= parseLsn(base.walStartLsn!)) continue;
+    needed.push(file);
+    if (file.receivedAt > moment && parseLsn(file.endLsn) >= parseLsn(base.walEndLsn!)) break;
+  }
+  return [...history, ...needed];
+}

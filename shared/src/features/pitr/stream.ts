@@ -1,0 +1,223 @@
+// The WAL stream of a source, in a worker: take the source's stream lock, make sure coffre's slot
+// exists, resume pg_receivewal where the stored WAL ends, and ship what it writes through the
+// artifact chain (zstd, age, SHA-256, destinations): each finished segment and history file as soon
+// as it is complete, the segment being written every WAL_FLUSH_SECONDS. The slot is advanced only to
+// what is stored, so that a worker that dies, or storage that fails, loses nothing: the server keeps
+// the WAL until it is stored, and the slot's size is watched.
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import type { Destination, Source } from '../../infra/db.js';
+import type { AppContext } from '../../infra/context.js';
+import { errorMessage } from '../../infra/errors.js';
+import { tryLockDatabase } from '../../infra/locks.js';
+import type { RunHooks, RunOutcome } from '../../runs/life-cycle.js';
+import { artifactSuffix } from '../../engine/compression.js';
+import { detectServerVersion, withPgClient } from '../../engine/postgres.js';
+import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes } from '../../engine/replication.js';
+import { startWalReceiver, type WalReceiver } from '../../engine/wal-receiver.js';
+import { formatLsn, parseLsn, parseWalFileName } from '../../engine/wal.js';
+import { writeArtifact } from '../../engine/write-artifact.js';
+import { destinationDriver, destinationsForBackup } from '../destinations/destinations.js';
+import { sourceConnection } from '../sources/sources.js';
+import { alertSlotGrowing } from './alerts.js';
+
+export async function runWalStream(ctx: AppContext, sourceId: string, hooks: RunHooks): Promise<RunOutcome> {
+  const source = await ctx.db.source.findUnique({ where: { id: sourceId } });
+  if (!source?.pitrEnabled || !source.pitrSlot) {
+    hooks.logger.info({ sourceId }, 'point-in-time recovery is off for this source: no stream');
+    return 'skipped';
+  }
+  const lock = await tryLockDatabase(ctx.queues.redis, `${ctx.queues.prefix}:lock:wal-stream:${sourceId}`, ctx.config.STALL_SECONDS * 1000);
+  if (!lock) return 'busy';
+  try {
+    await streamWal(ctx, source, source.pitrSlot, hooks, () => lock.lost);
+  } finally {
+    await lock.release();
+  }
+  // Reached only when the source's PITR was turned off while it streamed.
+  return 'completed';
+}
+
+interface Shipping {
+  ctx: AppContext;
+  source: Source;
+  slot: string;
+  spool: string;
+  segmentSize: number;
+  applicationName: string;
+  destinations: Destination[];
+  client: pg.Client;
+  logger: RunHooks['logger'];
+  signal: AbortSignal | undefined;
+  /**
+   * Where the WAL stored without a break ends. Nothing after a break is stored: a partial segment is
+   * stored only once the segment before it is, so that a worker dying in between leaves no hole
+   * behind the point its successor resumes from.
+   */
+  storedEnd: bigint;
+}
+
+async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
+  const connection = sourceConnection(ctx, source);
+  await ensureSlot(connection, slot);
+  await mkdir(ctx.config.TMP_DIR, { recursive: true });
+  const spool = await mkdtemp(join(ctx.config.TMP_DIR, `wal-${source.id}-`));
+  let receiver: WalReceiver | null = null;
+  try {
+    await withPgClient(connection, async (client) => {
+      const server = await detectServerVersion(client);
+      const segmentSize = Number((await client.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")).rows[0]!.setting);
+      const resume = await resumePoint(ctx, source, slot, client, connection);
+      const applicationName = `coffre_wal_${source.id.replace(/-/g, '').slice(0, 12)}`;
+      await refuseSecondStream(client, applicationName);
+      receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
+      hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
+      const destinations = await destinationsForBackup(ctx, null);
+      const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn };
+      await shipUntilStopped(shipping, receiver, lockLost);
+    });
+  } finally {
+    await (receiver as WalReceiver | null)?.stop();
+    await rm(spool, { recursive: true, force: true });
+  }
+}
+
+async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockLost: () => boolean): Promise<void> {
+  const { ctx, logger } = shipping;
+  let exited = false;
+  void receiver.tool.exited.then(() => (exited = true));
+  let lastPartial = Date.now();
+  let lastWatch = 0;
+  for (;;) {
+    await shipFinished(shipping, receiver.seed).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'a WAL file could not be stored: the slot keeps it, trying again'));
+    if (exited) {
+      const exit = await receiver.tool.exited;
+      throw new Error(`pg_receivewal stopped (${exit.signal ?? `exit ${exit.code}`}): ${exit.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    }
+    if (shipping.signal?.aborted) throw new Error('The worker is stopping: the stream goes back to the queue and resumes from the slot.');
+    if (lockLost()) throw new Error('The stream lock was lost (the worker stalled): another worker takes the stream over.');
+    const now = Date.now();
+    if (now - lastPartial >= ctx.config.WAL_FLUSH_SECONDS * 1000) {
+      lastPartial = now;
+      await shipPartial(shipping).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'the partial WAL segment could not be stored: trying again'));
+    }
+    if (now - lastWatch >= 10_000) {
+      lastWatch = now;
+      await watchSlot(shipping).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'could not measure the slot'));
+      const fresh = await ctx.db.source.findUnique({ where: { id: shipping.source.id }, select: { pitrEnabled: true } });
+      if (!fresh?.pitrEnabled) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Where to resume: where the stored WAL of the newest timeline ends, else where the slot starts. */
+async function resumePoint(ctx: AppContext, source: Source, slot: string, client: pg.Client, connection: ReturnType<typeof sourceConnection>): Promise<{ timeline: number; lsn: bigint }> {
+  const stored = await ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null, kind: { in: ['segment', 'partial'] } }, select: { timeline: true, endLsn: true } });
+  if (stored.length) {
+    const newest = stored.reduce((a, b) => (b.timeline > a.timeline || (b.timeline === a.timeline && parseLsn(b.endLsn) > parseLsn(a.endLsn)) ? b : a));
+    return { timeline: newest.timeline, lsn: parseLsn(newest.endLsn) };
+  }
+  const { rows } = await client.query<{ restart_lsn: string }>('SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  const identity = await identifySystem(connection);
+  return { timeline: identity.timeline, lsn: parseLsn(rows[0]!.restart_lsn) };
+}
+
+/** A stream of this source still connected (a worker that is not quite dead): wait for it to go. */
+async function refuseSecondStream(client: pg.Client, applicationName: string): Promise<void> {
+  const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = $1', [applicationName]);
+  if (rows[0]!.n > 0) throw new Error('Another stream of this source is still connected to the server: taking over once it is gone.');
+}
+
+/** Stores every finished segment and history file of the spool, oldest first, then removes it. */
+async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
+  const names = (await readdir(shipping.spool)).filter((n) => n !== seed && parseWalFileName(n, shipping.segmentSize)).sort();
+  for (const name of names) {
+    const parsed = parseWalFileName(name, shipping.segmentSize)!;
+    const path = join(shipping.spool, name);
+    if (parsed.kind === 'segment' && (await stat(path)).size !== shipping.segmentSize) continue;
+    const bytes = await readFile(path);
+    const range = parsed.kind === 'segment' ? { start: parsed.start, end: parsed.end } : { start: 0n, end: 0n };
+    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, ...range, bytes });
+    await rm(path);
+    if (parsed.kind === 'segment') {
+      if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
+      await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
+    }
+  }
+}
+
+/** Stores the segment being written, up to what the server knows pg_receivewal has flushed. */
+async function shipPartial(shipping: Shipping): Promise<void> {
+  const { rows } = await shipping.client.query<{ flush: string | null }>('SELECT flush_lsn::text AS flush FROM pg_stat_replication WHERE application_name = $1', [shipping.applicationName]);
+  if (!rows[0]?.flush) return;
+  const flushed = parseLsn(rows[0].flush);
+  if (flushed <= shipping.storedEnd) return;
+  const partial = (await readdir(shipping.spool)).find((n) => n.endsWith('.partial'));
+  if (!partial) return;
+  const name = partial.slice(0, -'.partial'.length);
+  const parsed = parseWalFileName(name, shipping.segmentSize);
+  // The segment before it is not stored yet (it was finished since the last look): it goes first.
+  if (parsed?.kind !== 'segment' || flushed < parsed.start || parsed.start > shipping.storedEnd) return;
+  const end = flushed < parsed.end ? flushed : parsed.end;
+  // Read after the flush position: the file holds at least that much.
+  const bytes = await readFile(join(shipping.spool, partial)).catch(() => null);
+  if (!bytes) return;
+  await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end, bytes });
+  shipping.storedEnd = end;
+  await advanceSlot(shipping.client, shipping.slot, formatLsn(end));
+}
+
+interface WalFileToStore {
+  name: string;
+  kind: 'segment' | 'partial' | 'history';
+  timeline: number;
+  start: bigint;
+  end: bigint;
+  bytes: Buffer;
+}
+
+async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<void> {
+  const { ctx, source } = shipping;
+  const encrypted = ctx.recipients.length > 0;
+  const key = walKey(source.id, file.name, file.kind === 'partial', encrypted);
+  const targets = shipping.destinations.map((d) => ({ driver: destinationDriver(ctx, d), key }));
+  const written = await writeArtifact(
+    { compression: 'zstd', recipients: ctx.recipients, targets, signal: shipping.signal },
+    { kind: 'archive', stream: Readable.from([file.bytes]), produced: Promise.resolve() },
+  );
+  const before = await ctx.db.walFile.findUnique({ where: { sourceId_name: { sourceId: source.id, name: file.name } } });
+  if (before?.kind === 'segment' && file.kind === 'partial') return;
+  const columns = {
+    kind: file.kind,
+    timeline: file.timeline,
+    startLsn: formatLsn(file.start),
+    endLsn: formatLsn(file.end),
+    receivedAt: new Date(),
+    sizeBytes: BigInt(written.sizeBytes),
+    checksumSha256: written.checksumSha256,
+    compression: 'zstd' as const,
+    encrypted,
+    key,
+    destinationIds: shipping.destinations.map((d) => d.id),
+    deletedAt: null,
+  };
+  await ctx.db.walFile.upsert({ where: { sourceId_name: { sourceId: source.id, name: file.name } }, create: { sourceId: source.id, name: file.name, ...columns }, update: columns });
+  // The finished segment replaces its partial: the partial's object goes.
+  if (before && before.key !== key) {
+    for (const destination of shipping.destinations) await destinationDriver(ctx, destination).delete(before.key).catch(() => {});
+  }
+}
+
+/** `wal/<source id>/<timeline>/<file name>[.partial].zst[.age]`. */
+export function walKey(sourceId: string, name: string, partial: boolean, encrypted: boolean): string {
+  return `wal/${sourceId}/${name.slice(0, 8)}/${name}${partial ? '.partial' : ''}${artifactSuffix('zstd', encrypted)}`;
+}
+
+async function watchSlot(shipping: Shipping): Promise<void> {
+  const bytes = await slotRetainedBytes(shipping.client, shipping.slot);
+  if (bytes !== null && bytes > shipping.ctx.config.PITR_SLOT_ALERT_BYTES) await alertSlotGrowing(shipping.ctx, shipping.source, bytes);
+}
+
