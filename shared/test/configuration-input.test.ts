@@ -137,7 +137,7 @@ describe('parseConfigurationCreate: one sentence naming the field', () => {
     [{ ...base, name: 'x'.repeat(101) }, `name must be at most 100 characters long (got '${'x'.repeat(57)}...').`],
     [{ ...base, name: 'a\nb' }, "name must not contain control characters (got 'a\\u000Ab')."],
     [{ ...base, sourceId: 'abc' }, "sourceId must be a UUID (got 'abc')."],
-    [{ ...base, type: 'incremental' }, "type must be one of 'full', 'schema', 'data' (got 'incremental')."],
+    [{ ...base, type: 'incremental' }, "type must be one of 'full', 'schema', 'data', 'physical' (got 'incremental')."],
     [{ ...base, active: 'yes' }, "active must be true or false (got 'yes')."],
     [{ ...base, compression: 'lz4' }, "compression must be one of 'zstd', 'gzip', 'none' (got 'lz4')."],
     [{ ...base, compression: 'gzip', compressionLevel: 12 }, 'compressionLevel must be between 1 and 9 for gzip (got 12).'],

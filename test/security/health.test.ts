@@ -139,7 +139,7 @@ describe('GET /api/health', () => {
       const res = await request(stack.app).get('/api/workers').set('Authorization', `Bearer ${token}`);
       expect(res.status).toBe(200);
       expect(res.body.items).toHaveLength(1);
-      expect(res.body.items[0]).toMatchObject({ pid: process.pid, queues: ['backup', 'restore', 'maintenance', 'notifications'] });
+      expect(res.body.items[0]).toMatchObject({ pid: process.pid, queues: ['backup', 'restore', 'maintenance', 'notifications', 'wal'] });
     } finally {
       await workers.close(5000);
     }

@@ -86,7 +86,7 @@ function recipes(admin: (method: 'post' | 'put' | 'delete', path: string) => req
           await eventually(async () => {
             const window = (await stack.ctx.db.walFile.findMany({ where: { sourceId: ids.pitrSource } })).length;
             const state = await request(stack.app).get(`/api/sources/${ids.pitrSource}/pitr`).set('Authorization', `Bearer ${stack.adminToken}`);
-            return window && state.body.window?.latest && Date.parse(state.body.window.latest) - Date.parse(state.body.window.earliest) > 2000;
+            return window > 0 && Boolean(state.body.window?.latest) && Date.parse(state.body.window.latest) - Date.parse(state.body.window.earliest) > 2000;
           }, 60_000, 'a recovery window of two seconds');
           return res;
         },

@@ -84,3 +84,33 @@ describe('a job that fails for good', () => {
     }
   });
 });
+
+describe('a restore to a moment', () => {
+  it('is looked up by its own job (pitr.restore): while that job waits the row is not lost, and a pending row without one gets it back', async () => {
+    const base = await requestBackup(stack.ctx, { name: 'base-for-a-moment' }, systemActor);
+    const source = await stack.ctx.db.source.findFirstOrThrow({ where: { id: base.sourceId! } });
+    const restoreRow = (data: object) =>
+      stack.ctx.db.restore.create({
+        data: { backupId: base.id, targetKind: 'database', targetSourceId: source.id, targetDatabase: 'coffre_moment_target', targetTime: new Date(), sourceDatabase: 'shop', requestedBy: 'test', ...data },
+      });
+    const queue = stack.ctx.queues.queue('restore');
+    const old = new Date(Date.now() - 10 * 60_000);
+    // Running, claimed by a worker that is alive, its job waiting under its own id: nothing to fix.
+    const running = await restoreRow({ status: 'running', startedAt: new Date() });
+    await queue.add('pitr.restore', { restoreId: running.id }, { jobId: `pitr-restore-${running.id}` });
+    // Pending for ten minutes with no job at all: queued again, as a pitr.restore.
+    const pending = await restoreRow({ status: 'pending', createdAt: old });
+    try {
+      const report = await reconcile(stack.ctx);
+      expect(report.failedRunning.map((r) => r.id)).not.toContain(running.id);
+      expect(report.requeuedPending).toContainEqual({ model: 'restore', id: pending.id });
+      const requeued = await queue.getJob(`pitr-restore-${pending.id}`);
+      expect(requeued?.name).toBe('pitr.restore');
+      expect(await queue.getJob(`restore-${pending.id}`)).toBeUndefined();
+      expect((await stack.ctx.db.restore.findUniqueOrThrow({ where: { id: running.id } })).status).toBe('running');
+    } finally {
+      await queue.obliterate({ force: true });
+      await stack.ctx.db.restore.updateMany({ where: { id: { in: [running.id, pending.id] } }, data: { status: 'failed' } });
+    }
+  });
+});

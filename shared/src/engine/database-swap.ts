@@ -16,6 +16,9 @@ const NAME_BYTES = 63;
 
 /** Why the role cannot restore by swapping on this server (null when it can). */
 export async function swapRefusal(connection: PgConnection): Promise<string | null> {
+  // The swap itself connects to "postgres", and the templates are what new databases are made from:
+  // a system database keeps its name and is restored in place.
+  if (['postgres', 'template0', 'template1'].includes(connection.database)) return `"${connection.database}" is a system database, which is never renamed`;
   return withPgClient(
     connection,
     async (client) => {

@@ -41,9 +41,18 @@ export interface ReconcileOptions {
   dryRun?: boolean;
 }
 
-const jobIdOf = { backup: (id: string) => `backup-${id}`, restore: (id: string) => `restore-${id}`, verification: (id: string) => `verification-${id}` };
+type RunRow = { id: string; status: string; createdAt: Date; updatedAt: Date; startedAt: Date | null; workerId: string | null; trigger?: string; sourceId?: string | null; targetTime?: Date | null };
+
+/** The job that runs a row: a restore to a moment (targetTime) is a job of the point-in-time recovery feature. */
+const jobOf = {
+  backup: (row: RunRow) => ({ id: `backup-${row.id}`, name: 'backup.run' as const, payload: { backupId: row.id } }),
+  restore: (row: RunRow) =>
+    row.targetTime
+      ? { id: `pitr-restore-${row.id}`, name: 'pitr.restore' as const, payload: { restoreId: row.id } }
+      : { id: `restore-${row.id}`, name: 'restore.run' as const, payload: { restoreId: row.id } },
+  verification: (row: RunRow) => ({ id: `verification-${row.id}`, name: 'verification.run' as const, payload: { verificationId: row.id } }),
+};
 const queueOf = { backup: 'backup', restore: 'restore', verification: 'restore' } as const;
-const jobNameOf = { backup: 'backup.run', restore: 'restore.run', verification: 'verification.run' } as const;
 
 export async function reconcile(ctx: AppContext, options: ReconcileOptions = {}): Promise<ReconcileReport> {
   const now = options.now ?? new Date();
@@ -66,9 +75,7 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
   const grace = options.pendingGraceMs ?? 30_000;
   const workers = await liveWorkers(ctx);
   for (const model of ['backup', 'restore', 'verification'] as const) {
-    const rows = await (ctx.db[model] as unknown as {
-      findMany(args: object): Promise<{ id: string; status: string; createdAt: Date; updatedAt: Date; startedAt: Date | null; workerId: string | null; trigger?: string; sourceId?: string | null }[]>;
-    }).findMany({ where: { status: { in: ['pending', 'running'] } }, orderBy: { createdAt: 'asc' }, take: 5000 });
+    const rows = await (ctx.db[model] as unknown as { findMany(args: object): Promise<RunRow[]> }).findMany({ where: { status: { in: ['pending', 'running'] } }, orderBy: { createdAt: 'asc' }, take: 5000 });
     const queue = ctx.queues.queue(queueOf[model]);
     const served = workers.some((w) => w.queues.includes(queueOf[model]));
     for (const row of rows) {
@@ -80,7 +87,8 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
         }
         continue;
       }
-      const job = await queue.getJob(jobIdOf[model](row.id));
+      const runs = jobOf[model](row);
+      const job = await queue.getJob(runs.id);
       const state = job ? await job.getState() : 'missing';
       if (row.status === 'running') {
         const recentlyAlive = now.getTime() - row.updatedAt.getTime() < (options.liveWindowMs ?? 0);
@@ -97,8 +105,7 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
       } else if (state === 'missing' && now.getTime() - row.createdAt.getTime() > grace) {
         report.requeuedPending.push({ model, id: row.id });
         if (!options.dryRun) {
-          const payload = model === 'backup' ? { backupId: row.id } : model === 'restore' ? { restoreId: row.id } : { verificationId: row.id };
-          await enqueue(ctx, jobNameOf[model], payload as never);
+          await enqueue(ctx, runs.name, runs.payload as never);
         }
       } else if (state === 'failed') {
         await markLost(ctx, model, row.id, `The job failed before it started: ${clause(job?.failedReason || 'no reason recorded')}.`, options, report);
