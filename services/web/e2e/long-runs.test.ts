@@ -1,10 +1,11 @@
 // Long runs (issue 18, item 3) in Debian's chromium against the real API, worker, PostgreSQL and
 // Redis: a backup held running (pg_dump waits for a lock this test holds) shows its phase by name,
 // the time elapsed ticking, a percentage and an ETA from the last comparable completed run, and its
-// log arriving while it runs; a restore held in its safety backup and a verification waiting for a
-// worker show under "Running now" beside it. Screenshots at 1440 and 390 px, light and dark; axe.
+// log arriving while it runs; a restore held after its check (loaded beside its target, not yet
+// swapped in) and a verification waiting for a worker show under "Running now" beside it. Screenshots at 1440 and 390 px, light and dark; axe.
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { onFailpoint } from '@coffre/shared';
 import type { Page } from 'playwright-core';
 import { adminQuery, withClient } from '../../../test/support/pg.js';
 import { databaseUrl, uniqueName } from '../../../test/support/env.js';
@@ -30,7 +31,7 @@ const holders: pg.Client[] = [];
 
 beforeAll(async () => {
   web = await createWebStack();
-  // One job at a time per queue: a restore held in its safety backup keeps a verification waiting.
+  // One job at a time per queue: a restore held before its swap keeps a verification waiting.
   web.stack.startWorkers({ concurrency: 1 });
   session = await launchBrowser();
   admin = await web.user('admin');
@@ -44,6 +45,11 @@ afterAll(async () => {
   await session?.close();
   await web?.close();
   for (const name of databases) await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  // The database a swap replaced is kept beside the target (<db>__before_restore_<time>).
+  for (const name of databases) {
+    const kept = await adminQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`${name}__`]);
+    for (const { datname } of kept.rows) await adminQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  }
 });
 
 afterEach(() => {
@@ -72,7 +78,8 @@ describe('long runs', () => {
   let waitingVerification: ApiRun;
   let restoreTarget = '';
   let sourceDb: pg.Client;
-  let targetDb: pg.Client;
+  let letRestoreGo: () => void = () => {};
+  let stopHolding: () => void = () => {};
 
   test('a backup held running shows its phase, elapsed time, percentage and ETA from the last comparable backup, and its log as it comes', async () => {
     const source = (await web.api<{ items: { id: string; name: string }[] }>('GET', '/api/sources')).body.items.find((s) => s.name === 'default')!;
@@ -118,7 +125,7 @@ describe('long runs', () => {
     await page.keyboard.press('Escape');
   });
 
-  test('a restore held in its safety backup and a verification waiting for a worker show under Running now beside the backup', async () => {
+  test('a restore held before its swap and a verification waiting for a worker show under Running now beside the backup', async () => {
     // A first restore into a new database: the comparable one.
     const into = uniqueName('coffre_e2e_longrun_new');
     databases.push(into);
@@ -127,31 +134,33 @@ describe('long runs', () => {
     expect((await finished(`/api/restores/${first.body.id}`)).status).toBe('completed');
     await web.stack.ctx.db.restore.update({ where: { id: first.body.id }, data: { durationMs: 600_000 } });
 
-    // The second goes into an existing database whose table is held: its safety backup waits.
+    // The second goes over an existing database: loaded beside it and checked, it is held before the swap.
     restoreTarget = uniqueName('coffre_e2e_longrun_held');
     databases.push(restoreTarget);
     await adminQuery(`CREATE DATABASE "${restoreTarget}"`);
     await withClient(databaseUrl(restoreTarget), (client) => client.query('CREATE TABLE kept (id int)'));
-    targetDb = await holdTable(databaseUrl(restoreTarget), 'kept');
+    const released = new Promise<void>((resolve) => (letRestoreGo = resolve));
+    stopHolding = onFailpoint('restore.after-check', () => Promise.race([released, new Promise<void>((resolve) => setTimeout(resolve, 240_000))]));
     const held = await web.api<ApiRun>('POST', `/api/backups/${firstBackup.id}/restore`, { confirm: firstBackup.name, targetDatabase: restoreTarget });
     expect(held.status, JSON.stringify(held.body)).toBe(202);
     heldRestore = held.body;
-    await until(async () => (await web.api<ApiRun>('GET', `/api/restores/${heldRestore.id}`)).body, (r) => r.status === 'running' && r.phase === 'taking a safety backup', 60_000, 'the restore in its safety backup');
+    await until(async () => (await web.api<ApiRun>('GET', `/api/restores/${heldRestore.id}`)).body, (r) => r.status === 'running' && r.phase === 'counting rows', 60_000, 'the restore held before its swap');
     const verification = await web.api<ApiRun>('POST', `/api/backups/${firstBackup.id}/verify`);
     expect(verification.status).toBe(202);
     waitingVerification = verification.body;
 
     await page.goto(web.url);
     const restore = page.locator(`[data-testid=running-job][data-kind=restore][data-id="${heldRestore.id}"]`);
-    await restore.locator('[data-testid=run-phase]', { hasText: 'taking a safety backup' }).waitFor();
-    await restore.locator('[data-testid=run-eta]', { hasText: /elapsed · about 9 min \d+ s left$/ }).waitFor();
+    await restore.locator('[data-testid=run-phase]', { hasText: 'counting rows' }).waitFor();
+    // Held after its whole artifact was read, its estimate goes by the bytes read: nearly done.
+    await restore.locator('[data-testid=run-eta]', { hasText: /elapsed · (about .+ left|longer than the last one)$/ }).waitFor();
     expect(await restore.locator('.run-basis').innerText()).toBe('Estimated from the size of the artifact, and the last completed restore of this backup.');
     const waiting = page.locator(`[data-testid=running-job][data-kind=verification][data-id="${waitingVerification.id}"]`);
     await waiting.locator('[data-testid=run-waiting]', { hasText: 'Waiting for a worker' }).waitFor();
-    // The restore's safety backup runs too, as a backup of its own.
+    // The held backup is the one backup running: a restore that swaps takes no safety backup.
     const kinds = await page.locator('[data-testid=running-job]').evaluateAll((all) => all.map((li) => li.getAttribute('data-kind')));
     expect(kinds.filter((kind) => kind !== 'backup')).toEqual(['restore', 'verification']);
-    expect(kinds.filter((kind) => kind === 'backup')).toHaveLength(2);
+    expect(kinds.filter((kind) => kind === 'backup')).toHaveLength(1);
 
     const violations: string[] = [];
     for (const colorScheme of ['light', 'dark'] as const) {
@@ -170,13 +179,14 @@ describe('long runs', () => {
 
   test('once let go, each run ends, its final log keeps every phase, and Running now empties', async () => {
     await sourceDb.query('COMMIT');
-    await targetDb.query('COMMIT');
+    letRestoreGo();
+    stopHolding();
     const backup = await finished(`/api/backups/${heldBackup.id}`);
     expect(backup.status).toBe('completed');
     expect(backup.log).toMatch(/phase: dumping[\s\S]*phase: writing the manifest/);
     const restore = await finished(`/api/restores/${heldRestore.id}`);
     expect(restore.status).toBe('completed');
-    expect(restore.log).toMatch(/phase: taking a safety backup[\s\S]*phase: checking the artifact[\s\S]*phase: loading/);
+    expect(restore.log).toMatch(/phase: checking the artifact and loading[\s\S]*phase: counting rows[\s\S]*phase: swapping/);
     const verification = await finished(`/api/verifications/${waitingVerification.id}`);
     expect(verification.status).toBe('completed');
     expect(verification.log).toMatch(/phase: checking the artifact[\s\S]*phase: counting rows[\s\S]*phase: dropping the scratch database/);
