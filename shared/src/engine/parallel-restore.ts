@@ -4,7 +4,7 @@
 // file (0600, in TMP_DIR, named after this process so that maintenance removes it if the worker
 // dies). pg_restore starts only once the whole artifact matched; the file is deleted after.
 import { createWriteStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
@@ -40,6 +40,8 @@ export async function runParallelRestore(input: ParallelRestoreInput): Promise<P
   await precheckArtifact(input.artifact, input.identities);
   const server = await withPgClient(input.target, (client) => detectServerVersion(client), 'postgres');
   const pgRestore = await resolvePgTool('pg_restore', server.major);
+  // TMP_DIR lies under BACKUP_DIR by default, which only a local destination creates.
+  await mkdir(input.tmpDir, { recursive: true, mode: 0o700 });
   const file = join(input.tmpDir, temporaryName('.dump'));
   try {
     const readStarted = performance.now();

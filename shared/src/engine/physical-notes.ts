@@ -1,8 +1,19 @@
 // RESTORE.md of a physical (base) backup: recovering the whole cluster to a moment with standard
 // tools only: tar, zstd, age, and a restore_command that fetches and decrypts WAL segments.
-import type { Manifest } from './manifest.js';
+/** What the notes read of a base backup's manifest (a Manifest of manifest.ts, which calls this). */
+export interface PhysicalNotesManifest {
+  backupId: string;
+  name: string;
+  source: string;
+  completedAt: string;
+  serverVersion?: string;
+  encryption: { recipients: string[] } | null;
+  objects: { kind: string; key: string; sizeBytes: number; checksumSha256: string }[];
+  wal?: { start: string; end: string; timeline: number };
+  walPrefix?: string;
+}
 
-export function physicalRestoreNotes(manifest: Manifest): string {
+export function physicalRestoreNotes(manifest: PhysicalNotesManifest): string {
   const base = manifest.objects.find((o) => o.kind === 'database');
   const file = base?.key.split('/').pop() ?? 'base.tar.zst';
   const decrypt = manifest.encryption ? `age -d -i /secure/key.txt ${file} | ` : '';
