@@ -3,11 +3,12 @@
 // webdav and sftp (the OpenSSH server of sftp-server.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { freePort } from './redis-server.js';
 import type { SftpTestServer } from './sftp-server.js';
+import { filesUnder } from './artifact-audit.js';
 
 export interface WebdavTestServer {
   url: string;
@@ -45,7 +46,7 @@ export async function startWebdavServer(): Promise<WebdavTestServer> {
     user,
     password,
     dir,
-    filesOnDisk: () => listFiles(dir, ''),
+    filesOnDisk: async () => (await filesUnder(dir)).map((path) => relative(dir, path)).sort(),
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
         const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -103,14 +104,4 @@ export function sftpRemote(name: string, server: SftpTestServer): string {
     'sha1sum_command = none',
     '',
   ].join('\n');
-}
-
-async function listFiles(root: string, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for (const entry of await readdir(join(root, prefix), { withFileTypes: true }).catch(() => [])) {
-    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) names.push(...(await listFiles(root, name)));
-    else names.push(name);
-  }
-  return names.sort();
 }

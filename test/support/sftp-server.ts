@@ -7,10 +7,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { freePort } from './redis-server.js';
+import { filesUnder } from './artifact-audit.js';
 
 const run = promisify(execFile);
 export const SFTP_TEST_USER = 'coffre-sftp-test';
@@ -71,7 +72,7 @@ export async function startSftpServer(): Promise<SftpTestServer> {
     privateKey: await readFile(userKey, 'utf8'),
     hostKeySha256: await fingerprint(hostKey),
     files,
-    filesOnDisk: () => listFiles(files, ''),
+    filesOnDisk: async () => (await filesUnder(files)).map((path) => relative(files, path)).sort(),
     async replaceHostKey() {
       await rm(hostKey, { force: true });
       await rm(`${hostKey}.pub`, { force: true });
@@ -232,14 +233,4 @@ async function killTree(pid: number): Promise<void> {
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function listFiles(root: string, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for (const entry of await readdir(join(root, prefix), { withFileTypes: true }).catch(() => [])) {
-    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) names.push(...(await listFiles(root, name)));
-    else names.push(name);
-  }
-  return names.sort();
 }
