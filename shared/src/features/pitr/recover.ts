@@ -73,7 +73,7 @@ export async function recoverToMoment(
   await mkdir(paths.wal, { recursive: true });
   const destinations = new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d]));
   const walIdentities = files.some((f) => f.encrypted) ? await ctx.identities() : [];
-  for (const file of files) {
+  const fetchOne = async (file: WalFile) => {
     const destination = destinations.get(file.destinationIds[0] ?? '');
     if (!destination) throw new PermanentError(`WAL file ${file.name} has no destination left.`);
     const store = destinationDriver(ctx, destination);
@@ -82,10 +82,18 @@ export async function recoverToMoment(
       compression: file.compression,
       identities: walIdentities,
     };
+    await fetchWalFile(object, join(paths.wal, file.name), options.signal);
+  };
+  for (const file of files) {
     try {
-      await fetchWalFile(object, join(paths.wal, file.name), options.signal);
+      await fetchOne(file);
     } catch (error) {
-      throw new PermanentError(`WAL file ${file.name} could not be read back (${(error as Error).message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
+      // A partial segment the stream replaced since it was listed (by a longer one, or by the finished
+      // segment) is read again as its row now says.
+      const now = file.kind === 'partial' ? await ctx.db.walFile.findUnique({ where: { id: file.id } }) : null;
+      const replaced = now && !now.deletedAt && now.key !== file.key ? now : null;
+      if (replaced) await fetchOne(replaced).catch((again: Error) => walBreak(replaced, again));
+      else walBreak(file, error as Error);
     }
   }
   const fetchMs = Date.now() - started;
@@ -106,6 +114,10 @@ export async function recoverToMoment(
   const replayMs = Date.now() - replayStarted;
   log.info(`replayed in ${replayMs} ms`);
   return { instance, timings: { fetchMs, replayMs, walFiles: files.length } };
+}
+
+function walBreak(file: WalFile, error: Error): never {
+  throw new PermanentError(`WAL file ${file.name} could not be read back (${error.message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
 }
 
 /** The WAL files from the base backup's start up to the first one received after the moment (its commits stop the replay). */

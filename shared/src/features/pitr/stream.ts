@@ -182,7 +182,9 @@ interface WalFileToStore {
 async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<void> {
   const { ctx, source } = shipping;
   const encrypted = ctx.recipients.length > 0;
-  const key = walKey(source.id, file.name, file.kind === 'partial', encrypted);
+  // Each shipment of a partial segment is an object of its own, named by where it ends: an object is
+  // never rewritten under a key a reader may be reading with the row it read before.
+  const key = walKey(source.id, file.name, file.kind === 'partial' ? file.end : null, encrypted);
   const targets = shipping.destinations.map((d) => ({ driver: destinationDriver(ctx, d), key }));
   const written = await writeArtifact(
     { compression: 'zstd', recipients: ctx.recipients, targets, signal: shipping.signal },
@@ -205,15 +207,16 @@ async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<v
     deletedAt: null,
   };
   await ctx.db.walFile.upsert({ where: { sourceId_name: { sourceId: source.id, name: file.name } }, create: { sourceId: source.id, name: file.name, ...columns }, update: columns });
-  // The finished segment replaces its partial: the partial's object goes.
+  // The finished segment, or the longer partial, replaces the partial before it: that one's object goes.
   if (before && before.key !== key) {
     for (const destination of shipping.destinations) await destinationDriver(ctx, destination).delete(before.key).catch(() => {});
   }
 }
 
-/** `wal/<source id>/<timeline>/<file name>[.partial].zst[.age]`. */
-export function walKey(sourceId: string, name: string, partial: boolean, encrypted: boolean): string {
-  return `wal/${sourceId}/${name.slice(0, 8)}/${name}${partial ? '.partial' : ''}${artifactSuffix('zstd', encrypted)}`;
+/** `wal/<source id>/<timeline>/<file name>[.partial-<end LSN, 16 hex digits>].zst[.age]`. */
+export function walKey(sourceId: string, name: string, partialEnd: bigint | null, encrypted: boolean): string {
+  const partial = partialEnd === null ? '' : `.partial-${partialEnd.toString(16).toUpperCase().padStart(16, '0')}`;
+  return `wal/${sourceId}/${name.slice(0, 8)}/${name}${partial}${artifactSuffix('zstd', encrypted)}`;
 }
 
 async function watchSlot(shipping: Shipping): Promise<void> {
