@@ -1,5 +1,5 @@
 // Point-in-time recovery, end to end against a cluster of the test's own (initdb, wal_level replica):
-// a writer commits a row with its timestamp every 100 ms while coffre streams the WAL; the streaming
+// a writer commits a row with its timestamp every 100 ms for 60 s while coffre streams the WAL; the streaming
 // worker is killed with SIGKILL midway and another takes the stream over from the slot; a restore to a
 // moment T between two commits (T falls while no worker was streaming) yields exactly the rows
 // committed at or before T, none after.
@@ -76,6 +76,8 @@ describe('restore to a moment', () => {
     workers.push(await startWorkerProcess(stack));
     await setPitr(ctx, source.id, true, systemActor);
     const writer = startWriter();
+    const writerStarted = Date.now();
+    const untilWriterRan = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, writerStarted + ms - Date.now())));
     stopWriter = writer.stop;
     await eventually(async () => (await ctx.db.walFile.count({ where: { sourceId: source.id } })) > 0, 60_000, 'the first WAL stored');
 
@@ -87,13 +89,15 @@ describe('restore to a moment', () => {
     }, 120_000, 'the base backup');
     expect(taken.walStartLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
 
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // The writer commits for 60 s; the streaming worker is killed in the middle.
+    await untilWriterRan(30_000);
     const killedAt = new Date();
     await workers[0]!.crash();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     workers.push(await startWorkerProcess(stack));
-    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    await untilWriterRan(60_000);
     await writer.stop();
+    expect(writer.rows.at(-1)!.at.getTime() - writer.rows[0]!.at.getTime()).toBeGreaterThan(58_000);
     const lastRow = writer.rows.at(-1)!;
 
     // T: a whole second while no worker streamed, no commit within 20 ms of it.
