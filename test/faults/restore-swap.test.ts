@@ -1,12 +1,13 @@
 // A restore over an existing database loads the backup beside it, checks it, and swaps it in. What
 // must hold: afterwards the target is exactly the backup (objects created after it are gone); a
 // failure at any step (during the load, after the check, between the two renames, a killed worker)
-// leaves the target usable under its own name with its old content; an undo brings the previous
+// leaves the target usable under its own name with its old content (a worker killed after the swap
+// committed leaves the new content, and the restore is completed by reconciliation); an undo brings the previous
 // content back exactly; the target's connections are ended only at the swap, which takes under a
 // second. Where the role may not create databases, the restore falls back to the in-place path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { createSource, dropExpiredRestoreCopies, failRun, onFailpoint, requestBackup, systemActor } from '@coffre/shared';
+import { createSource, dropExpiredRestoreCopies, failRun, onFailpoint, reconcile, requestBackup, systemActor } from '@coffre/shared';
 import { adminQuery, createDatabase, dropDatabase, withClient } from '../support/pg.js';
 import { dataChecksums } from '../support/fixtures.js';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
@@ -249,6 +250,37 @@ describe('a worker killed during a swap restore', () => {
       }
     });
   }
+});
+
+describe('a worker killed right after the swap commits', () => {
+  it('leaves the target holding the backup, and reconciliation completes the restore (undo possible) instead of failing it', async () => {
+    await workers.close(1000);
+    const victim = await startWorkerProcess(stack, { COFFRE_FAILPOINTS: 'restore.after-swap=30000', WORKER_CONCURRENCY: '1', RESTORE_JOBS: '2' });
+    try {
+      const before = await changeTarget('kill_after_swap');
+      const res = await request(stack.app).post(`/api/backups/${backup.id}/restore`).set(auth).send({ confirm: backup.name });
+      expect(res.status).toBe(202);
+      const event = await victim.failpoint(victim.failpoints.length + 1, 120_000);
+      expect(event.failpoint).toBe('restore.after-swap');
+      await victim.crash();
+      expect(await dataChecksums(target.url)).toEqual(backupState);
+      // Once the dead worker's heartbeat has expired, maintenance finds the run lost.
+      const report = await eventually(async () => {
+        const seen = await reconcile(stack.ctx, { pendingGraceMs: 0 });
+        return seen.completedAfterSwap.includes(res.body.id) ? seen : null;
+      }, 60_000, 'reconciliation to find the restore lost');
+      expect(report.failedRunning.map((r) => r.id)).not.toContain(res.body.id);
+      const row = await stack.ctx.db.restore.findUniqueOrThrow({ where: { id: res.body.id } });
+      expect(row.status).toBe('completed');
+      expect(row.errorMessage).toContain('The swap had committed before');
+      const undo = await request(stack.app).post(`/api/restores/${row.id}/undo`).set(auth).send();
+      expect(undo.status, JSON.stringify(undo.body)).toBe(200);
+      expect(await dataChecksums(target.url)).toEqual(before);
+    } finally {
+      await victim.crash();
+      workers = stack.startWorkers({ concurrency: 1 });
+    }
+  });
 });
 
 describe('a role that may not create databases', () => {

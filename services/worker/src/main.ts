@@ -53,8 +53,8 @@ async function recoverQueue(): Promise<void> {
     // The WAL streams of the sources with point-in-time recovery on: queued again when Redis lost them.
     await ensureWalStreams(ctx);
     const report = await reconcile(ctx, { liveWindowMs: liveWindowMs(ctx) });
-    if (report.requeuedPending.length || report.failedRunning.length) {
-      logger.info({ requeued: report.requeuedPending.length, lost: report.failedRunning.length }, 'queue recovered against the history');
+    if (report.requeuedPending.length || report.failedRunning.length || report.completedAfterSwap.length) {
+      logger.info({ requeued: report.requeuedPending.length, lost: report.failedRunning.length, completedAfterSwap: report.completedAfterSwap.length }, 'queue recovered against the history');
     }
   } catch (error) {
     logger.warn({ err: error }, 'could not check the queue against the history');

@@ -12,9 +12,12 @@ import { failRun } from '../../runs/transitions.js';
 import { clause } from '../../infra/sentences.js';
 import { removeLeftoverTemporaries, STALE_TEMPORARY_MS } from './temporaries.js';
 import { enqueue } from '../catalog.js';
+import { completeIfSwapped } from '../restores/swap.js';
 
 export interface ReconcileReport {
   failedRunning: { model: string; id: string; reason: string }[];
+  /** Restores whose worker was lost after their swap had committed: completed, not failed. */
+  completedAfterSwap: string[];
   requeuedPending: { model: string; id: string }[];
   removedTemporaries: number;
   orphanObjects: { destination: string; key: string; sizeBytes: number }[];
@@ -58,6 +61,7 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
   const now = options.now ?? new Date();
   const report: ReconcileReport = {
     failedRunning: [],
+    completedAfterSwap: [],
     requeuedPending: [],
     removedTemporaries: 0,
     orphanObjects: [],
@@ -115,6 +119,11 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
 }
 
 async function markLost(ctx: AppContext, model: 'backup' | 'restore' | 'verification', id: string, reason: string, options: ReconcileOptions, report: ReconcileReport) {
+  // A restore lost after its swap committed did restore: the target holds the backup.
+  if (model === 'restore' && !options.dryRun && (await completeIfSwapped(ctx, id, reason))) {
+    report.completedAfterSwap.push(id);
+    return;
+  }
   report.failedRunning.push({ model, id, reason });
   if (!options.dryRun) await failRun(ctx, model, id, reason);
 }

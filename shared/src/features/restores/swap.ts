@@ -14,6 +14,7 @@ import { runParallelRestore } from '../../engine/parallel-restore.js';
 import {
   checkLoadedDatabase,
   createLoadDatabase,
+  databaseExistsOn,
   dropDatabaseIfExists,
   keptDatabaseName,
   loadDatabaseName,
@@ -21,6 +22,8 @@ import {
 } from '../../engine/database-swap.js';
 import type { RunLog } from '../../runs/run-log.js';
 import type { RunHooks } from '../../runs/life-cycle.js';
+import { completeRun } from '../../runs/transitions.js';
+import { sourceConnection } from '../sources/sources.js';
 import { withEachCopy } from './copies.js';
 
 export interface SwapRestoreOutcome {
@@ -47,6 +50,7 @@ export async function restoreBySwap(
     await failpoint('restore.after-check', restore.id);
     log.phase('swapping');
     const swap = await swapDatabases(target, { target: target.database, incoming: loadName, outgoing: keptName });
+    await failpoint('restore.after-swap', restore.id);
     log.info(
       `swapped: "${target.database}" is the restored database; the one it replaced is kept as "${keptName}" for ${ctx.config.RESTORE_KEEP_DAYS} day(s) ` +
         `(coffre restore undo ${restore.id}). ${swap.endedConnections} connection(s) ended; the database was unavailable for ${swap.windowMs} ms`,
@@ -86,4 +90,24 @@ export async function loadAndCheck(ctx: AppContext, backup: Backup, database: Pg
   const check = await checkLoadedDatabase(database, tables, { jobs, countRows: backup.type === 'full' });
   const counted = backup.type === 'full' && tables.some((t) => t.rows >= 0) ? `, ${check.records} rows counted` : '';
   log.info(`checked against the backup: ${check.tables} tables present${counted}, in ${Math.round(performance.now() - started)} ms`);
+}
+
+/**
+ * A swap restore whose worker was lost: when its swap had committed (the kept database exists and the
+ * load database no longer does), the target holds the restored database, and the row is completed
+ * (undo stays possible) rather than failed. Returns false when the swap had not committed: the target
+ * kept its old content, and the caller fails the row.
+ */
+export async function completeIfSwapped(ctx: AppContext, restoreId: string, lost: string): Promise<boolean> {
+  const row = await ctx.db.restore.findUnique({ where: { id: restoreId }, include: { targetSource: true } });
+  if (!row || row.status !== 'running' || row.method !== 'swap' || !row.keptDatabase || !row.loadDatabase || !row.targetSource || !row.targetDatabase) return false;
+  const target = { ...sourceConnection(ctx, row.targetSource), database: row.targetDatabase };
+  const [kept, loading] = await Promise.all([databaseExistsOn(target, row.keptDatabase), databaseExistsOn(target, row.loadDatabase)]);
+  if (!kept || loading) return false;
+  const note = `${lost.replace(/\.?$/, '.')} The swap had committed before: "${row.targetDatabase}" is the restored database, and the one it replaced is kept as "${row.keptDatabase}" (coffre restore undo ${row.id}).`;
+  return completeRun(ctx, 'restore', row.id, {
+    durationMs: row.startedAt ? Date.now() - row.startedAt.getTime() : null,
+    errorMessage: note,
+    log: `${row.log ?? ''}${row.log ? '\n' : ''}${new Date().toISOString()} warn ${note}`,
+  });
 }
