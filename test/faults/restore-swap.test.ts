@@ -6,6 +6,7 @@
 // content back exactly; the target's connections are ended only at the swap, which takes under a
 // second. Where the role may not create databases, the restore falls back to the in-place path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import request from 'supertest';
 import { createSource, dropExpiredRestoreCopies, failRun, onFailpoint, reconcile, requestBackup, systemActor } from '@coffre/shared';
 import { adminQuery, createDatabase, dropDatabase, withClient } from '../support/pg.js';
@@ -303,6 +304,50 @@ describe('a role that may not create databases', () => {
       await dropDatabase(db.name);
       await adminQuery(`DROP OWNED BY ${role}`).catch(() => {});
       await adminQuery(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+    }
+  });
+});
+
+describe('a role that may create and rename the target but not end every session on it', () => {
+  it('refuses the swap with a sentence naming whose sessions are in the way, leaves the target as it was, and swaps once the role may end them', async () => {
+    const owner = uniqueName('coffre_swap_owner').toLowerCase();
+    const other = uniqueName('coffre_swap_other').toLowerCase();
+    roles.push(owner, other);
+    await adminQuery(`CREATE ROLE ${owner} LOGIN CREATEDB`);
+    await adminQuery(`CREATE ROLE ${other} LOGIN`);
+    const db = await createDatabase('coffre_swap_sessions');
+    const otherSession = new pg.Client({ connectionString: databaseUrl(db.name).replace('postgres@', `${other}@`) });
+    try {
+      await adminQuery(`ALTER DATABASE ${db.name} OWNER TO ${owner}`);
+      await withClient(databaseUrl(db.name), (c) => c.query(`ALTER SCHEMA public OWNER TO ${owner}; CREATE TABLE before_restore (v int); ALTER TABLE before_restore OWNER TO ${owner}`));
+      const before = await dataChecksums(databaseUrl(db.name));
+      await otherSession.connect();
+      otherSession.on('error', () => {});
+      const source = await createSource(stack.ctx, { name: uniqueName('sessions'), url: databaseUrl(db.name).replace('postgres@', `${owner}@`) }, systemActor);
+
+      const refused = await restore({ targetSourceId: source.id });
+      expect(refused.status).toBe('failed');
+      expect(refused.errorMessage).toContain(`it is in use by sessions this role may not end (1 of "${other}")`);
+      expect(refused.errorMessage).toContain('GRANT pg_signal_backend');
+      expect(await dataChecksums(databaseUrl(db.name))).toEqual(before);
+      const left = await stack.ctx.db.restore.findUniqueOrThrow({ where: { id: refused.id } });
+      expect((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [left.loadDatabase])).rowCount).toBe(0);
+      expect((await otherSession.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
+
+      await adminQuery(`GRANT pg_signal_backend TO ${owner}`);
+      const done = await restore({ targetSourceId: source.id });
+      expect(done.status, done.errorMessage).toBe('completed');
+      expect(done.method).toBe('swap');
+      expect(await dataChecksums(databaseUrl(db.name))).toEqual(backupState);
+      await expect(otherSession.query('SELECT 1')).rejects.toThrow();
+    } finally {
+      await otherSession.end().catch(() => {});
+      // The kept database's name may be cut to fit 63 bytes: the rows say what it is.
+      for (const row of await stack.ctx.db.restore.findMany({ where: { targetDatabase: db.name } })) {
+        for (const name of [row.keptDatabase, row.loadDatabase]) if (name) await dropDatabase(name);
+      }
+      await dropDatabase(db.name);
+      for (const role of [owner, other]) await adminQuery(`DROP OWNED BY ${role}`).catch(() => {});
     }
   });
 });

@@ -210,6 +210,31 @@ export interface SwapResult {
 }
 
 /**
+ * Ends the target's sessions that this role may end: all of them for a superuser; otherwise those of
+ * roles it is a member of, or any but a superuser's when it has pg_signal_backend. Counted.
+ */
+const ENDABLE_SESSIONS = `
+  SELECT count(pg_terminate_backend(a.pid)) AS n
+    FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid, pg_roles me
+   WHERE me.rolname = current_user AND a.datname = $1 AND a.pid <> pg_backend_pid()
+     AND (me.rolsuper
+          OR (a.usesysid IS NOT NULL AND NOT r.rolsuper
+              AND (pg_has_role(current_user, a.usesysid, 'MEMBER') OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'))))`;
+
+/** Why the target could not be renamed: sessions this role may not end, by role. */
+async function sessionsInTheWay(client: pg.ClientBase, target: string): Promise<PermanentError> {
+  const { rows } = await client.query<{ who: string; n: string }>(
+    `SELECT coalesce(usename, backend_type) AS who, count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1`,
+    [target],
+  );
+  const who = rows.map((r) => `${r.n} of ${JSON.stringify(r.who)}`).join(', ') || 'sessions that came and went';
+  return new PermanentError(
+    `Database "${target}" could not be swapped: it is in use by sessions this role may not end (${who}). ` +
+      'End them, or grant the role pg_signal_backend (GRANT pg_signal_backend TO <role>), and restore again; the target was left as it was.',
+  );
+}
+
+/**
  * Puts `incoming` in the place of `target`, which becomes `outgoing`: in one transaction, the
  * target's sessions are ended and both renames made. A new session that slipped in between makes
  * the rename fail ("being accessed by other users"): tried again, three times in all.
@@ -223,10 +248,7 @@ export async function swapDatabases(connection: PgConnection, names: { target: s
         await client.query('BEGIN');
         const started = performance.now();
         try {
-          const ended = await client.query<{ n: string }>(
-            'SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-            [names.target],
-          );
+          const ended = await client.query<{ n: string }>(ENDABLE_SESSIONS, [names.target]);
           await client.query(`ALTER DATABASE ${id(names.target)} RENAME TO ${id(names.outgoing)}`);
           await failpoint('restore.between-renames', names.target);
           await client.query(`ALTER DATABASE ${id(names.incoming)} RENAME TO ${id(names.target)}`);
@@ -234,8 +256,9 @@ export async function swapDatabases(connection: PgConnection, names: { target: s
           return { windowMs: Math.round((performance.now() - started) * 10) / 10, endedConnections: Number(ended.rows[0]!.n) };
         } catch (error) {
           await client.query('ROLLBACK').catch(() => {});
-          if ((error as { code?: string }).code === '55006' && attempt < 3) continue;
-          throw error;
+          if ((error as { code?: string }).code !== '55006') throw error;
+          if (attempt < 3) continue;
+          throw await sessionsInTheWay(client, names.target);
         }
       }
     },
