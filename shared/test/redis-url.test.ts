@@ -37,7 +37,7 @@ describe('Redis Sentinel', () => {
       password: 'p@ss',
       sentinelPassword: 's pw',
       db: 3,
-      failoverDetector: true,
+      failoverDetector: false,
     });
   });
 

@@ -32,9 +32,11 @@ export function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' 
     sentinelUsername: target.sentinelUsername,
     sentinelPassword: target.sentinelPassword,
     db: target.db,
-    // Listens for the sentinels' +switch-master and reconnects at once, instead of on the next error.
-    failoverDetector: true,
-    // All sentinels away: keep asking (a worker must come back by itself), never faster than every 5 s.
+    // No failoverDetector: when its +switch-master arrives while a connection is reconnecting (the old
+    // primary is dead, so all of them are), ioredis ends that connection for good ("Connection is
+    // closed."); the failover test lost a worker's queue that way. Reconnecting asks the sentinels anyway.
+    failoverDetector: false,
+    // All sentinels away: keep asking (a connection whose strategy gives up ends for good), at most every 5 s.
     sentinelRetryStrategy: (times) => Math.min(times * 200, 5_000),
   };
 }
