@@ -1,10 +1,11 @@
 // A queue that survives losing its Redis: REDIS_URL names three sentinels watching a primary and its
 // replica (Debian's redis-server and redis-sentinel on loopback ports of the test's own). The primary
-// is killed (SIGKILL) while a backup dumps and two more wait in the queue; the sentinels promote the
-// replica, and the API (in this process, Bull Board included), a worker process and the CLI follow it
+// is killed (SIGKILL), then in a second scenario demoted by SENTINEL FAILOVER, while a backup dumps
+// and two more wait in the queue; the sentinels promote the replica, and the API (in this process, Bull Board included), a worker process and the CLI follow it
 // by themselves: no job is lost, no row stays running, and later backups complete.
 import { existsSync } from 'node:fs';
 import request from 'supertest';
+import { reachedRedisAddress, reconcile } from '@coffre/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, withClient } from '../support/pg.js';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
@@ -52,64 +53,89 @@ async function settled(id: string, timeoutMs = 90_000) {
   });
 }
 
-describe('the Redis primary killed in the middle of a backup', () => {
-  it('the sentinels promote the replica; the backup under way and the two queued complete, no row stays running, and a new backup completes', async () => {
-    const startedAt = Date.now();
-    const firstPrimary = await group.primaryPort();
-    const running = await backup();
-    expect(running.status).toBe(202);
-    await quickly(async () => (await childrenNamed(worker.pid, 'pg_dump'))[0], 60_000, 'pg_dump to start in the worker');
-    const queued = [await backup(), await backup()];
-    expect(queued.map((r) => r.status)).toEqual([202, 202]);
-    // The queued jobs are in the replica before the primary goes (replication is asynchronous).
-    const ids = [running, ...queued].map((r) => `backup-${r.body.id}`);
-    await eventually(async () => (await stack.ctx.queues.queue('backup').getWaitingCount()) === 2, 10_000, 'both queued jobs to wait');
+describe('a failover in the middle of a backup', () => {
+  let killed = 0;
 
-    const killedAt = Date.now();
-    const killed = await group.killPrimary();
-    expect(killed).toBe(firstPrimary);
-    expect((await childrenNamed(worker.pid, 'pg_dump')).length).toBe(1); // the dump is still under way
-    const promoted = await group.waitForPromotion(killed);
-    const failoverMs = Date.now() - killedAt;
-    // The API follows the sentinels to the new primary: it queues again.
-    let refusal = '';
-    const later = await eventually(async () => {
-      const res = await backup();
-      refusal = `${res.status} ${JSON.stringify(res.body)} (connection ${stack.ctx.queues.redis.status})`;
-      return res.status === 202 ? res : undefined;
-    }, 30_000, 'the API to queue a backup on the new primary').catch((error: Error) => {
-      throw new Error(`${error.message}; its last answer: ${refusal}`);
-    });
-    const apiBackMs = Date.now() - killedAt;
+  it('the primary killed (SIGKILL): the sentinels promote the replica; the backup under way and the two queued complete, no row stays running, and a new backup completes', async () => {
+    await failoverMidBackup('killed', async () => (killed = await group.killPrimary()));
+  });
 
-    for (const r of [running, ...queued, later]) {
-      const row = await settled(r.body.id);
-      expect({ id: r.body.id, status: row.status, error: row.errorMessage }).toEqual({ id: r.body.id, status: 'completed', error: null });
-    }
-    // The backup under way was not taken back and run twice: its one attempt completed.
-    expect((await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: running.body.id } })).attempts).toBe(1);
-    expect(await stack.ctx.db.backup.count({ where: { status: { in: ['running', 'pending'] } } })).toBe(0);
-    // Every job is completed on the new primary, none waiting, active or failed.
-    const q = stack.ctx.queues.queue('backup');
-    for (const id of [...ids, `backup-${later.body.id}`]) expect({ id, state: await q.getJobState(id) }).toEqual({ id, state: 'completed' });
-    expect(await q.getJobCounts('waiting', 'active', 'failed', 'delayed')).toEqual({ waiting: 0, active: 0, failed: 0, delayed: 0 });
-    expect(worker.child.exitCode).toBeNull();
-
-    // Bull Board reads the same queues through the new primary.
-    const board = await request(stack.app).get('/admin/queues/api/queues').set(auth());
-    expect(board.status).toBe(200);
-    const backupQueue = (board.body.queues as { name: string; counts: Record<string, number> }[]).find((x) => x.name === 'backup');
-    expect(backupQueue?.counts.completed).toBe(4);
-    expect((await request(stack.app).get('/api/health').set(auth())).status).toBe(200);
-
-    // doctor (the CLI, its own process) names the primary the sentinels gave it.
-    const doctor = await runCli(['doctor', '--json'], { env: { ...stack.env, HOME: privateHome() } });
-    const redisCheck = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; message: string }[] }).checks.find((c) => c.id === 'redis');
-    expect(redisCheck).toMatchObject({ status: 'ok', message: `Redis at ${group.url} answers (PONG, the primary the sentinels named is 127.0.0.1:${promoted}).` });
-
-    console.log(
-      `failover: sentinels named the replica ${failoverMs} ms after the primary was killed; the API queued again after ${apiBackMs} ms; ` +
-        `scenario ${Date.now() - startedAt} ms`,
-    );
+  it('a failover asked of the sentinels (SENTINEL FAILOVER: the primary demoted to replica, not killed): the same', async () => {
+    // The server killed above comes back empty; the sentinels make it a replica of the new primary.
+    await group.restartAsReplica(killed);
+    await failoverMidBackup('demoted', () => group.failover());
   });
 });
+
+/** Backs up while `failover` (which returns the old primary's port) replaces the primary, then checks that nothing was lost. */
+async function failoverMidBackup(how: string, failover: () => Promise<number>) {
+  const startedAt = Date.now();
+  const firstPrimary = await group.primaryPort();
+  const before = await stack.ctx.db.backup.count({ where: { status: 'completed' } });
+  const running = await backup();
+  expect(running.status).toBe(202);
+  await quickly(async () => (await childrenNamed(worker.pid, 'pg_dump'))[0], 60_000, 'pg_dump to start in the worker');
+  const queued = [await backup(), await backup()];
+  expect(queued.map((r) => r.status)).toEqual([202, 202]);
+  // The queued jobs are in the replica before the primary goes (replication is asynchronous).
+  const ids = [running, ...queued].map((r) => `backup-${r.body.id}`);
+  await eventually(async () => (await stack.ctx.queues.queue('backup').getWaitingCount()) === 2, 10_000, 'both queued jobs to wait');
+  // Replication is asynchronous: the test waits until the replica has them, as an operator cannot.
+  expect(await stack.ctx.queues.redis.call('WAIT', '1', '5000')).toBe(1);
+
+  const failedOverAt = Date.now();
+  const old = await failover();
+  expect(old).toBe(firstPrimary);
+  expect((await childrenNamed(worker.pid, 'pg_dump')).length).toBe(1); // the dump is still under way
+  const promoted = await group.waitForPromotion(old);
+  const failoverMs = Date.now() - failedOverAt;
+  // The API follows the sentinels to the new primary: it queues again.
+  let refusal = '';
+  const later = await eventually(async () => {
+    const res = await backup();
+    refusal = `${res.status} ${JSON.stringify(res.body)} (connection ${stack.ctx.queues.redis.status})`;
+    return res.status === 202 ? res : undefined;
+  }, 30_000, 'the API to queue a backup on the new primary').catch((error: Error) => {
+    throw new Error(`${error.message}; its last answer: ${refusal}`);
+  });
+  const apiBackMs = Date.now() - failedOverAt;
+
+  // What maintenance does every hour: a row whose job Redis lost is queued again, a running row whose job
+  // is gone is failed. A demoted primary may have acknowledged writes (a job added, a job completed) in the
+  // moment between the replica's promotion and its own demotion: Redis drops them, the history keeps the row.
+  await eventually(async () => reachedRedisAddress(stack.ctx.queues.redis) === `127.0.0.1:${promoted}` && (await stack.ctx.queues.redis.ping()) === 'PONG', 30_000, "the API's connection to reach the new primary");
+  const report = await reconcile(stack.ctx, { pendingGraceMs: 0 });
+  expect(report.failedRunning).toEqual([]);
+  if (how === 'killed') expect(report.requeuedPending).toEqual([]); // everything acknowledged before the kill was replicated
+
+  for (const r of [running, ...queued, later]) {
+    const row = await settled(r.body.id);
+    expect({ id: r.body.id, status: row.status, error: row.errorMessage }).toEqual({ id: r.body.id, status: 'completed', error: null });
+  }
+  // The backup under way was not taken back and run twice: its one attempt completed.
+  expect((await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: running.body.id } })).attempts).toBe(1);
+  expect(await stack.ctx.db.backup.count({ where: { status: { in: ['running', 'pending'] } } })).toBe(0);
+  // Every job is completed on the new primary, none waiting, active or failed.
+  const q = stack.ctx.queues.queue('backup');
+  for (const id of [...ids, `backup-${later.body.id}`]) expect({ id, state: await q.getJobState(id) }).toEqual({ id, state: 'completed' });
+  expect(await q.getJobCounts('waiting', 'active', 'failed', 'delayed')).toEqual({ waiting: 0, active: 0, failed: 0, delayed: 0 });
+  expect(worker.child.exitCode).toBeNull();
+
+  // Bull Board reads the same queues through the new primary.
+  const board = await request(stack.app).get('/admin/queues/api/queues').set(auth());
+  expect(board.status).toBe(200);
+  const backupQueue = (board.body.queues as { name: string; counts: Record<string, number> }[]).find((x) => x.name === 'backup');
+  expect(backupQueue?.counts.completed).toBe(before + 4);
+  expect((await request(stack.app).get('/api/health').set(auth())).status).toBe(200);
+
+  // doctor (the CLI, its own process) names the primary the sentinels gave it.
+  const doctor = await runCli(['doctor', '--json'], { env: { ...stack.env, HOME: privateHome() } });
+  const redisCheck = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; message: string }[] }).checks.find((c) => c.id === 'redis');
+  expect(redisCheck).toMatchObject({ status: 'ok', message: `Redis at ${group.url} answers (PONG, the primary the sentinels named is 127.0.0.1:${promoted}).` });
+
+  console.log(
+    `failover (primary ${how}): the sentinels named the replica ${failoverMs} ms after; the API queued again after ${apiBackMs} ms; ` +
+      `requeued by reconciliation: ${report.requeuedPending.length} (${report.requeuedPending.map((r) => (r.id === later.body.id ? 'the backup queued just after' : r.id)).join(', ')}); ` +
+      `scenario ${Date.now() - startedAt} ms`,
+  );
+}

@@ -22,6 +22,10 @@ export interface SentinelGroup {
   primaryPort(): Promise<number>;
   /** SIGKILLs the server that is primary now (like a crash: whatever it did not replicate is gone); its port. */
   killPrimary(): Promise<number>;
+  /** Starts a killed server again, empty, on its port; resolves once the sentinels have made it a synced replica. */
+  restartAsReplica(port: number): Promise<void>;
+  /** Asks a sentinel for a failover (SENTINEL FAILOVER: the primary is demoted, not killed); the old primary's port. */
+  failover(): Promise<number>;
   /** Waits until every sentinel names another primary than `oldPort` and that server says it is the master; its port. */
   waitForPromotion(oldPort: number, timeoutMs?: number): Promise<number>;
   /** Lines the servers and sentinels wrote (warnings and up). */
@@ -41,6 +45,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
   const primary = await freePort();
   const replica = await freePort();
   const sentinelPorts = [await freePort(), await freePort(), await freePort()];
+  const serverArgs = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--protected-mode', 'no', '--loglevel', 'warning', '--maxmemory-policy', 'noeviction'];
   // One short-lived connection per question, disconnected after it: a killed server must not leave one retrying.
   const admin = (port: number) => {
     const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
@@ -60,6 +65,24 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       await exited;
+      return port;
+    },
+    async restartAsReplica(port) {
+      const child = spawn('redis-server', serverArgs(port), { stdio: ['ignore', 'pipe', 'pipe'] });
+      watch(child, `redis ${port}`);
+      servers.set(port, child);
+      // Sentinel sees its old primary come back and turns it into a replica of the new one.
+      await until(async () => /role:slave[\s\S]*master_link_status:up/.test(await replicationInfo(port)), 60_000, `port ${port} to become a synced replica`);
+      await until(async () => (await Promise.all(sentinelPorts.map((p) => replicaSeen(p, port)))).every(Boolean), 30_000, `the sentinels to see port ${port} as a replica`);
+    },
+    async failover() {
+      const port = await group.primaryPort();
+      const client = admin(sentinelPorts[0]!);
+      try {
+        await client.call('SENTINEL', 'FAILOVER', MASTER_NAME);
+      } finally {
+        client.disconnect();
+      }
       return port;
     },
     async waitForPromotion(oldPort, timeoutMs = 60_000) {
@@ -100,6 +123,18 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     );
   }
 
+  async function replicaSeen(sentinelPort: number, port: number): Promise<boolean> {
+    const client = admin(sentinelPort);
+    try {
+      const replicas = (await client.call('SENTINEL', 'replicas', MASTER_NAME)) as string[][];
+      return replicas.some((r) => r[r.indexOf('port') + 1] === String(port) && !flags(r).includes('down') && r[r.indexOf('master-link-status') + 1] === 'ok');
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  }
+
   async function isMaster(port: number): Promise<boolean> {
     const client = admin(port);
     try {
@@ -124,7 +159,6 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
   }
 
   try {
-    const serverArgs = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--protected-mode', 'no', '--loglevel', 'warning', '--maxmemory-policy', 'noeviction'];
     servers.set(primary, spawn('redis-server', serverArgs(primary), { stdio: ['ignore', 'pipe', 'pipe'] }));
     servers.set(replica, spawn('redis-server', [...serverArgs(replica), '--replicaof', '127.0.0.1', String(primary)], { stdio: ['ignore', 'pipe', 'pipe'] }));
     for (const [port, child] of servers) watch(child, `redis ${port}`);

@@ -17,6 +17,8 @@ export function createRedis(url: string, role: ConnectionRole): Redis {
     enableOfflineQueue: role === 'worker',
     connectionName: `coffre-${role}`,
     retryStrategy: (times) => Math.min(times * 200, 5_000),
+    // A primary demoted to replica (a failover) refuses writes: reconnect, to whichever is primary now, and resend.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
   };
   const target = parseRedisUrl(url);
   return target.kind === 'direct' ? new Redis(target.url, options) : new Redis({ ...sentinelOptions(target), ...options });
