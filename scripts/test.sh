@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
 ensure_node
-ensure_debian_packages postgresql postgresql-client zstd age chromium redis-server openssh-server rclone
+ensure_debian_packages postgresql postgresql-client zstd age chromium redis-server redis-sentinel openssh-server rclone
 ensure_pnpm
 export TEST_PG_URL="${TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"

@@ -22,6 +22,7 @@ export * from './storage/rclone.js';
 export * from './infra/jobs/definition.js';
 export * from './features/catalog.js';
 export * from './infra/jobs/queues.js';
+export * from './infra/redis-url.js';
 export * from './infra/context.js';
 export * from './features/audit/audit.js';
 export * from './infra/validation.js';

@@ -41,7 +41,7 @@ describe('bad values are named', () => {
   });
 
   it.each(['http://127.0.0.1:6379', '127.0.0.1:6379', 'redis:/x'])('REDIS_URL=%s', (url) => {
-    expect(failure({ ...VALID, REDIS_URL: url })).toBe('Invalid environment: REDIS_URL must be a redis:// or rediss:// URL.');
+    expect(failure({ ...VALID, REDIS_URL: url })).toBe('Invalid environment: REDIS_URL must be a redis://, rediss:// or redis+sentinel:// URL.');
   });
 
   it.each([
@@ -62,7 +62,7 @@ describe('bad values are named', () => {
   it('several bad values are all named at once', () => {
     const message = failure({ ...VALID, PORT: 'x', REDIS_URL: 'x', LOG_LEVEL: 'loud', COOKIE_SECURE: 'yes' });
     expect(message).toBe(
-      'Invalid environment: REDIS_URL must be a redis:// or rediss:// URL; PORT must be a whole number from 0 to 65535; ' +
+      'Invalid environment: REDIS_URL must be a redis://, rediss:// or redis+sentinel:// URL; PORT must be a whole number from 0 to 65535; ' +
         'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; COOKIE_SECURE must be true or false.',
     );
   });
@@ -78,6 +78,8 @@ describe('secrets are never repeated', () => {
     ['DATABASE_URL', { ...VALID, DATABASE_URL: `mysql://root:${canary}@db/app` }],
     ['SOURCE_DATABASE_URL', { ...VALID, SOURCE_DATABASE_URL: `http://app:${canary}@db/app` }],
     ['REDIS_URL', { ...VALID, REDIS_URL: `http://:${canary}@cache:6379` }],
+    ['REDIS_URL', { ...VALID, REDIS_URL: `redis+sentinel://:${canary}@s1:26379,s2:x/mymaster` }],
+    ['REDIS_URL', { ...VALID, REDIS_URL: `redis+sentinel://s1:26379/mymaster?sentinelPassword=${canary}&dbb=1` }],
   ])('a bad %s is named without its value', (name, env) => {
     const message = failure(env);
     expect(message).toContain(`${name} `);

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { redisUrlProblem } from './redis-url.js';
 
 const postgresUrl = z
   .string()
@@ -21,12 +22,18 @@ const positiveInt = (fallback: number) => wholeNumber(1, null, fallback);
 export const environmentSchema = z.object({
   /** coffre's own metadata database (history, configurations, users, audit). */
   DATABASE_URL: postgresUrl,
-  /** Redis for the BullMQ queues. Use `maxmemory-policy noeviction`. */
+  /**
+   * Redis for the BullMQ queues (redis://, rediss://), or the sentinels of one
+   * (redis+sentinel://host1:26379,host2:26379/mymaster). Use `maxmemory-policy noeviction`.
+   */
   REDIS_URL: z
     .string()
     .trim()
     .default('redis://127.0.0.1:6379')
-    .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
+    .superRefine((v, ctx) => {
+      const problem = redisUrlProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   /** Prefix of every Redis key coffre writes, so that several installations can share one Redis. */
   QUEUE_PREFIX: z
     .string()

@@ -68,11 +68,17 @@ function knownMigrations(): string[] | null {
 
 export async function redisCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
   const fix = 'Start Redis, or point REDIS_URL at the Redis the API and workers use.';
-  const where = `Redis at ${redactUrl(local.config.REDIS_URL)}`;
-  if (!local.redisReady) return { status: 'fail', message: `${where} does not answer.`, fix };
+  const through = shared.parseRedisUrl(local.config.REDIS_URL).kind === 'sentinel';
+  const where = `Redis at ${shared.describeRedisUrl(local.config.REDIS_URL)}`;
+  if (!local.redisReady) {
+    const why = through ? ' (no sentinel answered, or none knows a primary by that name)' : '';
+    return { status: 'fail', message: `${where} does not answer${why}.`, fix: through ? `${fix} With Sentinel, check the sentinels' addresses and the master group name.` : fix };
+  }
   const pong = await shared.probeRedis(local.ctx, CHECK_TIMEOUT_MS);
-  if (pong.ok) return { status: 'ok', message: `${where} answers (${pong.value}).` };
-  return { status: 'fail', message: `${where} does not answer: ${firstLine(pong.error)}.`, fix };
+  if (!pong.ok) return { status: 'fail', message: `${where} does not answer: ${firstLine(pong.error)}.`, fix };
+  const reached = shared.reachedRedisAddress(local.redis);
+  const server = reached ? (through ? `, the primary the sentinels named is ${reached}` : `, at ${reached}`) : '';
+  return { status: 'ok', message: `${where} answers (${pong.value}${server}).`, details: reached ? { reached } : undefined };
 }
 
 export async function evictionCheck(shared: Shared, local: LocalCoffre): Promise<Outcome> {
@@ -163,16 +169,6 @@ export async function diskCheck(shared: Shared, directory: LocalDirectory): Prom
   if (usage.usedPercent > DISK_FAIL_PERCENT) return { status: 'fail', message: `The disk of ${path} is nearly full: ${measured}; the next backups may not fit.`, fix, details };
   if (usage.usedPercent > DISK_WARN_PERCENT) return { status: 'warn', message: `The disk of ${path} is filling up: ${measured}.`, fix, details };
   return { status: 'ok', message: `${measured}.`, details };
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return 'REDIS_URL';
-  }
 }
 
 /** An SFTP server or rclone remote takes a write (a probe file, removed after): reachable, logged in, writable. */

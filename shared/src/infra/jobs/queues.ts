@@ -1,20 +1,53 @@
 // BullMQ queues over one Redis. The API's connection fails fast (a request gets a 503 instead of
-// hanging while Redis is away); workers' connections wait and retry.
+// hanging while Redis is away); workers' connections wait and retry. REDIS_URL may name a Redis or
+// the sentinels of one (redis-url.ts): then every connection asks them where the primary is, and
+// again after a failover.
 import { Queue, type Job, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { UnavailableError } from '../errors.js';
+import { parseRedisUrl, type RedisTarget } from '../redis-url.js';
 import { jobOptions, type JobDefinition, type QueueName } from './definition.js';
 
 export type ConnectionRole = 'api' | 'worker';
 
 export function createRedis(url: string, role: ConnectionRole): Redis {
-  return new Redis(url, {
+  const options: RedisOptions = {
     // Workers block on Redis and must wait for it; the API must answer now.
     maxRetriesPerRequest: role === 'worker' ? null : 1,
     enableOfflineQueue: role === 'worker',
     connectionName: `coffre-${role}`,
     retryStrategy: (times) => Math.min(times * 200, 5_000),
-  });
+    // A primary demoted to replica (a failover) refuses writes: reconnect, to whichever is primary now, and resend.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+  };
+  const target = parseRedisUrl(url);
+  return target.kind === 'direct' ? new Redis(target.url, options) : new Redis({ ...sentinelOptions(target), ...options });
+}
+
+/** ioredis's options to reach the primary the sentinels name, and to follow it when they replace it. */
+export function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' }>): RedisOptions {
+  return {
+    sentinels: target.sentinels,
+    name: target.name,
+    username: target.username,
+    password: target.password,
+    sentinelUsername: target.sentinelUsername,
+    sentinelPassword: target.sentinelPassword,
+    db: target.db,
+    // No failoverDetector: when its +switch-master arrives while a connection is reconnecting (the old
+    // primary is dead, so all of them are), ioredis ends that connection for good ("Connection is
+    // closed."); the failover test lost a worker's queue that way. Reconnecting asks the sentinels anyway.
+    failoverDetector: false,
+    // All sentinels away: keep asking (a connection whose strategy gives up ends for good), at most every 5 s.
+    sentinelRetryStrategy: (times) => Math.min(times * 200, 5_000),
+  };
+}
+
+/** The address (host:port) a connection reached: with Sentinel, the primary they named. Null when not connected. */
+export function reachedRedisAddress(redis: Redis): string | null {
+  const stream = (redis as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+  if (!stream?.remoteAddress || !stream.remotePort) return null;
+  return `${stream.remoteAddress.includes(':') ? `[${stream.remoteAddress}]` : stream.remoteAddress}:${stream.remotePort}`;
 }
 
 export interface JobQueues {
