@@ -43,6 +43,12 @@ queues.redis.on('ready', () => {
   if (stopping() || !connectionLost) return;
   connectionLost = false;
   void recoverQueue();
+  // A job queued in the moment a Sentinel failover demoted the old primary may have been acknowledged
+  // and then dropped: its row waits pending. Looked at again once such a row is past reconciliation's
+  // 30-second grace for pending rows.
+  setTimeout(() => {
+    if (!stopping()) void recoverQueue();
+  }, 35_000).unref();
 });
 
 async function recoverQueue(): Promise<void> {
