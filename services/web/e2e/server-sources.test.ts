@@ -80,16 +80,20 @@ async function noViolations(on: Page, what: string): Promise<void> {
   for (const v of await axeViolations(on)) violations.push(`${what}: ${v.id} (${v.help}) at ${v.targets.slice(0, 3).join(', ')}`);
 }
 
-/** Screenshots at 1440 and 390 px, light and dark, of what `open` brings up after logging in (axe on the desktop ones). */
-async function everyLook(name: string, open: (on: Page) => Promise<void>): Promise<void> {
+/**
+ * At 1440 and 390 px, light and dark, after logging in: `steps` brings each view up and calls `look`
+ * with its name, which takes the screenshot (and runs axe on the desktop ones).
+ */
+async function everyLook(steps: (on: Page, look: (name: string) => Promise<void>) => Promise<void>): Promise<void> {
   for (const colorScheme of ['light', 'dark'] as const) {
     for (const viewport of [DESKTOP, PHONE]) {
       const { context, page: on } = await session.newPage(viewport, { colorScheme, bypassCSP: true });
       on.setDefaultTimeout(60_000);
       await logIn(on, web.url, admin);
-      await open(on);
-      if (viewport === DESKTOP) await noViolations(on, `${name}, ${colorScheme}`);
-      await screenshot(on, name);
+      await steps(on, async (name) => {
+        if (viewport === DESKTOP) await noViolations(on, `${name}, ${colorScheme}`);
+        await screenshot(on, name);
+      });
       await context.close();
     }
   }
@@ -117,7 +121,6 @@ describe('whole-server sources in the web UI', () => {
     expect(await form.locator('#source-include-error').innerText()).toMatch(/^Include .*63/);
     await form.locator('#source-include').fill(`${BASE}_*`);
     await noViolations(page, 'the server source form');
-    await screenshot(page, 'server-source-form');
     // The name is taken (the stack's own source): the API refuses, and its sentence shows.
     await form.getByRole('button', { name: 'Add' }).click();
     const refusal = form.locator('[data-testid=api-error]');
@@ -168,7 +171,6 @@ describe('whole-server sources in the web UI', () => {
     // Its downloads are the ones the API serves one by one: the manifest and RESTORE.md.
     expect(await details.locator('[data-testid=artifact-downloads] a').evaluateAll((all) => all.map((a) => a.getAttribute('data-kind')).sort())).toEqual(['manifest', 'restore-notes']);
     await noViolations(page, 'the server backup details');
-    await everyLook('server-backup-details', openBackup);
   });
 
   test('one database of it is restored from the UI into a new database, followed from the toast, and holds the same rows', async () => {
@@ -184,7 +186,6 @@ describe('whole-server sources in the web UI', () => {
     expect(await form.getByRole('button', { name: 'Restore' }).isDisabled()).toBe(true);
     await form.locator('#server-restore-confirm').fill(backup.name);
     await noViolations(page, 'the server restore dialog');
-    await screenshot(page, 'server-restore-dialog');
     await form.getByRole('button', { name: 'Restore' }).click();
     const queued = page.locator('[data-testid=toast]', { hasText: `The restore of ${backup.name} into database ${COPY} on whole-server is queued.` });
     await queued.getByRole('link', { name: 'Follow it' }).click();
@@ -195,13 +196,26 @@ describe('whole-server sources in the web UI', () => {
     const restored = await rows(databaseUrl(COPY));
     expect(restored).toHaveLength(345);
     expect(restored).toEqual(await rows(databaseUrl(STOCK)));
+  });
 
-    await everyLook('server-restore-dialog', async (on) => {
+  test('the server source form, the server backup’s details and its restore dialog: axe clean, at 1440 and 390 px, light and dark', async () => {
+    await everyLook(async (on, look) => {
+      await on.goto(`${web.url}/sources`);
+      await on.locator('[data-testid=source-card][data-name=whole-server] [data-testid=source-scope-summary]').waitFor();
+      await look('server-sources');
+      await on.getByRole('button', { name: 'Edit whole-server' }).click();
+      await dialog(on, 'Edit whole-server').locator('#source-include').waitFor();
+      await look('server-source-form');
+      await on.keyboard.press('Escape');
       await openBackup(on);
+      await look('server-backup-details');
       await on.locator('[data-testid=backup-details]').getByRole('button', { name: 'Restore…' }).click();
       // Every database and the globals: only server sources are offered as the target.
-      await dialog(on, `Restore ${backup.name}`).locator('input[name=server-restore-what][value=all]').check();
-      await dialog(on, `Restore ${backup.name}`).locator('#server-restore-source option', { hasText: 'whole-server' }).waitFor({ state: 'attached' });
+      const form = dialog(on, `Restore ${backup.name}`);
+      await form.locator('input[name=server-restore-what][value=all]').check();
+      await form.locator('#server-restore-source option', { hasText: 'whole-server' }).waitFor({ state: 'attached' });
+      expect(await form.locator('#server-restore-source option').allInnerTexts()).toEqual(['Pick a source…', 'whole-server (where it came from)']);
+      await look('server-restore-dialog');
     });
     expect(violations).toEqual([]);
   });
