@@ -171,6 +171,12 @@ describe('whole-server sources in the web UI', () => {
     // Its downloads are the ones the API serves one by one: the manifest and RESTORE.md.
     expect(await details.locator('[data-testid=artifact-downloads] a').evaluateAll((all) => all.map((a) => a.getAttribute('data-kind')).sort())).toEqual(['manifest', 'restore-notes']);
     await noViolations(page, 'the server backup details');
+    // Nor from the verifications page: the backups offered there leave the server's out.
+    await page.keyboard.press('Escape');
+    await page.goto(`${web.url}/verifications`);
+    await page.getByRole('button', { name: 'Verify a backup' }).click();
+    await dialog(page, 'Verify a backup').getByText('No completed backup to verify yet.').waitFor();
+    await page.keyboard.press('Escape');
   });
 
   test('one database of it is restored from the UI into a new database, followed from the toast, and holds the same rows', async () => {
