@@ -26,10 +26,11 @@ export function serverRestoreProblems(choice: ServerRestoreChoice): ServerRestor
       missing.targetDatabase = `"${choice.database}" cannot be created under its own name here: name the database to restore it into.`;
     }
   }
-  return { ...problemsOf(restoreRequestSchema, serverRestoreRequest(choice, ''), fieldOf), ...missing };
+  return { ...problemsOf(restoreRequestSchema, serverRestoreRequest(choice, ''), serverRestoreFieldOfApiPath), ...missing };
 }
 
-function fieldOf(path: string): keyof ServerRestoreProblems | null {
+/** The dialog's field an API refusal's path names. */
+export function serverRestoreFieldOfApiPath(path: string): keyof ServerRestoreProblems | null {
   if (path === 'targetDatabase') return 'targetDatabase';
   if (path === 'database') return 'database';
   if (path === 'targetSourceId') return 'sourceId';

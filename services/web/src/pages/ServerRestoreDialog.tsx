@@ -8,7 +8,7 @@ import { FormInput, FormSelect, PickOptions } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, type FormState } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
-import { serverRestoreProblems, serverRestoreRequest, type ServerRestoreChoice } from '../forms/server-restore';
+import { serverRestoreFieldOfApiPath, serverRestoreProblems, serverRestoreRequest, type ServerRestoreChoice } from '../forms/server-restore';
 import { serverBackupDatabases } from './ServerBackupContents';
 
 interface Props {
@@ -26,7 +26,7 @@ export function ServerRestoreDialog({ backup, onClose, onRestored }: Props) {
   const form = useForm<ServerRestoreForm>(
     () => ({ what: 'database', database: databases[0] ?? '', sourceId: backup.sourceId ?? '', targetDatabase: '', confirm: '' }),
     serverRestoreProblems,
-    (path) => (path === 'targetDatabase' ? 'targetDatabase' : path === 'database' ? 'database' : path === 'targetSourceId' ? 'sourceId' : null),
+    serverRestoreFieldOfApiPath,
   );
   const choice = form.form;
   const ready = choice.confirm === backup.name && Object.keys(serverRestoreProblems(choice)).length === 0;
@@ -64,7 +64,7 @@ export function ServerRestoreDialog({ backup, onClose, onRestored }: Props) {
           form={form}
           field="sourceId"
           id="server-restore-source"
-          label={choice.what === 'all' ? 'Into the server of (a server source)' : "Into the server of"}
+          label={choice.what === 'all' ? 'Into the server of (a server source)' : 'Into the server of'}
           hint={choice.what === 'all' && targets.length === 0 ? 'There is no server source to restore into: add one (Sources, "The whole server").' : undefined}
         >
           <PickOptions items={targets} none="Pick a source…" note={(s) => (s.id === backup.sourceId ? ' (where it came from)' : '')} />

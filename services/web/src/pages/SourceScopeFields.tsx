@@ -44,7 +44,7 @@ export function SourceScopeSummary({ source }: { source: Source }) {
   );
 }
 
-/** The badge of a source's scope: "server" or "database" for PostgreSQL sources. */
+/** The badge of a PostgreSQL source's scope ("whole server", "one database"); none for a bucket. */
 export function sourceScopeLabel(source: Source): string | null {
   if (source.kind !== 'postgres') return null;
   return source.scope === 'server' ? 'whole server' : 'one database';
