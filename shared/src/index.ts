@@ -32,6 +32,7 @@ export * from './features/destinations/destinations.js';
 export * from './features/sources/sources.js';
 export * from './features/backups/commands.js';
 export * from './features/backups/downloads.js';
+export * from './features/backups/server-contents.js';
 export * from './features/imports/commands.js';
 export * from './engine/import-pipeline.js';
 export * from './runs/run-log.js';

@@ -107,6 +107,24 @@ describe('a server backup', () => {
     expect(manifest.server.databases.map((d: { name: string }) => d.name)).toEqual(DATABASES);
     expect(manifest.server.globals.noRolePasswords).toBe(false);
     expect(manifest.server.failed).toEqual([]);
+    // What the web UI shows of it: each database with its artifact's size and recorded counts, the globals.
+    const contents = await admin('get', `/api/backups/${backupId}/server`);
+    expect(contents.status).toBe(200);
+    expect(contents.body.databases.map((d: { name: string }) => d.name)).toEqual(DATABASES);
+    for (const entry of manifest.server.databases) {
+      const artifact = backup.artifacts.find((a) => a.kind === `database:${entry.name}`)!;
+      expect(contents.body.databases.find((d: { name: string }) => d.name === entry.name)).toEqual({ name: entry.name, sizeBytes: Number(artifact.sizeBytes), tables: entry.tables, records: entry.records });
+    }
+    expect(contents.body).toMatchObject({ failed: [], globals: { noRolePasswords: false, sizeBytes: Number(backup.artifacts.find((a) => a.kind === 'globals')!.sizeBytes) }, manifestError: null });
+  });
+
+  it('a backup of one database has no server contents to show: 409 with a sentence', async () => {
+    const source = await stack.ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } });
+    const res = await admin('post', '/api/backups').send({ sourceId: source.id });
+    expect((await waitFinished('backup', res.body.id)).status).toBe('completed');
+    const contents = await admin('get', `/api/backups/${res.body.id}/server`);
+    expect(contents.status).toBe(409);
+    expect(contents.body.error.message).toMatch(/is a backup of one database, not of a whole server\.$/);
   });
 
   it('restored into an empty cluster gives the same databases, schemas, data, roles and grants', async () => {
@@ -157,6 +175,9 @@ describe('a server backup', () => {
     const manifest = JSON.parse(await readFile(join(stack.config.BACKUP_DIR, artifacts.find((a) => a.kind === 'manifest')!.key), 'utf8'));
     expect(manifest.server.globals.noRolePasswords).toBe(true);
     expect(manifest.server.failed.map((f: { database: string }) => f.database)).toEqual(['logs']);
+    const contents = await admin('get', `/api/backups/${res.body.id}/server`);
+    expect(contents.body.globals.noRolePasswords).toBe(true);
+    expect(contents.body.failed).toEqual(manifest.server.failed);
   });
 
   it('picks up a database created after the last run at the next run', async () => {

@@ -92,6 +92,28 @@ export const backupSchema = z
   .meta({ id: 'Backup' });
 export type BackupView = z.infer<typeof backupSchema>;
 
+/** A backup of a whole server: each database of it (its artifact and counts), the globals, and what the manifest says. */
+export const backupServerSchema = z
+  .object({
+    databases: z.array(
+      z.object({
+        name: z.string(),
+        sizeBytes: z.number().describe('bytes of its artifact as stored'),
+        tables: z.number().nullable(),
+        records: z.number().nullable(),
+      }),
+    ),
+    failed: z.array(z.object({ database: z.string(), error: z.string() })).describe('the databases that could not be backed up, with why (from the manifest)'),
+    globals: z.object({
+      sizeBytes: z.number(),
+      noRolePasswords: z.boolean().nullable().describe('true: pg_dumpall ran with --no-role-passwords (the role may not read pg_authid); null when the manifest could not be read'),
+      pgDumpallVersion: z.string().nullable(),
+    }),
+    manifestError: z.string().nullable().describe('why the manifest could not be read; the artifacts are listed all the same'),
+  })
+  .meta({ id: 'BackupServer' });
+export type BackupServerView = z.infer<typeof backupServerSchema>;
+
 const periodStats = z.object({ total: z.number(), completed: z.number(), failed: z.number(), sizeBytes: z.number() });
 
 export const backupStatsSchema = z
@@ -181,6 +203,19 @@ export const backupRoutes = defineRoutes({
     access: 'viewer',
     params: backupId,
     responses: { 200: { description: 'The backup.', schema: backupSchema }, 404: { description: 'No such backup.' } },
+  },
+  'backups.server': {
+    method: 'get',
+    path: '/api/backups/:id/server',
+    summary: 'A backup of a whole server: its databases with their sizes and counts, its globals, and whether role passwords are in them',
+    tag: 'backups',
+    access: 'viewer',
+    params: backupId,
+    responses: {
+      200: { description: 'What the backup holds.', schema: backupServerSchema },
+      404: { description: 'No such backup.' },
+      409: { description: 'The backup is of one database, not of a whole server.' },
+    },
   },
   'backups.download': {
     method: 'get',

@@ -18,6 +18,7 @@ import {
   requestVerification,
   restoreToApi,
   retryBackup,
+  serverBackupContents,
   verificationToApi,
   type Actor,
   type AppContext,
@@ -36,6 +37,7 @@ export function backupRoutes(api: Api, ctx: AppContext): void {
     const backup = await getBackup(ctx, params.id);
     return { ...backupToApi(backup, { withLog: true }), expected: await expectedOfBackup(ctx, backup) };
   });
+  api.route('backups.server', ({ params }) => serverBackupContents(ctx, params.id));
   api.route('backups.download', (input, { req, res }) => download(ctx, input, req, res));
   api.route('backups.restore', async ({ params, body }, { actor }) => restoreToApi(await requestRestore(ctx, params.id, body, actor)));
   api.route('backups.verify', async ({ params }, { actor }) => verificationToApi(await requestVerification(ctx, params.id, actor)));

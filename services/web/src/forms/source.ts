@@ -8,6 +8,11 @@ import { problemsOf, type Problems } from './problems';
 export interface SourceForm {
   name: string;
   kind: 'postgres' | 's3';
+  /** PostgreSQL: one database (the URL's), or the whole server (every database plus the globals). */
+  scope: 'database' | 'server';
+  /** A server source: database name patterns (`*` any characters), separated by commas or lines. */
+  include: string;
+  exclude: string;
   url: string;
   /** Edits of a PostgreSQL source: a new password for the stored (or the new) URL. */
   password: string;
@@ -24,6 +29,9 @@ export function sourceForm(source: SourceView | null): SourceForm {
   return {
     name: source?.name ?? '',
     kind: source?.kind ?? 'postgres',
+    scope: source?.scope ?? 'database',
+    include: (source?.includeDatabases ?? []).join(', '),
+    exclude: (source?.excludeDatabases ?? []).join(', '),
     url: '',
     password: '',
     endpoint: '',
@@ -49,7 +57,7 @@ export function sourceReady(form: SourceForm): boolean {
 /** POST /api/sources. */
 export function sourceCreateBody(form: SourceForm) {
   const name = form.name.trim();
-  if (form.kind === 'postgres') return { name, url: form.url.trim() };
+  if (form.kind === 'postgres') return { name, url: form.url.trim(), ...scopeSettings(form) };
   return {
     name,
     kind: 's3' as const,
@@ -64,7 +72,7 @@ export function sourceCreateBody(form: SourceForm) {
 export function sourceUpdateBody(form: SourceForm, existing: SourceView) {
   const name = form.name.trim() && form.name.trim() !== existing.name ? { name: form.name.trim() } : {};
   if (existing.kind === 'postgres') {
-    return { ...name, ...(form.url.trim() ? { url: form.url.trim() } : {}), ...(form.password ? { password: form.password } : {}) };
+    return { ...name, ...(form.url.trim() ? { url: form.url.trim() } : {}), ...(form.password ? { password: form.password } : {}), ...scopeChanges(form, existing) };
   }
   return {
     ...name,
@@ -75,6 +83,34 @@ export function sourceUpdateBody(form: SourceForm, existing: SourceView) {
   };
 }
 
+/** The patterns typed, one per comma or line, blanks left out. */
+export function patternsOf(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map((pattern) => pattern.trim())
+    .filter(Boolean);
+}
+
+/** A new PostgreSQL source: a whole server with its patterns, or nothing (one database is the default). */
+function scopeSettings(form: SourceForm) {
+  if (form.scope !== 'server') return {};
+  const include = patternsOf(form.include);
+  const exclude = patternsOf(form.exclude);
+  return { scope: 'server' as const, ...(include.length ? { includeDatabases: include } : {}), ...(exclude.length ? { excludeDatabases: exclude } : {}) };
+}
+
+/** An edit: the scope and the patterns when they changed (an emptied list is sent empty, so that it clears). */
+function scopeChanges(form: SourceForm, existing: SourceView) {
+  const changes: { scope?: 'database' | 'server'; includeDatabases?: string[]; excludeDatabases?: string[] } = {};
+  if (form.scope !== (existing.scope ?? 'database')) changes.scope = form.scope;
+  if (form.scope !== 'server') return changes;
+  const include = patternsOf(form.include);
+  const exclude = patternsOf(form.exclude);
+  if (include.join('\n') !== (existing.includeDatabases ?? []).join('\n')) changes.includeDatabases = include;
+  if (exclude.join('\n') !== (existing.excludeDatabases ?? []).join('\n')) changes.excludeDatabases = exclude;
+  return changes;
+}
+
 function bucketSettings(form: SourceForm) {
   const typed = (value: string) => value.trim() || undefined;
   const settings = { endpoint: typed(form.endpoint), region: typed(form.region), bucket: typed(form.bucket), prefix: typed(form.prefix) };
@@ -83,6 +119,8 @@ function bucketSettings(form: SourceForm) {
 
 export function sourceFieldOfApiPath(path: string): keyof SourceForm | null {
   const base = path.split(/[.[]/)[0] ?? '';
+  if (base === 'includeDatabases') return 'include';
+  if (base === 'excludeDatabases') return 'exclude';
   const fields: readonly string[] = ['name', 'url', 'password', 'endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey'];
   return fields.includes(base) ? (base as keyof SourceForm) : null;
 }

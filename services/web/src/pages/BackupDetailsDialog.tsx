@@ -1,6 +1,6 @@
 // One backup in full (polled while open, so that a running one completes on screen) and what can
 // be done with it: download and restore when completed, verify, delete once finished.
-import { useState, type ReactElement } from 'react';
+import { useState, type ComponentProps, type ReactElement } from 'react';
 import { Link } from 'react-router';
 import { apiSend } from '../api/client';
 import type { BackupView as Backup, VerificationView as Verification } from '@coffre/contract';
@@ -17,6 +17,8 @@ import { useConfirmedAction } from '../hooks/useConfirmedAction';
 import { useApi } from '../hooks/usePolling';
 import { formatBytes, formatCount, formatDateTime, formatDuration } from '../lib/format';
 import { RestoreDialog } from './RestoreDialog';
+import { ServerBackupContents, isServerBackup } from './ServerBackupContents';
+import { ServerRestoreDialog } from './ServerRestoreDialog';
 
 interface Props {
   id: string;
@@ -53,6 +55,7 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
               </p>
             ) : null}
             <BackupFacts backup={backup} />
+            {isServerBackup(backup) ? <ServerBackupContents backup={backup} /> : null}
             {backup.artifacts && backup.artifacts.length > 0 ? (
               <>
                 <h3>Artifacts</h3>
@@ -77,7 +80,7 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
             {() => <p>A worker restores it into a scratch database and compares the tables and records with what the backup recorded. The scratch database is dropped afterwards.</p>}
           </ConfirmActionDialog>
           {restoring ? (
-            <RestoreDialog
+            <BackupRestoreDialog
               backup={backup}
               onClose={() => setRestoring(false)}
               onRestored={async (restore, into) => {
@@ -91,6 +94,11 @@ export function BackupDetailsDialog({ id, onClose, onChanged }: Props) {
       )}
     </DetailsDialog>
   );
+}
+
+/** A server backup restores one of its databases, or all of them and the globals; any other backup, what it holds. */
+function BackupRestoreDialog(props: ComponentProps<typeof RestoreDialog>) {
+  return isServerBackup(props.backup) ? <ServerRestoreDialog {...props} /> : <RestoreDialog {...props} />;
 }
 
 function BackupFacts({ backup }: { backup: Backup }) {
@@ -136,7 +144,8 @@ function ArtifactDownloads({ backup: b }: { backup: Backup }) {
   const { can } = useAuth();
   const toast = useToast();
   if (b.status !== 'completed' || b.deletedAt || !can('operator')) return null;
-  const kinds = [...new Set((b.artifacts ?? []).map((a) => a.kind))];
+  // A server backup's globals and databases are not served one by one: its manifest and RESTORE.md are.
+  const kinds = [...new Set((b.artifacts ?? []).map((a) => a.kind))].filter((kind) => kind in artifactWords);
   return (
     <p className="artifact-downloads" data-testid="artifact-downloads">
       <span className="muted">Download:</span>

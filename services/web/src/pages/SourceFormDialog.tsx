@@ -1,4 +1,4 @@
-// Add or change a source: a PostgreSQL database (a connection URL) or a bucket (S3-compatible).
+// Add or change a source: a PostgreSQL database or whole server (a connection URL) or a bucket (S3-compatible).
 // Secrets are never shown back: on an edit the URL shows masked, and an empty URL, password or key
 // keeps what is stored.
 import { useCallback } from 'react';
@@ -7,6 +7,7 @@ import { FormCheck, FormInput, FormSecret, FormSelect } from '../components/Fiel
 import { FormDialog } from '../components/FormDialog';
 import { useForm, useSaver, type FormState } from '../hooks/useForm';
 import * as rules from '../forms/source';
+import { SourceScopeFields } from './SourceScopeFields';
 
 interface Props {
   source: Source | null;
@@ -55,6 +56,7 @@ function DatabaseFields({ form, source }: { form: FormState<rules.SourceForm>; s
         placeholder="postgresql://user:password@host:5432/database"
       />
       {source ? <FormSecret form={form} field="password" id="source-password" label="New password (optional)" stored hint="Leave empty to keep the stored password; a new one goes into the URL." /> : null}
+      <SourceScopeFields form={form} />
     </>
   );
 }

@@ -13,6 +13,7 @@ import { useListApi } from '../hooks/useList';
 import { useProbe } from '../hooks/useProbe';
 import { formatDateTime } from '../lib/format';
 import { SourceFormDialog } from './SourceFormDialog';
+import { SourceScopeSummary, sourceScopeLabel } from './SourceScopeFields';
 
 interface TestOutcome {
   ok: boolean;
@@ -39,7 +40,12 @@ export function SourcesPage() {
                   key={source.id}
                   testId="source-card"
                   name={source.name}
-                  badges={<span className="badge">{source.kind}</span>}
+                  badges={
+                    <>
+                      <span className="badge">{source.kind}</span>
+                      {sourceScopeLabel(source) ? <span className="badge" data-testid="source-scope-badge">{sourceScopeLabel(source)}</span> : null}
+                    </>
+                  }
                   buttons={
                     <>
                       {can('operator') ? <ProbeButton probe={connection} item={source} /> : null}
@@ -57,6 +63,7 @@ export function SourcesPage() {
                   }
                 >
                   <p className="mono small break">{source.url}</p>
+                  <SourceScopeSummary source={source} />
                   <p className="muted small">Added {formatDateTime(source.createdAt)}</p>
                   <ProbeResult verdict={connection.verdicts[source.id]} testId="source-test-result" />
                 </Card>

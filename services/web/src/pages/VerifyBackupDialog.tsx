@@ -1,8 +1,9 @@
 // "Verify a backup" from the verifications page: pick one of the newest completed backups that a
-// verification can restore (not data-only, not deleted), and queue its verification.
+// verification can restore (not data-only, not deleted, not of a whole server: the API refuses those,
+// and its sentence shows should one be picked all the same), and queue its verification.
 import { useState } from 'react';
 import { ApiError, apiSend } from '../api/client';
-import type { BackupView as Backup, Page as ApiPage, VerificationView as Verification } from '@coffre/contract';
+import type { BackupView as Backup, Page as ApiPage, SourceView as Source, VerificationView as Verification } from '@coffre/contract';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Field } from '../components/Field';
 import { useToast } from '../components/Toasts';
@@ -12,7 +13,9 @@ import { formatDateTime } from '../lib/format';
 export function VerifyBackupDialog({ onClose, onQueued }: { onClose: () => void; onQueued: (verification: Verification) => void }) {
   const toast = useToast();
   const { data } = useApi<ApiPage<Backup>>('/api/backups?status=completed&type=full,schema&pageSize=50', null);
-  const backups = data?.items.filter((b) => !b.deletedAt);
+  const sources = useApi<{ items: Source[] }>('/api/sources', null);
+  const servers = new Set((sources.data?.items ?? []).filter((s) => s.scope === 'server').map((s) => s.id));
+  const backups = sources.data || sources.error ? data?.items.filter((b) => !b.deletedAt && !(b.sourceId && servers.has(b.sourceId))) : undefined;
   const [picked, setPicked] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
