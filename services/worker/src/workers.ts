@@ -141,7 +141,9 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
         shutdown.signal.removeEventListener('abort', onAbort);
       }
     };
-    return inSpan(`job ${name}`, () => jobAttributes(queue, job), attempt, contextFromTraceparent(traceparentOf(job.data)));
+    return inSpan(`job ${name}`, () => jobAttributes(queue, job), attempt, contextFromTraceparent(traceparentOf(job.data)), {
+      isFailure: (error) => !(error instanceof DelayedError || error instanceof WaitingError),
+    });
   }
 
   return {

@@ -43,15 +43,22 @@ function tracesUrl(config: Config): string | null {
 /**
  * Runs `work` inside a span that ends when it settles: an error marks the span failed (with its
  * message, which coffre's errors keep free of secrets) and is thrown on. `parent` is the context to
- * start from (the active one by default). Attributes may be given as a function, called only when tracing.
+ * start from (the active one by default). Attributes may be given as a function, called only when tracing;
+ * `isFailure` tells errors that are not failures (a job sent back to wait) from those that are.
  */
-export async function inSpan<T>(name: string, attributes: Attributes | (() => Attributes), work: (span: Span) => Promise<T>, parent: Context = context.active()): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  attributes: Attributes | (() => Attributes),
+  work: (span: Span) => Promise<T>,
+  parent: Context = context.active(),
+  options: { isFailure?: (error: unknown) => boolean } = {},
+): Promise<T> {
   if (!tracingEnabled()) return work(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
   const span = tracer().startSpan(name, { attributes: typeof attributes === 'function' ? attributes() : attributes }, parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => work(span));
   } catch (error) {
-    failSpan(span, error);
+    if (options.isFailure?.(error) ?? true) failSpan(span, error);
     throw error;
   } finally {
     span.end();
