@@ -159,9 +159,9 @@ export const environmentSchema = z.object({
    * OpenTelemetry: the OTLP/HTTP collector traces are sent to (…/v1/traces is added). Unset (and
    * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset): no tracing, and no tracing SDK is loaded.
    */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().trim().url('must be a URL').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().trim().refine((v) => /^https?:\/\/[^/\s]+/.test(v) && URL.canParse(v), 'must be an http:// or https:// URL').optional(),
   /** The full URL traces are sent to, when it is not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces. */
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().trim().url('must be a URL').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().trim().refine((v) => /^https?:\/\/[^/\s]+/.test(v) && URL.canParse(v), 'must be an http:// or https:// URL').optional(),
   /** How traces are encoded: coffre sends OTLP over HTTP as JSON only. */
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json'], { error: 'must be http/json (coffre sends OTLP over HTTP as JSON)' }).optional(),
   /** The service name traces carry; coffre-api, coffre-worker when unset. */
