@@ -2,6 +2,7 @@ export * from '@coffre/contract';
 // The contract's words for these (the same as the database's enums).
 export type { BackupType, Role, RunStatus } from '@coffre/contract';
 export * from './infra/config.js';
+export * from './infra/tracing.js';
 export * from './infra/errors.js';
 export * from './infra/logger.js';
 export * from './infra/db.js';

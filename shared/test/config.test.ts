@@ -144,3 +144,16 @@ describe('a process started with a bad environment', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ PORT: 4321 });
   });
 });
+
+describe('OpenTelemetry settings', () => {
+  it('an OTLP protocol other than http/json, or an endpoint that is not a URL, is named', () => {
+    expect(failure({ ...VALID, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toBe('Invalid environment: OTEL_EXPORTER_OTLP_PROTOCOL must be http/json (coffre sends OTLP over HTTP as JSON).');
+    expect(failure({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toBe('Invalid environment: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL.');
+  });
+
+  it('tracing is off unless an endpoint is set', () => {
+    const config = loadConfig(VALID);
+    expect([config.OTEL_EXPORTER_OTLP_ENDPOINT, config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]).toEqual([undefined, undefined]);
+    expect(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:4318');
+  });
+});

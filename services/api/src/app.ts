@@ -13,11 +13,12 @@ import { pinoHttp } from 'pino-http';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { queueNames, COFFRE_VERSION, type AppContext } from '@coffre/shared';
+import { queueNames, COFFRE_VERSION, tracingEnabled, type AppContext } from '@coffre/shared';
 import { authenticate, requireRole } from './http/auth.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { auditRefusals } from './http/refusals.js';
 import { Api } from './http/routes.js';
+import { traceRequests } from './http/tracing.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { backupRoutes } from './routes/backups.js';
@@ -39,6 +40,8 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', process.env.TRUST_PROXY ? Number(process.env.TRUST_PROXY) || process.env.TRUST_PROXY : false);
   app.set('query parser', 'simple');
+  // First, so that the span covers the whole request; only in a process that exports traces.
+  if (tracingEnabled()) app.use(traceRequests());
 
   app.use(
     pinoHttp({

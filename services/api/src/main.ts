@@ -1,10 +1,11 @@
 // The API process: configured by the environment only.
 import { once } from 'node:events';
-import { bootstrapAdmin, closeServiceContext, createServiceContext, ensureDefaults, onStopSignals } from '@coffre/shared';
+import { bootstrapAdmin, closeServiceContext, createServiceContext, ensureDefaults, onStopSignals, startServiceTracing } from '@coffre/shared';
 import { createApp } from './app.js';
 
 const ctx = createServiceContext('api', { bufferedLogs: true });
 const { config, logger } = ctx;
+await startServiceTracing(ctx, 'api');
 
 try {
   await ensureDefaults(ctx);

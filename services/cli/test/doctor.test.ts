@@ -7,9 +7,10 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConfiguration, systemActor } from '@coffre/shared';
+import { createChannel, deleteChannel, listChannels, testChannel, createConfiguration, systemActor } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
 import { mountTmpfs } from '../../../test/support/tmpfs.js';
+import { deadPort, startHttpReceiver } from '../../../test/support/receivers.js';
 import { privateHome, removePrivateHomes, runCli } from './support/cli.js';
 import { validate } from './support/json-schema.js';
 
@@ -282,5 +283,53 @@ describe('coffre doctor: last backups', () => {
     expect(workers.status).toBe('fail');
     expect(workers.message).toMatch(/^No worker is alive \(none has sent a heartbeat in the last \d+ s\)/);
     expect(workers.fix).toMatch(/pnpm worker/);
+  });
+  it('checks each notification channel that is on, the new kinds too: its server reachable, its last delivery', async () => {
+    const receiver = await startHttpReceiver();
+    const dead = await deadPort();
+    const botToken = '7012345678:AAHk3v9-Qx_DOCTORtokenDOCTOR12345678';
+    const ntfyTopic = 'coffre-doctor-Zq81x';
+    // Gotify refuses the application token; the others take what they are sent.
+    receiver.respond = (req) => (req.path.startsWith('/gotify') ? { status: 401, body: '{"error":"Unauthorized","errorCode":401}' } : { status: 200, body: '{"ok":true}' });
+    const inputs = [
+      { name: 'doc-telegram', kind: 'telegram', botToken, chatId: '-1001234567890', apiUrl: receiver.url('/telegram') },
+      { name: 'doc-teams', kind: 'teams', url: receiver.url('/workflows/8c1f/triggers/manual/paths/invoke?sig=doctor-teams-sig') },
+      { name: 'doc-mattermost', kind: 'mattermost', url: receiver.url('/hooks/doctor-mm-key') },
+      { name: 'doc-ntfy', kind: 'ntfy', url: `http://127.0.0.1:${dead}`, topic: ntfyTopic },
+      { name: 'doc-gotify', kind: 'gotify', url: receiver.url('/gotify/'), appToken: 'AqWz.Doctor_app-7Kp' },
+      { name: 'doc-off', kind: 'teams', url: `http://127.0.0.1:${dead}/off`, enabled: false },
+    ] as const;
+    try {
+      const made = new Map<string, string>();
+      for (const input of inputs) made.set(input.name, (await createChannel(stack.ctx, { events: ['backup.failed'], ...input } as Parameters<typeof createChannel>[1], systemActor)).id);
+      expect((await testChannel(stack.ctx, made.get('doc-telegram')!, systemActor)).status).toBe('delivered');
+      expect((await testChannel(stack.ctx, made.get('doc-gotify')!, systemActor)).status).toBe('failed');
+
+      const { code, report, check } = await doctor();
+      const endpoint = `127.0.0.1:${receiver.port}`;
+      const telegram = check('notification-channel', 'doc-telegram');
+      expect({ status: telegram.status, details: telegram.details }).toMatchObject({ status: 'ok', details: { kind: 'telegram', endpoint, lastEvent: 'test', lastStatus: 'delivered' } });
+      expect(telegram.message).toMatch(new RegExp(`^${endpoint} takes connections; the last notification \\(test\\) was delivered at \\d{4}-`));
+      for (const name of ['doc-teams', 'doc-mattermost']) {
+        expect(check('notification-channel', name)).toMatchObject({ status: 'ok', message: `${endpoint} takes connections; the channel has sent nothing yet.` });
+      }
+      const gotify = check('notification-channel', 'doc-gotify');
+      expect(gotify.status).toBe('warn');
+      expect(gotify.message).toMatch(new RegExp(`^${endpoint} takes connections, but the last notification \\(test, .+\\) failed after 1 attempt\\(s\\): .*401`));
+      expect(gotify.fix).toMatch(/coffre channel test doc-gotify/);
+      const ntfy = check('notification-channel', 'doc-ntfy');
+      expect(ntfy.status).toBe('fail');
+      expect(ntfy.message).toMatch(new RegExp(`^The ntfy channel's server 127\\.0\\.0\\.1:${dead} cannot be reached from here: .*ECONNREFUSED`));
+      expect(code).toBe(1);
+      // A channel that is off is not checked; no secret of a channel (token, topic, URL path) is in the report.
+      expect(report.checks.some((c) => c.subject === 'doc-off')).toBe(false);
+      const text = JSON.stringify(report);
+      for (const secret of [botToken, ntfyTopic, 'doctor-teams-sig', 'doctor-mm-key', 'AqWz.Doctor_app-7Kp']) expect(text).not.toContain(secret);
+      // Nothing was posted by the doctor: the receiver saw the two tests only.
+      expect(receiver.requests.length).toBe(2);
+    } finally {
+      for (const channel of await listChannels(stack.ctx)) if (channel.name.startsWith('doc-')) await deleteChannel(stack.ctx, channel.id, systemActor);
+      await receiver.stop();
+    }
   });
 });

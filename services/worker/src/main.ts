@@ -7,6 +7,7 @@ import {
   ensureWalStreams,
   liveWindowMs,
   onStopSignals,
+  startServiceTracing,
   PROCESS_TAG,
   queueNames,
   reconcile,
@@ -20,6 +21,7 @@ import { startWorkers, type RunningWorkers } from './workers.js';
 
 const ctx = createServiceContext('worker');
 const { config, logger, queues } = ctx;
+await startServiceTracing(ctx, 'worker');
 // The process tag: the same mark its temporary files carry, so that what it leaves when it dies is known.
 const workerId = PROCESS_TAG;
 

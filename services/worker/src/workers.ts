@@ -4,7 +4,11 @@
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import {
   PermanentError,
+  contextFromTraceparent,
   failRun,
+  inSpan,
+  traceparentOf,
+  withoutTraceparent,
   runOfJob,
   createRedis,
   definitionOf,
@@ -96,7 +100,7 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
     if (!definition) throw new UnrecoverableError(`unknown job ${job.name}`);
     // A job is only run by the workers of its own queue: one added to another queue is refused.
     if (definition.queue !== queue) throw misrouted(new UnrecoverableError(`job ${job.name} belongs to queue ${definition.queue}, not ${queue}`));
-    const parsed = definition.payload.safeParse(job.data);
+    const parsed = definition.payload.safeParse(withoutTraceparent(job.data));
     if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}`);
     const abort = new AbortController();
     const onAbort = () => abort.abort();
@@ -112,28 +116,34 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
       isShuttingDown: () => shutdown.signal.aborted,
       reportProgress: (bytes) => void job.updateProgress({ bytes }).catch(() => {}),
     };
-    try {
-      const handler = handlers[name] as (ctx: AppContext, payload: unknown, hooks: RunHooks, job: Job) => Promise<RunOutcome | object | void>;
-      const outcome = await handler(ctx, parsed.data, hooks, job);
-      if (outcome === 'busy') {
-        // Another run holds this database: come back shortly, without spending an attempt.
-        await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
-        throw new DelayedError();
+    // The job's span continues the trace of the request that queued it (its traceparent), when there is one.
+    const attempt = async (): Promise<unknown> => {
+      try {
+        const handler = handlers[name] as (ctx: AppContext, payload: unknown, hooks: RunHooks, job: Job) => Promise<RunOutcome | object | void>;
+        const outcome = await handler(ctx, parsed.data, hooks, job);
+        if (outcome === 'busy') {
+          // Another run holds this database: come back shortly, without spending an attempt.
+          await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+          throw new DelayedError();
+        }
+        return outcome ?? 'done';
+      } catch (error) {
+        if (error instanceof DelayedError || error instanceof WaitingError) throw error;
+        if (shutdown.signal.aborted) {
+          logger.warn('worker stopping: the job goes back to the queue for another worker');
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        if (error instanceof PermanentError) throw new UnrecoverableError(error.message);
+        throw error;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        shutdown.signal.removeEventListener('abort', onAbort);
       }
-      return outcome ?? 'done';
-    } catch (error) {
-      if (error instanceof DelayedError || error instanceof WaitingError) throw error;
-      if (shutdown.signal.aborted) {
-        logger.warn('worker stopping: the job goes back to the queue for another worker');
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      if (error instanceof PermanentError) throw new UnrecoverableError(error.message);
-      throw error;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      shutdown.signal.removeEventListener('abort', onAbort);
-    }
+    };
+    return inSpan(`job ${name}`, () => jobAttributes(queue, job), attempt, contextFromTraceparent(traceparentOf(job.data)), {
+      isFailure: (error) => !(error instanceof DelayedError || error instanceof WaitingError),
+    });
   }
 
   return {
@@ -153,5 +163,18 @@ export function startWorkers(ctx: AppContext, handlers: Handlers, options: Worke
       await heartbeat.stop();
       connections.forEach((c) => c.disconnect());
     },
+  };
+}
+
+/** What a job's span says about it: its queue, its name, its id and the history row it moves (ids only). */
+function jobAttributes(queue: QueueName, job: Job): Record<string, string | number> {
+  const run = runOfJob(job.name, job.data);
+  return {
+    'messaging.system': 'bullmq',
+    'messaging.destination.name': queue,
+    'coffre.job.name': job.name,
+    'coffre.job.id': String(job.id),
+    'coffre.job.attempt': job.attemptsMade + 1,
+    ...(run ? { [`coffre.${run.model}.id`]: run.id } : {}),
   };
 }

@@ -1,7 +1,9 @@
 // Child processes of the engine (pg_dump, pg_restore, psql, zstd, gzip): never through a shell,
 // never with a secret in argv, and always with what they printed last kept for the error message.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { basename } from 'node:path';
 import { waitAtMost } from '../infra/timeouts.js';
+import { failSpan, startSpan } from '../infra/tracing.js';
 
 export interface ToolExit {
   code: number | null;
@@ -73,6 +75,7 @@ export function startTool(name: string, path: string, args: string[], options: S
       void waitAtMost(stderrEnded, 2000).then(() => resolve({ code, signal, stderr }));
     });
   });
+  traceTool(name, exited);
   return {
     name,
     child,
@@ -86,6 +89,18 @@ export function startTool(name: string, path: string, args: string[], options: S
       }
     },
   };
+}
+
+/** A span for a tool's process, when tracing: its name only (never its arguments), and how it ended. */
+function traceTool(name: string, exited: Promise<ToolExit>): void {
+  const tool = basename(name);
+  const span = startSpan(`tool ${tool}`, { 'process.executable.name': tool });
+  if (!span) return;
+  void exited.then((exit) => {
+    span.setAttributes({ ...(exit.code !== null ? { 'process.exit.code': exit.code } : {}), ...(exit.signal ? { 'process.exit.signal': exit.signal } : {}) });
+    if (exit.code !== 0) failSpan(span, describeExit(tool, exit));
+    span.end();
+  });
 }
 
 /** Runs a tool to completion and returns its stdout; throws with its stderr when it fails. */

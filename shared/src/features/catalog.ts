@@ -9,6 +9,7 @@ import type { JobsOptions } from 'bullmq';
 import type { ScheduleRepeat } from '../infra/jobs/queues.js';
 import type { JobDefinition, QueueName } from '../infra/jobs/definition.js';
 import type { RunHooks, RunOutcome } from '../runs/life-cycle.js';
+import { withoutTraceparent } from '../infra/tracing.js';
 import { backupJobs } from './backups/jobs.js';
 import { configurationJobs } from './configurations/jobs.js';
 import { restoreJobs } from './restores/jobs.js';
@@ -55,7 +56,7 @@ export function scheduleJob<N extends JobName>(ctx: Pick<AppContext, 'queues'>, 
 export function runOfJob(name: string, data: unknown): { model: 'backup' | 'restore' | 'verification'; id: string } | null {
   const definition = definitionOf(name);
   if (!definition?.run) return null;
-  const parsed = definition.payload.safeParse(data);
+  const parsed = definition.payload.safeParse(withoutTraceparent(data));
   return parsed.success ? definition.run(parsed.data) : null;
 }
 

@@ -5,6 +5,7 @@ import { loadConfigOrExit } from '../infra/config.js';
 import { createDb } from '../infra/db.js';
 import { createJobQueues, type ConnectionRole } from '../infra/jobs/queues.js';
 import { createLogger } from '../infra/logger.js';
+import { startTracing, stopTracing } from '../infra/tracing.js';
 import type { AppContext } from '../infra/context.js';
 import { createAppContext } from './context.js';
 import { ensureDefaultDestination } from './destinations/destinations.js';
@@ -41,8 +42,17 @@ export function onStopSignals(stop: (signal: NodeJS.Signals) => Promise<void>): 
   return () => stopping;
 }
 
-/** Closes the queues (and their Redis connection), then coffre's database. */
+/**
+ * Starts exporting traces when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT); without one
+ * nothing is loaded. Before the first request or job, so that each is traced whole.
+ */
+export function startServiceTracing(ctx: AppContext, service: ConnectionRole): Promise<void> {
+  return startTracing(ctx.config, `coffre-${service}`, ctx.logger);
+}
+
+/** Closes the queues (and their Redis connection), then coffre's database, then sends the last spans. */
 export async function closeServiceContext(ctx: AppContext): Promise<void> {
   await ctx.queues.close();
   await ctx.db.$disconnect();
+  await stopTracing();
 }

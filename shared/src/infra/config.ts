@@ -162,6 +162,17 @@ export const environmentSchema = z.object({
     .refine((v) => !v || v.split(',').every((pair) => /^[^=,]+=(viewer|operator|admin)$/.test(pair.trim())), 'must be value=role pairs separated by commas (roles: viewer, operator, admin)'),
   /** The role of a user whose claim matches no entry of OIDC_ROLE_MAP; unset, such a login is refused. */
   OIDC_DEFAULT_ROLE: z.enum(['viewer', 'operator', 'admin'], { error: 'must be viewer, operator or admin' }).optional(),
+  /**
+   * OpenTelemetry: the OTLP/HTTP collector traces are sent to (…/v1/traces is added). Unset (and
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset): no tracing, and no tracing SDK is loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().trim().refine((v) => /^https?:\/\/[^/\s]+/.test(v) && URL.canParse(v), 'must be an http:// or https:// URL').optional(),
+  /** The full URL traces are sent to, when it is not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().trim().refine((v) => /^https?:\/\/[^/\s]+/.test(v) && URL.canParse(v), 'must be an http:// or https:// URL').optional(),
+  /** How traces are encoded: coffre sends OTLP over HTTP as JSON only. */
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json'], { error: 'must be http/json (coffre sends OTLP over HTTP as JSON)' }).optional(),
+  /** The service name traces carry; coffre-api, coffre-worker when unset. */
+  OTEL_SERVICE_NAME: z.string().trim().min(1).max(100).optional(),
   /** The name on the login page's button ("Sign in with <name>"); the issuer's host name when unset. */
   OIDC_PROVIDER_NAME: z.string().trim().min(1).max(60).optional(),
 });

@@ -1,6 +1,7 @@
 // The checks of `coffre doctor`, in the order an operator would look: coffre's database and its
 // schema, Redis and its eviction policy, the workers alive, the PostgreSQL tools for each source, the
-// backup directories and their disks, SFTP and rclone destinations reachable and writable, runs that are stuck, temporaries left behind, schedulers
+// backup directories and their disks, SFTP and rclone destinations reachable and writable, notification
+// channels reachable and how their last delivery went, runs that are stuck, temporaries left behind, schedulers
 // against the configurations, and whether each scheduled configuration is backed up on time.
 // Each check answers OK, WARN or FAIL with a sentence and the fix; with --fix, what is safe to repair
 // is repaired (schedulers re-synced, stale temporaries removed, lost runs failed through
@@ -9,6 +10,7 @@ import type { LocalCoffre } from '../local.js';
 import type { CheckResult } from './report.js';
 import type { Outcome, Shared } from './outcome.js';
 import { CHECK_TIMEOUT_MS, databaseCheck, directoryCheck, diskCheck, evictionCheck, migrationsCheck, pgToolsCheck, redisCheck, remoteDestinationCheck } from './dependencies.js';
+import { notificationChannelCheck } from './notifications.js';
 import { pitrCheck } from './pitr.js';
 import { lastBackupOutcome, schedulersCheck, stuckRunsCheck, temporariesCheck, workersCheck } from './runs.js';
 
@@ -50,6 +52,7 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
       ['backup-directory', 'backup directory'],
       ['disk-usage', 'disk usage'],
       ['destination-connection', 'destination connection'],
+      ['notification-channel', 'notification channel'],
       ['stuck-runs', 'stuck runs'],
       ['stale-temporaries', 'temporary files'],
       ['schedulers', 'schedulers'],
@@ -86,6 +89,11 @@ export async function runChecks(local: LocalCoffre, options: { fix: boolean }): 
   // SFTP servers and rclone remotes: reachable, logged in and writable from this machine.
   for (const destination of (await shared.listDestinations(ctx)).filter((d) => d.kind === 'sftp' || d.kind === 'rclone')) {
     await check({ id: 'destination-connection', title: 'destination connection', subject: destination.name, run: () => remoteDestinationCheck(shared, local, destination.id) });
+  }
+
+  // Notification channels that are on: their server reachable from here, and their newest delivery.
+  for (const channel of (await shared.listChannels(ctx)).filter((c) => c.enabled)) {
+    await check({ id: 'notification-channel', title: 'notification channel', subject: channel.name, run: () => notificationChannelCheck(shared, local, channel) });
   }
 
   if (redisUp) await check({ id: 'stuck-runs', title: 'stuck runs', run: () => stuckRunsCheck(shared, local) });

@@ -8,7 +8,7 @@ export type CheckStatus = (typeof checkStatuses)[number];
 
 export const checkResultSchema = z
   .object({
-    id: z.string().describe('what is checked, stable for scripts: database, migrations, redis, redis-eviction, workers, pg-tools, backup-directory, disk-usage, destination-connection, stuck-runs, stale-temporaries, schedulers, last-backups'),
+    id: z.string().describe('what is checked, stable for scripts: database, migrations, redis, redis-eviction, workers, pg-tools, backup-directory, disk-usage, destination-connection, notification-channel, stuck-runs, stale-temporaries, schedulers, last-backups'),
     subject: z.string().nullable().describe('the source, destination or configuration checked, when the check runs for each'),
     title: z.string().describe('the check in words'),
     status: z.enum(checkStatuses),

@@ -84,8 +84,11 @@ export class OidcClient {
     // Plain HTTP only for a provider on this machine (a test or development provider); anything else needs HTTPS.
     const loopback = issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
     // client_secret_basic: the default authentication method of a registered OpenID Connect client.
+    // openid-client 6 does not check the signature of an ID token that comes from the token endpoint
+    // (OpenID Connect lets TLS stand for it); enableNonRepudiationChecks checks it against the
+    // provider's JWK Set (jwks_uri), so that a token signed with any other key is refused.
     return oidc.discovery(issuer, clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
-      ...(loopback ? { execute: [oidc.allowInsecureRequests] } : {}),
+      execute: [...(loopback ? [oidc.allowInsecureRequests] : []), oidc.enableNonRepudiationChecks],
       ...(this.options.fetch ? { [oidc.customFetch]: this.options.fetch } : {}),
     });
   }
@@ -136,9 +139,8 @@ export interface OidcLogin {
 
 /**
  * Completes a login from the callback's URL: checks the state and the answer's issuer, redeems the code
- * (PKCE), checks the ID token's issuer, audience, nonce and expiry (openid-client; the ID token comes
- * straight from the token endpoint, which OpenID Connect lets stand for its signature), then matches
- * or creates the user and sets its role.
+ * (PKCE), checks the ID token's signature against the provider's published keys, its issuer, audience,
+ * nonce and expiry (openid-client), then matches or creates the user and sets its role.
  */
 export async function completeOidcLogin(ctx: AppContext, client: OidcClient, callbackQuery: string, sealedPending: string | undefined): Promise<OidcLogin> {
   const pending = openPending(ctx.secrets, sealedPending);

@@ -10,6 +10,8 @@ import type { StorageDriver } from '../../storage/driver.js';
 import { createRcloneStorage, describeRcloneLocation } from '../../storage/rclone.js';
 import type { SftpStorageOptions } from '../../storage/sftp.js';
 import { writeSecretFile } from '../../engine/secret-files.js';
+import { tracingEnabled } from '../../infra/tracing.js';
+import { tracedDriver } from '../../storage/traced-driver.js';
 
 export interface LocalDestinationConfig {
   path: string;
@@ -111,6 +113,7 @@ export function destinationDriver(ctx: AppContext, destination: Destination): St
       });
       break;
   }
+  if (tracingEnabled()) driver = tracedDriver(driver);
   drivers.set(destination.id, { updatedAt: destination.updatedAt.getTime(), driver });
   return driver;
 }

@@ -164,3 +164,14 @@ export function maskUrl(raw: string): string {
   const url = new URL(raw);
   return `${url.protocol}//${url.host}/${MASK}`;
 }
+
+/**
+ * The host and port a channel's messages go to: the SMTP server, the Telegram Bot API, or the host
+ * of the channel's URL. Never the URL itself, whose path holds the secret (webhook ids, topics).
+ */
+export function channelEndpoint(row: Pick<NotificationChannel, 'kind' | 'config' | 'secretEncrypted'>, secrets: SecretBox): { host: string; port: number } {
+  const config = row.config as ChannelConfig;
+  if (row.kind === 'email') return { host: config.host ?? '', port: config.port ?? 25 };
+  const url = new URL(row.kind === 'telegram' ? (config.apiUrl ?? TELEGRAM_API) : (openChannelSecret(row, secrets).url ?? ''));
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+}

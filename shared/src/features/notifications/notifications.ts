@@ -60,6 +60,15 @@ export async function recentDeliveries(ctx: AppContext, channelIds: string[]) {
   return new Map(entries);
 }
 
+/** A channel's newest finished delivery (delivered or failed), or null when it has sent nothing yet. */
+export function lastFinishedDelivery(ctx: AppContext, channelId: string) {
+  return ctx.db.notificationDelivery.findFirst({
+    where: { channelId, status: { in: ['delivered', 'failed'] } },
+    orderBy: { createdAt: 'desc' },
+    select: { event: true, status: true, attempts: true, lastError: true, createdAt: true, deliveredAt: true },
+  });
+}
+
 export async function getChannel(ctx: AppContext, id: string): Promise<NotificationChannel> {
   const row = await ctx.db.notificationChannel.findUnique({ where: { id: requireUuid(id, 'Notification channel') } });
   if (!row) throw new NotFoundError(`Notification channel ${id}`);

@@ -6,6 +6,7 @@ import { Queue, type Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { UnavailableError } from '../errors.js';
 import { parseRedisUrl, type RedisTarget } from '../redis-url.js';
+import { currentTraceparent } from '../tracing.js';
 import { jobOptions, type JobDefinition, type QueueName } from './definition.js';
 
 export type ConnectionRole = 'api' | 'worker';
@@ -92,8 +93,10 @@ export function createJobQueues(options: { redisUrl: string; prefix: string; rol
     async add(name, definition, payload, extra) {
       const data = definition.payload.parse(payload);
       const jobId = definition.jobId?.(data);
+      // The trace of the request that queued the job, continued by the worker that runs it (an id, nothing secret).
+      const traceparent = currentTraceparent();
       try {
-        return await queue(definition.queue).add(name, data, { ...jobOptions(definition), ...extra, jobId });
+        return await queue(definition.queue).add(name, traceparent ? { ...(data as object), traceparent } : data, { ...jobOptions(definition), ...extra, jobId });
       } catch (error) {
         throw new UnavailableError(`The job queue (Redis) is unavailable, so the job could not be queued: ${(error as Error).message}`);
       }

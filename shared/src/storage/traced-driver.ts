@@ -1,0 +1,52 @@
+// Spans for what a run writes to and reads from a destination, when the process exports traces:
+// the destination's kind and the bytes moved, never its location or credentials.
+import { Transform, pipeline, type Readable } from 'node:stream';
+import { failSpan, inSpan, startSpan } from '../infra/tracing.js';
+import type { StorageDriver } from './driver.js';
+
+/** The driver with its put and get traced; the other calls go straight through. */
+export function tracedDriver(driver: StorageDriver): StorageDriver {
+  const attributes = { 'coffre.destination.kind': driver.kind };
+  return {
+    kind: driver.kind,
+    description: driver.description,
+    stat: (key) => driver.stat(key),
+    delete: (key) => driver.delete(key),
+    list: (prefix) => driver.list(prefix),
+    checkWritable: () => driver.checkWritable(),
+    ...(driver.usage ? { usage: () => driver.usage!() } : {}),
+    ...(driver.removeStaleTemporaries ? { removeStaleTemporaries: (olderThanMs: number) => driver.removeStaleTemporaries!(olderThanMs) } : {}),
+    put: (key, body, options) =>
+      inSpan('storage put', attributes, async (span) => {
+        const stored = await driver.put(key, body, options);
+        span.setAttribute('coffre.storage.bytes', stored.sizeBytes);
+        return stored;
+      }),
+    get: async (key, range) => {
+      const span = startSpan('storage get', { ...attributes, ...(range ? { 'coffre.storage.range_start': range.start } : {}) });
+      if (!span) return driver.get(key, range);
+      let source: Readable;
+      try {
+        source = await driver.get(key, range);
+      } catch (error) {
+        failSpan(span, error);
+        span.end();
+        throw error;
+      }
+      // The span lasts as long as the reader reads: it ends with the stream, with the bytes that went through.
+      let bytes = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      pipeline(source, counter, (error) => {
+        span.setAttribute('coffre.storage.bytes', bytes);
+        if (error) failSpan(span, error);
+        span.end();
+      });
+      return counter;
+    },
+  };
+}
