@@ -26,7 +26,7 @@ let session: BrowserSession;
 let workDir: string;
 let sourceId: string;
 let admin: { username: string; password: string };
-const commits: { id: number; at: Date }[] = [];
+const commits: { id: number; at: Date; segment: string }[] = [];
 
 beforeAll(async () => {
   cluster = await startPostgresCluster();
@@ -111,8 +111,12 @@ describe('point-in-time recovery in the web UI', () => {
     // Rows a second and more apart, each in a segment of its own, then a commit after the last.
     for (let id = 1; id <= 3; id++) {
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      commits.push({ id, at: (await sql<{ at: Date }>('shop', `INSERT INTO ticks (id) VALUES (${id}) RETURNING at`))[0]!.at });
+      const at = (await sql<{ at: Date }>('shop', `INSERT INTO ticks (id) VALUES (${id}) RETURNING at`))[0]!.at;
+      const segment = (await sql<{ name: string }>('shop', 'SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS name'))[0]!.name;
       await sql('shop', 'SELECT pg_switch_wal()');
+      commits.push({ id, at, segment });
+      // Stored before the next row: the window's end before a break is then before the next commit.
+      await until(() => web.stack.ctx.db.walFile.findFirst({ where: { sourceId, name: segment, kind: 'segment' } }), (file) => file !== null, 60_000, `segment ${segment} stored`);
     }
     await sql('shop', 'CREATE TABLE after_the_rows (x int)');
 
@@ -122,8 +126,8 @@ describe('point-in-time recovery in the web UI', () => {
     expect(await timeline.locator('[data-testid=pitr-span]').count()).toBe(1);
     expect(await timeline.locator('[data-testid=pitr-gap]').count()).toBe(0);
     // The time rule: the viewer's zone label, and how long ago.
-    expect(await timeline.locator('[data-testid=pitr-latest] .time-absolute').innerText()).toMatch(/GMT\+5:30|IST/);
-    expect(await timeline.locator('[data-testid=pitr-latest] .time-relative').innerText()).toMatch(/ago/);
+    expect(await timeline.locator('[data-testid=pitr-end] .time-absolute').innerText()).toMatch(/GMT\+5:30|IST/);
+    expect(await timeline.locator('[data-testid=pitr-end] .time-relative').innerText()).toMatch(/ago/);
     expect(await axeViolations(page)).toEqual([]);
   });
 
@@ -147,8 +151,9 @@ describe('point-in-time recovery in the web UI', () => {
     expectConsoleErrors(session, /status of 409/, 1);
     await screenshot(page, 'pitr-restore-refused');
 
-    // A whole second between the second and the third row.
-    const moment = new Date(Math.ceil((commits[1]!.at.getTime() + 1) / 1000) * 1000);
+    // A whole second between the second and the third row, a quarter of a second at least after the
+    // second row's timestamp (its commit record comes a little later than clock_timestamp()).
+    const moment = new Date(Math.ceil((commits[1]!.at.getTime() + 250) / 1000) * 1000);
     expect(moment.getTime()).toBeLessThan(commits[2]!.at.getTime());
     await form.locator('#pitr-moment').fill(wallClock(moment));
     await form.getByRole('button', { name: 'Restore to this moment' }).click();
@@ -169,24 +174,49 @@ describe('point-in-time recovery in the web UI', () => {
     expect(session.errors).toEqual([]);
   });
 
+  test('a segment deleted from storage shows as a break in red, with from when no restore is possible', async () => {
+    const lost = await web.stack.ctx.db.walFile.findFirstOrThrow({ where: { sourceId, name: commits[2]!.segment, kind: 'segment' } });
+    await rm(join(web.stack.config.BACKUP_DIR, lost.key));
+    const panel = await openPanel(page);
+    await panel.locator('[data-testid=pitr-base-backup]').waitFor();
+    expect(await panel.locator('[data-testid=pitr-gap]').count()).toBe(0);
+    await panel.getByRole('button', { name: 'Check the stored WAL' }).click();
+    const gap = panel.locator('[data-testid=pitr-gap]');
+    await gap.waitFor();
+    const text = (await gap.innerText()).trim();
+    expect(text).toContain(`WAL file ${lost.name} is damaged`);
+    expect(text).toMatch(/^No restore from .*GMT\+5:30 to /);
+    expect(await gap.getAttribute('class')).toContain('bad-text');
+    expect(await panel.locator('.timeline-gap').count()).toBe(1);
+    // The window now ends where the break starts: before the third row.
+    const latest = Date.parse((await panel.locator('[data-testid=pitr-timeline]').getAttribute('data-latest'))!);
+    expect(latest).toBeGreaterThanOrEqual(commits[1]!.at.getTime());
+    expect(latest).toBeLessThan(commits[2]!.at.getTime());
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'pitr-panel-break');
+    expect(session.errors).toEqual([]);
+  });
+
   test('panel and form: no axe violation in dark; screenshots at 1440 and 390 px in light and dark', async () => {
+    // The panel still open on the break: one page, its colour scheme and width changed in place.
     const found: string[] = [];
-    for (const colorScheme of ['light', 'dark'] as const) {
-      for (const viewport of [DESKTOP, PHONE]) {
-        const { context, page: on } = await session.newPage(viewport, { colorScheme, timezoneId: ZONE, bypassCSP: true });
-        await logIn(on, web.url, admin);
-        await openPanel(on);
-        await on.locator('[data-testid=pitr-requirements]').waitFor();
-        await on.locator('[data-testid=pitr-base-backup]').waitFor();
-        if (colorScheme === 'dark' && viewport === DESKTOP) for (const v of await axeViolations(on)) found.push(`dark panel: ${v.id} (${v.help}) at ${v.targets.slice(0, 3).join(', ')}`);
-        await screenshot(on, 'pitr-panel');
-        await on.getByRole('button', { name: 'Restore to a moment' }).click();
-        await on.locator('#pitr-moment').waitFor();
-        if (colorScheme === 'dark' && viewport === DESKTOP) for (const v of await axeViolations(on)) found.push(`dark form: ${v.id} (${v.help}) at ${v.targets.slice(0, 3).join(', ')}`);
-        await screenshot(on, 'pitr-restore');
-        await context.close();
+    const each = async (name: string) => {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme });
+        await page.locator(`html[data-theme=${colorScheme}]`).waitFor({ state: 'attached' });
+        if (colorScheme === 'dark') for (const v of await axeViolations(page)) found.push(`dark ${name}: ${v.id} (${v.help}) at ${v.targets.slice(0, 3).join(', ')}`);
+        for (const viewport of [DESKTOP, PHONE]) {
+          await page.setViewportSize(viewport);
+          await screenshot(page, name);
+        }
+        await page.setViewportSize(DESKTOP);
       }
-    }
+    };
+    await page.locator('[data-testid=pitr-gap]').waitFor();
+    await each('pitr-panel');
+    await page.getByRole('button', { name: 'Restore to a moment' }).click();
+    await page.locator('#pitr-moment').waitFor();
+    await each('pitr-restore');
     expect(found).toEqual([]);
     expect(session.errors).toEqual([]);
   });

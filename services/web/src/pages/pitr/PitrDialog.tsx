@@ -1,6 +1,7 @@
 // Point-in-time recovery of one PostgreSQL source: its requirements (operators and admins), on and
 // off (admins), the recovery window as a timeline, and "Restore to a moment" (admins). The window is
-// read again when backups change and every 10 s (new WAL moves its end without a live event).
+// read again when backups change and every 10 s (new WAL moves its end without a live event); on
+// demand, with every stored WAL object looked up (then only when backups change: that is slow).
 import { useEffect, useState } from 'react';
 import type { z } from 'zod';
 import type { PitrStateView, pitrCheckSchema, SourceView as Source } from '@coffre/contract';
@@ -25,14 +26,21 @@ export function PitrDialog({ source, onClose }: { source: Source; onClose: () =>
   const toast = useToast();
   const { busy, run } = useAction();
   const [restoring, setRestoring] = useState(false);
-  const state = usePolling((signal) => apiGet<PitrStateView>(`/api/sources/${source.id}/pitr`, signal), [source.id], ['backups', 'restores', 'sources']);
+  // Once asked, every read looks each stored WAL object up (a deleted or truncated one breaks the window).
+  const [checkStorage, setCheckStorage] = useState(false);
+  const state = usePolling(
+    (signal) => apiGet<PitrStateView>(`/api/sources/${source.id}/pitr${checkStorage ? '?checkStorage=true' : ''}`, signal),
+    [source.id, checkStorage],
+    ['backups', 'restores', 'sources'],
+  );
   const operator = can('operator');
   const check = usePolling(() => (operator ? apiSend<PitrCheck>('POST', `/api/sources/${source.id}/pitr/check`) : Promise.resolve(undefined)), [source.id, operator], null);
   const { reload } = state;
   useEffect(() => {
+    if (checkStorage) return;
     const timer = setInterval(() => void reload(), 10_000);
     return () => clearInterval(timer);
-  }, [reload]);
+  }, [reload, checkStorage]);
 
   const toggle = async (enabled: boolean) => {
     const outcome = await run('toggle', () => apiSend<PitrStateView>('PUT', `/api/sources/${source.id}/pitr`, { enabled }), `Point-in-time recovery of ${source.name} is ${enabled ? 'on' : 'off'}.`);
@@ -58,8 +66,13 @@ export function PitrDialog({ source, onClose }: { source: Source; onClose: () =>
             </dl>
           </section>
           <section aria-labelledby="pitr-window-title">
-            <h3 id="pitr-window-title">Recovery window</h3>
-            <PitrTimeline window={pitr.window} />
+            <div className="section-head">
+              <h3 id="pitr-window-title">Recovery window</h3>
+              <Button small busy={checkStorage && state.loading} onClick={() => (checkStorage ? void reload() : setCheckStorage(true))}>
+                Check the stored WAL
+              </Button>
+            </div>
+            <PitrTimeline window={pitr.window} newest={pitr.lastWal?.receivedAt ?? null} />
           </section>
           {can('admin') ? (
             <Button variant="primary" disabled={!pitr.window.earliest} onClick={() => setRestoring(true)}>

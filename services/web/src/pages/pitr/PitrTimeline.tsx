@@ -30,7 +30,8 @@ export function breaksOf(window: RecoveryWindow): Break[] {
   return breaks;
 }
 
-export function PitrTimeline({ window }: { window: RecoveryWindow }) {
+/** `newest`: when the newest WAL was stored (the bar goes on to it: a break at the end shows). */
+export function PitrTimeline({ window, newest }: { window: RecoveryWindow; newest: string | null }) {
   const breaks = breaksOf(window);
   if (!window.earliest || !window.latest) {
     return (
@@ -41,7 +42,8 @@ export function PitrTimeline({ window }: { window: RecoveryWindow }) {
     );
   }
   const start = Date.parse(window.earliest);
-  const span = Math.max(1, Date.parse(window.latest) - start);
+  const end = newest && newest > window.latest ? newest : window.latest;
+  const span = Math.max(1, Date.parse(end) - start);
   const at = (iso: string) => `${Math.min(100, Math.max(0, ((Date.parse(iso) - start) / span) * 100))}%`;
   const width = (from: string, to: string) => `${Math.max(0.5, ((Date.parse(to) - Date.parse(from)) / span) * 100)}%`;
   const backups = window.spans.flatMap((s) => s.baseBackups);
@@ -54,7 +56,7 @@ export function PitrTimeline({ window }: { window: RecoveryWindow }) {
         {breaks
           .filter((b) => b.from)
           .map((b) => (
-            <div key={b.key} className="timeline-gap" style={{ left: at(b.from!), width: width(b.from!, b.to ?? window.latest!) }} />
+            <div key={b.key} className="timeline-gap" style={{ left: at(b.from!), width: width(b.from!, b.to ?? end) }} />
           ))}
         {backups.map((b) => (
           <div key={b.id} className="timeline-mark" style={{ left: at(b.completedAt) }} title={b.name} />
@@ -64,8 +66,8 @@ export function PitrTimeline({ window }: { window: RecoveryWindow }) {
         <span data-testid="pitr-earliest">
           <Time at={window.earliest} seconds />
         </span>
-        <span data-testid="pitr-latest">
-          <Time at={window.latest} seconds />
+        <span data-testid="pitr-end">
+          <Time at={end} seconds />
         </span>
       </p>
       <h4>Covered</h4>
@@ -98,7 +100,7 @@ function BreakList({ breaks }: { breaks: Break[] }) {
         {breaks.map((b) => (
           <li key={b.key} className="bad-text" data-testid="pitr-gap">
             <span className="timeline-key timeline-key-gap" aria-hidden="true" /> No restore from {b.from ? <Time at={b.from} seconds absoluteOnly /> : 'the start'} to{' '}
-            {b.to ? <Time at={b.to} seconds absoluteOnly /> : 'now'}: {b.reason}.
+            {b.to ? <Time at={b.to} seconds absoluteOnly /> : 'now (no base backup after it yet)'}: {b.reason}.
           </li>
         ))}
       </ul>
