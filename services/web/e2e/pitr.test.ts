@@ -29,12 +29,12 @@ let admin: { username: string; password: string };
 const commits: { id: number; at: Date; segment: string }[] = [];
 
 beforeAll(async () => {
-  cluster = await startPostgresCluster();
-  await sql('postgres', 'CREATE DATABASE shop');
-  await sql('shop', 'CREATE TABLE ticks (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
   workDir = await mkdtemp(join(tmpdir(), 'coffre-pitr-web-'));
   await chmod(workDir, 0o755);
-  web = await createWebStack({ env: { WAL_FLUSH_SECONDS: '1', PITR_WORK_DIR: workDir } });
+  // The cluster and the stack start side by side: neither needs the other until the source is added.
+  [cluster, web] = await Promise.all([startPostgresCluster(), createWebStack({ env: { WAL_FLUSH_SECONDS: '1', PITR_WORK_DIR: workDir } })]);
+  await sql('postgres', 'CREATE DATABASE shop');
+  await sql('shop', 'CREATE TABLE ticks (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
   // The WAL stream holds one slot for as long as it runs; the base backup and the restore need others.
   web.stack.startWorkers({ concurrency: 3 });
   const created = await web.api<{ id: string }>('POST', '/api/sources', { name: 'shop', url: cluster.url('shop') });
@@ -108,9 +108,10 @@ describe('point-in-time recovery in the web UI', () => {
       'the base backup',
     );
     expect(taken.errorMessage).toBeNull();
-    // Rows a second and more apart, each in a segment of its own, then a commit after the last.
+    // Rows each in a segment of its own, then a commit after the last.
     for (let id = 1; id <= 3; id++) {
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // The third row more than a second after the second: a whole second fits between them.
+      if (id === 3) await new Promise((resolve) => setTimeout(resolve, 1300));
       const at = (await sql<{ at: Date }>('shop', `INSERT INTO ticks (id) VALUES (${id}) RETURNING at`))[0]!.at;
       const segment = (await sql<{ name: string }>('shop', 'SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS name'))[0]!.name;
       await sql('shop', 'SELECT pg_switch_wal()');

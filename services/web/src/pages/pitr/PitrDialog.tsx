@@ -1,6 +1,6 @@
 // Point-in-time recovery of one PostgreSQL source: its requirements (operators and admins), on and
 // off (admins), the recovery window as a timeline, and "Restore to a moment" (admins). The window is
-// read again when backups change and every 10 s (new WAL moves its end without a live event); on
+// read again when backups change and every 5 s (new WAL moves its end without a live event); on
 // demand, with every stored WAL object looked up (then only when backups change: that is slow).
 import { useEffect, useState } from 'react';
 import type { z } from 'zod';
@@ -38,7 +38,7 @@ export function PitrDialog({ source, onClose }: { source: Source; onClose: () =>
   const { reload } = state;
   useEffect(() => {
     if (checkStorage) return;
-    const timer = setInterval(() => void reload(), 10_000);
+    const timer = setInterval(() => void reload(), 5000);
     return () => clearInterval(timer);
   }, [reload, checkStorage]);
 
