@@ -9,16 +9,18 @@ interface TimeProps {
   zone?: string;
   /** Leave the relative time out (a table column that shows many). */
   absoluteOnly?: boolean;
+  /** Show the seconds (a moment to restore to). */
+  seconds?: boolean;
 }
 
-export function Time({ at, zone, absoluteOnly }: TimeProps) {
+export function Time({ at, zone, absoluteOnly, seconds }: TimeProps) {
   // Read again on every tick of the clock; the relative time counts from the moment of rendering.
   useNow();
   if (!at) return <span>—</span>;
-  const other = zone && !sameOffset(at, zone) ? formatDateTime(at) : null;
+  const other = zone && !sameOffset(at, zone) ? formatDateTime(at, undefined, seconds) : null;
   return (
     <time dateTime={at} title={`${new Date(at).toISOString()} (UTC)`} className="time">
-      <span className="time-absolute">{formatDateTime(at, zone)}</span>
+      <span className="time-absolute">{formatDateTime(at, zone, seconds)}</span>
       {other ? <span className="time-viewer"> · {other}</span> : null}
       {absoluteOnly ? null : <span className="time-relative muted"> ({formatRelative(at)})</span>}
     </time>

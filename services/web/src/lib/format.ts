@@ -29,13 +29,23 @@ export function formatDuration(ms: number | null | undefined): string {
 
 /**
  * The time rule: every absolute time names its zone. In the viewer's zone unless `zone` is given
- * (a schedule's times are shown in the schedule's own zone): "5 May 2026, 02:30 CEST".
+ * (a schedule's times are shown in the schedule's own zone): "5 May 2026, 02:30 CEST". With `seconds`
+ * (moments of point-in-time recovery): "5 May 2026, 02:30:17 CEST".
  */
-export function formatDateTime(iso: string | null | undefined, zone?: string): string {
+export function formatDateTime(iso: string | null | undefined, zone?: string, seconds = false): string {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '—';
-  return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short', ...(zone ? { timeZone: zone } : {}) });
+  return date.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {}),
+    timeZoneName: 'short',
+    ...(zone ? { timeZone: zone } : {}),
+  });
 }
 
 /** The viewer's time zone (the browser's), as an IANA name. */

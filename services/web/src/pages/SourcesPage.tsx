@@ -14,6 +14,7 @@ import { useProbe } from '../hooks/useProbe';
 import { formatDateTime } from '../lib/format';
 import { SourceFormDialog } from './SourceFormDialog';
 import { SourceScopeSummary, sourceScopeLabel } from './SourceScopeFields';
+import { PitrDialog } from './pitr/PitrDialog';
 
 interface TestOutcome {
   ok: boolean;
@@ -26,6 +27,7 @@ export function SourcesPage() {
   const sources = useListApi<Source>('/api/sources');
   // null: the add form; a source: its edit form.
   const [editing, setEditing] = useState<Source | null | undefined>(undefined);
+  const [pitrOf, setPitrOf] = useState<Source | null>(null);
   const removal = useConfirmedAction<Source>((source) => apiSend('DELETE', `/api/sources/${source.id}`), (source) => `${source.name} is removed.`, sources.reload);
   const connection = useProbe((source: Source) => apiSend<TestOutcome>('POST', `/api/sources/${source.id}/test`), (outcome) => outcome);
 
@@ -49,6 +51,11 @@ export function SourcesPage() {
                   buttons={
                     <>
                       {can('operator') ? <ProbeButton probe={connection} item={source} /> : null}
+                      {source.kind === 'postgres' ? (
+                        <Button small aria-label={`Point-in-time recovery of ${source.name}`} onClick={() => setPitrOf(source)}>
+                          Point-in-time recovery
+                        </Button>
+                      ) : null}
                       {can('admin') ? (
                         <>
                           <Button small aria-label={`Edit ${source.name}`} onClick={() => setEditing(source)}>
@@ -82,6 +89,7 @@ export function SourcesPage() {
           }}
         />
       ) : null}
+      {pitrOf ? <PitrDialog source={pitrOf} onClose={() => setPitrOf(null)} /> : null}
       <ConfirmActionDialog action={removal} title={(source) => `Remove ${source.name}?`} confirmLabel="Remove source" danger>
         {() => <p>Its backups stay in the history. The API refuses while a configuration or a running backup uses it.</p>}
       </ConfirmActionDialog>
