@@ -4,7 +4,7 @@
 // Restores to a moment (restore.ts) dump one database from it; `--to-directory` keeps the directory.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backup, WalFile } from '../../infra/db.js';
+import type { Backup, Destination, WalFile } from '../../infra/db.js';
 import type { AppContext } from '../../infra/context.js';
 import { PermanentError } from '../../infra/errors.js';
 import type { RunLog } from '../../runs/run-log.js';
@@ -69,57 +69,81 @@ export async function recoverToMoment(
     paths.data,
     options.signal,
   );
-  const files = await walNeeded(ctx, base, moment);
+  const { needed, after } = await walNeeded(ctx, base, moment);
   await mkdir(paths.wal, { recursive: true });
-  const destinations = new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d]));
-  const walIdentities = files.some((f) => f.encrypted) ? await ctx.identities() : [];
-  for (const file of files) {
-    const destination = destinations.get(file.destinationIds[0] ?? '');
-    if (!destination) throw new PermanentError(`WAL file ${file.name} has no destination left.`);
-    const store = destinationDriver(ctx, destination);
-    const object: CheckedObject = {
-      artifact: { open: () => store.get(file.key), sizeBytes: Number(file.sizeBytes), checksumSha256: file.checksumSha256, encrypted: file.encrypted },
-      compression: file.compression,
-      identities: walIdentities,
-    };
-    try {
-      await fetchWalFile(object, join(paths.wal, file.name), options.signal);
-    } catch (error) {
-      throw new PermanentError(`WAL file ${file.name} could not be read back (${(error as Error).message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
-    }
-  }
-  const fetchMs = Date.now() - started;
-  log.info(`fetched ${files.length} WAL file(s) in ${fetchMs} ms; replaying up to ${moment.toISOString()}`);
+  const fetchWal = walFetcher(ctx, paths.wal, options.signal);
+  await fetchWal(needed);
+  let fetchMs = Date.now() - started;
+  let walFiles = needed.length;
+  log.info(`fetched ${needed.length} WAL file(s) in ${fetchMs} ms; replaying up to ${moment.toISOString()}`);
   const major = Number((base.serverVersion ?? '').split('.')[0]);
   if (!major) throw new PermanentError(`Base backup "${base.name}" does not record its server version.`);
   const replayStarted = Date.now();
   const common = { major, workDir: options.workDir, action: options.action, timeoutMs: 6 * 3600_000, users: options.users };
-  let instance: RecoveryInstance;
-  try {
-    instance = await startRecoveryInstance({ ...common, targetTime: moment });
-  } catch (error) {
-    if (!(error instanceof TargetNotReachedError)) throw error;
-    // No commit after the moment was stored yet, although WAL up to then was: the end of the stored WAL is the state at that moment.
+  let instance: RecoveryInstance | null = await startRecoveryInstance({ ...common, targetTime: moment }).catch(notReached);
+  if (!instance && after.length) {
+    // The times WAL files were received only estimate when their WAL was written (a stream resumed
+    // late receives old WAL): the WAL fetched ended before the moment, so the rest of the run comes.
+    const more = Date.now();
+    log.info(`the WAL fetched ends before ${moment.toISOString()}: fetching the ${after.length} stored WAL file(s) after it`);
+    await fetchWal(after);
+    fetchMs += Date.now() - more;
+    walFiles += after.length;
+    instance = await startRecoveryInstance({ ...common, targetTime: moment }).catch(notReached);
+  }
+  if (!instance) {
+    // No commit after the moment in the whole stored WAL: the end of the stored WAL is the state at that moment.
     log.info('no commit after the moment in the stored WAL: replaying to its end, which is the state at that moment');
     instance = await startRecoveryInstance({ ...common, targetTime: null });
   }
   const replayMs = Date.now() - replayStarted;
   log.info(`replayed in ${replayMs} ms`);
-  return { instance, timings: { fetchMs, replayMs, walFiles: files.length } };
+  return { instance, timings: { fetchMs, replayMs, walFiles } };
 }
 
-/** The WAL files from the base backup's start up to the first one received after the moment (its commits stop the replay). */
-async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<WalFile[]> {
+function notReached(error: unknown): null {
+  if (error instanceof TargetNotReachedError) return null;
+  throw error;
+}
+
+/** Fetches WAL files from storage into the directory the private instance's restore_command reads, each decrypted and checked. */
+function walFetcher(ctx: AppContext, walDir: string, signal: AbortSignal | undefined): (files: WalFile[]) => Promise<void> {
+  let destinations: Map<string, Destination> | null = null;
+  let identities: Awaited<ReturnType<AppContext['identities']>> | null = null;
+  return async (files) => {
+    destinations ??= new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d]));
+    if (!identities && files.some((f) => f.encrypted)) identities = await ctx.identities();
+    for (const file of files) {
+      const destination = destinations.get(file.destinationIds[0] ?? '');
+      if (!destination) throw new PermanentError(`WAL file ${file.name} has no destination left.`);
+      const store = destinationDriver(ctx, destination);
+      const object: CheckedObject = {
+        artifact: { open: () => store.get(file.key), sizeBytes: Number(file.sizeBytes), checksumSha256: file.checksumSha256, encrypted: file.encrypted },
+        compression: file.compression,
+        identities: identities ?? [],
+      };
+      try {
+        await fetchWalFile(object, join(walDir, file.name), signal);
+      } catch (error) {
+        throw new PermanentError(`WAL file ${file.name} could not be read back (${(error as Error).message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
+      }
+    }
+  };
+}
+
+/**
+ * The WAL files from the base backup's start up to the first one received after the moment (its
+ * commits stop the replay), with the history files; `after`: the rest of the run, fetched only when
+ * the replay ends before the moment.
+ */
+async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<{ needed: WalFile[]; after: WalFile[] }> {
   const all = await ctx.db.walFile.findMany({ where: { sourceId: base.sourceId!, deletedAt: null } });
   const history = all.filter((f) => f.kind === 'history');
   const wal = all.filter((f) => f.kind !== 'history').sort((a, b) => a.timeline - b.timeline || (parseLsn(a.startLsn) < parseLsn(b.startLsn) ? -1 : 1));
   const run = walRuns(wal).runs.find((r) => r.timeline === base.timeline && parseLsn(r.startLsn) <= parseLsn(base.walStartLsn!) && parseLsn(base.walEndLsn!) <= parseLsn(r.endLsn));
   if (!run) throw new PermanentError(`The WAL base backup "${base.name}" needs (${base.walStartLsn} to ${base.walEndLsn}) is not all stored.`, 'wal_gap');
-  const needed: WalFile[] = [];
-  for (const file of run.files) {
-    if (parseLsn(file.endLsn) <= parseLsn(base.walStartLsn!)) continue;
-    needed.push(file);
-    if (file.receivedAt > moment && parseLsn(file.endLsn) >= parseLsn(base.walEndLsn!)) break;
-  }
-  return [...history, ...needed];
+  const files = run.files.filter((file) => parseLsn(file.endLsn) > parseLsn(base.walStartLsn!));
+  const last = files.findIndex((file) => file.receivedAt > moment && parseLsn(file.endLsn) >= parseLsn(base.walEndLsn!));
+  const cut = last === -1 ? files.length : last + 1;
+  return { needed: [...history, ...files.slice(0, cut)], after: files.slice(cut) };
 }
