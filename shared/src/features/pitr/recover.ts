@@ -80,17 +80,26 @@ export async function recoverToMoment(
   if (!major) throw new PermanentError(`Base backup "${base.name}" does not record its server version.`);
   const replayStarted = Date.now();
   const common = { major, workDir: options.workDir, action: options.action, timeoutMs: 6 * 3600_000, users: options.users };
-  let instance: RecoveryInstance | null = await startRecoveryInstance({ ...common, targetTime: moment }).catch(notReached);
-  if (!instance && after.length) {
-    // The times WAL files were received only estimate when their WAL was written (a stream resumed
-    // late receives old WAL): the WAL fetched ended before the moment, so the rest of the run comes.
+  const replay = () => startRecoveryInstance({ ...common, targetTime: moment }).catch(notReached);
+  let instance = await replay();
+  // When a WAL file was stored only bounds when its WAL was written from above (storage down for an
+  // hour stores that hour's WAL at its end; a stream resumed late receives old WAL): while the replay
+  // ends before the moment, the next stored files come, 1, 1, 2, 4… at a time, until a commit after
+  // the moment stops it.
+  let next = 0;
+  let broken: Error | null = null;
+  while (!instance && !broken && next < after.length) {
+    const batch = after.slice(next, next + Math.max(1, next));
+    log.info(`the WAL fetched ends before ${moment.toISOString()}: fetching ${batch.length} more stored WAL file(s)`);
     const more = Date.now();
-    log.info(`the WAL fetched ends before ${moment.toISOString()}: fetching the ${after.length} stored WAL file(s) after it`);
-    await fetchWal(after);
+    const fetched = await fetchWal(batch, { stopAtUnreadable: true });
     fetchMs += Date.now() - more;
-    walFiles += after.length;
-    instance = await startRecoveryInstance({ ...common, targetTime: moment }).catch(notReached);
+    walFiles += fetched.count;
+    next += fetched.count;
+    broken = fetched.unreadable;
+    if (fetched.count > 0) instance = await replay();
   }
+  if (!instance && broken) throw broken;
   if (!instance) {
     // No commit after the moment in the whole stored WAL: the end of the stored WAL is the state at that moment.
     log.info('no commit after the moment in the stored WAL: replaying to its end, which is the state at that moment');
@@ -106,35 +115,69 @@ function notReached(error: unknown): null {
   throw error;
 }
 
-/** Fetches WAL files from storage into the directory the private instance's restore_command reads, each decrypted and checked. */
-function walFetcher(ctx: AppContext, walDir: string, signal: AbortSignal | undefined): (files: WalFile[]) => Promise<void> {
+/**
+ * Fetches WAL files from storage into the directory the private instance's restore_command reads, each
+ * decrypted and checked. An unreadable file throws, or with `stopAtUnreadable` ends the fetch and is returned.
+ */
+function walFetcher(ctx: AppContext, walDir: string, signal: AbortSignal | undefined) {
   let destinations: Map<string, Destination> | null = null;
   let identities: Awaited<ReturnType<AppContext['identities']>> | null = null;
-  return async (files) => {
-    destinations ??= new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d]));
+  return async (files: WalFile[], options: { stopAtUnreadable?: boolean } = {}): Promise<{ count: number; unreadable: Error | null }> => {
+    const known = (destinations ??= new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d])));
     if (!identities && files.some((f) => f.encrypted)) identities = await ctx.identities();
+    let count = 0;
     for (const file of files) {
-      const destination = destinations.get(file.destinationIds[0] ?? '');
-      if (!destination) throw new PermanentError(`WAL file ${file.name} has no destination left.`);
-      const store = destinationDriver(ctx, destination);
-      const object: CheckedObject = {
-        artifact: { open: () => store.get(file.key), sizeBytes: Number(file.sizeBytes), checksumSha256: file.checksumSha256, encrypted: file.encrypted },
-        compression: file.compression,
-        identities: identities ?? [],
-      };
-      try {
-        await fetchWalFile(object, join(walDir, file.name), signal);
-      } catch (error) {
-        throw new PermanentError(`WAL file ${file.name} could not be read back (${(error as Error).message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
-      }
+      const failed = await fetchOne(file, known);
+      const error = failed && (await fetchReplaced(file, known, failed));
+      if (error && options.stopAtUnreadable) return { count, unreadable: error };
+      if (error) throw error;
+      count += 1;
     }
+    return { count, unreadable: null };
   };
+
+  /**
+   * While the source streams, its newest partial segment is rewritten in place every WAL_FLUSH_SECONDS
+   * (its row follows its object) and then replaced by the finished segment (same row, another key, the
+   * partial's object deleted): a row read a moment ago may not match its object. Its row again, a
+   * second apart, up to three times, before the file counts as unreadable.
+   */
+  async function fetchReplaced(file: WalFile, destinations: Map<string, Destination>, failed: PermanentError): Promise<PermanentError | null> {
+    let error = failed;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const fresh = await ctx.db.walFile.findUnique({ where: { id: file.id } });
+      if (!fresh || fresh.deletedAt) return error;
+      const again = await fetchOne(fresh, destinations);
+      if (!again) return null;
+      error = again;
+    }
+    return error;
+  }
+
+  async function fetchOne(file: WalFile, destinations: Map<string, Destination>): Promise<PermanentError | null> {
+    const destination = destinations.get(file.destinationIds[0] ?? '');
+    if (!destination) return new PermanentError(`WAL file ${file.name} has no destination left.`, 'wal_gap');
+    const store = destinationDriver(ctx, destination);
+    const object: CheckedObject = {
+      artifact: { open: () => store.get(file.key), sizeBytes: Number(file.sizeBytes), checksumSha256: file.checksumSha256, encrypted: file.encrypted },
+      compression: file.compression,
+      identities: identities ?? [],
+    };
+    try {
+      await fetchWalFile(object, join(walDir, file.name), signal);
+      return null;
+    } catch (error) {
+      signal?.throwIfAborted();
+      return new PermanentError(`WAL file ${file.name} could not be read back (${(error as Error).message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
+    }
+  }
 }
 
 /**
  * The WAL files from the base backup's start up to the first one received after the moment (its
- * commits stop the replay), with the history files; `after`: the rest of the run, fetched only when
- * the replay ends before the moment.
+ * commits should stop the replay), with the history files; `after`: the rest of the run, fetched
+ * only while the replay ends before the moment.
  */
 async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<{ needed: WalFile[]; after: WalFile[] }> {
   const all = await ctx.db.walFile.findMany({ where: { sourceId: base.sourceId!, deletedAt: null } });

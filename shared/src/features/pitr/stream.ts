@@ -137,11 +137,10 @@ async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
   for (const name of names) {
     const parsed = parseWalFileName(name, shipping.segmentSize)!;
     const path = join(shipping.spool, name);
-    const file = await stat(path);
-    if (parsed.kind === 'segment' && file.size !== shipping.segmentSize) continue;
+    if (parsed.kind === 'segment' && (await stat(path)).size !== shipping.segmentSize) continue;
     const bytes = await readFile(path);
     const range = parsed.kind === 'segment' ? { start: parsed.start, end: parsed.end } : { start: 0n, end: 0n };
-    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, ...range, bytes, receivedAt: file.mtime });
+    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, ...range, bytes });
     await rm(path);
     if (parsed.kind === 'segment') {
       if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
@@ -163,12 +162,10 @@ async function shipPartial(shipping: Shipping): Promise<void> {
   // The segment before it is not stored yet (it was finished since the last look): it goes first.
   if (parsed?.kind !== 'segment' || flushed < parsed.start || parsed.start > shipping.storedEnd) return;
   const end = flushed < parsed.end ? flushed : parsed.end;
-  // Read after the flush position: the file holds at least that much, and all it had received by its mtime.
-  const path = join(shipping.spool, partial);
-  const received = await stat(path).catch(() => null);
-  const bytes = received && (await readFile(path).catch(() => null));
-  if (!received || !bytes) return;
-  await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end, bytes, receivedAt: received.mtime });
+  // Read after the flush position: the file holds at least that much.
+  const bytes = await readFile(join(shipping.spool, partial)).catch(() => null);
+  if (!bytes) return;
+  await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end, bytes });
   shipping.storedEnd = end;
   await advanceSlot(shipping.client, shipping.slot, formatLsn(end));
 }
@@ -180,12 +177,6 @@ interface WalFileToStore {
   start: bigint;
   end: bigint;
   bytes: Buffer;
-  /**
-   * When the worker had received the file's WAL (its spool file's mtime), not when it was stored:
-   * storage down for an hour must not make WAL written during that hour look an hour younger,
-   * which would mislead a restore's choice of the WAL it needs.
-   */
-  receivedAt: Date;
 }
 
 async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<void> {
@@ -204,7 +195,7 @@ async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<v
     timeline: file.timeline,
     startLsn: formatLsn(file.start),
     endLsn: formatLsn(file.end),
-    receivedAt: file.receivedAt,
+    receivedAt: new Date(),
     sizeBytes: BigInt(written.sizeBytes),
     checksumSha256: written.checksumSha256,
     compression: 'zstd' as const,
