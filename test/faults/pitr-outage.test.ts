@@ -197,6 +197,9 @@ describe('storage down while the WAL streams', () => {
       return row.status === 'completed' || row.status === 'failed' ? row : null;
     }, 240_000, 'the restore to a moment inside the outage');
     expect(finished.errorMessage).toBeNull();
+    // The WAL of the outage was stored after it: the first file stored after T began before T, so the
+    // replay ended early and the following files were fetched until a commit after T stopped it.
+    expect(finished.log).toMatch(/fetching \d+ more stored WAL file/);
     const restored = (await sql<{ id: number }>('shop_in_outage', 'SELECT id FROM ticks ORDER BY id')).map((r) => r.id);
     expect(restored).toEqual(expected);
   });
