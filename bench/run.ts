@@ -4,12 +4,15 @@
 //   pnpm bench [--scale 1] [--rounds 3] [--fresh] [--drop-source]
 //   pnpm bench --only api      (step 4 alone, on a small source: a minute)
 //   pnpm bench --only engine   (steps 1-3: backups and restores)
+//   pnpm bench --only physical (step 3's base backups alone)
 //
 // 1. A source database of about `scale` GB (kept between runs; --fresh rebuilds it).
 // 2. coffre's API and one worker, as real processes, on their own metadata database.
 // 3. Alternating A/B rounds: backups through the API (zstd; zstd + age; and gzip) against
 //    `pg_dump -Fc -Z0 | zstd -1 > file` and `pg_dump -Fc` (its default gzip); restores through the API
 //    against `zstd -dc file | pg_restore -d`. Medians, ratios, peak RSS of the worker and the API.
+//    Physical base backups (type physical, of the whole server the source lives on) against
+//    `pg_basebackup -Ft -D - -X none | zstd -1 > file`.
 // 4. GET /api/backups (filtered) and GET /api/backups/stats over 100,000 history rows at 200 requests/s.
 // 5. Scheduling delay: from a scheduler's due time to its backup starting.
 // Reports go to bench/results/<time>.json and .md; the table is printed.
@@ -19,7 +22,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { generateIdentity } from '@coffre/shared';
-import { ADMIN_URL, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from './lib.js';
+import { ADMIN_URL, PG_BIN, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from './lib.js';
 import { client, cpuSeconds, load, sampleRss, schedulingDelay, seedHistory, startService, waitFor, waitForRow, META } from './services.js';
 import { measureApiLatency } from './api-latency.js';
 
@@ -133,6 +136,15 @@ export async function main(opts: Options): Promise<void> {
       if (done.status !== 'completed') throw new Error(`a benchmark backup failed: ${done.errorMessage}`);
       return { ms: Date.parse(done.completedAt) - Date.parse(done.createdAt), bytes: done.sizeBytes, id: backup.id, name: done.name };
     };
+    if (opts.only === 'physical') {
+      rows.push(await benchBaseBackups({ api, config, work, rounds: opts.rounds, raw, rss, pids: [worker.child.pid!, apiService.child.pid!] }));
+      if (rss.worker.length) rows.push({ measure: 'worker peak RSS during the base backups', coffre: `${Math.max(...rss.worker).toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: Math.max(...rss.worker) <= 150 });
+      raw.rows = rows;
+      raw.durationMs = Date.now() - started;
+      raw.loadAverage = loadavg();
+      await writeReport(rows, raw);
+      return;
+    }
     const refZstd = join(work, 'reference.dump.zst');
     const refGzip = join(work, 'reference.dump');
     // Exactly what an operator would type, its file synced as coffre's artifacts are.
@@ -185,6 +197,8 @@ export async function main(opts: Options): Promise<void> {
       rows.push(pair('backup, zstd, against the default-gzip script', series.coffreZstd, series.refGzip, 'pg_dump -Fc (gzip)', 0.5));
       rows.push(pair('backup, gzip', series.coffreGzip, series.refGzip, 'pg_dump -Fc (gzip)', null));
     }
+
+    rows.push(await benchBaseBackups({ api, config, work, rounds: opts.rounds, raw, rss, pids: [worker.child.pid!, apiService.child.pid!] }));
 
     // Restores, alternating with the reference: into a new database, then over that database (load + swap).
     const restoreSeries = { coffreNew: [] as number[], coffreOver: [] as number[], swapMs: [] as number[], reference: [] as number[] };
@@ -277,6 +291,66 @@ export async function main(opts: Options): Promise<void> {
     if (opts.dropSource) await dropDatabase(SOURCE).catch(() => {});
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Base backups of the server the source lives on, alternating: coffre (type physical, zstd, through
+ * the API) against pg_basebackup's tar on stdout through `zstd -1` into a synced file. Both ask for a
+ * fast checkpoint (coffre always does): the default spread checkpoint would time the server's
+ * checkpoint pacing, not the copy.
+ */
+async function benchBaseBackups(input: {
+  api: ReturnType<typeof client>;
+  config: (name: string, body: Record<string, unknown>) => Promise<string>;
+  work: string;
+  rounds: number;
+  raw: Record<string, unknown>;
+  rss: { worker: number[]; api: number[] };
+  pids: number[];
+}): Promise<Row> {
+  const { api, work } = input;
+  const physical = await input.config('bench-physical', { compression: 'zstd', type: 'physical' });
+  const file = join(work, 'reference.base.tar.zst');
+  const server = new URL(ADMIN_URL);
+  const referenceName = 'pg_basebackup -h 127.0.0.1 -U postgres -D - -Ft -X none -c fast | zstd -1 > f; sync f';
+  const reference = () =>
+    timed(() =>
+      shell('PGPORT="$2" "$5/pg_basebackup" -h "$3" -U "$4" -D - -Ft -X none -c fast | zstd -q -1 > "$1"; sync "$1"', [
+        file,
+        server.port || '5432',
+        server.hostname,
+        decodeURIComponent(server.username || 'postgres'),
+        PG_BIN,
+      ]),
+    );
+  const series = { coffre: [] as number[], reference: [] as number[], coffreBytes: 0, referenceBytes: 0 };
+  const refused = await reference().then(
+    () => null,
+    (error: Error) => (/replication connection/.test(error.message) ? error.message.trim().split('\n').at(-1)! : Promise.reject(error)),
+  );
+  if (refused) {
+    // A server without a `replication` line for 127.0.0.1 in pg_hba.conf (the untimed first run of the
+    // reference checks it, and warms the cache for both): point BENCH_PG_URL at one that has it.
+    return { measure: 'base backup (physical, zstd)', coffre: 'not measured', reference: refused, ratio: null, target: '≤ 1.1×', met: null };
+  }
+  for (let round = 1; round <= input.rounds; round++) {
+    log(`base backup round ${round}/${input.rounds}`);
+    const sampler = sampleRss(input.pids);
+    const backup = (await api('POST', `/api/configurations/${physical}/run`)) as { id: string };
+    const done = await waitForRow(api, 'Backup', backup.id, `/api/backups/${backup.id}`);
+    const peaks = await sampler.stop();
+    input.rss.worker.push(peaks[0]!);
+    input.rss.api.push(peaks[1]!);
+    if (done.status !== 'completed') throw new Error(`a benchmark base backup failed: ${done.errorMessage}`);
+    series.coffre.push(Date.parse(done.completedAt) - Date.parse(done.createdAt));
+    series.coffreBytes = done.sizeBytes;
+    series.reference.push(await reference());
+    series.referenceBytes = (await stat(file)).size;
+    log(`  coffre physical ${s(series.coffre.at(-1)!)} (${mb(series.coffreBytes)}), pg_basebackup | zstd -1 ${s(series.reference.at(-1)!)} (${mb(series.referenceBytes)})`);
+    await api('DELETE', `/api/backups/${backup.id}`);
+  }
+  input.raw.baseBackups = series;
+  return pair(`base backup (physical, zstd, ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)})`, series.coffre, series.reference, referenceName, 1.1);
 }
 
 async function prepareSource(opts: Options): Promise<void> {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 export interface Tmpfs {
   dir: string;
   remountReadOnly(): void;
+  /** Writable again, with what it held. */
+  remountReadWrite(): void;
   unmount(): Promise<void>;
 }
 
@@ -36,6 +38,10 @@ export async function mountTmpfs(sizeBytes: number): Promise<Tmpfs> {
     remountReadOnly() {
       const error = run('mount', ['-o', 'remount,ro', dir]);
       if (error) throw new Error(`cannot remount ${dir} read-only: ${error}`);
+    },
+    remountReadWrite() {
+      const error = run('mount', ['-o', 'remount,rw', dir]);
+      if (error) throw new Error(`cannot remount ${dir} read-write: ${error}`);
     },
     async unmount() {
       run('umount', [dir]);

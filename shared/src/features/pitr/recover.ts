@@ -4,7 +4,7 @@
 // Restores to a moment (restore.ts) dump one database from it; `--to-directory` keeps the directory.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backup, WalFile } from '../../infra/db.js';
+import type { Backup, Destination, WalFile } from '../../infra/db.js';
 import type { AppContext } from '../../infra/context.js';
 import { PermanentError } from '../../infra/errors.js';
 import type { RunLog } from '../../runs/run-log.js';
@@ -69,69 +69,124 @@ export async function recoverToMoment(
     paths.data,
     options.signal,
   );
-  const files = await walNeeded(ctx, base, moment);
+  const { needed, after } = await walNeeded(ctx, base, moment);
   await mkdir(paths.wal, { recursive: true });
-  const destinations = new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d]));
-  const walIdentities = files.some((f) => f.encrypted) ? await ctx.identities() : [];
-  const fetchOne = async (file: WalFile) => {
-    const destination = destinations.get(file.destinationIds[0] ?? '');
-    if (!destination) throw new PermanentError(`WAL file ${file.name} has no destination left.`);
-    const store = destinationDriver(ctx, destination);
-    const object: CheckedObject = {
-      artifact: { open: () => store.get(file.key), sizeBytes: Number(file.sizeBytes), checksumSha256: file.checksumSha256, encrypted: file.encrypted },
-      compression: file.compression,
-      identities: walIdentities,
-    };
-    await fetchWalFile(object, join(paths.wal, file.name), options.signal);
-  };
-  for (const file of files) {
-    try {
-      await fetchOne(file);
-    } catch (error) {
-      // A partial segment the stream replaced since it was listed (by a longer one, or by the finished
-      // segment) is read again as its row now says.
-      const now = file.kind === 'partial' ? await ctx.db.walFile.findUnique({ where: { id: file.id } }) : null;
-      const replaced = now && !now.deletedAt && now.key !== file.key ? now : null;
-      if (replaced) await fetchOne(replaced).catch((again: Error) => walBreak(replaced, again));
-      else walBreak(file, error as Error);
-    }
-  }
-  const fetchMs = Date.now() - started;
-  log.info(`fetched ${files.length} WAL file(s) in ${fetchMs} ms; replaying up to ${moment.toISOString()}`);
+  const fetchWal = walFetcher(ctx, paths.wal, options.signal);
+  await fetchWal(needed);
+  let fetchMs = Date.now() - started;
+  let walFiles = needed.length;
+  log.info(`fetched ${needed.length} WAL file(s) in ${fetchMs} ms; replaying up to ${moment.toISOString()}`);
   const major = Number((base.serverVersion ?? '').split('.')[0]);
   if (!major) throw new PermanentError(`Base backup "${base.name}" does not record its server version.`);
   const replayStarted = Date.now();
   const common = { major, workDir: options.workDir, action: options.action, timeoutMs: 6 * 3600_000, users: options.users };
-  let instance: RecoveryInstance;
-  try {
-    instance = await startRecoveryInstance({ ...common, targetTime: moment });
-  } catch (error) {
-    if (!(error instanceof TargetNotReachedError)) throw error;
-    // No commit after the moment was stored yet, although WAL up to then was: the end of the stored WAL is the state at that moment.
+  const replay = () => startRecoveryInstance({ ...common, targetTime: moment }).catch(notReached);
+  let instance = await replay();
+  // When a WAL file was stored only bounds when its WAL was written from above (storage down for an
+  // hour stores that hour's WAL at its end; a stream resumed late receives old WAL): while the replay
+  // ends before the moment, the next stored files come, 1, 1, 2, 4… at a time, until a commit after
+  // the moment stops it.
+  let next = 0;
+  let broken: Error | null = null;
+  while (!instance && !broken && next < after.length) {
+    const batch = after.slice(next, next + Math.max(1, next));
+    log.info(`the WAL fetched ends before ${moment.toISOString()}: fetching ${batch.length} more stored WAL file(s)`);
+    const more = Date.now();
+    const fetched = await fetchWal(batch, { stopAtUnreadable: true });
+    fetchMs += Date.now() - more;
+    walFiles += fetched.count;
+    next += fetched.count;
+    broken = fetched.unreadable;
+    if (fetched.count > 0) instance = await replay();
+  }
+  if (!instance && broken) throw broken;
+  if (!instance) {
+    // No commit after the moment in the whole stored WAL: the end of the stored WAL is the state at that moment.
     log.info('no commit after the moment in the stored WAL: replaying to its end, which is the state at that moment');
     instance = await startRecoveryInstance({ ...common, targetTime: null });
   }
   const replayMs = Date.now() - replayStarted;
   log.info(`replayed in ${replayMs} ms`);
-  return { instance, timings: { fetchMs, replayMs, walFiles: files.length } };
+  return { instance, timings: { fetchMs, replayMs, walFiles } };
 }
 
-function walBreak(file: WalFile, error: Error): never {
-  throw new PermanentError(`WAL file ${file.name} could not be read back (${error.message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
+function notReached(error: unknown): null {
+  if (error instanceof TargetNotReachedError) return null;
+  throw error;
 }
 
-/** The WAL files from the base backup's start up to the first one received after the moment (its commits stop the replay). */
-async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<WalFile[]> {
+/**
+ * Fetches WAL files from storage into the directory the private instance's restore_command reads, each
+ * decrypted and checked. An unreadable file throws, or with `stopAtUnreadable` ends the fetch and is returned.
+ */
+function walFetcher(ctx: AppContext, walDir: string, signal: AbortSignal | undefined) {
+  let destinations: Map<string, Destination> | null = null;
+  let identities: Awaited<ReturnType<AppContext['identities']>> | null = null;
+  return async (files: WalFile[], options: { stopAtUnreadable?: boolean } = {}): Promise<{ count: number; unreadable: Error | null }> => {
+    const known = (destinations ??= new Map((await ctx.db.destination.findMany()).map((d) => [d.id, d])));
+    if (!identities && files.some((f) => f.encrypted)) identities = await ctx.identities();
+    let count = 0;
+    for (const file of files) {
+      const failed = await fetchOne(file, known);
+      const error = failed && (await fetchReplaced(file, known, failed));
+      if (error && options.stopAtUnreadable) return { count, unreadable: error };
+      if (error) throw error;
+      count += 1;
+    }
+    return { count, unreadable: null };
+  };
+
+  /**
+   * While the source streams, its newest partial segment is stored again every WAL_FLUSH_SECONDS under a
+   * new key, and then replaced by the finished segment (same row, another key), the previous object
+   * deleted once the row points to the next: a row read a moment ago may name an object that is gone.
+   * Its row again, a second apart, up to three times, before the file counts as unreadable.
+   */
+  async function fetchReplaced(file: WalFile, destinations: Map<string, Destination>, failed: PermanentError): Promise<PermanentError | null> {
+    let error = failed;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const fresh = await ctx.db.walFile.findUnique({ where: { id: file.id } });
+      if (!fresh || fresh.deletedAt) return error;
+      const again = await fetchOne(fresh, destinations);
+      if (!again) return null;
+      error = again;
+    }
+    return error;
+  }
+
+  async function fetchOne(file: WalFile, destinations: Map<string, Destination>): Promise<PermanentError | null> {
+    const destination = destinations.get(file.destinationIds[0] ?? '');
+    if (!destination) return new PermanentError(`WAL file ${file.name} has no destination left.`, 'wal_gap');
+    const store = destinationDriver(ctx, destination);
+    const object: CheckedObject = {
+      artifact: { open: () => store.get(file.key), sizeBytes: Number(file.sizeBytes), checksumSha256: file.checksumSha256, encrypted: file.encrypted },
+      compression: file.compression,
+      identities: identities ?? [],
+    };
+    try {
+      await fetchWalFile(object, join(walDir, file.name), signal);
+      return null;
+    } catch (error) {
+      signal?.throwIfAborted();
+      return new PermanentError(`WAL file ${file.name} could not be read back (${(error as Error).message}): the stored WAL breaks at ${file.startLsn}; restore to a moment before ${file.receivedAt.toISOString()}.`, 'wal_gap');
+    }
+  }
+}
+
+/**
+ * The WAL files from the base backup's start up to the first one received after the moment (its
+ * commits should stop the replay), with the history files; `after`: the rest of the run, fetched
+ * only while the replay ends before the moment.
+ */
+async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<{ needed: WalFile[]; after: WalFile[] }> {
   const all = await ctx.db.walFile.findMany({ where: { sourceId: base.sourceId!, deletedAt: null } });
   const history = all.filter((f) => f.kind === 'history');
   const wal = all.filter((f) => f.kind !== 'history').sort((a, b) => a.timeline - b.timeline || (parseLsn(a.startLsn) < parseLsn(b.startLsn) ? -1 : 1));
   const run = walRuns(wal).runs.find((r) => r.timeline === base.timeline && parseLsn(r.startLsn) <= parseLsn(base.walStartLsn!) && parseLsn(base.walEndLsn!) <= parseLsn(r.endLsn));
   if (!run) throw new PermanentError(`The WAL base backup "${base.name}" needs (${base.walStartLsn} to ${base.walEndLsn}) is not all stored.`, 'wal_gap');
-  const needed: WalFile[] = [];
-  for (const file of run.files) {
-    if (parseLsn(file.endLsn) <= parseLsn(base.walStartLsn!)) continue;
-    needed.push(file);
-    if (file.receivedAt > moment && parseLsn(file.endLsn) >= parseLsn(base.walEndLsn!)) break;
-  }
-  return [...history, ...needed];
+  const files = run.files.filter((file) => parseLsn(file.endLsn) > parseLsn(base.walStartLsn!));
+  const last = files.findIndex((file) => file.receivedAt > moment && parseLsn(file.endLsn) >= parseLsn(base.walEndLsn!));
+  const cut = last === -1 ? files.length : last + 1;
+  return { needed: [...history, ...files.slice(0, cut)], after: files.slice(cut) };
 }

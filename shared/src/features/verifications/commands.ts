@@ -52,7 +52,9 @@ function tableRows(expected: TableCount[] | null, found: TableCount[]): NonNulla
 export async function requestVerification(ctx: AppContext, backupId: string, actor: Actor, trigger: 'manual' | 'schedule' = 'manual'): Promise<Verification> {
   const backup = await getBackup(ctx, backupId);
   if (backup.status !== 'completed') throw new ConflictError(`Backup "${backup.name}" is ${backup.status}: only a completed backup can be verified.`);
-  if (backup.type === 'physical') throw new ConflictError(`Backup "${backup.name}" is a base backup of the whole cluster: it is proven by a restore to a moment (coffre pitr restore), not by a test restore of a dump.`, 'physical_backup');
+  if (backup.type === 'physical' && !(backup.sourceId && (await ctx.db.source.findUnique({ where: { id: backup.sourceId }, select: { pitrEnabled: true } }))?.pitrEnabled)) {
+    throw new ConflictError(`Backup "${backup.name}" is a base backup of the whole cluster and its source streams no WAL: it is proven by a restore to a moment once point-in-time recovery is on (coffre pitr enable).`, 'physical_backup');
+  }
   if (backup.deletedAt) throw new ConflictError(`Backup "${backup.name}" was deleted: its artifacts are gone.`, 'backup_deleted');
   if (backup.artifacts?.some((a) => a.kind === 'globals')) {
     throw new ConflictError(`Backup "${backup.name}" is a backup of a whole server: verifications restore one database, so prove it by restoring it (allDatabases) into a scratch server, or one of its databases into a new database.`, 'server_backup');
