@@ -1,12 +1,15 @@
 // Taking a PostgreSQL backup: pg_dump (custom format, its own compression off) written through the
-// artifact chain (write-artifact.ts): zstd/gzip through an OS pipe, age encryption, SHA-256, every
-// destination at once. The dump and the row counts read one exported snapshot.
+// artifact chain (write-artifact.ts): zstd/gzip, age encryption, SHA-256, every destination at once.
+// Each table's rows are counted in the dump's own stream as it passes (dump-row-counter.ts): exact,
+// without scanning any table a second time.
+import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import type { Logger } from '../infra/logger.js';
 import { detectServerVersion, resolvePgTool, withPgClient, withPgToolAccess, type PgConnection } from './postgres.js';
 import { startTool } from './process.js';
 import { writeArtifact, type ArtifactWriteOptions, type WrittenArtifact } from './write-artifact.js';
-import { countRowsInExportedSnapshot, estimateRowsFromCatalog, listDumpedTables, type TableCount } from './counts.js';
+import { countRowsInExportedSnapshot, countsForTables, estimateRowsFromCatalog, listDumpedTables, type DumpedTable, type TableCount } from './counts.js';
+import { CustomArchiveRowCounter } from './dump-row-counter.js';
 
 export type BackupType = 'full' | 'schema' | 'data';
 
@@ -16,7 +19,7 @@ export interface DatabaseBackupInput extends ArtifactWriteOptions {
   /** Temporary files of the run (TMP_DIR); the passfile is not one of them: it stays private to this machine (secret-files.ts). */
   tmpDir: string;
   /**
-   * Count every table's rows in the dump's own snapshot (exact; one scan of each table, beside the dump).
+   * Count every table's rows in the dump's own stream (exact; the dump's bytes then pass through Node).
    * When false, rows are -1 and pg_class's estimates are recorded beside them.
    */
   countRows?: boolean;
@@ -46,24 +49,10 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
       const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
       const snapshot = rows[0]!.snapshot;
       const tables = await listDumpedTables(client);
-      const stopCounting = new AbortController();
-      const counting =
-        input.type !== 'schema' && input.countRows !== false
-          ? countRowsInExportedSnapshot(connection, snapshot, tables, stopCounting.signal).catch((error: Error) => {
-              // The dump does not depend on the counts: a backup whose rows could not be counted records them as unknown.
-              if (!stopCounting.signal.aborted) logger.warn({ reason: error.message }, 'the rows could not be counted; they are recorded as unknown');
-              return null;
-            })
-          : Promise.resolve(null);
-      let written;
-      try {
-        written = await dumpToTargets(input, pgDump.path, snapshot);
-      } catch (error) {
-        stopCounting.abort();
-        await counting;
-        throw error;
-      }
-      const counts = await counting;
+      const counting = input.type !== 'schema' && input.countRows !== false;
+      const counter = counting ? new CustomArchiveRowCounter() : null;
+      const written = await dumpToTargets(input, pgDump.path, snapshot, counter);
+      const counts = counter ? await exactCounts(input, snapshot, tables, counter) : null;
       const uncounted = counts
         ? null
         : input.type === 'schema'
@@ -86,7 +75,27 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
   });
 }
 
-async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, snapshot: string): Promise<WrittenArtifact> {
+/**
+ * Each table's rows as the dump wrote them, read from its own stream. Should that stream not be
+ * readable (a pg_dump whose archive format this reader does not know), they are counted again in the
+ * dump's snapshot, which the open transaction still holds: a second scan of every table, logged.
+ * Null when neither worked: the rows are then recorded as unknown.
+ */
+async function exactCounts(input: DatabaseBackupInput, snapshot: string, tables: DumpedTable[], counter: CustomArchiveRowCounter): Promise<TableCount[] | null> {
+  try {
+    return countsForTables(tables, counter.finish().rows);
+  } catch (error) {
+    input.logger.warn({ reason: (error as Error).message }, 'the rows could not be counted from the dump itself; counting them with a second scan of every table');
+  }
+  try {
+    return await countRowsInExportedSnapshot(input.connection, snapshot, tables, new AbortController().signal);
+  } catch (error) {
+    input.logger.warn({ reason: (error as Error).message }, 'the rows could not be counted; they are recorded as unknown');
+    return null;
+  }
+}
+
+async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, snapshot: string, counter: CustomArchiveRowCounter | null): Promise<WrittenArtifact> {
   return withPgToolAccess(input.connection, ({ env, dbname }) => {
     const args = [
       '--format=custom',
@@ -96,7 +105,8 @@ async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, sna
       ...(input.type === 'schema' ? ['--schema-only'] : input.type === 'data' ? ['--data-only'] : []),
       dbname,
     ];
-    return writeArtifact(input, { kind: 'dump', start: (stdout) => startTool('pg_dump', pgDumpPath, args, { env, stdio: ['ignore', stdout, 'pipe'] }) });
+    const start = (stdout: Writable | 'pipe') => startTool('pg_dump', pgDumpPath, args, { env, stdio: ['ignore', stdout, 'pipe'] });
+    return writeArtifact(input, counter ? { kind: 'dump', start, observe: (chunk) => counter.feed(chunk) } : { kind: 'dump', start });
   });
 }
 

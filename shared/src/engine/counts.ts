@@ -52,6 +52,19 @@ export async function countRowsInSnapshot(client: pg.Client, tables: DumpedTable
 }
 
 /**
+ * The counts of `tables` from rows counted per schema.table (in the dump's stream); a partitioned
+ * table's own rows are 0. Throws when a table with rows of its own was not counted.
+ */
+export function countsForTables(tables: DumpedTable[], rows: Map<string, number>): TableCount[] {
+  return tables.map((table) => {
+    if (table.kind === 'p') return { ...table, rows: 0 };
+    const counted = rows.get(tableKey(table));
+    if (counted === undefined) throw new Error(`The dump has no data for ${tableKey(table)}.`);
+    return { ...table, rows: counted };
+  });
+}
+
+/**
  * When exact counts are off: -1 rows, with pg_class's estimate beside it. It reads the catalog only,
  * where counting scans every table (about 5% of a dump's CPU, server side, on the reference machine).
  */
