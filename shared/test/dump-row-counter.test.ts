@@ -1,5 +1,5 @@
 // Row counts read from pg_dump's own stream (custom format, -Z0) against SELECT count(*): real
-// pg_dump output of empty tables, values with newlines, rows larger than a pipe's buffer, hundreds
+// pg_dump output of empty tables, values with newlines, rows larger than a pipe's buffer (200 KB), hundreds
 // of tables, a partitioned table, a table without columns and large objects; fed whole, byte by
 // byte and in uneven pieces. A backup records those counts without a second scan of any table.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ beforeAll(async () => {
       CREATE TABLE texts (id int, body text);
       INSERT INTO texts VALUES (1, E'line one\\nline two\\r\\n'), (2, E'\\\\.'), (3, E'\\\\.\\n\\\\.'), (4, NULL), (5, ''), (6, E'tab\\there');
       CREATE TABLE big (id int, body text);
-      INSERT INTO big SELECT g, repeat(md5(g::text) || E'\\n', 40000) FROM generate_series(1, 5) g;
+      INSERT INTO big SELECT g, repeat(md5(g::text) || E'\\n', 6000) FROM generate_series(1, 5) g;
       CREATE TABLE wide (id int, doc jsonb);
       INSERT INTO wide SELECT g, jsonb_build_object('n', g, 'text', E'a\\nb', 'list', jsonb_build_array(g, g + 1)) FROM generate_series(1, 3000) g;
       CREATE TABLE no_columns ();

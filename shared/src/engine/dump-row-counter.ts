@@ -35,7 +35,7 @@ const NEWLINE = 10;
 /** The COPY end marker pg_dump writes after a table's rows: "\.\n\n\n". */
 const END_MARKER = [0x5c, 0x2e, 10, 10, 10];
 /** The byte range above which counting calls Buffer.indexOf rather than looping in JavaScript. */
-const SCAN_LOOP_LIMIT = 256;
+const SCAN_LOOP_LIMIT = 64;
 
 /** Thrown by the TOC reader when the bytes it needs have not arrived yet. */
 class NeedMore extends Error {}
@@ -322,8 +322,9 @@ export class CustomArchiveRowCounter {
     if (length <= SCAN_LOOP_LIMIT) {
       for (let i = from; i < to; i++) if (chunk[i] === NEWLINE) n++;
     } else {
-      const range = chunk.subarray(from, to);
-      for (let i = range.indexOf(NEWLINE); i !== -1; i = range.indexOf(NEWLINE, i + 1)) n++;
+      // Searched in the whole chunk (no view to allocate): a search past the range stops at the
+      // next row's end, close by, or at the chunk's end.
+      for (let i = chunk.indexOf(NEWLINE, from); i !== -1 && i < to; i = chunk.indexOf(NEWLINE, i + 1)) n++;
     }
     this.newlines += n;
     this.blockBytes += length;
