@@ -1,6 +1,6 @@
-// Tables and row counts as pg_dump sees them: counted inside the snapshot the dump reads, so that
-// the numbers recorded with a backup are exact. It costs one sequential scan of every table, run on
-// the server beside the dump.
+// Tables and row counts as pg_dump sees them. A backup reads its counts from the dump's own stream
+// (dump-row-counter.ts); counting here, inside the snapshot the dump reads, costs one sequential scan
+// of every table and is the fallback when that stream cannot be read (and what verifications use).
 import type pg from 'pg';
 import { withPgClient, type PgConnection } from './postgres.js';
 
