@@ -131,7 +131,7 @@ function findFirstDataBlock(bytes: Buffer): number {
 }
 
 describe('a backup', () => {
-  it('records the counts read from its own stream, without counting again', async () => {
+  it('records the exact counts: from its own stream uncompressed (without counting again), beside the dump compressed', async () => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {

@@ -1,7 +1,7 @@
 // Taking a PostgreSQL backup: pg_dump (custom format, its own compression off) written through the
 // artifact chain (write-artifact.ts): zstd/gzip, age encryption, SHA-256, every destination at once.
-// Each table's rows are counted in the dump's own stream as it passes (dump-row-counter.ts): exact,
-// without scanning any table a second time.
+// Row counts are exact: read from the dump's own stream as it passes (dump-row-counter.ts) when its
+// bytes go through Node anyway (no compression); otherwise counted beside the dump in its snapshot.
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
@@ -20,7 +20,8 @@ export interface DatabaseBackupInput extends ArtifactWriteOptions {
   /** Temporary files of the run (TMP_DIR); the passfile is not one of them: it stays private to this machine (secret-files.ts). */
   tmpDir: string;
   /**
-   * Count every table's rows in the dump's own stream (exact; the dump's bytes then pass through Node).
+   * Count every table's rows exactly: in the dump's own stream when it is not compressed, otherwise
+   * with one scan of each table in the dump's snapshot, beside the dump.
    * When false, rows are -1 and pg_class's estimates are recorded beside them.
    */
   countRows?: boolean;
@@ -51,9 +52,28 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
       const snapshot = rows[0]!.snapshot;
       const tables = await listDumpedTables(client);
       const counting = input.type !== 'schema' && input.countRows !== false;
-      const counter = counting ? new CustomArchiveRowCounter() : null;
-      const written = await dumpToTargets(input, pgDump.path, snapshot, counter);
-      const counts = counter ? await exactCounts(input, snapshot, tables, counter) : null;
+      // Read from the dump's stream only when its bytes pass through Node anyway (no compressor):
+      // routing a compressed dump through Node to count it cost more than the scan it saves
+      // (pnpm bench, 2 cores: 1.56x instead of 1.34x the pg_dump | zstd script).
+      const counter = counting && input.compression === 'none' ? new CustomArchiveRowCounter() : null;
+      const stopCounting = new AbortController();
+      const scanning =
+        counting && !counter
+          ? countRowsInExportedSnapshot(connection, snapshot, tables, stopCounting.signal).catch((error: Error) => {
+              // The dump does not depend on the counts: a backup whose rows could not be counted records them as unknown.
+              if (!stopCounting.signal.aborted) logger.warn({ reason: error.message }, 'the rows could not be counted; they are recorded as unknown');
+              return null;
+            })
+          : Promise.resolve(null);
+      let written;
+      try {
+        written = await dumpToTargets(input, pgDump.path, snapshot, counter);
+      } catch (error) {
+        stopCounting.abort();
+        await scanning;
+        throw error;
+      }
+      const counts = counter ? await exactCounts(input, snapshot, tables, counter) : await scanning;
       const uncounted = counts
         ? null
         : input.type === 'schema'

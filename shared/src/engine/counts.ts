@@ -1,6 +1,6 @@
-// Tables and row counts as pg_dump sees them. A backup reads its counts from the dump's own stream
-// (dump-row-counter.ts); counting here, inside the snapshot the dump reads, costs one sequential scan
-// of every table and is the fallback when that stream cannot be read (and what verifications use).
+// Tables and row counts as pg_dump sees them, counted inside the snapshot the dump reads: one
+// sequential scan of every table, on the server beside the dump. An uncompressed backup reads its
+// counts from the dump's own stream instead (dump-row-counter.ts) and falls back to this.
 import type pg from 'pg';
 import { withPgClient, type PgConnection } from './postgres.js';
 
