@@ -5,6 +5,7 @@
 //   pnpm bench --only api      (step 4 alone, on a small source: a minute)
 //   pnpm bench --only engine   (steps 1-3: backups and restores)
 //   pnpm bench --only physical (step 3's base backups alone)
+//   pnpm bench --only backup   (steps 1-3 without the restores: the backup ratios alone)
 //
 // 1. A source database of about `scale` GB (kept between runs; --fresh rebuilds it).
 // 2. coffre's API and one worker, as real processes, on their own metadata database.
@@ -174,7 +175,7 @@ export async function main(opts: Options): Promise<void> {
       log(`  coffre zstd ${s(a.ms)} (${mb(a.bytes)}), pg_dump|zstd -1 ${s(series.refZstd.at(-1)!)}, coffre zstd+age ${s(series.coffreAge.at(-1)!)}`);
     }
     // The default-gzip script is slow: fewer rounds of it.
-    for (let round = 1; round <= (opts.only === 'engine' ? 0 : Math.max(1, Math.ceil(opts.rounds / 2))); round++) {
+    for (let round = 1; round <= (opts.only === 'engine' || opts.only === 'backup' ? 0 : Math.max(1, Math.ceil(opts.rounds / 2))); round++) {
       series.refGzip.push(await referenceGzip());
       series.coffreGzip.push((await coffreBackup(gzip)).ms);
       log(`  pg_dump -Fc (gzip) ${s(series.refGzip.at(-1)!)}, coffre gzip ${s(series.coffreGzip.at(-1)!)}`);
@@ -196,6 +197,17 @@ export async function main(opts: Options): Promise<void> {
     if (series.refGzip.length > 0) {
       rows.push(pair('backup, zstd, against the default-gzip script', series.coffreZstd, series.refGzip, 'pg_dump -Fc (gzip)', 0.5));
       rows.push(pair('backup, gzip', series.coffreGzip, series.refGzip, 'pg_dump -Fc (gzip)', null));
+    }
+
+    if (opts.only === 'backup') {
+      const workerPeak = Math.max(...rss.worker);
+      rows.push({ measure: 'worker peak RSS during the backups', coffre: `${workerPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: workerPeak <= 150 });
+      raw.rss = rss;
+      raw.rows = rows;
+      raw.durationMs = Date.now() - started;
+      raw.loadAverage = loadavg();
+      await writeReport(rows, raw);
+      return;
     }
 
     rows.push(await benchBaseBackups({ api, config, work, rounds: opts.rounds, raw, rss, pids: [worker.child.pid!, apiService.child.pid!] }));

@@ -59,6 +59,8 @@ export interface BackupOptions {
   encrypt?: boolean;
   key?: string;
   signal?: AbortSignal;
+  /** Where the backup logs (the workspace's logger otherwise). */
+  logger?: Logger;
 }
 
 export async function backup(ws: Workspace, url: string, options: BackupOptions = {}): Promise<DatabaseBackupResult & { key: string }> {
@@ -72,7 +74,7 @@ export async function backup(ws: Workspace, url: string, options: BackupOptions 
     targets: [{ driver: ws.storage, key }],
     tmpDir: join(ws.dir, 'tmp'),
     signal: options.signal,
-    logger: ws.logger,
+    logger: options.logger ?? ws.logger,
   });
   return { ...result, key };
 }

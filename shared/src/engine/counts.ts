@@ -1,6 +1,6 @@
-// Tables and row counts as pg_dump sees them: counted inside the snapshot the dump reads, so that
-// the numbers recorded with a backup are exact. It costs one sequential scan of every table, run on
-// the server beside the dump.
+// Tables and row counts as pg_dump sees them, counted inside the snapshot the dump reads: one
+// sequential scan of every table, on the server beside the dump. An uncompressed backup reads its
+// counts from the dump's own stream instead (dump-row-counter.ts) and falls back to this.
 import type pg from 'pg';
 import { withPgClient, type PgConnection } from './postgres.js';
 
@@ -49,6 +49,19 @@ export async function countRowsInSnapshot(client: pg.Client, tables: DumpedTable
     counts.push({ ...table, rows: Number(rows[0]!.n) });
   }
   return counts;
+}
+
+/**
+ * The counts of `tables` from rows counted per schema.table (in the dump's stream); a partitioned
+ * table's own rows are 0. Throws when a table with rows of its own was not counted.
+ */
+export function countsForTables(tables: DumpedTable[], rows: Map<string, number>): TableCount[] {
+  return tables.map((table) => {
+    if (table.kind === 'p') return { ...table, rows: 0 };
+    const counted = rows.get(tableKey(table));
+    if (counted === undefined) throw new Error(`The dump has no data for ${tableKey(table)}.`);
+    return { ...table, rows: counted };
+  });
 }
 
 /**

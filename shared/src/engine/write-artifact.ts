@@ -7,7 +7,7 @@
 // early exits cleanly with a valid but truncated archive, so the gate holds the end of the stream
 // until the producer's own verdict is in and every tool has exited cleanly; a destination that
 // published while another failed is removed again.
-import type { Readable, Transform, Writable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '../crypto/age.js';
 import { compressor, type CompressionKind } from './compression.js';
@@ -32,7 +32,16 @@ export type ArtifactProducer =
    * A process writing them to its stdout (pg_dump), started on the stdout it is given: the
    * compressor's stdin when there is one, so that the bytes pass between the two through the OS.
    */
-  | { kind: 'dump'; start(stdout: Writable | 'pipe'): RunningTool }
+  | {
+      kind: 'dump';
+      start(stdout: Writable | 'pipe'): RunningTool;
+      /**
+       * Sees every byte the process writes, in order, before the compressor does (row counting).
+       * The bytes then pass through Node rather than straight from the process to the compressor.
+       * It must not throw.
+       */
+      observe?: (chunk: Buffer) => void;
+    }
   /**
    * A stream written in Node (a tar). `produced` settles when its producer is done: resolved when
    * everything it meant to write was written, rejected (with its reason) otherwise.
@@ -72,7 +81,7 @@ async function writeThrough(tools: ToolChain, options: ArtifactWriteOptions, pro
 
   const meter = createMeter(options.onProgress);
   const out = fanOut(options.targets, options.signal);
-  const stages: (Readable | Transform | Writable)[] = [production.stream, gate];
+  const stages: (Readable | Transform | Writable)[] = [production.stream, ...production.taps, gate];
   if (options.recipients.length > 0) stages.push(createEncryptStream(options.recipients));
   stages.push(meter, out.writable);
   try {
@@ -98,22 +107,41 @@ interface Production {
   done: Promise<void>;
   /** The producer's own tools (the dump), whose failures explain the run first. */
   producerTools: string[];
+  /** Stages between `stream` and the gate (an observer of an uncompressed dump). */
+  taps: Transform[];
 }
 
 function startProduction(tools: ToolChain, options: ArtifactWriteOptions, producer: ArtifactProducer): Production {
   const command = compressor(options.compression, options.compressionLevel);
   const compress = command ? tools.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', 'pipe', 'pipe'] })) : null;
+  if (producer.kind === 'dump' && producer.observe) return observedDump(tools, producer.start('pipe'), producer.observe, compress);
   if (producer.kind === 'dump') {
     const dump = tools.watch(producer.start(compress ? compress.child.stdin! : 'pipe'));
     // The dump holds the compressor's stdin now; ours would keep it open after the dump ended.
     compress?.child.stdin!.destroy();
-    return { stream: compress ? compress.child.stdout! : dump.child.stdout!, done: Promise.resolve(), producerTools: [dump.name] };
+    return { stream: compress ? compress.child.stdout! : dump.child.stdout!, done: Promise.resolve(), producerTools: [dump.name], taps: [] };
   }
-  if (!compress) return { stream: producer.stream, done: producer.produced, producerTools: [] };
+  if (!compress) return { stream: producer.stream, done: producer.produced, producerTools: [], taps: [] };
   const feeding = pipeline(producer.stream, compress.child.stdin!);
   const done = producer.produced.then(() => feeding);
   // Their failures reach the run through the gate, or through `produced` itself.
   feeding.catch(() => {});
   done.catch(() => {});
-  return { stream: compress.child.stdout!, done, producerTools: [] };
+  return { stream: compress.child.stdout!, done, producerTools: [], taps: [] };
+}
+
+/** A dump whose bytes pass through Node on their way to the compressor, so that `observe` sees them. */
+function observedDump(tools: ToolChain, started: RunningTool, observe: (chunk: Buffer) => void, compress: RunningTool | null): Production {
+  const dump = tools.watch(started);
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      observe(chunk);
+      callback(null, chunk);
+    },
+  });
+  if (!compress) return { stream: dump.child.stdout!, done: Promise.resolve(), producerTools: [dump.name], taps: [tap] };
+  const done = pipeline(dump.child.stdout!, tap, compress.child.stdin!);
+  // Its failure reaches the run through the gate.
+  done.catch(() => {});
+  return { stream: compress.child.stdout!, done, producerTools: [dump.name], taps: [] };
 }

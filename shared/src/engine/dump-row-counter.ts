@@ -1,0 +1,394 @@
+// Counting each table's rows in pg_dump's own output as it passes, instead of scanning every table a
+// second time. It reads the custom archive format (pg_dump -Fc, written to a pipe) incrementally:
+//
+//   header   "PGDMP", version (3 bytes), int size, offset size, format, compression, time, names
+//   TOC      entry count, then per entry: dump id, had-dumper, oids, tag, desc, section, SQL texts,
+//            schema, tablespace, table AM, [relkind], owner, "false", dependencies, data offset
+//   data     per table: block type 1, dump id, then chunks (length, bytes) ending with a 0 length;
+//            large objects: block type 3, dump id, then (oid, chunks) pairs ending with oid 0
+//
+// An int is a sign byte then `intSize` bytes, least significant first; a string is an int length
+// (-1 for none) then its bytes. A table's data is its COPY text: one line per row (a newline inside
+// a value is written as \n, so a raw newline only ends a row), then the end marker "\.\n\n\n".
+// Only an uncompressed archive (-Z0) can be read this way; anything unexpected stops the counting,
+// never the dump, and the caller counts another way.
+
+/** Where a table's data sits in the archive. */
+export interface ArchivedTable {
+  dumpId: number;
+  schema: string;
+  table: string;
+}
+
+export interface ArchiveRowCounts {
+  /** Rows per TABLE DATA entry, keyed schema.table. */
+  rows: Map<string, number>;
+  /** The TABLE DATA entries of the TOC. */
+  tables: ArchivedTable[];
+}
+
+const MAGIC = 'PGDMP';
+const FORMAT_CUSTOM = 1;
+const BLOCK_DATA = 1;
+const BLOCK_BLOBS = 3;
+const NEWLINE = 10;
+/** The COPY end marker pg_dump writes after a table's rows: "\.\n\n\n". */
+const END_MARKER = [0x5c, 0x2e, 10, 10, 10];
+/** The byte range above which counting calls Buffer.indexOf rather than looping in JavaScript. */
+const SCAN_LOOP_LIMIT = 64;
+
+/** Thrown by the TOC reader when the bytes it needs have not arrived yet. */
+class NeedMore extends Error {}
+
+type State = 'head' | 'block' | 'chunk-length' | 'chunk' | 'blob-oid' | 'blob-chunk-length' | 'blob-chunk' | 'failed';
+
+/**
+ * Feed it every byte of a custom-format archive, in order (`feed`), then ask for the counts
+ * (`finish`). It never throws from `feed`: a stream it cannot read leaves `failure` set.
+ */
+export class CustomArchiveRowCounter {
+  failure: Error | null = null;
+  private state: State = 'head';
+  /** Bytes of the header and TOC not read yet (they are small; the data is never held). */
+  private pendingHead: Buffer = Buffer.alloc(0);
+  private headPosition = 0;
+  private version = 0;
+  private intSize = 4;
+  private offSize = 8;
+  private tocRemaining = -1;
+  private readonly entries = new Map<number, ArchivedTable>();
+  private readonly rowsById = new Map<number, number>();
+  /** An int being read across two chunks. */
+  private readonly partial = new Uint8Array(16);
+  private partialLength = 0;
+  private pendingBlockType = 0;
+  private remaining = 0;
+  private currentId = 0;
+  private newlines = 0;
+  private blockBytes = 0;
+  /**
+   * The last bytes of the current table's data, to recognise its end marker: `tail` itself, or the
+   * six bytes before `tailEnd` in `tailChunk` when that is set (kept by reference: no copy per row).
+   */
+  private readonly tail = new Uint8Array(6);
+  private tailChunk: Buffer | null = null;
+  private tailEnd = 0;
+
+  /** True once the header and TOC were read and the data blocks began. */
+  get readingData(): boolean {
+    return this.state !== 'head' && this.state !== 'failed';
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.state === 'failed') return;
+    try {
+      let at = 0;
+      if (this.state === 'head') {
+        at = this.readHead(chunk);
+        if (this.state === 'head') return;
+      }
+      this.readData(chunk, at);
+    } catch (error) {
+      this.fail(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** The counts, once the whole archive went through `feed`; throws when they cannot be trusted. */
+  finish(): ArchiveRowCounts {
+    if (this.failure) throw this.failure;
+    if (this.state !== 'block' || this.partialLength > 0) throw new Error(`The dump ended in the middle of its ${this.state === 'head' ? 'table of contents' : 'data'}.`);
+    const rows = new Map<string, number>();
+    for (const entry of this.entries.values()) {
+      const count = this.rowsById.get(entry.dumpId);
+      if (count === undefined) throw new Error(`The dump has no data for ${entry.schema}.${entry.table}.`);
+      rows.set(`${entry.schema}.${entry.table}`, count);
+    }
+    return { rows, tables: [...this.entries.values()] };
+  }
+
+  private fail(reason: string): void {
+    this.state = 'failed';
+    this.failure = new Error(`The dump's rows could not be counted from its stream: ${reason}`);
+    this.pendingHead = Buffer.alloc(0);
+  }
+
+  // ---- header and table of contents ----
+
+  /** Reads header and TOC entries as far as the bytes go; returns where the data starts in `chunk`. */
+  private readHead(chunk: Buffer): number {
+    const before = this.pendingHead.length - this.headPosition;
+    this.pendingHead = this.headPosition > 0 || before > 0 ? Buffer.concat([this.pendingHead.subarray(this.headPosition), chunk]) : chunk;
+    this.headPosition = 0;
+    try {
+      if (this.version === 0) this.headPosition = this.readHeader();
+      while (this.tocRemaining !== 0) {
+        const reader = new HeadReader(this.pendingHead, this.headPosition, this.intSize);
+        if (this.tocRemaining < 0) {
+          this.tocRemaining = reader.int();
+          if (this.tocRemaining < 0) throw new Error('its table of contents has a negative size.');
+        } else {
+          this.readTocEntry(reader);
+          this.tocRemaining--;
+        }
+        this.headPosition = reader.position;
+      }
+    } catch (error) {
+      if (error instanceof NeedMore) {
+        // Keep only what is not read yet.
+        if (this.pendingHead === chunk) this.pendingHead = Buffer.from(chunk);
+        return chunk.length;
+      }
+      throw error;
+    }
+    // The data starts here: it lies in `chunk`, after the bytes carried over from before.
+    const start = this.headPosition - before;
+    this.pendingHead = Buffer.alloc(0);
+    this.headPosition = 0;
+    this.state = 'block';
+    if (start < 0) throw new Error('its table of contents could not be located.');
+    return start;
+  }
+
+  private readHeader(): number {
+    const bytes = this.pendingHead;
+    if (bytes.length < 11) throw new NeedMore();
+    if (bytes.toString('latin1', 0, 5) !== MAGIC) throw new Error('it is not a custom-format archive.');
+    const [major, minor, revision, intSize, offSize, format] = [bytes[5]!, bytes[6]!, bytes[7]!, bytes[8]!, bytes[9]!, bytes[10]!];
+    const version = (major << 16) | (minor << 8) | revision;
+    if (major !== 1 || minor < 14 || minor > 16) throw new Error(`its format version ${major}.${minor} is not one this reader knows.`);
+    if (format !== FORMAT_CUSTOM) throw new Error('it is not a custom-format archive.');
+    if (intSize < 1 || intSize > 8 || offSize < 1 || offSize > 8) throw new Error('its integer sizes are not plausible.');
+    this.intSize = intSize;
+    this.offSize = offSize;
+    const reader = new HeadReader(bytes, 11, intSize);
+    // 1.15 (PostgreSQL 16) names the compression algorithm in a byte; before, a compression level.
+    const compressed = minor >= 15 ? reader.byte() !== 0 : reader.int() !== 0;
+    if (compressed) throw new Error('it is compressed by pg_dump itself.');
+    for (let i = 0; i < 7; i++) reader.int(); // the dump's time
+    reader.str(); // database name
+    reader.str(); // server version
+    reader.str(); // pg_dump version
+    this.version = version;
+    return reader.position;
+  }
+
+  private readTocEntry(reader: HeadReader): void {
+    const minor = (this.version >> 8) & 0xff;
+    const dumpId = reader.int();
+    reader.int(); // had a data dumper
+    reader.str(); // table oid
+    reader.str(); // oid
+    const tag = reader.str();
+    const desc = reader.str();
+    reader.int(); // section
+    reader.str(); // definition
+    reader.str(); // drop statement
+    reader.str(); // copy statement
+    const schema = reader.str();
+    reader.str(); // tablespace
+    reader.str(); // table access method
+    if (minor >= 16) reader.int(); // relkind
+    reader.str(); // owner
+    reader.str(); // "false" (with oids)
+    while (reader.str() !== null); // dependencies, ending with a null string
+    reader.skip(1 + this.offSize); // the data's offset (unknown in a pipe)
+    if (desc === 'TABLE DATA') {
+      if (tag === null || schema === null) throw new Error(`its TABLE DATA entry ${dumpId} has no table name.`);
+      this.entries.set(dumpId, { dumpId, schema, table: tag });
+    }
+  }
+
+  // ---- data blocks ----
+
+  private readData(chunk: Buffer, start: number): void {
+    let at = start;
+    const end = chunk.length;
+    while (at < end) {
+      switch (this.state) {
+        case 'block': {
+          // A block type byte then the dump id: read together.
+          const need = 2 + this.intSize;
+          const header = this.take(chunk, at, need);
+          if (header === null) return;
+          at = header.next;
+          const type = header.bytes[header.offset]!;
+          const id = readInt(header.bytes, header.offset + 1, this.intSize);
+          if (type === BLOCK_DATA) this.startTable(id);
+          else if (type === BLOCK_BLOBS) this.state = 'blob-oid';
+          else throw new Error(`it has a block of unknown type ${type}.`);
+          break;
+        }
+        case 'chunk-length': {
+          // The common case, once per row: the whole length is in this chunk.
+          if (this.partialLength === 0 && at + 1 + this.intSize <= end) {
+            const n = readInt(chunk, at, this.intSize);
+            at += 1 + this.intSize;
+            if (n > 0) {
+              this.state = 'chunk';
+              this.remaining = n;
+            } else if (n === 0) this.endTable();
+            else throw new Error('it has a negative length.');
+            break;
+          }
+          const value = this.take(chunk, at, 1 + this.intSize);
+          if (value === null) return;
+          at = value.next;
+          const n = readInt(value.bytes, value.offset, this.intSize);
+          if (n < 0) throw new Error('it has a negative length.');
+          this.afterInt(n);
+          break;
+        }
+        case 'blob-chunk-length':
+        case 'blob-oid': {
+          const value = this.take(chunk, at, 1 + this.intSize);
+          if (value === null) return;
+          at = value.next;
+          const n = readInt(value.bytes, value.offset, this.intSize);
+          if (n < 0) throw new Error('it has a negative length.');
+          this.afterInt(n);
+          break;
+        }
+        case 'chunk': {
+          const stop = Math.min(end, at + this.remaining);
+          this.countRange(chunk, at, stop);
+          this.remaining -= stop - at;
+          at = stop;
+          if (this.remaining === 0) this.state = 'chunk-length';
+          break;
+        }
+        case 'blob-chunk': {
+          const stop = Math.min(end, at + this.remaining);
+          this.remaining -= stop - at;
+          at = stop;
+          if (this.remaining === 0) this.state = 'blob-chunk-length';
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  private afterInt(n: number): void {
+    if (this.state === 'blob-oid') {
+      this.state = n === 0 ? 'block' : 'blob-chunk-length';
+    } else if (n === 0) {
+      if (this.state === 'chunk-length') this.endTable();
+      else this.state = 'blob-oid';
+    } else {
+      this.state = this.state === 'chunk-length' ? 'chunk' : 'blob-chunk';
+      this.remaining = n;
+    }
+  }
+
+  /**
+   * `need` bytes at `at`, straight from the chunk when they are all there, otherwise gathered
+   * across chunks; null when the chunk ended before them (the part read is kept).
+   */
+  private take(chunk: Buffer, at: number, need: number): { bytes: Uint8Array; offset: number; next: number } | null {
+    if (this.partialLength === 0 && at + need <= chunk.length) return { bytes: chunk, offset: at, next: at + need };
+    const copy = Math.min(need - this.partialLength, chunk.length - at);
+    this.partial.set(chunk.subarray(at, at + copy), this.partialLength);
+    this.partialLength += copy;
+    if (this.partialLength < need) return null;
+    this.partialLength = 0;
+    return { bytes: this.partial, offset: 0, next: at + copy };
+  }
+
+  private startTable(id: number): void {
+    this.currentId = id;
+    this.newlines = 0;
+    this.blockBytes = 0;
+    this.tail.fill(0);
+    this.tailChunk = null;
+    this.state = 'chunk-length';
+  }
+
+  private endTable(): void {
+    // Rows are the lines before the end marker, when the data ends with it ("\.\n\n\n" on a line of its own).
+    this.materializeTail();
+    const t = this.tail;
+    const marker = END_MARKER.every((byte, i) => t[1 + i] === byte);
+    const ownLine = this.blockBytes === END_MARKER.length || t[0] === NEWLINE;
+    const rows = marker && ownLine ? this.newlines - 3 : this.newlines;
+    this.rowsById.set(this.currentId, (this.rowsById.get(this.currentId) ?? 0) + rows);
+    this.state = 'block';
+  }
+
+  private countRange(chunk: Buffer, from: number, to: number): void {
+    const length = to - from;
+    if (length <= 0) return;
+    let n = 0;
+    if (length <= SCAN_LOOP_LIMIT) {
+      for (let i = from; i < to; i++) if (chunk[i] === NEWLINE) n++;
+    } else {
+      // Searched in the whole chunk (no view to allocate): a search past the range stops at the
+      // next row's end, close by, or at the chunk's end.
+      for (let i = chunk.indexOf(NEWLINE, from); i !== -1 && i < to; i = chunk.indexOf(NEWLINE, i + 1)) n++;
+    }
+    this.newlines += n;
+    this.blockBytes += length;
+    if (length >= this.tail.length) {
+      this.tailChunk = chunk;
+      this.tailEnd = to;
+    } else {
+      this.materializeTail();
+      const t = this.tail;
+      t.copyWithin(0, length);
+      for (let i = 0; i < length; i++) t[t.length - length + i] = chunk[from + i]!;
+    }
+  }
+
+  private materializeTail(): void {
+    if (this.tailChunk === null) return;
+    const t = this.tail;
+    for (let i = 0; i < t.length; i++) t[i] = this.tailChunk[this.tailEnd - t.length + i]!;
+    this.tailChunk = null;
+  }
+}
+
+/** Reads ints and strings from the header's bytes; NeedMore when they stop short. */
+class HeadReader {
+  constructor(
+    private readonly bytes: Buffer,
+    public position: number,
+    private readonly intSize: number,
+  ) {}
+
+  byte(): number {
+    if (this.position >= this.bytes.length) throw new NeedMore();
+    return this.bytes[this.position++]!;
+  }
+
+  int(): number {
+    if (this.position + 1 + this.intSize > this.bytes.length) throw new NeedMore();
+    const value = readInt(this.bytes, this.position, this.intSize);
+    this.position += 1 + this.intSize;
+    return value;
+  }
+
+  str(): string | null {
+    const length = this.int();
+    if (length < 0) return null;
+    if (this.position + length > this.bytes.length) throw new NeedMore();
+    const text = this.bytes.toString('utf8', this.position, this.position + length);
+    this.position += length;
+    return text;
+  }
+
+  skip(n: number): void {
+    if (this.position + n > this.bytes.length) throw new NeedMore();
+    this.position += n;
+  }
+}
+
+/** pg_dump's int: a sign byte, then `size` bytes, least significant first. */
+function readInt(bytes: Uint8Array, at: number, size: number): number {
+  if (size === 4) {
+    const value = bytes[at + 1]! + bytes[at + 2]! * 0x100 + bytes[at + 3]! * 0x10000 + bytes[at + 4]! * 0x1000000;
+    return bytes[at] ? -value : value;
+  }
+  let value = 0;
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + bytes[at + 1 + i]!;
+  return bytes[at] ? -value : value;
+}
