@@ -1,15 +1,17 @@
 // A base backup for point-in-time recovery: pg_basebackup of the server's major version, tar format
 // to stdout, no WAL in it (-X none: the WAL comes from the stream), written through the artifact
-// chain (zstd, age, SHA-256, every destination). The WAL it needs (start and end point, timeline) is
-// read from the backup_manifest pg_basebackup puts at the end of its tar, as the stream passes.
+// chain (zstd, age, SHA-256, every destination). Its stdout is the compressor's stdin, so that the raw
+// data directory passes between the two through the OS and never through Node. The WAL the backup
+// needs lies between where the server's WAL stood just before pg_basebackup started and where it
+// stood once it had exited: pg_basebackup says neither point when it writes to stdout with -X none,
+// and the backup_label inside the tar (which recovery itself reads) passes Node by. Bounds a little
+// wider than the true points only ask a restore and retention for a few more bytes of WAL.
 import { join } from 'node:path';
 import type { Logger } from '../infra/logger.js';
 import { PermanentError } from '../infra/errors.js';
 import { detectServerVersion, withPgClient, withPgToolAccess, type PgConnection } from './postgres.js';
 import { startTool } from './process.js';
 import { serverBinDir } from './replication.js';
-import { createTarSniffer } from './tar-sniffer.js';
-import { describeToolFailure } from './tool-failure.js';
 import { writeArtifact, type ArtifactWriteOptions, type WrittenArtifact } from './write-artifact.js';
 
 export interface BaseBackupInput extends ArtifactWriteOptions {
@@ -30,20 +32,14 @@ export async function runBaseBackup(input: BaseBackupInput): Promise<BaseBackupR
   const started = Date.now();
   const server = await withPgClient(input.connection, detectServerVersion);
   const path = join(serverBinDir(server.major), 'pg_basebackup');
-  const sniffer = createTarSniffer(['backup_manifest']);
-  const written = await withPgToolAccess(input.connection, async ({ env, dbname }) => {
+  const before = await walPosition(input.connection);
+  const written = await withPgToolAccess(input.connection, ({ env, dbname }) => {
     const args = ['--format=tar', '--pgdata=-', '--wal-method=none', '--checkpoint=fast', '--no-password', '--label=coffre', dbname];
-    const tool = startTool('pg_basebackup', path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const produced = tool.exited.then((exit) => {
-      if (exit.code !== 0) throw describeToolFailure({ name: 'pg_basebackup', exit }, 'dump');
-    });
-    try {
-      return await writeArtifact(input, { kind: 'archive', stream: tool.child.stdout!.pipe(sniffer), produced });
-    } finally {
-      tool.kill();
-    }
+    return writeArtifact(input, { kind: 'dump', start: (stdout) => startTool('pg_basebackup', path, args, { env, stdio: ['ignore', stdout, 'pipe'] }) });
   });
-  const range = walRange(sniffer.found.get('backup_manifest'));
+  const after = await walPosition(input.connection);
+  if (after.timeline !== before.timeline) throw new PermanentError(`The server switched from timeline ${before.timeline} to ${after.timeline} during the base backup: take it again.`);
+  const range = { start: before.lsn, end: after.lsn, timeline: before.timeline };
   input.logger.info({ start: range.start, end: range.end, timeline: range.timeline }, 'base backup taken');
   return {
     ...written,
@@ -56,10 +52,13 @@ export async function runBaseBackup(input: BaseBackupInput): Promise<BaseBackupR
   };
 }
 
-function walRange(manifest: Buffer | undefined): { start: string; end: string; timeline: number } {
-  if (!manifest) throw new PermanentError('pg_basebackup wrote no backup_manifest: the WAL the base backup needs is unknown (PostgreSQL 13 or later is needed).');
-  const parsed = JSON.parse(manifest.toString('utf8')) as { 'WAL-Ranges'?: { Timeline: number; 'Start-LSN': string; 'End-LSN': string }[] };
-  const ranges = parsed['WAL-Ranges'] ?? [];
-  if (!ranges.length) throw new PermanentError('The backup_manifest of pg_basebackup lists no WAL range.');
-  return { start: ranges[0]!['Start-LSN'], end: ranges.at(-1)!['End-LSN'], timeline: ranges.at(-1)!.Timeline };
+/** Where the server's WAL stands now (its insert position, or its replay position on a standby), and its timeline. */
+async function walPosition(connection: PgConnection): Promise<{ lsn: string; timeline: number }> {
+  return withPgClient(connection, async (client) => {
+    const { rows } = await client.query<{ lsn: string; timeline: number }>(
+      `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS lsn,
+              (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline`,
+    );
+    return { lsn: rows[0]!.lsn, timeline: Number(rows[0]!.timeline) };
+  });
 }
