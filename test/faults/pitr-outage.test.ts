@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pitrState, requestBackup, requestPitrRestore, requestVerification, setPitr, slotUsage, systemActor, type Source } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
+import { queryRows, startTickWriter } from '../support/pg.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers.js';
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 import { privateHome, removePrivateHomes, runCli } from '../../services/cli/test/support/cli.js';
@@ -77,42 +78,13 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function sql<T extends pg.QueryResultRow>(database: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: cluster.url(database) });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
+function sql<T extends pg.QueryResultRow>(database: string, text: string): Promise<T[]> {
+  return queryRows<T>(cluster.url(database), text);
 }
 
 /** Commits one row every 100 ms until stopped; returns every committed row (id, its timestamp). */
 function startWriter() {
-  const rows: { id: number; at: Date }[] = [];
-  let running = true;
-  const client = new pg.Client({ connectionString: cluster.url('shop') });
-  client.on('error', () => {});
-  const done = (async () => {
-    await client.connect();
-    try {
-      while (running) {
-        const { rows: inserted } = await client.query<{ id: number; at: Date }>('INSERT INTO ticks DEFAULT VALUES RETURNING id, at');
-        rows.push(inserted[0]!);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    } finally {
-      await client.end();
-    }
-  })();
-  done.catch(() => {});
-  return {
-    rows,
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
+  return startTickWriter(cluster.url('shop'), 'INSERT INTO ticks DEFAULT VALUES RETURNING id, at');
 }
 
 const coffre = async (args: string[]) => {

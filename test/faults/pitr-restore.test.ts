@@ -11,6 +11,7 @@ import pg from 'pg';
 import { pitrState, requestBackup, requestPitrRestore, setPitr, systemActor } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
+import { startTickWriter } from '../support/pg.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 let cluster: PostgresCluster;
@@ -49,24 +50,7 @@ async function withCluster<T>(database: string, work: (client: pg.Client) => Pro
 
 /** Commits one row every 100 ms until stopped; returns every committed row (id, its timestamp). */
 function startWriter() {
-  const rows: { id: number; at: Date }[] = [];
-  let running = true;
-  const done = withCluster('shop', async (client) => {
-    client.on('error', () => {});
-    while (running) {
-      const { rows: inserted } = await client.query<{ id: number; at: Date }>("INSERT INTO ticks (note) VALUES ('tick') RETURNING id, at");
-      rows.push(inserted[0]!);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  });
-  done.catch(() => {});
-  return {
-    rows,
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
+  return startTickWriter(cluster.url('shop'), "INSERT INTO ticks (note) VALUES ('tick') RETURNING id, at");
 }
 
 describe('restore to a moment', () => {

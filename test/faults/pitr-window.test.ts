@@ -15,6 +15,7 @@ import request from 'supertest';
 import { alertWalGaps, deleteBackup, generateIdentity, pruneWal, recoverToDirectory, pitrState, requestBackup, requestPitrRestore, setPitr, systemActor, type Source } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
+import { queryRows } from '../support/pg.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers.js';
 import { createRichDatabase, dataChecksums, schemaDump } from '../support/fixtures.js';
 
@@ -83,14 +84,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function sql<T extends pg.QueryResultRow>(database: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: cluster.url(database) });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
+function sql<T extends pg.QueryResultRow>(database: string, text: string): Promise<T[]> {
+  return queryRows<T>(cluster.url(database), text);
 }
 
 function stored(key: string): string {

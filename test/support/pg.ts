@@ -23,6 +23,35 @@ export async function withClient<T>(url: string, work: (client: pg.Client) => Pr
   }
 }
 
+/** The rows of one statement, on a connection of its own. */
+export async function queryRows<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
+  return withClient(url, async (client) => (await client.query<T>(text)).rows);
+}
+
+/**
+ * Commits one row every 100 ms with `insert` (an INSERT … RETURNING id, at) until stopped: the
+ * writer of the point-in-time recovery tests. `rows` holds every committed row with its timestamp.
+ */
+export function startTickWriter(url: string, insert: string) {
+  const rows: { id: number; at: Date }[] = [];
+  let running = true;
+  const done = withClient(url, async (client) => {
+    client.on('error', () => {});
+    while (running) {
+      rows.push((await client.query<{ id: number; at: Date }>(insert)).rows[0]!);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+  done.catch(() => {});
+  return {
+    rows,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
 export interface ScratchDatabase {
   name: string;
   url: string;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Page } from 'playwright-core';
 import { startPostgresCluster, type PostgresCluster } from '../../../test/support/postgres-cluster.js';
+import { queryRows } from '../../../test/support/pg.js';
 import { axeViolations } from './support/axe.js';
 import { DESKTOP, PHONE, launchBrowser, screenshot, type BrowserSession } from './support/browser.js';
 import { expectConsoleErrors, logIn, toast, until } from './support/ui.js';
@@ -51,14 +52,8 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-async function sql<T extends pg.QueryResultRow>(database: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: cluster.url(database) });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
+function sql<T extends pg.QueryResultRow>(database: string, text: string): Promise<T[]> {
+  return queryRows<T>(cluster.url(database), text);
 }
 
 /** A moment as the viewer's wall clock shows it, to the second: "2026-11-30T11:05:07". */
