@@ -66,12 +66,17 @@ describe('a verification in progress', () => {
     await web.stack.ctx.db.verification.update({ where: { id: first.body.id }, data: { durationMs: 600_000 } });
 
     const released = new Promise<void>((resolve) => (letGo = resolve));
-    stopHolding = onFailpoint('restore.first-bytes', () => Promise.race([released, new Promise<void>((resolve) => setTimeout(resolve, 240_000))]));
+    let heldAt = 0;
+    stopHolding = onFailpoint('restore.first-bytes', () => {
+      heldAt = Date.now();
+      return Promise.race([released, new Promise<void>((resolve) => setTimeout(resolve, 240_000))]);
+    });
     const second = await web.api<ApiRun>('POST', `/api/backups/${backup.id}/verify`);
     expect(second.status).toBe(202);
     held = await until(
       async () => (await web.api<ApiRun>('GET', `/api/verifications/${second.body.id}`)).body,
-      (v) => v.status === 'running' && Boolean(v.phase),
+      // Read once the run has been held a second (its phase written): before, it may still move on.
+      (v) => heldAt > 0 && Date.now() - heldAt > 1000 && v.status === 'running' && Boolean(v.phase),
       60_000,
       'the verification held while it loads',
     );
