@@ -1,8 +1,9 @@
 // The proof of point-in-time recovery, run by a verification of a base backup: the base backup and
-// the stored WAL after it recovered to the latest restorable moment in a private instance of this
-// worker, timed from the start to a database that answers a query (the RTO an operator can quote),
+// the stored WAL after it recovered to a moment picked at random (a whole second) in the span it
+// starts, in a private instance of this worker, timed from the start to a database that answers a query (the RTO an operator can quote),
 // the moment the replay reached (the last transaction replayed), and the rows of every table of the
 // source's database counted there. The instance and its directory go whatever happens.
+import { randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backup, Source } from '../../infra/db.js';
@@ -17,7 +18,7 @@ import { recoverToMoment } from './recover.js';
 import { recoveryWindow } from './window.js';
 
 export interface PointInTimeProof {
-  /** The latest restorable moment when the proof started: what it recovered to. */
+  /** The moment picked in the base backup's span when the proof started: what it recovered to. */
   target: Date;
   /** The commit time of the last transaction the replay reached (null: none after the base backup). */
   reached: Date | null;
@@ -37,10 +38,10 @@ export async function provePointInTime(ctx: AppContext, base: Backup, source: So
   if (!span) {
     throw new PermanentError(`Base backup "${base.name}" starts no restorable span (its WAL is not all stored, or a break follows it): restores from it are impossible.`, 'wal_gap');
   }
-  const target = span.to;
+  const target = randomMomentIn(span);
   const database = sourceConnection(ctx, source).database;
-  log.phase('recovering to the latest restorable moment');
-  log.info(`recovering base backup "${base.name}" to ${target.toISOString()}, the latest restorable moment, in a private instance`);
+  log.phase('recovering to a moment');
+  log.info(`recovering base backup "${base.name}" to ${target.toISOString()}, a moment picked at random between ${span.from.toISOString()} and ${span.to.toISOString()}, in a private instance`);
   const root = ctx.config.PITR_WORK_DIR ?? ctx.config.TMP_DIR;
   await mkdir(root, { recursive: true });
   const workDir = await mkdtemp(join(root, 'pitr-proof-'));
@@ -60,4 +61,11 @@ export async function provePointInTime(ctx: AppContext, base: Backup, source: So
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** A whole second of the span, uniformly (its end when the span is shorter than a second). */
+export function randomMomentIn(span: { from: Date; to: Date }): Date {
+  const first = Math.ceil(span.from.getTime() / 1000);
+  const last = Math.floor(span.to.getTime() / 1000);
+  return last < first ? span.to : new Date(randomInt(first, last + 1) * 1000);
 }
