@@ -120,7 +120,8 @@ async function reconcileRuns(ctx: AppContext, now: Date, options: ReconcileOptio
 
 async function markLost(ctx: AppContext, model: 'backup' | 'restore' | 'verification', id: string, reason: string, options: ReconcileOptions, report: ReconcileReport) {
   // A restore lost after its swap committed did restore: the target holds the backup.
-  if (model === 'restore' && !options.dryRun && (await completeIfSwapped(ctx, id, reason))) {
+  // (A target server that cannot be reached says nothing either way: the row is failed as before.)
+  if (model === 'restore' && !options.dryRun && (await completeIfSwapped(ctx, id, reason).catch(() => false))) {
     report.completedAfterSwap.push(id);
     return;
   }
