@@ -58,6 +58,30 @@ export function FormInput<F>({ form, field, id, label, hint, ...input }: Bound<F
   );
 }
 
+/**
+ * The typed confirmation of a destructive action: `expected` must be typed (shown as `shown` when it is
+ * not known yet), and the hint says so until it matches.
+ */
+export function FormConfirmInput<F>({
+  expected,
+  shown,
+  ...input
+}: Omit<Bound<F>, 'label' | 'hint'> & Omit<InputHTMLAttributes<HTMLInputElement>, 'form' | 'id'> & { expected: string; shown?: string }) {
+  const typed = String(input.form.form[input.field] ?? '');
+  return (
+    <FormInput
+      {...input}
+      label={
+        <>
+          Type <strong className="mono break">{shown ?? expected}</strong> to confirm
+        </>
+      }
+      hint={typed && typed !== expected ? 'The name does not match yet.' : undefined}
+      spellCheck={false}
+    />
+  );
+}
+
 export function FormTextArea<F>({ form, field, id, label, hint, ...textarea }: Bound<F> & Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'form' | 'id'>) {
   const { error, control } = binding({ form, field, id });
   return (

@@ -7,7 +7,7 @@
 import type { ReactNode } from 'react';
 import { apiSend } from '../api/client';
 import type { BackupView as Backup, RestoreView as Restore, SourceView as Source } from '@coffre/contract';
-import { FormInput, FormSelect, PickOptions } from '../components/Field';
+import { FormConfirmInput, FormInput, FormSelect, PickOptions } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, type FormState } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
@@ -76,20 +76,7 @@ export function RestoreDialog({ backup, onClose, onRestored }: Props) {
           <FormInput form={form} field="prefix" id="restore-prefix" label="Prefix (empty: the source's own)" spellCheck={false} placeholder="restored/" />
         </div>
       ) : null}
-      <FormInput
-        form={form}
-        field="confirm"
-        id="restore-confirm"
-        label={
-          <>
-            Type <strong className="mono break">{backup.name}</strong> to confirm
-          </>
-        }
-        hint={choice.confirm && choice.confirm !== backup.name ? 'The name does not match yet.' : undefined}
-        data-autofocus
-        autoComplete="off"
-        spellCheck={false}
-      />
+      <FormConfirmInput form={form} field="confirm" id="restore-confirm" expected={backup.name} data-autofocus autoComplete="off" />
     </FormDialog>
   );
 }

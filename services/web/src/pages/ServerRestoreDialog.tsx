@@ -4,7 +4,7 @@
 // backup's name to confirm; the API's sentence shows when it refuses.
 import { apiSend } from '../api/client';
 import type { BackupView as Backup, RestoreView as Restore, SourceView as Source } from '@coffre/contract';
-import { FormInput, FormSelect, PickOptions } from '../components/Field';
+import { FormConfirmInput, FormInput, FormSelect, PickOptions } from '../components/Field';
 import { FormDialog } from '../components/FormDialog';
 import { useForm, type FormState } from '../hooks/useForm';
 import { useListApi } from '../hooks/useList';
@@ -70,20 +70,7 @@ export function ServerRestoreDialog({ backup, onClose, onRestored }: Props) {
           <PickOptions items={targets} none="Pick a source…" note={(s) => (s.id === backup.sourceId ? ' (where it came from)' : '')} />
         </FormSelect>
       ) : null}
-      <FormInput
-        form={form}
-        field="confirm"
-        id="server-restore-confirm"
-        label={
-          <>
-            Type <strong className="mono break">{backup.name}</strong> to confirm
-          </>
-        }
-        hint={choice.confirm && choice.confirm !== backup.name ? 'The name does not match yet.' : undefined}
-        data-autofocus
-        autoComplete="off"
-        spellCheck={false}
-      />
+      <FormConfirmInput form={form} field="confirm" id="server-restore-confirm" expected={backup.name} data-autofocus autoComplete="off" />
     </FormDialog>
   );
 }

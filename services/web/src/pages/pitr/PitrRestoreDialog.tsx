@@ -3,7 +3,7 @@
 // RestoreDialog. A moment outside the recovery window is the API's to refuse, in its own sentence.
 import type { PitrStateView, RestoreView as Restore, SourceView as Source } from '@coffre/contract';
 import { apiSend } from '../../api/client';
-import { FormInput, FormSelect, PickOptions } from '../../components/Field';
+import { FormConfirmInput, FormInput, FormSelect, PickOptions } from '../../components/Field';
 import { FormDialog } from '../../components/FormDialog';
 import { Time, viewerZone } from '../../components/Time';
 import { useForm, type FormState } from '../../hooks/useForm';
@@ -71,18 +71,7 @@ export function PitrRestoreDialog({ source, window, onClose, onQueued }: Props) 
           ? 'The database is created on the source’s server; one that exists with that name is replaced, after a safety backup.'
           : 'The source’s database is replaced, after a safety backup.'}
       </p>
-      <FormInput
-        form={form}
-        field="confirm"
-        id="pitr-confirm"
-        label={
-          <>
-            Type <strong className="mono break">{into || 'the target database'}</strong> to confirm
-          </>
-        }
-        hint={choice.confirm && choice.confirm !== into ? 'The name does not match yet.' : undefined}
-        spellCheck={false}
-      />
+      <FormConfirmInput form={form} field="confirm" id="pitr-confirm" expected={into} shown={into || 'the target database'} />
     </FormDialog>
   );
 }
