@@ -10,13 +10,13 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pitrState, requestBackup, requestPitrRestore, requestVerification, setPitr, slotUsage, systemActor, type Source } from '@coffre/shared';
+import { pitrState, requestBackup, requestPitrRestore, requestVerification, slotUsage, systemActor, type Source } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { queryRows, startTickWriter } from '../support/pg.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers.js';
+import { streamDefaultSource } from '../support/pitr.js';
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 import { privateHome, removePrivateHomes, runCli } from '../../services/cli/test/support/cli.js';
 
@@ -58,14 +58,7 @@ beforeAll(async () => {
       PITR_SLOT_ALERT_BYTES: String(SLOT_ALERT_BYTES),
     },
   });
-  await request(stack.app)
-    .post('/api/notification-channels')
-    .set('Authorization', `Bearer ${stack.adminToken}`)
-    .send({ name: 'pitr-alerts', kind: 'webhook', url: receiver.url('/alerts'), events: ['disk.warning'] })
-    .expect(201);
-  stack.startWorkers({ concurrency: 2 });
-  source = await stack.ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } });
-  await setPitr(stack.ctx, source.id, true, systemActor);
+  source = await streamDefaultSource(stack, receiver.url('/alerts'));
 }, 120_000);
 
 afterAll(async () => {

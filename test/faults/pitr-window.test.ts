@@ -11,12 +11,12 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import request from 'supertest';
-import { alertWalGaps, deleteBackup, generateIdentity, pruneWal, recoverToDirectory, pitrState, requestBackup, requestPitrRestore, setPitr, systemActor, type Source } from '@coffre/shared';
+import { alertWalGaps, deleteBackup, generateIdentity, pruneWal, recoverToDirectory, pitrState, requestBackup, requestPitrRestore, systemActor, type Source } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { queryRows } from '../support/pg.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers.js';
+import { streamDefaultSource } from '../support/pitr.js';
 import { createRichDatabase, dataChecksums, schemaDump } from '../support/fixtures.js';
 
 let cluster: PostgresCluster;
@@ -44,14 +44,7 @@ beforeAll(async () => {
     env: { WAL_FLUSH_SECONDS: '1', AGE_RECIPIENTS: keys.recipient, AGE_IDENTITY_FILE: identityFile, PITR_WORK_DIR: join(dir, 'work') },
   });
   await mkdir(join(dir, 'work'), { mode: 0o755 });
-  await request(stack.app)
-    .post('/api/notification-channels')
-    .set('Authorization', `Bearer ${stack.adminToken}`)
-    .send({ name: 'pitr-alerts', kind: 'webhook', url: receiver.url('/alerts'), events: ['disk.warning'] })
-    .expect(201);
-  stack.startWorkers({ concurrency: 2 });
-  source = await stack.ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } });
-  await setPitr(stack.ctx, source.id, true, systemActor);
+  source = await streamDefaultSource(stack, receiver.url('/alerts'));
 
   const base = await requestBackup(stack.ctx, { sourceId: source.id, type: 'physical' }, systemActor);
   baseId = base.id;
