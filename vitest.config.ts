@@ -15,6 +15,10 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default'],
     pool: 'forks',
+    // Vitest's default is one file fewer than the cores: on a 2-core machine, one at a time. A file
+    // here mostly waits on PostgreSQL, Redis and the processes it starts, so three run at once
+    // (COFFRE_TEST_WORKERS to change it); faults and web keep theirs one at a time.
+    maxWorkers: Number(process.env.COFFRE_TEST_WORKERS ?? 3),
     projects: [
       {
         ...shared,

@@ -15,9 +15,21 @@ pnpm -s build
 if [ $# -gt 0 ]; then
   exec pnpm exec vitest run "$@"
 fi
-# The fault-injection suite kills workers at chosen moments and measures stall windows: it runs on its
-# own, after the others, so that their load does not blur its timings.
-pnpm exec vitest run --project unit --project security --project web
-pnpm exec vitest run --project faults
+# Two vitest runs side by side: the fault-injection suite (its files one at a time, as its stall
+# windows and kills need) beside the rest, whose files run three at a time (vitest.config.ts). Most of a
+# test's time is spent waiting on PostgreSQL, Redis, pg_dump and the processes it starts, so the two
+# share the machine's cores well. The faults' lines are prefixed with [faults].
+faults_status_file="$(mktemp)"
+trap 'kill "$faults_pid" 2>/dev/null || true; rm -f "$faults_status_file"' EXIT
+( set +e; pnpm exec vitest run --project faults 2>&1 | sed -u 's/^/[faults] /'; echo "${PIPESTATUS[0]}" > "$faults_status_file" ) &
+faults_pid=$!
+others=0
+pnpm exec vitest run --project unit --project security --project web || others=$?
+wait "$faults_pid" || true
+faults="$(cat "$faults_status_file")"
+if [ "$others" != 0 ] || [ "$faults" != 0 ]; then
+  echo "tests failed: unit, security and web exited $others; faults exited ${faults:-unknown}" >&2
+  exit 1
+fi
 # The one-command start rebuilds the packages: nothing else may run while it does.
 pnpm exec vitest run --project start
