@@ -17,7 +17,7 @@ import { artifactSuffix } from '../../engine/compression.js';
 import { detectServerVersion, withPgClient } from '../../engine/postgres.js';
 import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes } from '../../engine/replication.js';
 import { startWalReceiver, type WalReceiver } from '../../engine/wal-receiver.js';
-import { formatLsn, parseLsn, parseWalFileName } from '../../engine/wal.js';
+import { formatLsn, parseLsn, parseTimelineHistory, parseWalFileName } from '../../engine/wal.js';
 import { writeArtifact } from '../../engine/write-artifact.js';
 import { destinationDriver, destinationsForBackup } from '../destinations/destinations.js';
 import { sourceConnection } from '../sources/sources.js';
@@ -57,6 +57,12 @@ interface Shipping {
    * behind the point its successor resumes from.
    */
   storedEnd: bigint;
+  /**
+   * Timelines the server switched away from while this stream ran, with the LSN where it did (from
+   * the history file of the next timeline): pg_receivewal leaves the segment of that timeline it was
+   * writing as a `.partial`, which holds the old timeline's WAL up to that LSN and no further.
+   */
+  switchedFrom: Map<number, bigint>;
 }
 
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
@@ -75,7 +81,7 @@ async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: R
       receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
       hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
       const destinations = await destinationsForBackup(ctx, null);
-      const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn };
+      const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn, switchedFrom: new Map() };
       await shipUntilStopped(shipping, receiver, lockLost);
     });
   } finally {
@@ -131,7 +137,10 @@ async function refuseSecondStream(client: pg.Client, applicationName: string): P
   if (rows[0]!.n > 0) throw new Error('Another stream of this source is still connected to the server: taking over once it is gone.');
 }
 
-/** Stores every finished segment and history file of the spool, oldest first, then removes it. */
+/**
+ * Stores every finished segment and history file of the spool, oldest first, then removes it; and the
+ * last segment of a timeline the server switched away from, up to the switch.
+ */
 async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
   const names = (await readdir(shipping.spool)).filter((n) => n !== seed && parseWalFileName(n, shipping.segmentSize)).sort();
   for (const name of names) {
@@ -139,14 +148,46 @@ async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
     const path = join(shipping.spool, name);
     if (parsed.kind === 'segment' && (await stat(path)).size !== shipping.segmentSize) continue;
     const bytes = await readFile(path);
-    const range = parsed.kind === 'segment' ? { start: parsed.start, end: parsed.end } : { start: 0n, end: 0n };
-    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, ...range, bytes });
-    await rm(path);
-    if (parsed.kind === 'segment') {
-      if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
-      await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
+    if (parsed.kind === 'history') {
+      const branch = parseTimelineHistory(bytes.toString('utf8'));
+      if (!branch) throw new Error(`The timeline history file ${name} names no parent timeline.`);
+      await storeWalFile(shipping, { name, kind: 'history', timeline: parsed.timeline, start: branch.switchLsn, end: branch.switchLsn, parentTimeline: branch.parentTimeline, bytes });
+      shipping.switchedFrom.set(branch.parentTimeline, branch.switchLsn);
+      shipping.logger.info({ timeline: parsed.timeline, from: branch.parentTimeline, at: formatLsn(branch.switchLsn) }, 'the server switched timeline: its history file is stored');
+      await rm(path);
+      continue;
     }
+    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, start: parsed.start, end: parsed.end, bytes });
+    await rm(path);
+    if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
+    await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
   }
+  await shipSwitchedAway(shipping);
+}
+
+/** The `.partial` segment of a timeline the server left: stored as the end of that timeline (up to the switch). */
+async function shipSwitchedAway(shipping: Shipping): Promise<void> {
+  for (const partial of (await readdir(shipping.spool)).filter((n) => n.endsWith('.partial')).sort()) {
+    const name = partial.slice(0, -'.partial'.length);
+    const parsed = parseWalFileName(name, shipping.segmentSize);
+    const switchLsn = parsed?.kind === 'segment' ? shipping.switchedFrom.get(parsed.timeline) : undefined;
+    if (parsed?.kind !== 'segment' || switchLsn === undefined) continue;
+    if (switchLsn < parsed.start || switchLsn > parsed.end) continue;
+    // The segment before it is not stored yet: it goes first.
+    if (parsed.start > shipping.storedEnd) continue;
+    const bytes = await readFile(join(shipping.spool, partial));
+    if (!(await storedUpTo(shipping, name, switchLsn))) {
+      await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end: switchLsn, bytes });
+    }
+    await rm(join(shipping.spool, partial));
+    if (switchLsn > shipping.storedEnd) shipping.storedEnd = switchLsn;
+  }
+}
+
+/** Whether the file `name` is stored up to `lsn` already (a partial stored before the switch ended there). */
+async function storedUpTo(shipping: Shipping, name: string, lsn: bigint): Promise<boolean> {
+  const row = await shipping.ctx.db.walFile.findUnique({ where: { sourceId_name: { sourceId: shipping.source.id, name } }, select: { endLsn: true, deletedAt: true } });
+  return !!row && !row.deletedAt && parseLsn(row.endLsn) >= lsn;
 }
 
 /** Stores the segment being written, up to what the server knows pg_receivewal has flushed. */
@@ -155,10 +196,15 @@ async function shipPartial(shipping: Shipping): Promise<void> {
   if (!rows[0]?.flush) return;
   const flushed = parseLsn(rows[0].flush);
   if (flushed <= shipping.storedEnd) return;
-  const partial = (await readdir(shipping.spool)).find((n) => n.endsWith('.partial'));
+  const spooled = await readdir(shipping.spool);
+  // A history file not stored yet: the server switched timeline, and the flush position may be on
+  // the new one while the newest partial is still the old timeline's. shipFinished goes first.
+  if (spooled.some((n) => n.endsWith('.history'))) return;
+  const partial = spooled.filter((n) => n.endsWith('.partial')).sort().at(-1);
   if (!partial) return;
   const name = partial.slice(0, -'.partial'.length);
   const parsed = parseWalFileName(name, shipping.segmentSize);
+  if (parsed?.kind === 'segment' && shipping.switchedFrom.has(parsed.timeline)) return;
   // The segment before it is not stored yet (it was finished since the last look): it goes first.
   if (parsed?.kind !== 'segment' || flushed < parsed.start || parsed.start > shipping.storedEnd) return;
   const end = flushed < parsed.end ? flushed : parsed.end;
@@ -176,6 +222,7 @@ interface WalFileToStore {
   timeline: number;
   start: bigint;
   end: bigint;
+  parentTimeline?: number;
   bytes: Buffer;
 }
 
@@ -197,6 +244,7 @@ async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<v
     timeline: file.timeline,
     startLsn: formatLsn(file.start),
     endLsn: formatLsn(file.end),
+    parentTimeline: file.parentTimeline ?? null,
     receivedAt: new Date(),
     sizeBytes: BigInt(written.sizeBytes),
     checksumSha256: written.checksumSha256,
