@@ -57,14 +57,17 @@ export async function runBaseBackup(input: BaseBackupInput): Promise<BaseBackupR
  * reading WAL: the insert position on a primary (the backup's checkpoint comes after it); on a standby
  * the redo point of its last restartpoint, since a backup there starts at a restartpoint, which can
  * only be made at a checkpoint of the primary already replayed: often well before the replay position.
- * `end`: the insert position, or the replay position on a standby.
+ * `end`: the insert position, or the replay position on a standby. The timeline: the one WAL is written
+ * on (just after a promotion the last checkpoint is still on the timeline before), or on a standby the
+ * one of its last restartpoint, where a backup there starts.
  */
 async function walPosition(connection: PgConnection): Promise<{ start: string; end: string; timeline: number }> {
   return withPgClient(connection, async (client) => {
     const { rows } = await client.query<{ start: string; end: string; timeline: number }>(
       `SELECT (CASE WHEN pg_is_in_recovery() THEN (SELECT redo_lsn FROM pg_control_checkpoint()) ELSE pg_current_wal_insert_lsn() END)::text AS start,
               (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS end,
-              (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline`,
+              (CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
+                    ELSE ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int END) AS timeline`,
     );
     return { start: rows[0]!.start, end: rows[0]!.end, timeline: Number(rows[0]!.timeline) };
   });

@@ -75,14 +75,31 @@ async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: R
     await withPgClient(connection, async (client) => {
       const server = await detectServerVersion(client);
       const segmentSize = Number((await client.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")).rows[0]!.setting);
-      const resume = await resumePoint(ctx, source, slot, client, connection);
+      let resume = await resumePoint(ctx, source, slot, client, connection);
       const applicationName = `coffre_wal_${source.id.replace(/-/g, '').slice(0, 12)}`;
       await refuseSecondStream(client, applicationName);
-      receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
-      hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
       const destinations = await destinationsForBackup(ctx, null);
-      const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn, switchedFrom: new Map() };
-      await shipUntilStopped(shipping, receiver, lockLost);
+      for (;;) {
+        receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
+        hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
+        const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn, switchedFrom: new Map() };
+        try {
+          await shipUntilStopped(shipping, receiver, lockLost);
+          return;
+        } catch (error) {
+          const fromSlot = error instanceof WalRemovedError ? await slotStart(client, slot, connection) : null;
+          if (!fromSlot || fromSlot.lsn <= resume.lsn) throw error;
+          // The server no longer has the WAL where the stored WAL ends (a server the source was moved to
+          // after a failover, whose new slot holds only what came after): nothing can bring that WAL
+          // back, so the stream goes on from where the slot starts, and the window shows the break.
+          hooks.logger.warn({ source: source.name, storedEnd: formatLsn(resume.lsn), slotStart: formatLsn(fromSlot.lsn), timeline: fromSlot.timeline }, 'the server no longer has the WAL after the stored WAL: streaming from where its slot starts, the WAL between is missing');
+          await receiver.stop();
+          receiver = null;
+          await rm(spool, { recursive: true, force: true });
+          await mkdir(spool);
+          resume = fromSlot;
+        }
+      }
     });
   } finally {
     await (receiver as WalReceiver | null)?.stop();
@@ -100,6 +117,7 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
     await shipFinished(shipping, receiver.seed).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'a WAL file could not be stored: the slot keeps it, trying again'));
     if (exited) {
       const exit = await receiver.tool.exited;
+      if (/has already been removed/.test(exit.stderr)) throw new WalRemovedError(exit.stderr.trim().split('\n').slice(-1)[0]!);
       throw new Error(`pg_receivewal stopped (${exit.signal ?? `exit ${exit.code}`}): ${exit.stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
     if (shipping.signal?.aborted) throw new Error('The worker is stopping: the stream goes back to the queue and resumes from the slot.');
@@ -112,8 +130,9 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
     if (now - lastWatch >= 10_000) {
       lastWatch = now;
       await watchSlot(shipping).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'could not measure the slot'));
-      const fresh = await ctx.db.source.findUnique({ where: { id: shipping.source.id }, select: { pitrEnabled: true } });
+      const fresh = await ctx.db.source.findUnique({ where: { id: shipping.source.id }, select: { pitrEnabled: true, urlEncrypted: true } });
       if (!fresh?.pitrEnabled) return;
+      if (fresh.urlEncrypted !== shipping.source.urlEncrypted) throw new Error("The source's connection changed (a failover?): the stream restarts on the server it names now.");
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -126,10 +145,21 @@ async function resumePoint(ctx: AppContext, source: Source, slot: string, client
     const newest = stored.reduce((a, b) => (b.timeline > a.timeline || (b.timeline === a.timeline && parseLsn(b.endLsn) > parseLsn(a.endLsn)) ? b : a));
     return { timeline: newest.timeline, lsn: parseLsn(newest.endLsn) };
   }
-  const { rows } = await client.query<{ restart_lsn: string }>('SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-  const identity = await identifySystem(connection);
-  return { timeline: identity.timeline, lsn: parseLsn(rows[0]!.restart_lsn) };
+  const start = await slotStart(client, slot, connection);
+  if (!start) throw new Error(`The replication slot ${slot} has no WAL reserved on the server.`);
+  return start;
 }
+
+/** Where the slot starts, on the server's timeline. */
+async function slotStart(client: pg.Client, slot: string, connection: ReturnType<typeof sourceConnection>): Promise<{ timeline: number; lsn: bigint } | null> {
+  const { rows } = await client.query<{ restart_lsn: string | null }>('SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  if (!rows[0]?.restart_lsn) return null;
+  const identity = await identifySystem(connection);
+  return { timeline: identity.timeline, lsn: parseLsn(rows[0].restart_lsn) };
+}
+
+/** pg_receivewal was refused the WAL it asked for: the server has removed it. */
+class WalRemovedError extends Error {}
 
 /** A stream of this source still connected (a worker that is not quite dead): wait for it to go. */
 async function refuseSecondStream(client: pg.Client, applicationName: string): Promise<void> {

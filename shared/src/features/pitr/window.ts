@@ -131,9 +131,9 @@ export function backupInRun(backup: Backup, run: WalRun): boolean {
 /**
  * The runs as chains across timelines, each from a run on its own to the newest run that continues
  * it: a run of timeline N continues a run of its parent timeline (from N's history file) that reaches
- * the switch LSN, when it starts at or before that LSN (a new timeline's first segment is the one
- * holding the switch, from its start). A run of a newer timeline that continues nothing is a break,
- * unless it is the first WAL stored (a stream started on that timeline).
+ * where N's run starts, when that is at or before the switch LSN (a new timeline's first segment is
+ * the one holding the switch, from its start). A run of a newer timeline that continues nothing is a
+ * break, unless no WAL of its parent is stored (a stream started on that timeline).
  */
 export function walChains(runs: WalRun[], histories: WalFile[]): { chains: WalRun[][]; breaks: WalGap[] } {
   const parentOf = new Map<WalRun, WalRun>();
@@ -142,11 +142,14 @@ export function walChains(runs: WalRun[], histories: WalFile[]): { chains: WalRu
     const history = histories.find((h) => h.timeline === run.timeline && h.parentTimeline !== null);
     if (!history) continue;
     const switchLsn = parseLsn(history.startLsn);
+    const start = parseLsn(run.startLsn);
     const parents = runs.filter((r) => r.timeline === history.parentTimeline && parseLsn(r.startLsn) <= switchLsn);
-    const parent = parents.find((r) => switchLsn <= parseLsn(r.endLsn));
-    if (parent && parseLsn(run.startLsn) <= switchLsn) {
+    // The new timeline's first segment holds the parent's WAL before the switch as well: it may start
+    // anywhere from that segment's start to the switch, as long as the parent's run reaches it.
+    const parent = start <= switchLsn ? parents.find((r) => parseLsn(r.startLsn) <= start && start <= parseLsn(r.endLsn)) : undefined;
+    if (parent) {
       parentOf.set(run, parent);
-    } else if (parents.length && parseLsn(run.startLsn) > parseLsn(parents.at(-1)!.endLsn)) {
+    } else if (parents.length) {
       // The older timeline's stored WAL ends before the new one's starts: what lies between is missing.
       const last = parents.at(-1)!;
       breaks.push({ timeline: last.timeline, fromLsn: last.endLsn, toLsn: run.startLsn, file: nameAt(last), reason: 'missing', lastReachable: null });
