@@ -69,6 +69,10 @@ describe('point-in-time recovery across a timeline switch', () => {
     }, 60_000, 'the base backup from the standby');
     expect(base.timeline).toBe(1);
 
+    // The slot on the standby follows what is stored (pg_current_wal_flush_lsn() is an error there).
+    const slotOnStandby = () => queryRows<{ restart: string }>(standby.url('postgres'), "SELECT restart_lsn::text AS restart FROM pg_replication_slots WHERE slot_name LIKE 'coffre\\_%'");
+    await eventually(async () => compareLsn((await slotOnStandby())[0]!.restart, base.walEndLsn!) >= 0, 15_000, 'the slot on the standby to move past the base backup');
+
     // The failover: P stops, S is promoted, the writer reconnects to S.
     await untilWriterRan(10_000);
     target = standby.url('shop');

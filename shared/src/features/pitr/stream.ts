@@ -183,7 +183,7 @@ async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
       if (!branch) throw new Error(`The timeline history file ${name} names no parent timeline.`);
       await storeWalFile(shipping, { name, kind: 'history', timeline: parsed.timeline, start: branch.switchLsn, end: branch.switchLsn, parentTimeline: branch.parentTimeline, bytes });
       shipping.switchedFrom.set(branch.parentTimeline, branch.switchLsn);
-      shipping.logger.info({ timeline: parsed.timeline, from: branch.parentTimeline, at: formatLsn(branch.switchLsn) }, 'the server switched timeline: its history file is stored');
+      shipping.logger.info({ timeline: parsed.timeline, from: branch.parentTimeline, at: formatLsn(branch.switchLsn) }, 'timeline history file stored');
       await rm(path);
       continue;
     }
