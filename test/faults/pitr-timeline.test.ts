@@ -146,13 +146,16 @@ describe('point-in-time recovery across a timeline switch', () => {
   it('resumes on a promoted server its connection was moved to, which has no slot and no longer the WAL after what was stored: the window shows the break', async () => {
     const { ctx } = stack;
     const source = await ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } });
-    await withClient(standby.url('shop'), (c) => c.query("INSERT INTO ticks (note) VALUES ('before the second failover')"));
+    const lastRow = await withClient(standby.url('shop'), async (c) => {
+      const row = (await c.query<{ id: number; at: Date }>("INSERT INTO ticks (note) VALUES ('before the second failover') RETURNING id, at")).rows[0]!;
+      return { ...row, lsn: (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn };
+    });
     secondStandby = await startStandbyCluster(standby);
     await eventually(async () => (await queryRows(secondStandby!.url('shop'), "SELECT 1 FROM ticks WHERE note = 'before the second failover'")).length === 1, 30_000, 'the second standby to catch up');
     await eventually(async () => {
-      const { body } = await api('get', `/api/sources/${source.id}/pitr`).expect(200);
-      return body.lastWal?.name.startsWith('00000002') && new Date(body.lastWal.receivedAt).getTime() > Date.now() - 3000 ? body : null;
-    }, 30_000, 'the stream to store timeline 2 before the second failover');
+      const stored = await ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null, timeline: 2, kind: { not: 'history' } }, select: { endLsn: true } });
+      return stored.some((f) => compareLsn(f.endLsn, lastRow.lsn) >= 0);
+    }, 30_000, 'the stream to store the last commit on timeline 2');
 
     standby.stop();
     const failoverAt = Date.now();
@@ -182,7 +185,7 @@ describe('point-in-time recovery across a timeline switch', () => {
     expect(compareLsn(gap.toLsn, storedEnd)).toBeGreaterThan(0);
     expect(gap.lastReachable).not.toBeNull();
     const lastReachable = new Date(gap.lastReachable);
-    expect(lastReachable.getTime()).toBeLessThan(failoverAt);
+    expect(lastReachable.getTime()).toBeGreaterThanOrEqual(lastRow.at.getTime());
     // The span of the first test ends there; nothing after the break is reachable without a new base backup.
     expect(body.window.spans).toHaveLength(1);
     expect(body.window.latest).toBe(gap.lastReachable);
@@ -190,6 +193,18 @@ describe('point-in-time recovery across a timeline switch', () => {
       .send({ targetTime: new Date(lastReachable.getTime() + 1000).toISOString(), database: 'shop', targetDatabase: 'shop_in_break', confirm: 'shop_in_break' })
       .expect(409);
     expect(refused.body.error.message).toContain(lastReachable.toISOString());
+    // The last reachable moment holds what the window says: every commit of timeline 2 up to it.
+    const { body: atBreak } = await api('post', `/api/sources/${source.id}/pitr/restore`)
+      .send({ targetTime: lastReachable.toISOString(), database: 'shop', targetDatabase: 'shop_at_break', confirm: 'shop_at_break' })
+      .expect(202);
+    const finished = await eventually(async () => {
+      const { body: restore } = await api('get', `/api/restores/${atBreak.id}`).expect(200);
+      return restore.status === 'completed' || restore.status === 'failed' ? restore : null;
+    }, 120_000, 'the restore to the last reachable moment');
+    expect(finished.errorMessage ?? null).toBeNull();
+    const restored = await queryRows<{ id: number }>(secondStandby.url('shop_at_break'), 'SELECT id FROM ticks ORDER BY id');
+    const onTimeline2 = await queryRows<{ id: number }>(secondStandby.url('shop'), "SELECT id FROM ticks WHERE note <> 'on timeline 3' ORDER BY id");
+    expect(restored).toEqual(onTimeline2);
 
     // A base backup of the new server starts a new span after the break.
     const requested = await api('post', '/api/backups').send({ sourceId: source.id, type: 'physical' }).expect(202);
