@@ -2,6 +2,8 @@
 // database going away mid-backup). Like private-postgres.ts it belongs to the `postgres` OS user
 // (initdb refuses root) and listens on 127.0.0.1 on a free port; here authentication is trust, and
 // the data directory survives stop() so that start() brings the same databases back.
+// startStandbyCluster makes a hot standby of one (pg_basebackup -R, streaming from it) that a test may
+// promote.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { access, appendFile, chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,8 @@ export interface PostgresCluster {
   /** pg_ctl stop -m fast: every connection is cut, the data stays. */
   stop(): void;
   start(): void;
+  /** pg_ctl promote -w: a standby ends recovery and opens for writes on a new timeline. */
+  promote(): void;
   destroy(): Promise<void>;
 }
 
@@ -45,6 +49,24 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
     const lines = (await readFile(hba, 'utf8')).split('\n').filter((line) => !/^\s*(local|host)\s+replication\s/.test(line));
     await writeFile(hba, lines.join('\n'));
   }
+  return runCluster(bin, dir, data, port);
+}
+
+/** A hot standby of `primary` on a port of its own, streaming from it (no slot). */
+export async function startStandbyCluster(primary: PostgresCluster): Promise<PostgresCluster> {
+  const bin = await findBinDir();
+  const dir = await mkdtemp(join(tmpdir(), 'coffre-pgc-'));
+  const { uid, gid } = postgresUser();
+  await chown(dir, uid, gid);
+  await chmod(dir, 0o755);
+  const data = join(dir, 'data');
+  asPostgres(join(bin, 'pg_basebackup'), ['-D', data, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres']);
+  const port = await freePort();
+  await appendFile(join(data, 'postgresql.conf'), ['', `port = ${port}`, `unix_socket_directories = '${dir}'`, ''].join('\n'));
+  return runCluster(bin, dir, data, port);
+}
+
+function runCluster(bin: string, dir: string, data: string, port: number): PostgresCluster {
   const pgCtl = (args: string[]) => asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', ...args]);
   pgCtl(['start']);
   const url = (database: string) => `postgresql://postgres@127.0.0.1:${port}/${database}`;
@@ -61,6 +83,7 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
     },
     stop: () => pgCtl(['-m', 'fast', 'stop']),
     start: () => pgCtl(['start']),
+    promote: () => pgCtl(['promote']),
     async destroy() {
       spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: '/' });
       await rm(dir, { recursive: true, force: true });

@@ -39,7 +39,7 @@ export async function runBaseBackup(input: BaseBackupInput): Promise<BaseBackupR
   });
   const after = await walPosition(input.connection);
   if (after.timeline !== before.timeline) throw new PermanentError(`The server switched from timeline ${before.timeline} to ${after.timeline} during the base backup: take it again.`);
-  const range = { start: before.lsn, end: after.lsn, timeline: before.timeline };
+  const range = { start: before.start, end: after.end, timeline: before.timeline };
   input.logger.info({ start: range.start, end: range.end, timeline: range.timeline }, 'base backup taken');
   return {
     ...written,
@@ -52,13 +52,23 @@ export async function runBaseBackup(input: BaseBackupInput): Promise<BaseBackupR
   };
 }
 
-/** Where the server's WAL stands now (its insert position, or its replay position on a standby), and its timeline. */
-async function walPosition(connection: PgConnection): Promise<{ lsn: string; timeline: number }> {
+/**
+ * Where the server's WAL stands now, and its timeline. `start`: where a backup begun now may start
+ * reading WAL: the insert position on a primary (the backup's checkpoint comes after it); on a standby
+ * the redo point of its last restartpoint, since a backup there starts at a restartpoint, which can
+ * only be made at a checkpoint of the primary already replayed: often well before the replay position.
+ * `end`: the insert position, or the replay position on a standby. The timeline: the one WAL is written
+ * on (just after a promotion the last checkpoint is still on the timeline before), or on a standby the
+ * one of its last restartpoint, where a backup there starts.
+ */
+async function walPosition(connection: PgConnection): Promise<{ start: string; end: string; timeline: number }> {
   return withPgClient(connection, async (client) => {
-    const { rows } = await client.query<{ lsn: string; timeline: number }>(
-      `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS lsn,
-              (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline`,
+    const { rows } = await client.query<{ start: string; end: string; timeline: number }>(
+      `SELECT (CASE WHEN pg_is_in_recovery() THEN (SELECT redo_lsn FROM pg_control_checkpoint()) ELSE pg_current_wal_insert_lsn() END)::text AS start,
+              (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS end,
+              (CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
+                    ELSE ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int END) AS timeline`,
     );
-    return { lsn: rows[0]!.lsn, timeline: Number(rows[0]!.timeline) };
+    return { start: rows[0]!.start, end: rows[0]!.end, timeline: Number(rows[0]!.timeline) };
   });
 }

@@ -74,6 +74,8 @@ export interface RecoveryInstanceInput {
   timeoutMs: number;
   /** Roles to reach the recovered cluster through (postgres, the source's user). */
   users: string[];
+  /** The timeline to follow (its history file among the fetched WAL when it is not the base backup's). */
+  timeline?: number;
 }
 
 export interface RecoveryInstance {
@@ -132,6 +134,7 @@ export async function startRecoveryInstance(input: RecoveryInstanceInput): Promi
     cluster_name: 'coffre-recovery',
     log_line_prefix: '%m ',
   };
+  if (input.timeline) settings.recovery_target_timeline = String(input.timeline);
   if (input.targetTime) settings.recovery_target_time = input.targetTime.toISOString().replace('T', ' ').replace('Z', '+00');
   const postgres = join(serverBinDir(input.major), 'postgres');
   const args = ['-D', paths.data, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];

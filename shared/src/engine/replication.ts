@@ -155,17 +155,22 @@ export async function dropSlot(connection: PgConnection, slot: string): Promise<
   await withPgClient(connection, (client) => client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot]));
 }
 
-/** Moves the slot forward to `lsn` (never back): the server may then recycle the WAL before it. */
+/**
+ * Moves the slot forward to `lsn` (never back): the server may then recycle the WAL before it. On a
+ * standby (pg_current_wal_flush_lsn() is an error there) the bound is what it has replayed.
+ */
 export async function advanceSlot(client: pg.Client, slot: string, lsn: string): Promise<void> {
   await client.query(
     `SELECT pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_replication_slots
-      WHERE slot_name = $1 AND restart_lsn < $2::pg_lsn AND $2::pg_lsn <= pg_current_wal_flush_lsn()`,
+      WHERE slot_name = $1 AND restart_lsn < $2::pg_lsn
+        AND $2::pg_lsn <= (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END)`,
     [slot, lsn],
   );
 }
 
 /** How many bytes of WAL the slot holds on the server. */
 export async function slotRetainedBytes(client: pg.Client, slot: string): Promise<number | null> {
-  const { rows } = await client.query<{ bytes: string | null }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS bytes FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  const { rows } = await client.query<{ bytes: string | null }>(`SELECT pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END, restart_lsn)::bigint AS bytes
+       FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
   return rows[0]?.bytes == null ? null : Number(rows[0].bytes);
 }

@@ -36,3 +36,13 @@ export function parseWalFileName(name: string, segmentSize = DEFAULT_SEGMENT_SIZ
   const start = number * BigInt(segmentSize);
   return { kind: 'segment', timeline: parseInt(segment[1]!, 16), start, end: start + BigInt(segmentSize) };
 }
+
+/**
+ * What a timeline history file says of the timeline it names: the timeline it branched from and the
+ * LSN where it did (its last line, "<parent>\t<switch LSN>\t<reason>"), or null when it has no such line.
+ */
+export function parseTimelineHistory(text: string): { parentTimeline: number; switchLsn: bigint } | null {
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+  const match = /^(\d+)\s+([0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8})/.exec(lines.at(-1) ?? '');
+  return match ? { parentTimeline: Number(match[1]), switchLsn: parseLsn(match[2]!) } : null;
+}

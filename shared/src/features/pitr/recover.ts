@@ -19,7 +19,7 @@ import {
   type RecoveryInstance,
 } from '../../engine/recovery.js';
 import { destinationDriver } from '../destinations/destinations.js';
-import { recoveryWindow, walRuns } from './window.js';
+import { backupInRun, recoveryWindow, walChains, walRuns } from './window.js';
 
 export interface RecoveryTimings {
   fetchMs: number;
@@ -69,7 +69,7 @@ export async function recoverToMoment(
     paths.data,
     options.signal,
   );
-  const { needed, after } = await walNeeded(ctx, base, moment);
+  const { needed, after, timeline } = await walNeeded(ctx, base, moment);
   await mkdir(paths.wal, { recursive: true });
   const fetchWal = walFetcher(ctx, paths.wal, options.signal);
   await fetchWal(needed);
@@ -79,7 +79,7 @@ export async function recoverToMoment(
   const major = Number((base.serverVersion ?? '').split('.')[0]);
   if (!major) throw new PermanentError(`Base backup "${base.name}" does not record its server version.`);
   const replayStarted = Date.now();
-  const common = { major, workDir: options.workDir, action: options.action, timeoutMs: 6 * 3600_000, users: options.users };
+  const common = { major, workDir: options.workDir, action: options.action, timeoutMs: 6 * 3600_000, users: options.users, timeline };
   const replay = () => startRecoveryInstance({ ...common, targetTime: moment }).catch(notReached);
   let instance = await replay();
   // When a WAL file was stored only bounds when its WAL was written from above (storage down for an
@@ -176,17 +176,23 @@ function walFetcher(ctx: AppContext, walDir: string, signal: AbortSignal | undef
 
 /**
  * The WAL files from the base backup's start up to the first one received after the moment (its
- * commits should stop the replay), with the history files; `after`: the rest of the run, fetched
- * only while the replay ends before the moment.
+ * commits should stop the replay), across the timelines that continue its run, with their history
+ * files; `after`: the rest, fetched only while the replay ends before the moment; `timeline`: the
+ * newest timeline of that chain, which the replay follows.
  */
-async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<{ needed: WalFile[]; after: WalFile[] }> {
+async function walNeeded(ctx: AppContext, base: Backup, moment: Date): Promise<{ needed: WalFile[]; after: WalFile[]; timeline: number }> {
   const all = await ctx.db.walFile.findMany({ where: { sourceId: base.sourceId!, deletedAt: null } });
-  const history = all.filter((f) => f.kind === 'history');
+  const histories = all.filter((f) => f.kind === 'history');
   const wal = all.filter((f) => f.kind !== 'history').sort((a, b) => a.timeline - b.timeline || (parseLsn(a.startLsn) < parseLsn(b.startLsn) ? -1 : 1));
-  const run = walRuns(wal).runs.find((r) => r.timeline === base.timeline && parseLsn(r.startLsn) <= parseLsn(base.walStartLsn!) && parseLsn(base.walEndLsn!) <= parseLsn(r.endLsn));
-  if (!run) throw new PermanentError(`The WAL base backup "${base.name}" needs (${base.walStartLsn} to ${base.walEndLsn}) is not all stored.`, 'wal_gap');
-  const files = run.files.filter((file) => parseLsn(file.endLsn) > parseLsn(base.walStartLsn!));
+  const chains = walChains(walRuns(wal).runs, histories).chains.filter((c) => c.some((run) => backupInRun(base, run)));
+  // Several chains share the base backup's run only when its timeline was left twice: the one whose WAL reaches the moment.
+  const chain = chains.find((c) => c.at(-1)!.lastReceivedAt >= moment) ?? chains.at(-1);
+  if (!chain) throw new PermanentError(`The WAL base backup "${base.name}" needs (${base.walStartLsn} to ${base.walEndLsn}) is not all stored.`, 'wal_gap');
+  const runs = chain.slice(chain.findIndex((run) => backupInRun(base, run)));
+  const files = runs.flatMap((run) => run.files).filter((file) => parseLsn(file.endLsn) > parseLsn(base.walStartLsn!));
   const last = files.findIndex((file) => file.receivedAt > moment && parseLsn(file.endLsn) >= parseLsn(base.walEndLsn!));
   const cut = last === -1 ? files.length : last + 1;
-  return { needed: [...history, ...files.slice(0, cut)], after: files.slice(cut) };
+  const timelines = new Set(runs.map((run) => run.timeline));
+  const history = histories.filter((h) => timelines.has(h.timeline));
+  return { needed: [...history, ...files.slice(0, cut)], after: files.slice(cut), timeline: runs.at(-1)!.timeline };
 }

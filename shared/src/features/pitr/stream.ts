@@ -17,7 +17,7 @@ import { artifactSuffix } from '../../engine/compression.js';
 import { detectServerVersion, withPgClient } from '../../engine/postgres.js';
 import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes } from '../../engine/replication.js';
 import { startWalReceiver, type WalReceiver } from '../../engine/wal-receiver.js';
-import { formatLsn, parseLsn, parseWalFileName } from '../../engine/wal.js';
+import { formatLsn, parseLsn, parseTimelineHistory, parseWalFileName } from '../../engine/wal.js';
 import { writeArtifact } from '../../engine/write-artifact.js';
 import { destinationDriver, destinationsForBackup } from '../destinations/destinations.js';
 import { sourceConnection } from '../sources/sources.js';
@@ -57,6 +57,12 @@ interface Shipping {
    * behind the point its successor resumes from.
    */
   storedEnd: bigint;
+  /**
+   * Timelines the server switched away from while this stream ran, with the LSN where it did (from
+   * the history file of the next timeline): pg_receivewal leaves the segment of that timeline it was
+   * writing as a `.partial`, which holds the old timeline's WAL up to that LSN and no further.
+   */
+  switchedFrom: Map<number, bigint>;
 }
 
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
@@ -69,14 +75,31 @@ async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: R
     await withPgClient(connection, async (client) => {
       const server = await detectServerVersion(client);
       const segmentSize = Number((await client.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")).rows[0]!.setting);
-      const resume = await resumePoint(ctx, source, slot, client, connection);
+      let resume = await resumePoint(ctx, source, slot, client, connection);
       const applicationName = `coffre_wal_${source.id.replace(/-/g, '').slice(0, 12)}`;
       await refuseSecondStream(client, applicationName);
-      receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
-      hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
       const destinations = await destinationsForBackup(ctx, null);
-      const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn };
-      await shipUntilStopped(shipping, receiver, lockLost);
+      for (;;) {
+        receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
+        hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
+        const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn, switchedFrom: new Map() };
+        try {
+          await shipUntilStopped(shipping, receiver, lockLost);
+          return;
+        } catch (error) {
+          const fromSlot = error instanceof WalRemovedError ? await slotStart(client, slot, connection) : null;
+          if (!fromSlot || fromSlot.lsn <= resume.lsn) throw error;
+          // The server no longer has the WAL where the stored WAL ends (a server the source was moved to
+          // after a failover, whose new slot holds only what came after): nothing can bring that WAL
+          // back, so the stream goes on from where the slot starts, and the window shows the break.
+          hooks.logger.warn({ source: source.name, storedEnd: formatLsn(resume.lsn), slotStart: formatLsn(fromSlot.lsn), timeline: fromSlot.timeline }, 'the server no longer has the WAL after the stored WAL: streaming from where its slot starts, the WAL between is missing');
+          await receiver.stop();
+          receiver = null;
+          await rm(spool, { recursive: true, force: true });
+          await mkdir(spool);
+          resume = fromSlot;
+        }
+      }
     });
   } finally {
     await (receiver as WalReceiver | null)?.stop();
@@ -94,6 +117,7 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
     await shipFinished(shipping, receiver.seed).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'a WAL file could not be stored: the slot keeps it, trying again'));
     if (exited) {
       const exit = await receiver.tool.exited;
+      if (/has already been removed/.test(exit.stderr)) throw new WalRemovedError(exit.stderr.trim().split('\n').slice(-1)[0]!);
       throw new Error(`pg_receivewal stopped (${exit.signal ?? `exit ${exit.code}`}): ${exit.stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
     if (shipping.signal?.aborted) throw new Error('The worker is stopping: the stream goes back to the queue and resumes from the slot.');
@@ -106,8 +130,9 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
     if (now - lastWatch >= 10_000) {
       lastWatch = now;
       await watchSlot(shipping).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'could not measure the slot'));
-      const fresh = await ctx.db.source.findUnique({ where: { id: shipping.source.id }, select: { pitrEnabled: true } });
+      const fresh = await ctx.db.source.findUnique({ where: { id: shipping.source.id }, select: { pitrEnabled: true, urlEncrypted: true } });
       if (!fresh?.pitrEnabled) return;
+      if (fresh.urlEncrypted !== shipping.source.urlEncrypted) throw new Error("The source's connection changed (a failover?): the stream restarts on the server it names now.");
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -120,10 +145,21 @@ async function resumePoint(ctx: AppContext, source: Source, slot: string, client
     const newest = stored.reduce((a, b) => (b.timeline > a.timeline || (b.timeline === a.timeline && parseLsn(b.endLsn) > parseLsn(a.endLsn)) ? b : a));
     return { timeline: newest.timeline, lsn: parseLsn(newest.endLsn) };
   }
-  const { rows } = await client.query<{ restart_lsn: string }>('SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-  const identity = await identifySystem(connection);
-  return { timeline: identity.timeline, lsn: parseLsn(rows[0]!.restart_lsn) };
+  const start = await slotStart(client, slot, connection);
+  if (!start) throw new Error(`The replication slot ${slot} has no WAL reserved on the server.`);
+  return start;
 }
+
+/** Where the slot starts, on the server's timeline. */
+async function slotStart(client: pg.Client, slot: string, connection: ReturnType<typeof sourceConnection>): Promise<{ timeline: number; lsn: bigint } | null> {
+  const { rows } = await client.query<{ restart_lsn: string | null }>('SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  if (!rows[0]?.restart_lsn) return null;
+  const identity = await identifySystem(connection);
+  return { timeline: identity.timeline, lsn: parseLsn(rows[0].restart_lsn) };
+}
+
+/** pg_receivewal was refused the WAL it asked for: the server has removed it. */
+class WalRemovedError extends Error {}
 
 /** A stream of this source still connected (a worker that is not quite dead): wait for it to go. */
 async function refuseSecondStream(client: pg.Client, applicationName: string): Promise<void> {
@@ -131,7 +167,10 @@ async function refuseSecondStream(client: pg.Client, applicationName: string): P
   if (rows[0]!.n > 0) throw new Error('Another stream of this source is still connected to the server: taking over once it is gone.');
 }
 
-/** Stores every finished segment and history file of the spool, oldest first, then removes it. */
+/**
+ * Stores every finished segment and history file of the spool, oldest first, then removes it; and the
+ * last segment of a timeline the server switched away from, up to the switch.
+ */
 async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
   const names = (await readdir(shipping.spool)).filter((n) => n !== seed && parseWalFileName(n, shipping.segmentSize)).sort();
   for (const name of names) {
@@ -139,14 +178,46 @@ async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
     const path = join(shipping.spool, name);
     if (parsed.kind === 'segment' && (await stat(path)).size !== shipping.segmentSize) continue;
     const bytes = await readFile(path);
-    const range = parsed.kind === 'segment' ? { start: parsed.start, end: parsed.end } : { start: 0n, end: 0n };
-    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, ...range, bytes });
-    await rm(path);
-    if (parsed.kind === 'segment') {
-      if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
-      await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
+    if (parsed.kind === 'history') {
+      const branch = parseTimelineHistory(bytes.toString('utf8'));
+      if (!branch) throw new Error(`The timeline history file ${name} names no parent timeline.`);
+      await storeWalFile(shipping, { name, kind: 'history', timeline: parsed.timeline, start: branch.switchLsn, end: branch.switchLsn, parentTimeline: branch.parentTimeline, bytes });
+      shipping.switchedFrom.set(branch.parentTimeline, branch.switchLsn);
+      shipping.logger.info({ timeline: parsed.timeline, from: branch.parentTimeline, at: formatLsn(branch.switchLsn) }, 'timeline history file stored');
+      await rm(path);
+      continue;
     }
+    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, start: parsed.start, end: parsed.end, bytes });
+    await rm(path);
+    if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
+    await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
   }
+  await shipSwitchedAway(shipping);
+}
+
+/** The `.partial` segment of a timeline the server left: stored as the end of that timeline (up to the switch). */
+async function shipSwitchedAway(shipping: Shipping): Promise<void> {
+  for (const partial of (await readdir(shipping.spool)).filter((n) => n.endsWith('.partial')).sort()) {
+    const name = partial.slice(0, -'.partial'.length);
+    const parsed = parseWalFileName(name, shipping.segmentSize);
+    const switchLsn = parsed?.kind === 'segment' ? shipping.switchedFrom.get(parsed.timeline) : undefined;
+    if (parsed?.kind !== 'segment' || switchLsn === undefined) continue;
+    if (switchLsn < parsed.start || switchLsn > parsed.end) continue;
+    // The segment before it is not stored yet: it goes first.
+    if (parsed.start > shipping.storedEnd) continue;
+    const bytes = await readFile(join(shipping.spool, partial));
+    if (!(await storedUpTo(shipping, name, switchLsn))) {
+      await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end: switchLsn, bytes });
+    }
+    await rm(join(shipping.spool, partial));
+    if (switchLsn > shipping.storedEnd) shipping.storedEnd = switchLsn;
+  }
+}
+
+/** Whether the file `name` is stored up to `lsn` already (a partial stored before the switch ended there). */
+async function storedUpTo(shipping: Shipping, name: string, lsn: bigint): Promise<boolean> {
+  const row = await shipping.ctx.db.walFile.findUnique({ where: { sourceId_name: { sourceId: shipping.source.id, name } }, select: { endLsn: true, deletedAt: true } });
+  return !!row && !row.deletedAt && parseLsn(row.endLsn) >= lsn;
 }
 
 /** Stores the segment being written, up to what the server knows pg_receivewal has flushed. */
@@ -155,10 +226,15 @@ async function shipPartial(shipping: Shipping): Promise<void> {
   if (!rows[0]?.flush) return;
   const flushed = parseLsn(rows[0].flush);
   if (flushed <= shipping.storedEnd) return;
-  const partial = (await readdir(shipping.spool)).find((n) => n.endsWith('.partial'));
+  const spooled = await readdir(shipping.spool);
+  // A history file not stored yet: the server switched timeline, and the flush position may be on
+  // the new one while the newest partial is still the old timeline's. shipFinished goes first.
+  if (spooled.some((n) => n.endsWith('.history'))) return;
+  const partial = spooled.filter((n) => n.endsWith('.partial')).sort().at(-1);
   if (!partial) return;
   const name = partial.slice(0, -'.partial'.length);
   const parsed = parseWalFileName(name, shipping.segmentSize);
+  if (parsed?.kind === 'segment' && shipping.switchedFrom.has(parsed.timeline)) return;
   // The segment before it is not stored yet (it was finished since the last look): it goes first.
   if (parsed?.kind !== 'segment' || flushed < parsed.start || parsed.start > shipping.storedEnd) return;
   const end = flushed < parsed.end ? flushed : parsed.end;
@@ -176,6 +252,7 @@ interface WalFileToStore {
   timeline: number;
   start: bigint;
   end: bigint;
+  parentTimeline?: number;
   bytes: Buffer;
 }
 
@@ -197,6 +274,7 @@ async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<v
     timeline: file.timeline,
     startLsn: formatLsn(file.start),
     endLsn: formatLsn(file.end),
+    parentTimeline: file.parentTimeline ?? null,
     receivedAt: new Date(),
     sizeBytes: BigInt(written.sizeBytes),
     checksumSha256: written.checksumSha256,

@@ -2,7 +2,10 @@
 // WAL is read as runs of contiguous files (each file starting where the one before ended); a run
 // broken by a missing or damaged file ends there. A moment is reachable when a completed base backup
 // lies inside a run (its WAL start to end stored) and the moment is between that backup's end and the
-// last WAL of the run.
+// last WAL of the run. A run on a newer timeline continues the run it branched from (the timeline's
+// history file says from which timeline and at which LSN) when that run reaches the switch and the new
+// one starts at or before it: a span follows the WAL across a promotion. A new timeline whose WAL
+// starts past the switch (a stream resumed on a promoted server that no longer had it) is a break.
 import type { Backup, WalFile } from '../../infra/db.js';
 import type { AppContext } from '../../infra/context.js';
 import { parseLsn } from '../../engine/wal.js';
@@ -50,28 +53,33 @@ export interface RecoveryWindow {
  * (present, same size): a deleted or truncated one breaks its run like a missing one.
  */
 export async function recoveryWindow(ctx: AppContext, sourceId: string, options: { checkStorage?: boolean } = {}): Promise<RecoveryWindow> {
-  const files = await ctx.db.walFile.findMany({ where: { sourceId, deletedAt: null, kind: { in: ['segment', 'partial'] } } });
+  const stored = await ctx.db.walFile.findMany({ where: { sourceId, deletedAt: null } });
+  const files = stored.filter((f) => f.kind !== 'history');
   files.sort((a, b) => a.timeline - b.timeline || cmp(parseLsn(a.startLsn), parseLsn(b.startLsn)));
   const damaged = options.checkStorage ? await findDamaged(ctx, files) : new Set<string>();
   const { runs, gaps } = walRuns(files, damaged);
+  const { chains, breaks } = walChains(runs, stored.filter((f) => f.kind === 'history'));
+  gaps.push(...breaks);
   const backups = await ctx.db.backup.findMany({
     where: { sourceId, type: 'physical', status: 'completed', deletedAt: null },
     orderBy: { completedAt: 'asc' },
   });
   const spans: WindowSpan[] = [];
-  for (const run of runs) {
-    const inside = backups.filter((b) => b.timeline === run.timeline && b.walStartLsn && b.walEndLsn && parseLsn(b.walStartLsn) >= parseLsn(run.startLsn) && parseLsn(b.walEndLsn) <= parseLsn(run.endLsn));
+  for (const chain of chains) {
+    const inside = backups.filter((b) => chain.some((run) => backupInRun(b, run)));
     if (!inside.length) continue;
     const from = inside[0]!.completedAt!;
-    if (run.lastReceivedAt >= from) spans.push({ from, to: run.lastReceivedAt, baseBackups: inside });
+    const to = chain.at(-1)!.lastReceivedAt;
+    if (to >= from) spans.push({ from, to, baseBackups: inside });
   }
+  spans.sort((a, b) => a.from.getTime() - b.from.getTime());
   for (const gap of gaps) {
-    const before = spans.filter((s) => s.baseBackups.some((b) => b.timeline === gap.timeline && parseLsn(b.walEndLsn!) <= parseLsn(gap.fromLsn)));
+    const before = spans.filter((s) => s.baseBackups.some((b) => b.timeline! <= gap.timeline && parseLsn(b.walEndLsn!) <= parseLsn(gap.fromLsn)));
     gap.lastReachable = before.length ? before.at(-1)!.to : null;
   }
   return {
     earliest: spans[0]?.from ?? null,
-    latest: spans.at(-1)?.to ?? null,
+    latest: spans.length ? new Date(Math.max(...spans.map((s) => s.to.getTime()))) : null,
     spans,
     gaps,
     walFiles: files.length,
@@ -112,6 +120,49 @@ export function walRuns(files: WalFile[], damaged: Set<string> = new Set()): { r
   }
   if (current) runs.push(current);
   return { runs, gaps };
+}
+
+/** Whether the WAL a base backup needs lies inside a run. */
+export function backupInRun(backup: Backup, run: WalRun): boolean {
+  if (backup.timeline !== run.timeline || !backup.walStartLsn || !backup.walEndLsn) return false;
+  return parseLsn(backup.walStartLsn) >= parseLsn(run.startLsn) && parseLsn(backup.walEndLsn) <= parseLsn(run.endLsn);
+}
+
+/**
+ * The runs as chains across timelines, each from a run on its own to the newest run that continues
+ * it: a run of timeline N continues a run of its parent timeline (from N's history file) that reaches
+ * where N's run starts, when that is at or before the switch LSN (a new timeline's first segment is
+ * the one holding the switch, from its start). A run of a newer timeline that continues nothing is a
+ * break, unless no WAL of its parent is stored (a stream started on that timeline).
+ */
+export function walChains(runs: WalRun[], histories: WalFile[]): { chains: WalRun[][]; breaks: WalGap[] } {
+  const parentOf = new Map<WalRun, WalRun>();
+  const breaks: WalGap[] = [];
+  for (const run of runs) {
+    const history = histories.find((h) => h.timeline === run.timeline && h.parentTimeline !== null);
+    if (!history) continue;
+    const switchLsn = parseLsn(history.startLsn);
+    const start = parseLsn(run.startLsn);
+    const parents = runs.filter((r) => r.timeline === history.parentTimeline && parseLsn(r.startLsn) <= switchLsn);
+    // The new timeline's first segment holds the parent's WAL before the switch as well: it may start
+    // anywhere from that segment's start to the switch, as long as the parent's run reaches it.
+    const parent = start <= switchLsn ? parents.find((r) => parseLsn(r.startLsn) <= start && start <= parseLsn(r.endLsn)) : undefined;
+    if (parent) {
+      parentOf.set(run, parent);
+    } else if (parents.length) {
+      // The older timeline's stored WAL ends before the new one's starts: what lies between is missing.
+      const last = parents.at(-1)!;
+      breaks.push({ timeline: last.timeline, fromLsn: last.endLsn, toLsn: run.startLsn, file: nameAt(last), reason: 'missing', lastReachable: null });
+    }
+  }
+  const continued = new Set(parentOf.values());
+  const chains: WalRun[][] = [];
+  for (const leaf of runs.filter((r) => !continued.has(r))) {
+    const chain = [leaf];
+    for (let run = parentOf.get(leaf); run; run = parentOf.get(run)) chain.unshift(run);
+    chains.push(chain);
+  }
+  return { chains, breaks };
 }
 
 /** The name of the segment that should follow a run (the missing one). */

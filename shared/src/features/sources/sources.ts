@@ -15,6 +15,7 @@ import { checkOutboundHost, checkOutboundUrl } from '../../infra/outbound.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
 import { checkPitrRequirements, type PitrCheck } from '../../engine/replication.js';
 import { lazyS3Driver } from '../destinations/destinations.js';
+import { enqueue } from '../catalog.js';
 import { storedResource, type ResourceTable } from '../stored/resource.js';
 
 type BucketSettings = Omit<S3StorageOptions, 'logger' | 'abortRetryMs'>;
@@ -72,7 +73,11 @@ export async function updateSource(ctx: AppContext, id: string, changes: SourceU
       Object.assign(data, sealedBucket(ctx, { ...sourceBucket(ctx, before), ...bucketChanges }));
     }
   }
-  return sources.update(ctx, actor, before, data);
+  const updated = await sources.update(ctx, actor, before, data);
+  // A source that streams its WAL and now names another server (a failover): its stream notices and
+  // restarts on that server; one that had given up on the old server is queued again here.
+  if (updated.pitrEnabled && data.urlEncrypted) await enqueue(ctx, 'pitr.stream', { sourceId: updated.id });
+  return updated;
 }
 
 /** The URL with `password` in place of its own (percent-encoded as a URL needs). */
