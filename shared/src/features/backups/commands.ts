@@ -92,8 +92,10 @@ export async function requestBackup(ctx: AppContext, request: BackupRequest, act
   }
   const type = request.type ?? configuration?.type ?? 'full';
   const dumpJobs = request.dumpJobs ?? configuration?.dumpJobs ?? 1;
-  if (request.dumpJobs !== undefined && request.dumpJobs > 1 && source.kind !== 'postgres') {
-    throw new ValidationError('dumpJobs: a bucket source has no pg_dump to run in parallel; leave dumpJobs out.');
+  if (request.dumpJobs !== undefined && request.dumpJobs > 1) {
+    if (source.kind !== 'postgres') throw new ValidationError('dumpJobs: a bucket source has no pg_dump to run in parallel; leave dumpJobs out.');
+    if (source.scope === 'server') throw new ValidationError('dumpJobs: a whole-server source is dumped database by database in the custom format; leave dumpJobs out.');
+    if (type === 'physical') throw new ValidationError('dumpJobs: a physical backup copies the cluster with pg_basebackup, not pg_dump; leave dumpJobs out.');
   }
   // A configuration without its own choice follows the installation, as one-off backups do.
   const encrypt = configuration?.encrypt ?? ctx.recipients.length > 0;
