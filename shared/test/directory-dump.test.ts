@@ -117,12 +117,15 @@ describe('a directory-format backup with pg_dump --jobs', () => {
 
 describe('a failing pg_dump in directory mode', () => {
   it('publishes nothing and leaves no temporary directory', async () => {
-    // A role that may read one table of two: pg_dump fails on the other, after the dump started.
+    // A role that may select from both tables, but row-level security guards one of them: pg_dump
+    // (row_security off) fails when its COPY reaches that table, in the data phase, with the other
+    // table's rows already written into its directory.
     const role = `coffre_dir_limited_${process.pid}`;
     const db = await createDatabase('coffre_dir_fail');
     await withClient(db.url, (c) =>
-      c.query(`CREATE TABLE readable AS SELECT g FROM generate_series(1, 1000) g; CREATE TABLE secret AS SELECT g FROM generate_series(1, 1000) g;
-               DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN; GRANT SELECT ON readable TO ${role}`),
+      c.query(`CREATE TABLE readable AS SELECT g FROM generate_series(1, 100000) g; CREATE TABLE secret AS SELECT g FROM generate_series(1, 1000) g;
+               ALTER TABLE secret ENABLE ROW LEVEL SECURITY;
+               DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN; GRANT SELECT ON readable, secret TO ${role}`),
     );
     const tmp = join(ws.dir, 'tmp');
     const url = new URL(db.url);
@@ -130,7 +133,7 @@ describe('a failing pg_dump in directory mode', () => {
     url.password = '';
     const key = `failing-${Date.now()}.tar.zst`;
     try {
-      await expect(backup(ws, url.toString(), { dumpJobs: 2, key })).rejects.toThrow(/pg_dump failed: .*permission denied for table secret/);
+      await expect(backup(ws, url.toString(), { dumpJobs: 2, key })).rejects.toThrow(/pg_dump failed: .*row-level security/);
       expect(await ws.storage.stat(key)).toBeNull();
       const stored = await readdir(join(ws.dir, 'backups'), { recursive: true });
       expect(stored.filter((name) => name.includes('failing-'))).toEqual([]);
