@@ -93,10 +93,20 @@ async function runPgDump(input: DirectoryDumpInput, dumpDir: string): Promise<vo
     chain.watch(startTool('pg_dump', input.pgDumpPath, args, { env: input.env, stdio: ['ignore', 'ignore', 'pipe'] }));
     const failed = await chain.failedExit();
     if (input.signal?.aborted) throw new Error('The backup was cancelled: nothing was published.');
-    if (failed) throw describeToolFailure(failed, 'dump');
+    if (failed) throw describeToolFailure({ name: failed.name, exit: { ...failed.exit, stderr: workerCause(failed.exit.stderr) } }, 'dump');
   } finally {
     chain.release();
   }
+}
+
+/**
+ * With --jobs, pg_dump's last line is often its leader's "a worker process died unexpectedly": the
+ * worker's own error, earlier (the server's message when there is one), says why.
+ */
+function workerCause(stderr: string): string {
+  const server = /Error message from server: (?:ERROR:\s*)?(.+)/.exec(stderr);
+  if (server) return `pg_dump: error: ${server[1]!.trim()}`;
+  return stderr.split('\n').find((line) => /error:/.test(line) && !/worker process died/.test(line)) ?? stderr;
 }
 
 async function* observed(stream: Readable, counter: CopyTextRowCounter | undefined): AsyncIterable<Uint8Array> {
