@@ -109,10 +109,11 @@ describe('a configuration with dumpJobs 2', () => {
     const target = `coffre_dirapi_new_${Date.now()}`;
     const res = await request(stack.app).post(`/api/backups/${backup.id}/restore`).set(auth).send({ targetDatabase: target, confirm: backup.name });
     expect(res.status).toBe(202);
-    const restore = await finished<{ status: string; errorMessage: string | null; method: string }>(`/api/restores/${res.body.id}`, 'the restore');
+    const restore = await finished<{ status: string; errorMessage: string | null; method: string; log?: string }>(`/api/restores/${res.body.id}`, 'the restore');
     try {
       expect(restore.errorMessage).toBeNull();
       expect(restore).toMatchObject({ status: 'completed', method: 'new-database' });
+      expect((await stack.ctx.db.restore.findUniqueOrThrow({ where: { id: res.body.id } })).log).toMatch(/bytes of dump\); pg_restore --jobs=2 loaded it/);
       expect(await dataChecksums(databaseUrl(target))).toEqual(await dataChecksums(source.url));
     } finally {
       await adminQuery(`DROP DATABASE IF EXISTS "${target}" WITH (FORCE)`);
