@@ -4,10 +4,13 @@
 // pg_restore, zstd, tar and age.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseIdentity, parsePostgresUrl, runParallelRestore } from '@coffre/shared';
-import { adminQuery, createDatabase, dropCreatedDatabases, withClient } from '../../test/support/pg.js';
+import { withPrivateDirectory } from '../src/engine/directory-dump.js';
+import { tarArchive } from '../../test/support/tar.js';
+import { adminQuery, createDatabase, dropCreatedDatabases, dropDatabase, withClient } from '../../test/support/pg.js';
 import { createRichDatabase, dataChecksums, schemaDump } from '../../test/support/fixtures.js';
 import { artifactPath, backup, createWorkspace, restore, type Workspace } from '../../test/support/engine.js';
 import { databaseUrl } from '../../test/support/env.js';
@@ -139,8 +142,57 @@ describe('a failing pg_dump in directory mode', () => {
       expect(stored.filter((name) => name.includes('failing-'))).toEqual([]);
       expect(await readdir(tmp).catch(() => [])).toEqual([]);
     } finally {
-      await dropCreatedDatabases();
+      await dropDatabase(db.name);
       await adminQuery(`DROP ROLE IF EXISTS ${role}`);
     }
+  });
+});
+
+describe('the private directories of directory-format dumps and restores', () => {
+  it('are created 0700 in the temporary folder and removed when the work fails', async () => {
+    const tmp = join(ws.dir, 'tmp-private');
+    let seen = '';
+    await expect(
+      withPrivateDirectory(tmp, async (dir) => {
+        seen = dir;
+        expect((await stat(dir)).mode & 0o777).toBe(0o700);
+        await writeFile(join(dir, 'partial.dat'), 'half a table');
+        throw new Error('the work failed');
+      }),
+    ).rejects.toThrow('the work failed');
+    expect(seen.startsWith(tmp)).toBe(true);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('an altered artifact is refused, the target is untouched and no unpacked directory is left', async () => {
+    const taken = await backup(ws, source.url, { dumpJobs: 2, compression: 'none' });
+    const file = await artifactPath(ws, taken.key);
+    const bytes = await readFile(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    await writeFile(file, bytes);
+    const target = await createDatabase('coffre_dir_altered');
+    await withClient(target.url, (c) => c.query("CREATE TABLE marker (v text); INSERT INTO marker VALUES ('untouched')"));
+    const before = await dataChecksums(target.url);
+    await expect(restore(ws, taken, target.url, { compression: 'none', dumpFormat: 'directory' })).rejects.toThrow(/altered/);
+    expect(await dataChecksums(target.url)).toEqual(before);
+    expect(await readdir(join(ws.dir, 'tmp'))).toEqual([]);
+  });
+
+  it('a tar holding anything but pg_dump\'s files in database/ is refused, and nothing lands outside', async () => {
+    const planted = tarArchive([
+      { name: 'database/', type: 'directory' },
+      { name: 'database/toc.dat', content: 'PGDMP' },
+      { name: 'database/../../escaped.txt', content: 'out of the directory' },
+    ]);
+    const key = `planted-${Date.now()}.tar`;
+    await mkdir(join(ws.dir, 'backups'), { recursive: true });
+    await writeFile(await artifactPath(ws, key), planted);
+    const target = await createDatabase('coffre_dir_planted');
+    const recorded = { key, sizeBytes: planted.length, checksumSha256: createHash('sha256').update(planted).digest('hex') };
+    await expect(restore(ws, recorded, target.url, { compression: 'none', dumpFormat: 'directory' })).rejects.toThrow(
+      /not a directory-format dump as coffre writes it: it holds "database\/\.\.\/\.\.\/escaped\.txt"/,
+    );
+    expect(await readdir(ws.dir)).not.toContain('escaped.txt');
+    expect(await readdir(join(ws.dir, 'tmp'))).toEqual([]);
   });
 });
