@@ -2,8 +2,8 @@
 // several tables at once, but only into a directory. It writes into a private temporary directory
 // (0700, in TMP_DIR, named after this process so that maintenance removes it if the worker dies),
 // reading the snapshot the backup holds; the directory then goes through the artifact chain as one
-// tar (write-artifact.ts: compressor, age, SHA-256, every destination), its data files counted as
-// they pass. A restore reads such an artifact once, checked as every restore reads, and unpacks it
+// tar (write-artifact.ts: compressor, age, SHA-256, every destination), its data files counted
+// beside it. A restore reads such an artifact once, checked as every restore reads, and unpacks it
 // into a directory of the same kind for pg_restore. Either directory is removed whatever happens.
 //
 // The tar holds one folder, `database/`, so that `zstd -dc FILE | tar -x` gives a directory
@@ -15,12 +15,12 @@ import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { PermanentError } from '../infra/errors.js';
 import { temporaryName } from '../infra/temporary-names.js';
-import { readVerifiedArtifact, writeTarArtifact } from './archive-stream.js';
+import { readVerifiedArtifact } from './archive-stream.js';
 import { CopyTextRowCounter, readDirectoryToc } from './dump-row-counter.js';
 import { startTool, toolChain } from './process.js';
 import { describeToolFailure } from './tool-failure.js';
 import type { ArtifactReadOptions } from './verify-artifact.js';
-import type { ArtifactWriteOptions, WrittenArtifact } from './write-artifact.js';
+import { writeArtifact, type ArtifactWriteOptions, type WrittenArtifact } from './write-artifact.js';
 
 /** The folder a directory-format artifact holds. */
 export const DUMP_FOLDER = 'database';
@@ -59,31 +59,36 @@ export async function writeDirectoryDump(input: DirectoryDumpInput): Promise<Dir
   return withPrivateDirectory(input.tmpDir, async (dir) => {
     const dumpDir = join(dir, DUMP_FOLDER);
     await runPgDump(input, dumpDir);
-    const names = (await readdir(dumpDir)).sort((a, b) => (a === 'toc.dat' ? -1 : b === 'toc.dat' ? 1 : a.localeCompare(b, 'en', { numeric: true })));
-    let tables: ReturnType<typeof readDirectoryToc> = [];
-    let countFailure: Error | null = null;
-    if (input.countRows) {
-      try {
-        tables = readDirectoryToc(await readFile(join(dumpDir, 'toc.dat')));
-      } catch (error) {
-        countFailure = error as Error;
-      }
+    for (const name of await readdir(dumpDir)) {
+      if (!(await lstat(join(dumpDir, name))).isFile()) throw new Error(`pg_dump left something other than a file in its directory: ${name}.`);
     }
-    const counters = new Map(tables.map((t) => [t.file, { table: t, counter: new CopyTextRowCounter() }]));
-    const written = await writeTarArtifact(input, async (archive) => {
-      await archive.add({ name: `${DUMP_FOLDER}/`, type: 'directory', mode: 0o700 });
-      for (const name of names) {
-        input.signal?.throwIfAborted();
-        const path = join(dumpDir, name);
-        const stats = await lstat(path);
-        if (!stats.isFile()) throw new Error(`pg_dump left something other than a file in its directory: ${name}.`);
-        const counted = counters.get(name)?.counter;
-        await archive.add({ name: `${DUMP_FOLDER}/${name}`, type: 'file', size: stats.size, mode: 0o600, mtime: stats.mtime }, stats.size === 0 ? undefined : observed(createReadStream(path), counted));
-      }
+    // Read beside the tar, from the page cache pg_dump just filled: a few hundred ms of Node for 400 MB of rows.
+    const counting = input.countRows ? countDataFiles(dumpDir) : Promise.resolve(null);
+    counting.catch(() => {});
+    // GNU tar rather than a tar written in Node (archiver): its bytes go to the compressor through an
+    // OS pipe. Measured with the worker's node flags (--optimize-for-size --max-semi-space-size=1) on
+    // 600 MB of dump: archiver | zstd 4.2–6.1 s, tar | zstd 1.7–2.5 s (2 cores, load 8).
+    const written = await writeArtifact(input, {
+      kind: 'dump',
+      start: (stdout) => startTool('tar', 'tar', ['--create', '--file=-', `--directory=${dir}`, '--', DUMP_FOLDER], { stdio: ['ignore', stdout, 'pipe'] }),
     });
-    const rows = input.countRows && !countFailure ? new Map([...counters.values()].map(({ table, counter }) => [`${table.schema}.${table.table}`, counter.rows])) : null;
-    return { ...written, rows, countFailure };
+    try {
+      return { ...written, rows: await counting, countFailure: null };
+    } catch (error) {
+      return { ...written, rows: null, countFailure: error as Error };
+    }
   });
+}
+
+/** Rows per schema.table, counted in the data files the TOC names. */
+async function countDataFiles(dumpDir: string): Promise<Map<string, number>> {
+  const rows = new Map<string, number>();
+  for (const table of readDirectoryToc(await readFile(join(dumpDir, 'toc.dat')))) {
+    const counter = new CopyTextRowCounter();
+    for await (const chunk of createReadStream(join(dumpDir, table.file), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) counter.feed(chunk);
+    rows.set(`${table.schema}.${table.table}`, counter.rows);
+  }
+  return rows;
 }
 
 async function runPgDump(input: DirectoryDumpInput, dumpDir: string): Promise<void> {
@@ -107,13 +112,6 @@ function workerCause(stderr: string): string {
   const server = /Error message from server: (?:ERROR:\s*)?(.+)/.exec(stderr);
   if (server) return `pg_dump: error: ${server[1]!.trim()}`;
   return stderr.split('\n').find((line) => /error:/.test(line) && !/worker process died/.test(line)) ?? stderr;
-}
-
-async function* observed(stream: Readable, counter: CopyTextRowCounter | undefined): AsyncIterable<Uint8Array> {
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    counter?.feed(chunk);
-    yield chunk;
-  }
 }
 
 /**
