@@ -4,7 +4,7 @@
 // bytes go through Node anyway (no compression); otherwise counted beside the dump in its snapshot.
 // With dumpJobs > 1, pg_dump dumps in the directory format with that many jobs, in the same
 // snapshot, and the directory is tarred into the artifact (directory-dump.ts), its rows counted in
-// its data files as they pass.
+// its data files.
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
@@ -161,7 +161,7 @@ async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, sna
 
 /**
  * pg_dump -Fd --jobs in the snapshot, tarred into the artifact. The rows are counted in the data files
- * as they are tarred; should those not be readable, they are counted again in the snapshot, which
+ * beside the tar; should those not be readable, they are counted again in the snapshot, which
  * the open transaction still holds (null when neither worked: recorded as unknown).
  */
 async function dumpDirectory(

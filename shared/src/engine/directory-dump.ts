@@ -85,7 +85,7 @@ async function countDataFiles(dumpDir: string): Promise<Map<string, number>> {
   const rows = new Map<string, number>();
   for (const table of readDirectoryToc(await readFile(join(dumpDir, 'toc.dat')))) {
     const counter = new CopyTextRowCounter();
-    for await (const chunk of createReadStream(join(dumpDir, table.file), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) counter.feed(chunk);
+    for await (const chunk of createReadStream(join(dumpDir, table.file)) as AsyncIterable<Buffer>) counter.feed(chunk);
     rows.set(`${table.schema}.${table.table}`, counter.rows);
   }
   return rows;
