@@ -6,12 +6,15 @@
 //   pnpm bench --only engine   (steps 1-3: backups and restores)
 //   pnpm bench --only physical (step 3's base backups alone)
 //   pnpm bench --only backup   (steps 1-3 without the restores: the backup ratios alone)
+//   pnpm bench --only directory (the parallel dump alone: dumpJobs 2 against pg_dump -Fd -j 2)
 //
 // 1. A source database of about `scale` GB (kept between runs; --fresh rebuilds it).
 // 2. coffre's API and one worker, as real processes, on their own metadata database.
 // 3. Alternating A/B rounds: backups through the API (zstd; zstd + age; and gzip) against
 //    `pg_dump -Fc -Z0 | zstd -1 > file` and `pg_dump -Fc` (its default gzip); restores through the API
 //    against `zstd -dc file | pg_restore -d`. Medians, ratios, peak RSS of the worker and the API.
+//    A parallel dump (dumpJobs 2: pg_dump -Fd -j 2, tarred) against `pg_dump -Fd -j 2 -Z0` then
+//    `tar | zstd -1 > file`.
 //    Physical base backups (type physical, of the whole server the source lives on) against
 //    `pg_basebackup -Ft -D - -X none | zstd -1 > file`.
 // 4. GET /api/backups (filtered) and GET /api/backups/stats over 100,000 history rows at 200 requests/s.
@@ -137,6 +140,17 @@ export async function main(opts: Options): Promise<void> {
       if (done.status !== 'completed') throw new Error(`a benchmark backup failed: ${done.errorMessage}`);
       return { ms: Date.parse(done.completedAt) - Date.parse(done.createdAt), bytes: done.sizeBytes, id: backup.id, name: done.name };
     };
+    if (opts.only === 'directory') {
+      rows.push(await benchDirectoryBackups({ config, coffreBackup, work, rounds: opts.rounds, raw }));
+      const workerPeak = Math.max(...rss.worker);
+      rows.push({ measure: 'worker peak RSS during the parallel dumps', coffre: `${workerPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: workerPeak <= 150 });
+      raw.rss = rss;
+      raw.rows = rows;
+      raw.durationMs = Date.now() - started;
+      raw.loadAverage = loadavg();
+      await writeReport(rows, raw);
+      return;
+    }
     if (opts.only === 'physical') {
       rows.push(await benchBaseBackups({ api, config, work, rounds: opts.rounds, raw, rss, pids: [worker.child.pid!, apiService.child.pid!] }));
       if (rss.worker.length) rows.push({ measure: 'worker peak RSS during the base backups', coffre: `${Math.max(...rss.worker).toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: Math.max(...rss.worker) <= 150 });
@@ -198,6 +212,8 @@ export async function main(opts: Options): Promise<void> {
       rows.push(pair('backup, zstd, against the default-gzip script', series.coffreZstd, series.refGzip, 'pg_dump -Fc (gzip)', 0.5));
       rows.push(pair('backup, gzip', series.coffreGzip, series.refGzip, 'pg_dump -Fc (gzip)', null));
     }
+
+    rows.push(await benchDirectoryBackups({ config, coffreBackup, work, rounds: opts.rounds, raw }));
 
     if (opts.only === 'backup') {
       const workerPeak = Math.max(...rss.worker);
@@ -363,6 +379,48 @@ async function benchBaseBackups(input: {
   }
   input.raw.baseBackups = series;
   return pair(`base backup (physical, zstd, ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)})`, series.coffre, series.reference, referenceName, 1.1);
+}
+
+/**
+ * Parallel dumps, alternating: coffre (dumpJobs 2, zstd, through the API) against pg_dump's directory
+ * format with two jobs and no compression, then tar through `zstd -1` into a synced file (the
+ * directory removed afterwards, as coffre removes its own).
+ */
+async function benchDirectoryBackups(input: {
+  config: (name: string, body: Record<string, unknown>) => Promise<string>;
+  coffreBackup: (configurationId: string) => Promise<{ ms: number; bytes: number }>;
+  work: string;
+  rounds: number;
+  raw: Record<string, unknown>;
+}): Promise<Row> {
+  const directory = await input.config('bench-directory-2', { compression: 'zstd', dumpJobs: 2 });
+  const folder = join(input.work, 'reference-directory');
+  const file = join(input.work, 'reference.dir.tar.zst');
+  const server = new URL(ADMIN_URL);
+  const referenceName = 'pg_dump -Fd -j 2 -Z0 -f d; tar -c d | zstd -1 > f; sync f';
+  const reference = () =>
+    timed(() =>
+      shell('PGPORT="$4" PGUSER="$5" pg_dump -h "$6" -Fd -j 2 -Z0 -f "$2" "$1" && tar -cf - -C "$2" . | zstd -q -1 > "$3"; sync "$3"; rm -rf "$2"', [
+        SOURCE,
+        folder,
+        file,
+        server.port || '5432',
+        decodeURIComponent(server.username || 'postgres'),
+        server.hostname,
+      ]),
+    );
+  const series = { coffre: [] as number[], reference: [] as number[], coffreBytes: 0, referenceBytes: 0 };
+  for (let round = 1; round <= input.rounds; round++) {
+    log(`parallel dump round ${round}/${input.rounds}`);
+    const done = await input.coffreBackup(directory);
+    series.coffre.push(done.ms);
+    series.coffreBytes = done.bytes;
+    series.reference.push(await reference());
+    series.referenceBytes = (await stat(file)).size;
+    log(`  coffre dumpJobs 2 ${s(series.coffre.at(-1)!)} (${mb(series.coffreBytes)}), pg_dump -Fd -j 2 + tar | zstd -1 ${s(series.reference.at(-1)!)} (${mb(series.referenceBytes)})`);
+  }
+  input.raw.directoryBackups = series;
+  return pair(`backup, zstd, dumpJobs 2 (directory format; ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)})`, series.coffre, series.reference, referenceName, 1.1);
 }
 
 async function prepareSource(opts: Options): Promise<void> {

@@ -59,6 +59,8 @@ export interface BackupOptions {
   encrypt?: boolean;
   key?: string;
   signal?: AbortSignal;
+  /** pg_dump --jobs: more than 1 dumps in the directory format. */
+  dumpJobs?: number;
   /** Where the backup logs (the workspace's logger otherwise). */
   logger?: Logger;
 }
@@ -74,6 +76,7 @@ export async function backup(ws: Workspace, url: string, options: BackupOptions 
     targets: [{ driver: ws.storage, key }],
     tmpDir: join(ws.dir, 'tmp'),
     signal: options.signal,
+    dumpJobs: options.dumpJobs,
     logger: options.logger ?? ws.logger,
   });
   return { ...result, key };
@@ -86,6 +89,9 @@ export interface RestoreOptions {
   createDatabase?: boolean;
   identity?: string;
   tables?: DatabaseBackupResult['tableCounts'];
+  dumpFormat?: 'custom' | 'directory';
+  /** pg_restore --jobs for a directory-format artifact restored into a database it creates. */
+  jobs?: number;
 }
 
 export async function restore(
@@ -109,6 +115,8 @@ export async function restore(
     createDatabase: options.createDatabase ?? false,
     type: options.type ?? 'full',
     tables: options.tables,
+    dumpFormat: options.dumpFormat,
+    jobs: options.jobs,
     tmpDir: join(ws.dir, 'tmp'),
     logger: ws.logger,
   });

@@ -179,6 +179,9 @@ describe('an admin', () => {
     await dialog.locator('.field-error', { hasText: 'Time must be a time of day HH:MM' }).waitFor();
     await dialog.locator('#cfg-maxAgeDays').fill('366');
     await dialog.locator('.field-error', { hasText: 'between 1 and 365' }).waitFor();
+    await dialog.locator('#cfg-dumpJobs').fill('40');
+    await dialog.locator('.field-error', { hasText: 'between 1 and 32 (got 40)' }).waitFor();
+    await dialog.locator('#cfg-dumpJobs').fill('1');
     // Submitting with errors sends nothing and flags the source too.
     await dialog.locator('button:has-text("Create")').click();
     await dialog.locator('.field-error', { hasText: 'Pick the source to back up.' }).waitFor();

@@ -47,6 +47,14 @@ describe('the words under a field', () => {
     expect(problems.timeLimitMinutes).toMatch(/must be between 1 and 604800 \(got 1200000\)/);
   });
 
+  it('for the parallel pg_dump jobs are the contract’s range, and the body sends the number', () => {
+    const form = { ...emptyForm(SOURCE), name: 'parallel', dumpJobs: '4' };
+    expect(configurationProblems(form)).toEqual({});
+    expect(configurationBody(form)).toMatchObject({ dumpJobs: 4 });
+    expect(configurationBody({ ...form, dumpJobs: '' })).toMatchObject({ dumpJobs: 1 });
+    expect(configurationProblems({ ...form, dumpJobs: '33' }).dumpJobs).toMatch(/must be between 1 and 32 \(got 33\)\.$/);
+  });
+
   it('of the new notifiers send what the API takes, and an edit leaves out the secrets left empty', () => {
     const telegram = { ...emptyChannelForm(), name: 'chat', kind: 'telegram' as const, botToken: '7012345678:AAHformTESTtokenTESTtoken12345', chatId: '-100123' };
     expect(channelProblems(telegram)).toEqual({});

@@ -1,7 +1,7 @@
 // Backups: the request of one, the history's filters, a backup as shown, the statistics and the
 // daily series of the dashboard, and the download of an artifact.
 import { z } from 'zod';
-import { artifactKinds, backupTriggers, dumpFormats, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
+import { artifactKinds, backupTriggers, dumpFormats, dumpJobsSchema, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
 import { defineRoutes } from './route.js';
 
 export const backupRequestSchema = z
@@ -10,6 +10,7 @@ export const backupRequestSchema = z
     configurationId: z.string().uuid().optional(),
     type: z.enum(backupTypes).optional(),
     name: displayName(200, { empty: 'must not be empty', long: 'must be at most 200 characters' }).optional(),
+    dumpJobs: dumpJobsSchema.optional().describe("pg_dump --jobs for this backup (default: the configuration's, else 1); 2 to 32 dump in the directory format"),
   })
   .strict()
   .meta({ id: 'BackupRequest' });
@@ -72,7 +73,7 @@ export const backupSchema = z
     objectsCount: z.number().nullable(),
     serverVersion: z.string().nullable(),
     pgDumpVersion: z.string().nullable(),
-    /** What the database artifact holds: custom (every dump coffre takes), or tar or plain (imports). */
+    /** What the database artifact holds: custom (pg_dump -Fc), directory (pg_dump -Fd --jobs, tarred), or tar or plain (imports). */
     dumpFormat: z.enum(dumpFormats).optional(),
     errorMessage: z.string().nullable(),
     attempts: z.number(),

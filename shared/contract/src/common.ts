@@ -15,8 +15,17 @@ export type RunStatus = (typeof runStatuses)[number];
 export const backupTriggers = ['manual', 'schedule', 'pre-restore', 'cli', 'import'] as const;
 export type BackupTrigger = (typeof backupTriggers)[number];
 
-export const dumpFormats = ['custom', 'tar', 'plain'] as const;
+export const dumpFormats = ['custom', 'directory', 'tar', 'plain'] as const;
 export type DumpFormatName = (typeof dumpFormats)[number];
+
+/** pg_dump --jobs: 1 is the custom format in one stream; more is the directory format, dumped by that many jobs. */
+export const MAX_DUMP_JOBS = 32;
+export const dumpJobsSchema = z
+  .int({ error: (issue) => `must be a whole number of parallel pg_dump jobs, from 1 to ${MAX_DUMP_JOBS} (got ${JSON.stringify(issue.input)})` })
+  .refine((value) => value >= 1 && value <= MAX_DUMP_JOBS, {
+    error: (issue) => `must be between 1 and ${MAX_DUMP_JOBS} (got ${String(issue.input)})`,
+  })
+  .describe('pg_dump --jobs: 1 (the default) dumps in the custom format, in one stream; 2 to 32 dump in the directory format with that many parallel jobs, tarred into the artifact');
 
 export const compressionNames = ['zstd', 'gzip', 'none'] as const;
 export type CompressionName = (typeof compressionNames)[number];

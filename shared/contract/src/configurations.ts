@@ -2,7 +2,7 @@
 // "retention.maxAge" is a 400, not a setting silently ignored), and a configuration as shown.
 import { z } from 'zod';
 import { backupSchema } from './backups.js';
-import { backupTypes, compressionNames, displayName, idParams, listOf, type CompressionName } from './common.js';
+import { backupTypes, compressionNames, displayName, dumpJobsSchema, idParams, listOf, type CompressionName } from './common.js';
 import { defineRoutes } from './route.js';
 import { normalizeSchedule, scheduleKinds, scheduleProblems, type Schedule } from './schedule.js';
 
@@ -104,6 +104,7 @@ const fields = {
   excludePatterns: z.array(globPattern).max(100, 'must list at most 100 patterns'),
   compression: z.enum(compressionNames),
   compressionLevel: z.int().nullish(),
+  dumpJobs: dumpJobsSchema,
   /** null: as the installation (encrypted when AGE_RECIPIENTS is set). */
   encrypt: z.boolean().nullable(),
   retention: retentionInputSchema,
@@ -130,6 +131,7 @@ export const configurationCreateSchema = z
     excludePatterns: fields.excludePatterns.default([]),
     compression: fields.compression.default('zstd'),
     compressionLevel: fields.compressionLevel,
+    dumpJobs: fields.dumpJobs.default(1),
     encrypt: fields.encrypt.default(null),
     retention: fields.retention.default({}),
     destinationIds: fields.destinationIds.default([]),
@@ -159,6 +161,7 @@ export const configurationUpdateSchema = z
     excludePatterns: fields.excludePatterns.optional(),
     compression: fields.compression.optional(),
     compressionLevel: fields.compressionLevel,
+    dumpJobs: fields.dumpJobs.optional(),
     encrypt: fields.encrypt.optional(),
     retention: fields.retention.optional(),
     destinationIds: fields.destinationIds.optional(),
@@ -207,6 +210,7 @@ export const configurationViewSchema = z
     excludePatterns: z.array(z.string()),
     compression: z.enum(compressionNames),
     compressionLevel: z.int().nullable(),
+    dumpJobs: z.int().describe('pg_dump --jobs: 1 is the custom format; more is the directory format with that many jobs'),
     encrypt: z.boolean().nullable().describe('the configuration\'s own choice; null: as the installation (encrypted when AGE_RECIPIENTS is set)'),
     retention: z
       .object({

@@ -173,29 +173,9 @@ export class CustomArchiveRowCounter {
   }
 
   private readTocEntry(reader: HeadReader): void {
-    const minor = (this.version >> 8) & 0xff;
-    const dumpId = reader.int();
-    reader.int(); // had a data dumper
-    reader.str(); // table oid
-    reader.str(); // oid
-    const tag = reader.str();
-    const desc = reader.str();
-    reader.int(); // section
-    reader.str(); // definition
-    reader.str(); // drop statement
-    reader.str(); // copy statement
-    const schema = reader.str();
-    reader.str(); // tablespace
-    reader.str(); // table access method
-    if (minor >= 16) reader.int(); // relkind
-    reader.str(); // owner
-    reader.str(); // "false" (with oids)
-    while (reader.str() !== null); // dependencies, ending with a null string
+    const entry = readTocEntryFields(reader, (this.version >> 8) & 0xff);
     reader.skip(1 + this.offSize); // the data's offset (unknown in a pipe)
-    if (desc === 'TABLE DATA') {
-      if (tag === null || schema === null) throw new Error(`its TABLE DATA entry ${dumpId} has no table name.`);
-      this.entries.set(dumpId, { dumpId, schema, table: tag });
-    }
+    if (entry) this.entries.set(entry.dumpId, entry);
   }
 
   // ---- data blocks ----
@@ -344,6 +324,95 @@ export class CustomArchiveRowCounter {
     const t = this.tail;
     for (let i = 0; i < t.length; i++) t[i] = this.tailChunk[this.tailEnd - t.length + i]!;
     this.tailChunk = null;
+  }
+}
+
+/**
+ * One TOC entry up to its format's own trailer (custom: the data's offset; directory: its file
+ * name): the table it fills when it is a TABLE DATA entry, null otherwise.
+ */
+function readTocEntryFields(reader: HeadReader, minor: number): ArchivedTable | null {
+  const dumpId = reader.int();
+  reader.int(); // had a data dumper
+  reader.str(); // table oid
+  reader.str(); // oid
+  const tag = reader.str();
+  const desc = reader.str();
+  reader.int(); // section
+  reader.str(); // definition
+  reader.str(); // drop statement
+  reader.str(); // copy statement
+  const schema = reader.str();
+  reader.str(); // tablespace
+  reader.str(); // table access method
+  if (minor >= 16) reader.int(); // relkind
+  reader.str(); // owner
+  reader.str(); // "false" (with oids)
+  while (reader.str() !== null); // dependencies, ending with a null string
+  if (desc !== 'TABLE DATA') return null;
+  if (tag === null || schema === null) throw new Error(`its TABLE DATA entry ${dumpId} has no table name.`);
+  return { dumpId, schema, table: tag };
+}
+
+/**
+ * The TABLE DATA entries of a directory-format dump's toc.dat (pg_dump -Fd -Z0), with the file each
+ * table's rows are in. The header and TOC are those of the custom format, but for the format byte
+ * and each entry's trailer, which names its data file instead of an offset.
+ */
+export function readDirectoryToc(bytes: Buffer): (ArchivedTable & { file: string })[] {
+  try {
+    if (bytes.length < 11 || bytes.toString('latin1', 0, 5) !== MAGIC) throw new Error('it is not a pg_dump archive.');
+    const [major, minor, , intSize] = [bytes[5]!, bytes[6]!, bytes[7]!, bytes[8]!];
+    if (major !== 1 || minor < 14 || minor > 16) throw new Error(`its format version ${major}.${minor} is not one this reader knows.`);
+    if (intSize < 1 || intSize > 8) throw new Error('its integer sizes are not plausible.');
+    const reader = new HeadReader(bytes, 11, intSize);
+    const compressed = minor >= 15 ? reader.byte() !== 0 : reader.int() !== 0;
+    if (compressed) throw new Error('it is compressed by pg_dump itself.');
+    for (let i = 0; i < 7; i++) reader.int(); // the dump's time
+    for (let i = 0; i < 3; i++) reader.str(); // database name, server and pg_dump versions
+    const tables: (ArchivedTable & { file: string })[] = [];
+    for (let remaining = reader.int(); remaining > 0; remaining--) {
+      const entry = readTocEntryFields(reader, minor);
+      const file = reader.str();
+      if (entry) {
+        if (!file || !/^\d+\.dat$/.test(file)) throw new Error(`its TABLE DATA entry ${entry.dumpId} names no uncompressed data file.`);
+        tables.push({ ...entry, file });
+      }
+    }
+    return tables;
+  } catch (error) {
+    const reason = error instanceof NeedMore ? 'its table of contents ends early.' : (error as Error).message;
+    throw new Error(`The dump's rows could not be counted from its files: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * Counts the rows of one table's COPY text as it passes: one line per row (a newline inside a value
+ * is written as \n), then, in the dumps of PostgreSQL 17 and before, the end marker "\.\n\n\n".
+ */
+export class CopyTextRowCounter {
+  private newlines = 0;
+  private bytes = 0;
+  private readonly tail = new Uint8Array(6);
+
+  feed(chunk: Uint8Array): void {
+    let n = 0;
+    for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) n++;
+    this.newlines += n;
+    this.bytes += chunk.length;
+    const t = this.tail;
+    if (chunk.length >= t.length) t.set(chunk.subarray(chunk.length - t.length));
+    else {
+      t.copyWithin(0, chunk.length);
+      t.set(chunk, t.length - chunk.length);
+    }
+  }
+
+  get rows(): number {
+    const t = this.tail;
+    const marker = END_MARKER.every((byte, i) => t[1 + i] === byte);
+    const ownLine = this.bytes === END_MARKER.length || t[0] === NEWLINE;
+    return marker && ownLine ? this.newlines - 3 : this.newlines;
   }
 }
 

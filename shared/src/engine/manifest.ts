@@ -33,8 +33,13 @@ export interface Manifest {
     failed: { database: string; error: string }[];
     globals: { key: string; noRolePasswords: boolean; pgDumpallVersion: string };
   };
-  /** What the database artifact holds when it is not pg_dump's custom format (imported dumps). */
-  dumpFormat?: 'custom' | 'tar' | 'plain';
+  /**
+   * What the database artifact holds when it is not pg_dump's custom format: a tar of pg_dump's
+   * directory format (its folder `database/`, dumped with `dumpJobs` parallel jobs), or an imported
+   * tar-format or plain dump.
+   */
+  dumpFormat?: 'custom' | 'directory' | 'tar' | 'plain';
+  dumpJobs?: number;
   /** Where an imported dump came from and how it was sent. */
   imported?: { filename: string | null; compression: CompressionKind; encrypted: boolean; uploadBytes: number; dumpBytes: number };
   /** physical backups: the WAL they need to be consistent */
@@ -78,12 +83,16 @@ export function restoreNotes(manifest: Manifest): string {
       '',
       '   ```sh',
       '   createdb restored',
-      manifest.dumpFormat === 'plain'
-        ? `   ${input} | psql -X -v ON_ERROR_STOP=1 --single-transaction -d restored`
-        : `   ${input} | pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction -d restored`,
+      ...restoreCommands(manifest, input),
       '   ```',
       '',
     );
+    if (manifest.dumpFormat === 'directory') {
+      lines.push(
+        `The file is a tar of pg_dump's directory format (dumped with ${manifest.dumpJobs ?? 'several'} parallel jobs): it unpacks into a folder \`database\`, which pg_restore reads with as many jobs as you like (\`-j\`). Unpacking needs about as much free space as the dump itself.`,
+        '',
+      );
+    }
     if (manifest.encryption) {
       lines.push(
         `The file is encrypted with age to ${manifest.encryption.recipients.length} recipient(s); \`key.txt\` is an identity file holding one of their AGE-SECRET-KEY-1… keys.`,
@@ -120,4 +129,13 @@ export function restoreNotes(manifest: Manifest): string {
   }
   lines.push('`manifest.json` beside this page lists every object with its size and SHA-256.', '');
   return lines.join('\n');
+}
+
+/** The commands that load the database artifact, read by `input` (decryption and decompression). */
+function restoreCommands(manifest: Manifest, input: string): string[] {
+  if (manifest.dumpFormat === 'plain') return [`   ${input} | psql -X -v ON_ERROR_STOP=1 --single-transaction -d restored`];
+  if (manifest.dumpFormat === 'directory') {
+    return [`   ${input} | tar -x`, '   pg_restore --clean --if-exists --no-owner --exit-on-error --jobs=4 -d restored database'];
+  }
+  return [`   ${input} | pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction -d restored`];
 }

@@ -3,8 +3,10 @@
 // until size and SHA-256 matched: verify-artifact.ts), and decompressed into a private temporary
 // file (0600, in TMP_DIR, named after this process so that maintenance removes it if the worker
 // dies). pg_restore starts only once the whole artifact matched; the file is deleted after.
+// A directory-format artifact (a tar of pg_dump -Fd's folder) is unpacked the same way into a private
+// temporary directory instead (directory-dump.ts), which pg_restore --jobs reads.
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
@@ -17,6 +19,7 @@ import { detectServerVersion, resolvePgTool, withPgClient, withPgToolAccess, typ
 import { startTool, toolChain } from './process.js';
 import { failpointAfterFirstBytes } from './streams.js';
 import { describeToolFailure } from './tool-failure.js';
+import { unpackDirectoryDump, withPrivateDirectory } from './directory-dump.js';
 import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
 
 export interface ParallelRestoreInput extends ArtifactReadOptions {
@@ -24,6 +27,8 @@ export interface ParallelRestoreInput extends ArtifactReadOptions {
   target: PgConnection;
   /** pg_restore --jobs. */
   jobs: number;
+  /** custom (default): pg_dump -Fc; directory: a tar of pg_dump -Fd's folder. */
+  dumpFormat?: 'custom' | 'directory';
   tmpDir: string;
   logger: Logger;
 }
@@ -40,6 +45,7 @@ export async function runParallelRestore(input: ParallelRestoreInput): Promise<P
   await precheckArtifact(input.artifact, input.identities);
   const server = await withPgClient(input.target, (client) => detectServerVersion(client), 'postgres');
   const pgRestore = await resolvePgTool('pg_restore', server.major);
+  if (input.dumpFormat === 'directory') return restoreDirectory(input, pgRestore.path);
   // TMP_DIR lies under BACKUP_DIR by default, which only a local destination creates.
   await mkdir(input.tmpDir, { recursive: true, mode: 0o700 });
   const file = join(input.tmpDir, temporaryName('.dump'));
@@ -54,6 +60,21 @@ export async function runParallelRestore(input: ParallelRestoreInput): Promise<P
   } finally {
     await rm(file, { force: true });
   }
+}
+
+/** A directory-format artifact: unpacked (read once and checked) into a private directory, loaded from it, removed. */
+async function restoreDirectory(input: ParallelRestoreInput, pgRestorePath: string): Promise<ParallelRestoreResult> {
+  return withPrivateDirectory(input.tmpDir, async (dir) => {
+    const readStarted = performance.now();
+    const dumpDir = await unpackDirectoryDump(input, dir);
+    const readMs = performance.now() - readStarted;
+    let dumpBytes = 0;
+    for (const name of await readdir(dumpDir)) dumpBytes += (await stat(join(dumpDir, name))).size;
+    input.logger.info({ bytes: input.artifact.sizeBytes, dumpBytes }, 'artifact checked and unpacked: every byte read was the recorded size and SHA-256, every chunk authenticated');
+    const loadStarted = performance.now();
+    await loadDump(input, pgRestorePath, dumpDir);
+    return { readMs: Math.round(readMs), loadMs: Math.round(performance.now() - loadStarted), dumpBytes };
+  });
 }
 
 /** The artifact, read once and checked, decompressed into `file`; its size. Nothing is in it unless the check passed. */

@@ -2,14 +2,17 @@
 // (every chunk authenticated), and streamed through zstd/gzip (OS pipe) into pg_restore in a single
 // transaction. The last bytes are held back until the whole artifact matched its recorded size and
 // SHA-256 (verify-artifact.ts): when it does not, pg_restore is killed before it could commit, so
-// the target is left as it was.
+// the target is left as it was. A directory-format artifact (a tar of pg_dump -Fd's folder) cannot be
+// read by pg_restore from a pipe: it is read the same way (checked) and unpacked into a private
+// temporary directory first, and pg_restore reads that once the whole artifact matched.
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
 import type { Logger } from '../infra/logger.js';
 import { IntegrityError, PermanentError } from '../infra/errors.js';
 import { decompressor } from './compression.js';
 import { detectServerVersion, resolvePgTool, withPgClient, withPgToolAccess, type PgConnection, type PgToolAccess } from './postgres.js';
-import { startTool, toolChain, type RunningTool, type ToolChain } from './process.js';
+import { describeExit, lastLine, startTool, toolChain, type RunningTool, type ToolChain } from './process.js';
+import { unpackDirectoryDump, withPrivateDirectory } from './directory-dump.js';
 import { failpointAfterFirstBytes } from './streams.js';
 import { describeToolFailure } from './tool-failure.js';
 import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
@@ -23,8 +26,10 @@ export interface DatabaseRestoreInput extends ArtifactReadOptions {
   createDatabase: boolean;
   /** What the artifact holds: a data-only artifact empties the tables it fills first. */
   type: BackupType;
-  /** What the artifact holds: pg_dump's custom format (every backup coffre takes), or an imported tar archive or plain script. */
-  dumpFormat?: 'custom' | 'tar' | 'plain';
+  /** What the artifact holds: pg_dump's custom format, a tar of its directory format (parallel dumps), or an imported tar archive or plain script. */
+  dumpFormat?: 'custom' | 'directory' | 'tar' | 'plain';
+  /** A directory-format artifact restored into a database created for it: pg_restore --jobs (default 1: one transaction). */
+  jobs?: number;
   /**
    * Server restores: `globals` feeds pg_dumpall's globals to psql, where a role that exists already
    * (the one restoring, at least) is not an error; `create` lets pg_restore create the database under
@@ -54,7 +59,8 @@ export async function runDatabaseRestore(input: DatabaseRestoreInput): Promise<D
   else if (!input.serverPart) await assertDatabaseExists(target);
 
   try {
-    await streamIntoDatabase(input, pgRestore.path, input.type === 'data' || plain ? tool.path : null);
+    if (input.dumpFormat === 'directory') await restoreFromDirectory(input, pgRestore.path, input.type === 'data' ? tool.path : null);
+    else await streamIntoDatabase(input, pgRestore.path, input.type === 'data' || plain ? tool.path : null);
     logger.info({ bytes: input.artifact.sizeBytes }, 'restored: every byte read was the recorded size and SHA-256, every chunk authenticated');
   } catch (error) {
     if (input.createDatabase) await dropDatabase(target).catch((dropError: Error) => logger.warn({ err: dropError }, 'could not drop the new database'));
@@ -95,6 +101,42 @@ async function streamIntoDatabase(input: DatabaseRestoreInput, pgRestorePath: st
     } finally {
       chain.release();
     }
+  });
+}
+
+/**
+ * A directory-format artifact: unpacked, checked, into a private directory (removed after), then
+ * pg_restore from it, in one transaction; with --jobs instead into a database created for the
+ * restore, which is dropped if the load fails.
+ */
+async function restoreFromDirectory(input: DatabaseRestoreInput, pgRestorePath: string, psqlPath: string | null): Promise<void> {
+  await withPrivateDirectory(input.tmpDir, async (dir) => {
+    const dumpDir = await unpackDirectoryDump(input, dir);
+    await withPgToolAccess(input.target, async ({ env, dbname }) => {
+      const chain = toolChain(input.signal);
+      const jobs = input.createDatabase && !psqlPath ? (input.jobs ?? 1) : 1;
+      try {
+        if (psqlPath) {
+          const psql = chain.watch(
+            startTool('psql', psqlPath, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', truncateStatement(input.tables ?? []), '-f', '-', '-c', REFRESH_MATERIALIZED_VIEWS, dbname], {
+              env,
+              stdio: ['pipe', 'ignore', 'pipe'],
+            }),
+          );
+          chain.watch(startTool('pg_restore', pgRestorePath, ['--data-only', '--no-owner', '--exit-on-error', '--file=-', dumpDir], { env, stdio: ['ignore', psql.child.stdin!, 'pipe'] }));
+          psql.child.stdin!.destroy();
+        } else {
+          const mode = jobs > 1 ? [`--jobs=${jobs}`] : ['--single-transaction'];
+          chain.watch(startTool('pg_restore', pgRestorePath, ['--clean', '--if-exists', '--no-owner', '--exit-on-error', ...mode, '--no-password', dbname, dumpDir], { env, stdio: ['ignore', 'ignore', 'pipe'] }));
+        }
+        const failed = await chain.failedExit();
+        if (input.signal?.aborted) throw new Error('The restore was cancelled; the target database was left as it was.');
+        if (failed && jobs > 1) throw new Error(`${failed.name} failed loading the new database "${input.target.database}", which is dropped again: ${lastLine(failed.exit.stderr) || describeExit(failed.name, failed.exit)}.`);
+        if (failed) throw describeToolFailure(chain.firstFailure('pg_restore', 'psql') ?? failed, 'database restore');
+      } finally {
+        chain.release();
+      }
+    });
   });
 }
 

@@ -30,11 +30,14 @@ export function backupCommand(): Command {
     .option('-c, --config <configuration>', 'back up as this configuration says (name or id)')
     .addOption(new Option('-t, --type <type>', 'what to dump').choices(backupTypes))
     .option('-n, --name <name>', 'the backup\'s name (default: <source>-<type>-<timestamp>)')
+    .option('--dump-jobs <n>', "parallel pg_dump jobs: 2 to 32 dump in the directory format (default: the configuration's, else 1)")
     .option('-w, --wait', 'wait for it to finish, showing progress')
     .option('--json', 'print the backup as JSON')
-    .action(async (options: { source?: string; config?: string; type?: string; name?: string; wait?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: { source?: string; config?: string; type?: string; name?: string; dumpJobs?: string; wait?: boolean; json?: boolean }, command: Command) => {
       const api = await connect(command);
-      const body: Record<string, string> = {};
+      const body: Record<string, string | number> = {};
+      // The API says what is wrong with the number, in the same sentence as for any client.
+      if (options.dumpJobs !== undefined) body.dumpJobs = /^\d+$/.test(options.dumpJobs.trim()) ? Number(options.dumpJobs) : options.dumpJobs;
       if (options.source) body.sourceId = (await resolveSource(api, options.source)).id;
       if (options.config) body.configurationId = (await resolveConfiguration(api, options.config)).id;
       if (options.type) body.type = options.type;

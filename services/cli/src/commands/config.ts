@@ -12,6 +12,7 @@ const weekdays = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'frida
 
 interface CreateOptions {
   file?: string;
+  dumpJobs?: string;
   name?: string;
   source?: string;
   type?: string;
@@ -98,6 +99,7 @@ export function configCommand(): Command {
     .option('--timezone <zone>', 'IANA time zone of the schedule (default UTC)')
     .addOption(new Option('--compression <name>', 'compression of the artifacts').choices(['zstd', 'gzip', 'none']))
     .option('--level <n>', 'compression level')
+    .option('--dump-jobs <n>', 'parallel pg_dump jobs: 1 (default) dumps in the custom format, 2 to 32 in the directory format')
     .option('--encrypt', 'always encrypt the artifacts to AGE_RECIPIENTS (default: as the installation, encrypted when AGE_RECIPIENTS is set)')
     .option('--no-encrypt', 'never encrypt: store the artifacts in plaintext (refused when REQUIRE_ENCRYPTION is set)')
     .option('--keep-last <n>', 'retention: keep the newest N backups')
@@ -200,6 +202,7 @@ async function createBody(options: CreateOptions): Promise<Record<string, unknow
   set('type', options.type);
   set('compression', options.compression);
   set('compressionLevel', wholeNumber(options.level, '--level'));
+  set('dumpJobs', wholeNumber(options.dumpJobs, '--dump-jobs'));
   set('encrypt', options.encrypt);
   set('includePaths', options.include);
   set('excludePatterns', options.exclude);
@@ -294,6 +297,7 @@ function describeConfiguration(c: ConfigurationDetails): string {
     ['Last success', c.lastCompletedAt ? `${c.lastCompletedAt} (${humanAge(c.lastCompletedAt)})${c.overdue ? ' OVERDUE' : ''}` : c.overdue ? 'never (OVERDUE)' : 'never'],
     ['Last status', c.lastStatus],
     ['Compression', `${c.compression}${c.compressionLevel ? ` level ${c.compressionLevel}` : ''}`],
+    ['Dump', c.dumpJobs > 1 ? `pg_dump directory format, ${c.dumpJobs} jobs` : 'pg_dump custom format'],
     ['Encrypted', `${c.encrypted ? 'yes (age)' : 'no'}${c.encrypt === null ? ', as the installation' : ''}`],
     ['Retention', retention],
     ['Maximum size', c.maxBackupBytes === null ? undefined : `${c.maxBackupBytes} bytes a backup`],

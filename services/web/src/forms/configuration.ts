@@ -20,6 +20,8 @@ export interface ConfigurationForm {
   excludePatterns: string;
   compression: 'zstd' | 'gzip' | 'none';
   compressionLevel: string;
+  /** pg_dump --jobs: 1 is the custom format; 2 to 32 the directory format, dumped in parallel. */
+  dumpJobs: string;
   /** installation: encrypted when the server has AGE_RECIPIENTS; on and off are the configuration's own choice. */
   encrypt: EncryptChoice;
   keepLast: string;
@@ -63,6 +65,7 @@ export function emptyForm(sourceId = ''): ConfigurationForm {
     excludePatterns: '',
     compression: 'zstd',
     compressionLevel: '',
+    dumpJobs: '1',
     encrypt: 'installation',
     keepLast: '7',
     maxAgeDays: '',
@@ -98,6 +101,7 @@ export function formFromConfiguration(c: ConfigurationDetails): ConfigurationFor
     excludePatterns: c.excludePatterns.join('\n'),
     compression: c.compression,
     compressionLevel: c.compressionLevel === null ? '' : String(c.compressionLevel),
+    dumpJobs: String(c.dumpJobs),
     encrypt: c.encrypt === null ? 'installation' : c.encrypt ? 'on' : 'off',
     keepLast: text(c.retention.keepLast),
     maxAgeDays: text(c.retention.maxAgeDays),
@@ -150,6 +154,7 @@ export function configurationBody(form: ConfigurationForm) {
     excludePatterns: lines(form.excludePatterns),
     compression: form.compression,
     compressionLevel: level ? Number(level) : null,
+    dumpJobs: form.dumpJobs.trim() ? Number(form.dumpJobs.trim()) : 1,
     encrypt: form.encrypt === 'installation' ? null : form.encrypt === 'on',
     retention,
     destinationIds: form.destinationIds,
@@ -176,7 +181,7 @@ export function fieldOfApiPath(path: string, kind: ScheduleKind): FormField | nu
   }
   if (head === 'retention') return (retentionFields as readonly string[]).includes(tail ?? '') ? (tail as FormField) : null;
   const base = (head ?? '').replace(/\[\d+\]$/, '');
-  const direct: readonly string[] = ['name', 'sourceId', 'type', 'includePaths', 'excludePatterns', 'compression', 'compressionLevel', 'encrypt', 'destinationIds', 'verifySchedule'];
+  const direct: readonly string[] = ['name', 'sourceId', 'type', 'includePaths', 'excludePatterns', 'compression', 'compressionLevel', 'dumpJobs', 'encrypt', 'destinationIds', 'verifySchedule'];
   return direct.includes(base) ? (base as FormField) : null;
 }
 

@@ -42,6 +42,7 @@ export function ConfigurationDetailsDialog({ id, onClose, onEdit }: Props) {
             <Fact label="Compression">
               {c.compression}
               {c.compressionLevel ? ` level ${c.compressionLevel}` : ''}
+              {c.dumpJobs > 1 ? `, pg_dump directory format with ${c.dumpJobs} jobs` : ''}
             </Fact>
             <Fact label="Verification">{c.verifySchedule === 'none' ? 'Never' : c.verifySchedule}</Fact>
             <Fact label="Files" className="mono break">

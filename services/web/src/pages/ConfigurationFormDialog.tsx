@@ -129,6 +129,7 @@ function StorageFields({ form }: { form: Form }) {
           inputMode="numeric"
           disabled={compression === 'none'}
         />
+        <FormInput form={form} field="dumpJobs" id="cfg-dumpJobs" label="Parallel pg_dump jobs (1: custom format; 2–32: directory format)" inputMode="numeric" />
       </div>
       <FormSelect form={form} field="encrypt" id="cfg-encrypt" label="Encryption (age)">
         <option value="installation">As the server says: encrypted when AGE_RECIPIENTS is set</option>

@@ -91,6 +91,12 @@ export async function requestBackup(ctx: AppContext, request: BackupRequest, act
     throw new ValidationError(`type: a bucket source has no schema or data-only backups.`);
   }
   const type = request.type ?? configuration?.type ?? 'full';
+  const dumpJobs = request.dumpJobs ?? configuration?.dumpJobs ?? 1;
+  if (request.dumpJobs !== undefined && request.dumpJobs > 1) {
+    if (source.kind !== 'postgres') throw new ValidationError('dumpJobs: a bucket source has no pg_dump to run in parallel; leave dumpJobs out.');
+    if (source.scope === 'server') throw new ValidationError('dumpJobs: a whole-server source is dumped database by database in the custom format; leave dumpJobs out.');
+    if (type === 'physical') throw new ValidationError('dumpJobs: a physical backup copies the cluster with pg_basebackup, not pg_dump; leave dumpJobs out.');
+  }
   // A configuration without its own choice follows the installation, as one-off backups do.
   const encrypt = configuration?.encrypt ?? ctx.recipients.length > 0;
   if (encrypt && ctx.recipients.length === 0) {
@@ -113,6 +119,7 @@ export async function requestBackup(ctx: AppContext, request: BackupRequest, act
     sourceName: source.name,
     configurationId: configuration?.id ?? null,
     compression: configuration?.compression ?? 'zstd',
+    dumpJobs,
     encrypted: encrypt,
     includePaths: configuration?.includePaths ?? [],
     excludePatterns: configuration?.excludePatterns ?? [],

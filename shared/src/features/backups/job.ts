@@ -164,11 +164,14 @@ export async function executeBackup(
     Object.assign(manifestExtras, { serverVersion: result.serverVersion, wal: { start: result.walStartLsn, end: result.walEndLsn, timeline: result.timeline } });
     writtenBefore += result.sizeBytes;
   } else if (subject.kind === 'postgres') {
-    const key = `${prefix}/database.dump${suffix}`;
+    // More than one job: pg_dump's directory format, stored as a tar of its folder.
+    const parallel = backup.dumpJobs > 1;
+    const key = `${prefix}/database.${parallel ? 'tar' : 'dump'}${suffix}`;
     log.phase('dumping');
-    const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type as DumpType, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR });
+    if (parallel) log.info(`dumping with pg_dump --format=directory --jobs=${backup.dumpJobs}`);
+    const result = await runDatabaseBackup({ ...common, connection: subject.connection, type: backup.type as DumpType, targets: targetsFor(key), tmpDir: ctx.config.TMP_DIR, dumpJobs: backup.dumpJobs });
     log.info(
-      `pg_dump ${result.pgDumpVersion} dumped PostgreSQL ${result.serverVersion}: ${result.tablesCount} tables, ` +
+      `pg_dump ${result.pgDumpVersion} dumped PostgreSQL ${result.serverVersion}${parallel ? ` with ${backup.dumpJobs} jobs` : ''}: ${result.tablesCount} tables, ` +
         `${result.recordsCount ?? 'uncounted'} rows, ${result.sizeBytes} bytes stored in ${result.durationMs} ms`,
     );
     objects.push({ kind: 'database', key, sizeBytes: result.sizeBytes, checksumSha256: result.checksumSha256 });
@@ -178,10 +181,12 @@ export async function executeBackup(
       tableCounts: result.tableCounts as unknown as object,
       serverVersion: result.serverVersion,
       pgDumpVersion: result.pgDumpVersion,
+      dumpFormat: result.dumpFormat,
     });
     Object.assign(manifestExtras, {
       serverVersion: result.serverVersion,
       pgDumpVersion: result.pgDumpVersion,
+      ...(result.dumpFormat === 'directory' ? { dumpFormat: 'directory', dumpJobs: backup.dumpJobs } : {}),
       tables: result.tableCounts,
       counts: { tables: result.tablesCount, records: result.recordsCount },
     });

@@ -43,6 +43,8 @@ export interface ConfigurationColumns extends ScheduleColumns {
   excludePatterns: string[];
   compression: CompressionName;
   compressionLevel: number | null;
+  /** pg_dump --jobs: more than 1 dumps in the directory format. */
+  dumpJobs: number;
   /** null: as the installation. */
   encrypt: boolean | null;
   retentionKeepLast: number | null;
@@ -70,6 +72,7 @@ export function configurationToColumns(input: ConfigurationCreateInput): Configu
     excludePatterns: input.excludePatterns,
     compression: input.compression,
     compressionLevel: input.compressionLevel ?? null,
+    dumpJobs: input.dumpJobs,
     encrypt: input.encrypt,
     ...retentionToColumns(input.retention),
     verifySchedule: input.verifySchedule,
@@ -105,6 +108,7 @@ export function configurationUpdateToColumns(
     columns.compression = compression;
     columns.compressionLevel = compressionLevel ?? null;
   }
+  if (input.dumpJobs !== undefined) columns.dumpJobs = input.dumpJobs;
   if (input.encrypt !== undefined) columns.encrypt = input.encrypt;
   if (input.retention !== undefined) Object.assign(columns, retentionToColumns(input.retention));
   if (input.verifySchedule !== undefined) columns.verifySchedule = input.verifySchedule;
@@ -193,6 +197,7 @@ export function configurationToApi(
     excludePatterns: row.excludePatterns,
     compression: row.compression,
     compressionLevel: row.compressionLevel,
+    dumpJobs: row.dumpJobs,
     encrypt: row.encrypt,
     retention: retentionFromColumns(row) as ConfigurationView['retention'],
     destinationIds: (row.destinations ?? []).map((link) => link.destinationId),

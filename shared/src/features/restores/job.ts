@@ -57,9 +57,10 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       const done = (data: { method: string; keptDatabase?: string; swapMs?: number }) =>
         completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, ...data, log: log.text() }).then(() => 'completed' as const);
       const whole = restore.backup.type !== 'data';
-      // pg_restore --jobs reads coffre's own custom-format dumps; an imported tar or plain SQL dump, and
-      // one database of a server backup, are restored by today's path (one transaction).
-      const parallel = whole && restore.backup.dumpFormat === 'custom' && !restore.sourceDatabase;
+      // pg_restore --jobs reads coffre's own dumps (custom format, or directory format unpacked); an
+      // imported tar or plain SQL dump, and one database of a server backup, are restored by today's
+      // path (one transaction).
+      const parallel = whole && (restore.backup.dumpFormat === 'custom' || restore.backup.dumpFormat === 'directory') && !restore.sourceDatabase;
       if (whole && !parallel) {
         log.info(restore.sourceDatabase ? `database "${restore.sourceDatabase}" of a server backup is restored in one transaction` : `an imported ${restore.backup.dumpFormat} dump is restored in one transaction`);
       }

@@ -77,6 +77,7 @@ export async function loadAndCheck(ctx: AppContext, backup: Backup, database: Pg
       identities,
       target: database,
       jobs,
+      dumpFormat: backup.dumpFormat === 'directory' ? 'directory' : 'custom',
       tmpDir: ctx.config.TMP_DIR,
       signal: hooks.signal,
       onProgress: (bytes) => onProgress(bytes),
