@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createLocalStorage, createLogger, parsePostgresUrl, runDatabaseBackup } from '@coffre/shared';
 import { median, urlOf } from './lib.js';
 
-type Mode = 'reference' | 'snapshot' | 'snapshot-serial' | 'stream' | 'stream-thread' | 'uncounted';
+type Mode = 'reference' | 'snapshot' | 'stream' | 'uncounted';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {

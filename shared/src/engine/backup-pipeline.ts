@@ -11,23 +11,6 @@ import { startTool } from './process.js';
 import { writeArtifact, type ArtifactWriteOptions, type WrittenArtifact } from './write-artifact.js';
 import { countRowsInExportedSnapshot, countsForTables, estimateRowsFromCatalog, listDumpedTables, type DumpedTable, type TableCount } from './counts.js';
 import { CustomArchiveRowCounter } from './dump-row-counter.js';
-import { ThreadedRowCounter } from './dump-row-counter-thread.js';
-
-/** Reads rows from the dump's stream as it passes. */
-interface StreamCounter {
-  feed(chunk: Buffer): Promise<void> | undefined | void;
-  rows(): Promise<Map<string, number>>;
-  stop(): void;
-}
-
-function streamCounter(threaded: boolean): StreamCounter {
-  if (threaded) {
-    const thread = new ThreadedRowCounter();
-    return { feed: (chunk) => thread.feed(chunk), rows: () => thread.finish(), stop: () => thread.stop() };
-  }
-  const counter = new CustomArchiveRowCounter();
-  return { feed: (chunk) => counter.feed(chunk), rows: async () => counter.finish().rows, stop: () => {} };
-}
 
 export type BackupType = 'full' | 'schema' | 'data';
 
@@ -46,7 +29,7 @@ export interface DatabaseBackupInput extends ArtifactWriteOptions {
    * Where exact counts are read: `stream`, the dump's own bytes as they pass through Node; `snapshot`,
    * a second scan of every table in the dump's snapshot. The default is the cheaper one (measured).
    */
-  countFrom?: 'stream' | 'stream-thread' | 'snapshot' | 'snapshot-serial';
+  countFrom?: 'stream' | 'snapshot';
   logger: Logger;
 }
 
@@ -76,13 +59,13 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
       const counting = input.type !== 'schema' && input.countRows !== false;
       // Read from the dump's stream only when its bytes pass through Node anyway (no compressor):
       // routing a compressed dump through Node to count it cost more than the scan it saves
-      // (pnpm bench, 2 cores: 1.56x instead of 1.34x the pg_dump | zstd script).
-      const from = input.countFrom ?? (input.compression === 'none' ? 'stream' : 'snapshot');
-      const counter = counting && from.startsWith('stream') ? streamCounter(from === 'stream-thread') : null;
+      // (bench/backup-cpu.ts, 4.15 M rows, 430 MB: about 1 CPU-s more in Node, against 0.1-0.3 CPU-s
+      // for the scan on the server; counting itself is 0.09 CPU-s of that).
+      const counter = counting && (input.countFrom ?? (input.compression === 'none' ? 'stream' : 'snapshot')) === 'stream' ? new CustomArchiveRowCounter() : null;
       const stopCounting = new AbortController();
       const scanning =
         counting && !counter
-          ? countRowsInExportedSnapshot(connection, snapshot, tables, stopCounting.signal, { parallel: input.countFrom !== 'snapshot-serial' }).catch((error: Error) => {
+          ? countRowsInExportedSnapshot(connection, snapshot, tables, stopCounting.signal).catch((error: Error) => {
               // The dump does not depend on the counts: a backup whose rows could not be counted records them as unknown.
               if (!stopCounting.signal.aborted) logger.warn({ reason: error.message }, 'the rows could not be counted; they are recorded as unknown');
               return null;
@@ -93,7 +76,6 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
         written = await dumpToTargets(input, pgDump.path, snapshot, counter);
       } catch (error) {
         stopCounting.abort();
-        counter?.stop();
         await scanning;
         throw error;
       }
@@ -126,9 +108,9 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
  * dump's snapshot, which the open transaction still holds: a second scan of every table, logged.
  * Null when neither worked: the rows are then recorded as unknown.
  */
-async function exactCounts(input: DatabaseBackupInput, snapshot: string, tables: DumpedTable[], counter: StreamCounter): Promise<TableCount[] | null> {
+async function exactCounts(input: DatabaseBackupInput, snapshot: string, tables: DumpedTable[], counter: CustomArchiveRowCounter): Promise<TableCount[] | null> {
   try {
-    return countsForTables(tables, await counter.rows());
+    return countsForTables(tables, counter.finish().rows);
   } catch (error) {
     input.logger.warn({ reason: (error as Error).message }, 'the rows could not be counted from the dump itself; counting them with a second scan of every table');
   }
@@ -140,7 +122,7 @@ async function exactCounts(input: DatabaseBackupInput, snapshot: string, tables:
   }
 }
 
-async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, snapshot: string, counter: StreamCounter | null): Promise<WrittenArtifact> {
+async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, snapshot: string, counter: CustomArchiveRowCounter | null): Promise<WrittenArtifact> {
   return withPgToolAccess(input.connection, ({ env, dbname }) => {
     const args = [
       '--format=custom',
@@ -150,18 +132,19 @@ async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, sna
       ...(input.type === 'schema' ? ['--schema-only'] : input.type === 'data' ? ['--data-only'] : []),
       dbname,
     ];
-    if (!counter) return writeArtifact(input, { kind: 'dump', start: (stdout) => startTool('pg_dump', pgDumpPath, args, { env, stdio: ['ignore', stdout, 'pipe'] }) });
-    // Its bytes pass through Node to be counted: written in large blocks, they cost Node fewer reads.
     const buffered = STDBUF ? ([STDBUF, [`-o${DUMP_WRITE_BLOCK}`, pgDumpPath, ...args]] as const) : ([pgDumpPath, args] as const);
     const start = (stdout: Writable | 'pipe') => startTool('pg_dump', buffered[0], [...buffered[1]], { env, stdio: ['ignore', stdout, 'pipe'] });
+    if (!counter) return writeArtifact(input, { kind: 'dump', start });
     return writeArtifact(input, { kind: 'dump', start, observe: (chunk) => counter.feed(chunk) });
   });
 }
 
 /**
  * coreutils' stdbuf, which starts pg_dump with a larger stdout buffer: it then writes 1 MiB at a
- * time rather than 4 KiB, and Node reads the pipe in full 64 KiB pieces (measured on 430 MB: 7,000
- * reads instead of 16,000–18,000, a quarter less CPU in Node). Without it, pg_dump runs as it is.
+ * time rather than 4 KiB, and its reader takes the pipe in full 64 KiB pieces. Measured on 430 MB
+ * (bench/backup-cpu.ts, medians of 6): pg_dump 0.61 CPU-s instead of 0.90 and zstd 1.00 instead of
+ * 1.29; Node, when it reads the pipe, 7,000 reads instead of 16,000–18,000. Without it, pg_dump
+ * runs as it is.
  */
 const STDBUF = ['/usr/bin/stdbuf', '/bin/stdbuf'].find((path) => existsSync(path)) ?? null;
 const DUMP_WRITE_BLOCK = 1024 * 1024;

@@ -92,7 +92,6 @@ export async function countRowsInExportedSnapshot(
   snapshot: string,
   tables: DumpedTable[],
   signal: AbortSignal,
-  options: { parallel?: boolean } = {},
 ): Promise<TableCount[]> {
   return withPgClient(connection, async (client) => {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -103,7 +102,6 @@ export async function countRowsInExportedSnapshot(
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snapshot)}`);
-      if (options.parallel === false) await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
       const counts = await countRowsInSnapshot(client, tables, signal);
       await client.query('COMMIT');
       return counts;

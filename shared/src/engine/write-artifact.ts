@@ -38,9 +38,9 @@ export type ArtifactProducer =
       /**
        * Sees every byte the process writes, in order, before the compressor does (row counting).
        * The bytes then pass through Node rather than straight from the process to the compressor.
-       * It must not throw; a promise it returns holds the stream until it resolves.
+       * It must not throw.
        */
-      observe?: (chunk: Buffer) => Promise<void> | undefined | void;
+      observe?: (chunk: Buffer) => void;
     }
   /**
    * A stream written in Node (a tar). `produced` settles when its producer is done: resolved when
@@ -131,13 +131,12 @@ function startProduction(tools: ToolChain, options: ArtifactWriteOptions, produc
 }
 
 /** A dump whose bytes pass through Node on their way to the compressor, so that `observe` sees them. */
-function observedDump(tools: ToolChain, started: RunningTool, observe: (chunk: Buffer) => Promise<void> | undefined | void, compress: RunningTool | null): Production {
+function observedDump(tools: ToolChain, started: RunningTool, observe: (chunk: Buffer) => void, compress: RunningTool | null): Production {
   const dump = tools.watch(started);
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      const wait = observe(chunk);
-      if (wait) void wait.then(() => callback(null, chunk));
-      else callback(null, chunk);
+      observe(chunk);
+      callback(null, chunk);
     },
   });
   if (!compress) return { stream: dump.child.stdout!, done: Promise.resolve(), producerTools: [dump.name], taps: [tap] };
