@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { adminQuery, dropDatabase, log, shell, urlOf } from './lib.js';
 import { client, load, seedHistory, startService, META } from './services.js';
 
-const SOURCE = 'coffre_bench_api_source';
+const SOURCE = process.env.BENCH_API_SOURCE_DB ?? 'coffre_bench_api_source';
 
 export async function measureApiLatency(rows = 100_000) {
   const work = await mkdtemp(join(tmpdir(), 'coffre-bench-api-'));

@@ -31,6 +31,11 @@ export interface DatabaseBackupInput extends ArtifactWriteOptions {
   countRows?: boolean;
   /** pg_dump --jobs: 1 (default) dumps in the custom format; more in the directory format, tarred. */
   dumpJobs?: number;
+  /**
+   * Where exact counts are read: `stream`, the dump's own bytes as they pass through Node; `snapshot`,
+   * a second scan of every table in the dump's snapshot. The default is the cheaper one (measured).
+   */
+  countFrom?: 'stream' | 'snapshot';
   logger: Logger;
 }
 
@@ -78,8 +83,9 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
       }
       // Read from the dump's stream only when its bytes pass through Node anyway (no compressor):
       // routing a compressed dump through Node to count it cost more than the scan it saves
-      // (pnpm bench, 2 cores: 1.56x instead of 1.34x the pg_dump | zstd script).
-      const counter = counting && input.compression === 'none' ? new CustomArchiveRowCounter() : null;
+      // (bench/backup-cpu.ts, 4.15 M rows, 430 MB: about 1 CPU-s more in Node, against 0.1-0.3 CPU-s
+      // for the scan on the server; counting itself is 0.09 CPU-s of that).
+      const counter = counting && (input.countFrom ?? (input.compression === 'none' ? 'stream' : 'snapshot')) === 'stream' ? new CustomArchiveRowCounter() : null;
       const stopCounting = new AbortController();
       const scanning =
         counting && !counter
@@ -151,10 +157,9 @@ async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, sna
       ...(input.type === 'schema' ? ['--schema-only'] : input.type === 'data' ? ['--data-only'] : []),
       dbname,
     ];
-    if (!counter) return writeArtifact(input, { kind: 'dump', start: (stdout) => startTool('pg_dump', pgDumpPath, args, { env, stdio: ['ignore', stdout, 'pipe'] }) });
-    // Its bytes pass through Node to be counted: written in large blocks, they cost Node fewer reads.
     const buffered = STDBUF ? ([STDBUF, [`-o${DUMP_WRITE_BLOCK}`, pgDumpPath, ...args]] as const) : ([pgDumpPath, args] as const);
     const start = (stdout: Writable | 'pipe') => startTool('pg_dump', buffered[0], [...buffered[1]], { env, stdio: ['ignore', stdout, 'pipe'] });
+    if (!counter) return writeArtifact(input, { kind: 'dump', start });
     return writeArtifact(input, { kind: 'dump', start, observe: (chunk) => counter.feed(chunk) });
   });
 }
@@ -199,8 +204,10 @@ async function dumpDirectory(
 
 /**
  * coreutils' stdbuf, which starts pg_dump with a larger stdout buffer: it then writes 1 MiB at a
- * time rather than 4 KiB, and Node reads the pipe in full 64 KiB pieces (measured on 430 MB: 7,000
- * reads instead of 16,000–18,000, a quarter less CPU in Node). Without it, pg_dump runs as it is.
+ * time rather than 4 KiB, and its reader takes the pipe in full 64 KiB pieces. Measured on 430 MB
+ * (bench/backup-cpu.ts, medians of 6): pg_dump 0.61 CPU-s instead of 0.90 and zstd 1.00 instead of
+ * 1.29; Node, when it reads the pipe, 7,000 reads instead of 16,000–18,000. Without it, pg_dump
+ * runs as it is.
  */
 const STDBUF = ['/usr/bin/stdbuf', '/bin/stdbuf'].find((path) => existsSync(path)) ?? null;
 const DUMP_WRITE_BLOCK = 1024 * 1024;

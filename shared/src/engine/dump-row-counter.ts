@@ -199,7 +199,12 @@ export class CustomArchiveRowCounter {
           break;
         }
         case 'chunk-length': {
-          // The common case, once per row: the whole length is in this chunk.
+          // The common case: pg_dump writes each row as a piece of its own (length, then the row's
+          // line), and most lie whole in this chunk: read them in one loop.
+          if (this.partialLength === 0) {
+            at = this.readWholePieces(chunk, at);
+            if (at >= end) break;
+          }
           if (this.partialLength === 0 && at + 1 + this.intSize <= end) {
             const n = readInt(chunk, at, this.intSize);
             at += 1 + this.intSize;
@@ -247,6 +252,49 @@ export class CustomArchiveRowCounter {
           return;
       }
     }
+  }
+
+  /**
+   * Reads the pieces that lie whole in `chunk` from `at` on, and returns where it stopped: at a piece
+   * the chunk cuts, or at a length that is not positive (the table's end), left to the general reader.
+   */
+  private readWholePieces(chunk: Buffer, at: number): number {
+    const intSize = this.intSize;
+    const end = chunk.length;
+    let newlines = 0;
+    let bytes = 0;
+    let lastEnd = -1;
+    while (at + 1 + intSize <= end) {
+      const n = readInt(chunk, at, intSize);
+      const from = at + 1 + intSize;
+      if (n <= 0 || from + n > end) break;
+      const to = from + n;
+      if (n < this.tail.length) {
+        // A short piece (the end marker): its bytes join the tail after those before it.
+        this.newlines += newlines;
+        this.blockBytes += bytes;
+        newlines = 0;
+        bytes = 0;
+        if (lastEnd >= 0) {
+          this.tailChunk = chunk;
+          this.tailEnd = lastEnd;
+          lastEnd = -1;
+        }
+        this.countRange(chunk, from, to);
+      } else {
+        newlines += countNewlines(chunk, from, to);
+        bytes += n;
+        lastEnd = to;
+      }
+      at = to;
+    }
+    this.newlines += newlines;
+    this.blockBytes += bytes;
+    if (lastEnd >= 0) {
+      this.tailChunk = chunk;
+      this.tailEnd = lastEnd;
+    }
+    return at;
   }
 
   private afterInt(n: number): void {
@@ -298,15 +346,7 @@ export class CustomArchiveRowCounter {
   private countRange(chunk: Buffer, from: number, to: number): void {
     const length = to - from;
     if (length <= 0) return;
-    let n = 0;
-    if (length <= SCAN_LOOP_LIMIT) {
-      for (let i = from; i < to; i++) if (chunk[i] === NEWLINE) n++;
-    } else {
-      // Searched in the whole chunk (no view to allocate): a search past the range stops at the
-      // next row's end, close by, or at the chunk's end.
-      for (let i = chunk.indexOf(NEWLINE, from); i !== -1 && i < to; i = chunk.indexOf(NEWLINE, i + 1)) n++;
-    }
-    this.newlines += n;
+    this.newlines += countNewlines(chunk, from, to);
     this.blockBytes += length;
     if (length >= this.tail.length) {
       this.tailChunk = chunk;
@@ -414,6 +454,20 @@ export class CopyTextRowCounter {
     const ownLine = this.bytes === END_MARKER.length || t[0] === NEWLINE;
     return marker && ownLine ? this.newlines - 3 : this.newlines;
   }
+}
+
+/**
+ * The newlines in bytes [from, to). A row's line holds one, its last byte: a long range is searched
+ * natively and the search stops there, not in the next row.
+ */
+function countNewlines(bytes: Buffer, from: number, to: number): number {
+  let n = 0;
+  if (to - from <= SCAN_LOOP_LIMIT) {
+    for (let i = from; i < to; i++) if (bytes[i] === NEWLINE) n++;
+    return n;
+  }
+  for (let i = bytes.indexOf(NEWLINE, from); i !== -1 && i < to; i = i + 1 < to ? bytes.indexOf(NEWLINE, i + 1) : -1) n++;
+  return n;
 }
 
 /** Reads ints and strings from the header's bytes; NeedMore when they stop short. */

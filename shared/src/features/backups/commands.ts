@@ -17,7 +17,45 @@ type BackupWithRelations = Backup & {
   verifications?: Verification[];
 };
 
-export function backupToApi(row: BackupWithRelations, options: { withLog?: boolean } = {}): BackupView {
+/**
+ * The columns a history page shows: not the run's log (up to many kilobytes a row, shown only in a
+ * backup's details) nor the per-table counts, which made up most of what a page of 20 rows read
+ * and decoded.
+ */
+const listedColumns = {
+  id: true,
+  name: true,
+  type: true,
+  status: true,
+  trigger: true,
+  sourceId: true,
+  sourceName: true,
+  configurationId: true,
+  compression: true,
+  encrypted: true,
+  sizeBytes: true,
+  checksumSha256: true,
+  durationMs: true,
+  progressBytes: true,
+  tablesCount: true,
+  recordsCount: true,
+  filesCount: true,
+  objectsCount: true,
+  serverVersion: true,
+  pgDumpVersion: true,
+  dumpFormat: true,
+  errorMessage: true,
+  attempts: true,
+  startedAt: true,
+  completedAt: true,
+  createdAt: true,
+  deletedAt: true,
+  phase: true,
+} as const satisfies Prisma.BackupSelect;
+
+type ListedBackup = Prisma.BackupGetPayload<{ select: typeof listedColumns }>;
+
+export function backupToApi(row: ListedBackup & Partial<Pick<BackupWithRelations, 'log' | 'artifacts' | 'verifications'>>, options: { withLog?: boolean } = {}): BackupView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   const num = (v: bigint | number | null) => (v === null ? null : Number(v));
   const view: BackupView = {
@@ -67,7 +105,7 @@ export function backupToApi(row: BackupWithRelations, options: { withLog?: boole
       ? { id: last.id, status: last.status, result: last.result, completedAt: iso(last.completedAt) }
       : null;
   }
-  if (options.withLog) view.log = row.log;
+  if (options.withLog) view.log = row.log ?? null;
   return view;
 }
 
@@ -192,6 +230,7 @@ export async function listBackups(ctx: AppContext, filters: BackupListQuery): Pr
   const [rows, total] = await Promise.all([
     ctx.db.backup.findMany({
       where,
+      select: listedColumns,
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       skip: (filters.page - 1) * filters.pageSize,
       take: filters.pageSize,
