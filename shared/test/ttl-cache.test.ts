@@ -15,6 +15,15 @@ describe('the TTL cache behind counts, stats and token lookups', () => {
     expect(calls).toBe(1);
   });
 
+  it('with a TTL of 0, callers share the computation in flight and nothing is kept after it (the dashboard)', async () => {
+    const cache = createTtlCache<number>(0);
+    let calls = 0;
+    const compute = () => new Promise<number>((resolve) => setTimeout(() => resolve(++calls), 10));
+    expect(await Promise.all(Array.from({ length: 20 }, () => cache.get('k', compute)))).toEqual(Array(20).fill(1));
+    expect(await cache.get('k', compute)).toBe(2);
+    expect(calls).toBe(2);
+  });
+
   it('with staleMs, serves a recent answer while the next one is computed, without waiting', async () => {
     vi.useFakeTimers({ now: 0, toFake: ['Date'] });
     const cache = createTtlCache<string>(1000, { staleMs: 4000 });

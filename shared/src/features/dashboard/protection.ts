@@ -7,6 +7,7 @@ import type { AppContext } from '../../infra/context.js';
 import { judgeProtection } from '../../rules/protection.js';
 import { listConfigurations } from '../configurations/commands.js';
 import { recoveryWindow } from '../pitr/window.js';
+import { createTtlCache, type TtlCache } from '../../infra/ttl-cache.js';
 
 const STRIP = 30;
 const FAILURE_DAYS = 7;
@@ -25,6 +26,17 @@ interface RunRow {
   durationMs: number | null;
   deletedAt: Date | null;
   errorMessage: string | null;
+}
+
+const inFlight = new WeakMap<AppContext, TtlCache<ProtectionSummary>>();
+
+/**
+ * The summary as the dashboard asks for it: callers that arrive while one is being computed share it
+ * (nothing is kept once it is answered), so that many open dashboards cost one computation at a time.
+ */
+export function currentProtectionSummary(ctx: AppContext): Promise<ProtectionSummary> {
+  if (!inFlight.has(ctx)) inFlight.set(ctx, createTtlCache<ProtectionSummary>(0));
+  return inFlight.get(ctx)!.get('summary', () => protectionSummary(ctx));
 }
 
 export async function protectionSummary(ctx: AppContext, now = new Date()): Promise<ProtectionSummary> {
