@@ -31,13 +31,18 @@ export interface ClusterOptions {
   refuseReplication?: boolean;
 }
 
-export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
+/** A temporary directory the `postgres` user owns, for a cluster's data directory, socket and log. */
+async function clusterDirectory(): Promise<{ bin: string; dir: string; data: string }> {
   const bin = await findBinDir();
   const dir = await mkdtemp(join(tmpdir(), 'coffre-pgc-'));
   const { uid, gid } = postgresUser();
   await chown(dir, uid, gid);
   await chmod(dir, 0o755);
-  const data = join(dir, 'data');
+  return { bin, dir, data: join(dir, 'data') };
+}
+
+export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
+  const { bin, dir, data } = await clusterDirectory();
   asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
   const port = await freePort();
   await appendFile(
@@ -54,12 +59,7 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
 
 /** A hot standby of `primary` on a port of its own, streaming from it (no slot). */
 export async function startStandbyCluster(primary: PostgresCluster): Promise<PostgresCluster> {
-  const bin = await findBinDir();
-  const dir = await mkdtemp(join(tmpdir(), 'coffre-pgc-'));
-  const { uid, gid } = postgresUser();
-  await chown(dir, uid, gid);
-  await chmod(dir, 0o755);
-  const data = join(dir, 'data');
+  const { bin, dir, data } = await clusterDirectory();
   asPostgres(join(bin, 'pg_basebackup'), ['-D', data, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres']);
   const port = await freePort();
   await appendFile(join(data, 'postgresql.conf'), ['', `port = ${port}`, `unix_socket_directories = '${dir}'`, ''].join('\n'));
