@@ -1,7 +1,8 @@
 // A PostgreSQL cluster of the test's own that the test may stop and start again (coffre's metadata
 // database going away mid-backup). Like private-postgres.ts it belongs to the `postgres` OS user
 // (initdb refuses root) and listens on 127.0.0.1 on a free port; here authentication is trust, and
-// the data directory survives stop() so that start() brings the same databases back.
+// the data directory survives stop() so that start() brings the same databases back. `pnpm bench` uses
+// it too, for base backups and restores to a moment when its server refuses replication.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { access, appendFile, chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,19 +35,27 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
   await chown(dir, uid, gid);
   await chmod(dir, 0o755);
   const data = join(dir, 'data');
-  asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
-  const port = await freePort();
-  await appendFile(
-    join(data, 'postgresql.conf'),
-    ['', `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'max_connections = 40', ...(options.settings ?? []), ''].join('\n'),
-  );
-  if (options.refuseReplication) {
-    const hba = join(data, 'pg_hba.conf');
-    const lines = (await readFile(hba, 'utf8')).split('\n').filter((line) => !/^\s*(local|host)\s+replication\s/.test(line));
-    await writeFile(hba, lines.join('\n'));
-  }
   const pgCtl = (args: string[]) => asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', ...args]);
-  pgCtl(['start']);
+  let port = 0;
+  try {
+    asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    port = await freePort();
+    await appendFile(
+      join(data, 'postgresql.conf'),
+      ['', `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'max_connections = 40', ...(options.settings ?? []), ''].join('\n'),
+    );
+    if (options.refuseReplication) {
+      const hba = join(data, 'pg_hba.conf');
+      const lines = (await readFile(hba, 'utf8')).split('\n').filter((line) => !/^\s*(local|host)\s+replication\s/.test(line));
+      await writeFile(hba, lines.join('\n'));
+    }
+    pgCtl(['start']);
+  } catch (error) {
+    // Nothing of a cluster that did not start is left behind (the bench's callers have no handle to remove it).
+    spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: '/' });
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   const url = (database: string) => `postgresql://postgres@127.0.0.1:${port}/${database}`;
   return {
     port,
