@@ -58,7 +58,7 @@ export async function replicationServer(input: { api: Api; defaultSourceId: stri
         await c.query('CHECKPOINT');
       });
     });
-    const version = await withUrl(cluster.url('postgres'), async (c) => (await c.query<{ v: string }>('SHOW server_version')).rows[0]!.v);
+    const version = await withUrl(cluster.url('postgres'), async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v);
     log(`  copied ${input.database} into it in ${(copyMs / 1000).toFixed(1)} s`);
     const source = (await input.api('POST', '/api/sources', { name: 'bench-replication', url: cluster.url(input.database) })) as { id: string };
     return {

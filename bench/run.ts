@@ -147,6 +147,7 @@ export async function main(opts: Options): Promise<void> {
     const replicationSteps = async (steps: { physical: boolean; pitr: boolean }): Promise<Row[]> => {
       const server = await replicationServer({ api, defaultSourceId: sourceId, database: SOURCE }).catch((error: Error) => error);
       if (server instanceof Error) {
+        log(`no server for base backups and a restore to a moment: ${server.stack ?? server.message}`);
         const reason = server.message.trim().split('\n').at(-1)!;
         return [{ measure: 'base backup (physical) and restore to a moment', coffre: 'not measured', reference: reason, ratio: null, target: '—', met: null }];
       }
@@ -157,7 +158,7 @@ export async function main(opts: Options): Promise<void> {
           const series = await benchBaseBackups({ api, server, work, rounds: opts.rounds, workerPid: worker.child.pid! });
           raw.baseBackups = series;
           rss.worker.push(...series.workerRssMb);
-          out.push(pair(`base backup (physical, zstd, ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)}), on ${server.description}`, series.coffre, series.reference, REFERENCE_BASE_BACKUP, 1.1));
+          out.push(pair(`base backup (physical, zstd, ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)})`, series.coffre, series.reference, REFERENCE_BASE_BACKUP, 1.1));
           const peak = Math.max(...series.workerRssMb);
           out.push({ measure: 'worker peak RSS during the base backups', coffre: `${peak.toFixed(0)} MB`, reference: 'VmHWM of the worker, reset before each base backup', ratio: null, target: '≤ 150 MB', met: peak <= 150 });
         }
