@@ -137,7 +137,7 @@ export interface PitrMeasure {
   walBytes: number;
   batches: number;
   generateMs: number;
-  /** From the last commit to the recovery window reaching it (the stream's lag at the end). */
+  /** From the last commit to the stored WAL reaching it: the newest stored file's end LSN past the server's LSN after that commit, and the recovery window past its time (the stream's lag at the end). */
   catchUpMs: number;
   /** The worker's peak RSS from the first batch to the stream caught up. */
   workerRssMb: number;
@@ -176,9 +176,10 @@ export async function benchPitr(input: { api: Api; server: ReplicationServer; da
     log(`  ${mb(written.walBytes)} of WAL in ${written.batches.length} committed batches, ${sec(written.generateMs)}`);
     const lastCommit = written.batches.at(-1)!.committedBy;
     const catchUpMs = await timed(() =>
-      until(1800_000, 'the recovery window to reach the last commit', async () => {
-        const latest = ((await api('GET', pitrPath)) as { window: { latest: string | null } }).window.latest;
-        return latest !== null && Date.parse(latest) >= lastCommit;
+      until(1800_000, 'the stored WAL to reach the last commit', async () => {
+        const state = (await api('GET', pitrPath)) as { lastWal: { endLsn: string } | null; window: { latest: string | null } };
+        const latest = state.window.latest;
+        return latest !== null && Date.parse(latest) >= lastCommit && state.lastWal !== null && lsn(state.lastWal.endLsn) >= lsn(written.endLsn);
       }),
     );
     const workerRssMb = (await sampler.stop())[0]!;
@@ -227,7 +228,7 @@ interface Batch {
  * Committed batches of `UPDATE pgbench_accounts SET abalance = abalance + 1` over ranges of aid, one
  * after the other around the table, until the server's WAL has moved `bytes` past where it was.
  */
-async function writeWal(url: string, bytes: number): Promise<{ walBytes: number; batches: Batch[]; generateMs: number; baseline: number }> {
+async function writeWal(url: string, bytes: number): Promise<{ walBytes: number; batches: Batch[]; generateMs: number; baseline: number; endLsn: string }> {
   return withUrl(url, async (c) => {
     const accounts = Number((await c.query<{ n: string }>('SELECT max(aid) AS n FROM pgbench_accounts')).rows[0]!.n);
     const baseline = Number((await c.query<{ sum: string }>('SELECT sum(abalance) AS sum FROM pgbench_accounts')).rows[0]!.sum);
@@ -243,7 +244,8 @@ async function writeWal(url: string, bytes: number): Promise<{ walBytes: number;
       batches.push({ rows: result.rowCount ?? 0, startedAt, committedBy: Date.now() });
       walBytes = await moved();
     }
-    return { walBytes, batches, generateMs: Date.now() - began, baseline };
+    const endLsn = (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0]!.lsn;
+    return { walBytes, batches, generateMs: Date.now() - began, baseline, endLsn };
   });
 }
 
@@ -272,6 +274,11 @@ async function withUrl<T>(url: string, work: (client: pg.Client) => Promise<T>):
   } finally {
     await client.end();
   }
+}
+
+function lsn(text: string): bigint {
+  const [high, low] = text.split('/') as [string, string];
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }
 
 function sec(ms: number): string {
