@@ -22,6 +22,7 @@
 // 5. Scheduling delay: from a scheduler's due time to its backup starting.
 // Reports go to bench/results/<time>.json and .md; the table is printed.
 import { type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -78,6 +79,11 @@ export async function main(opts: Options): Promise<void> {
   const raw: Record<string, unknown> = { options: opts, machine: { cpus: cpus().length, memoryBytes: totalmem(), node: process.version }, loadAtStart: loadavg() };
   const services: ChildProcess[] = [];
   const restoredDatabases: string[] = [];
+  // Interrupted (bench/physical.ts removes its cluster on a signal, then exits), the `finally` below does not run: the services and the work directory go with the bench all the same.
+  process.once('exit', () => {
+    for (const child of services) if (child.exitCode === null) child.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  });
   try {
     await prepareSource(opts);
     const info = await databaseInfo(SOURCE);
