@@ -152,8 +152,9 @@ export interface PitrMeasure {
 /**
  * PITR on for the server's bench source, a base backup, then about `walBytes` of WAL written by
  * committed batches of `UPDATE pgbench_accounts` while coffre streams (the worker's RSS sampled until
- * the stream has stored the last commit), then a restore to a moment between the last two batches
- * into a new database, its parts read from its log through the API.
+ * the stream has stored the last commit), then a restore to a moment just after the last batch (one
+ * more commit, a second later, stops the replay) into a new database, its parts read from its log
+ * through the API, and its sum(abalance) checked against what was committed by then.
  */
 export async function benchPitr(input: { api: Api; server: ReplicationServer; database: string; walBytes: number; workerPid: number; work: string }): Promise<PitrMeasure> {
   const { api, server } = input;
@@ -174,7 +175,7 @@ export async function benchPitr(input: { api: Api; server: ReplicationServer; da
     sampler = sampleRss([input.workerPid]);
     const written = await writeWal(server.url(input.database), input.walBytes);
     log(`  ${mb(written.walBytes)} of WAL in ${written.batches.length} committed batches, ${sec(written.generateMs)}`);
-    const lastCommit = written.batches.at(-1)!.committedBy;
+    const lastCommit = written.afterwards.committedBy;
     const catchUpMs = await timed(() =>
       until(1800_000, 'the stored WAL to reach the last commit', async () => {
         const state = (await api('GET', pitrPath)) as { lastWal: { endLsn: string } | null; window: { latest: string | null } };
@@ -185,10 +186,11 @@ export async function benchPitr(input: { api: Api; server: ReplicationServer; da
     const workerRssMb = (await sampler.stop())[0]!;
     log(`  the stream stored the last commit ${sec(catchUpMs)} after it; worker peak RSS ${workerRssMb.toFixed(0)} MB`);
 
-    // Between the last two batches: every batch but the last is in the database at that moment.
-    const [before, last] = written.batches.slice(-2) as [Batch, Batch];
-    const moment = new Date(Math.floor((before.committedBy + last.startedAt) / 2));
-    const expected = written.baseline + written.batches.slice(0, -1).reduce((sum, b) => sum + b.rows, 0);
+    // In the second between the last batch and one more commit (one row): every batch is in the
+    // database at that moment, that commit is not. The second's margin stands for the ms the times
+    // are rounded to (a moment 1 ms after a commit's Date.now() may still precede its commit record).
+    const moment = new Date(written.batches.at(-1)!.committedBy + (written.afterwards.startedAt - written.batches.at(-1)!.committedBy) / 2);
+    const expected = written.baseline + written.batches.reduce((sum, b) => sum + b.rows, 0);
     const request = (await api('POST', `${pitrPath}/restore`, { targetTime: moment.toISOString(), database: input.database, targetDatabase: target, confirm: target })) as { id: string };
     const done = (await waitForRow(api, 'Restore', request.id, `/api/restores/${request.id}`)) as Awaited<ReturnType<typeof waitForRow>> & { durationMs: number; log: string | null };
     if (done.status !== 'completed') throw new Error(`the restore to a moment failed: ${done.errorMessage}`);
@@ -228,7 +230,7 @@ interface Batch {
  * Committed batches of `UPDATE pgbench_accounts SET abalance = abalance + 1` over ranges of aid, one
  * after the other around the table, until the server's WAL has moved `bytes` past where it was.
  */
-async function writeWal(url: string, bytes: number): Promise<{ walBytes: number; batches: Batch[]; generateMs: number; baseline: number; endLsn: string }> {
+async function writeWal(url: string, bytes: number): Promise<{ walBytes: number; batches: Batch[]; afterwards: Batch; generateMs: number; baseline: number; endLsn: string }> {
   return withUrl(url, async (c) => {
     const accounts = Number((await c.query<{ n: string }>('SELECT max(aid) AS n FROM pgbench_accounts')).rows[0]!.n);
     const baseline = Number((await c.query<{ sum: string }>('SELECT sum(abalance) AS sum FROM pgbench_accounts')).rows[0]!.sum);
@@ -244,8 +246,13 @@ async function writeWal(url: string, bytes: number): Promise<{ walBytes: number;
       batches.push({ rows: result.rowCount ?? 0, startedAt, committedBy: Date.now() });
       walBytes = await moved();
     }
+    const generateMs = Date.now() - began;
+    await new Promise((r) => setTimeout(r, 1000));
+    const startedAt = Date.now();
+    const one = await c.query('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1');
+    const afterwards = { rows: one.rowCount ?? 0, startedAt, committedBy: Date.now() };
     const endLsn = (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0]!.lsn;
-    return { walBytes, batches, generateMs: Date.now() - began, baseline, endLsn };
+    return { walBytes, batches, afterwards, generateMs, baseline, endLsn };
   });
 }
 

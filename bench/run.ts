@@ -389,7 +389,7 @@ function pitrRows(m: PitrMeasure): Row[] {
       met: m.workerRssMb <= 150,
     },
     {
-      measure: `restore to a moment (${m.moment}, between the last two batches) into a new database`,
+      measure: `restore to a moment (${m.moment}, just after the last batch) into a new database`,
       coffre: `${s(t.totalMs)} (one run; ${s(m.restore.queuedToCompletedMs)} from request to completed)`,
       reference: `durationMs of the restore, claimed to completed (${how})`,
       ratio: null,
