@@ -5,6 +5,7 @@
 //   pnpm bench --only api      (step 4 alone, on a small source: a minute)
 //   pnpm bench --only engine   (steps 1-3: backups and restores)
 //   pnpm bench --only physical (step 3's base backups alone)
+//   pnpm bench --only pitr     (step 3's restore to a moment alone; `--only physical,pitr` both)
 //   pnpm bench --only backup   (steps 1-3 without the restores: the backup ratios alone)
 //   pnpm bench --only directory (the parallel dump alone: dumpJobs 2 against pg_dump -Fd -j 2)
 //
@@ -16,18 +17,23 @@
 //    A parallel dump (dumpJobs 2: pg_dump -Fd -j 2, tarred) against `pg_dump -Fd -j 2 -Z0` then
 //    `tar | zstd -1 > file`.
 //    Physical base backups (type physical, of the whole server the source lives on) against
-//    `pg_basebackup -Ft -D - -X none | zstd -1 > file`.
+//    `pg_basebackup -Ft -D - -X none | zstd -1 > file`; then point-in-time recovery: about `scale` GB
+//    of WAL streamed (the worker's peak RSS), and a restore to a moment near its end into a new
+//    database, its time in parts (fetch, replay, dump, load). Both on the bench's server when it
+//    accepts replication, else on a cluster of the bench's own (bench/physical.ts).
 // 4. GET /api/backups (filtered) and GET /api/backups/stats over 100,000 history rows at 200 requests/s.
 // 5. Scheduling delay: from a scheduler's due time to its backup starting.
 // Reports go to bench/results/<time>.json and .md; the table is printed.
 import { type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { generateIdentity } from '@coffre/shared';
-import { ADMIN_URL, PG_BIN, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from './lib.js';
+import { ADMIN_URL, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from './lib.js';
 import { client, cpuSeconds, load, sampleRss, schedulingDelay, seedHistory, startService, waitFor, waitForRow, META } from './services.js';
+import { benchBaseBackups, benchPitr, pitrWorkDir, replicationServer, REFERENCE_BASE_BACKUP, type PitrMeasure } from './physical.js';
 import { measureApiLatency } from './api-latency.js';
 
 interface Options {
@@ -73,9 +79,14 @@ export async function main(opts: Options): Promise<void> {
   const started = Date.now();
   const work = await mkdtemp(join(tmpdir(), 'coffre-bench-'));
   const rows: Row[] = [];
-  const raw: Record<string, unknown> = { options: opts, machine: { cpus: cpus().length, memoryBytes: totalmem(), node: process.version } };
+  const raw: Record<string, unknown> = { options: opts, machine: { cpus: cpus().length, memoryBytes: totalmem(), node: process.version }, loadAtStart: loadavg() };
   const services: ChildProcess[] = [];
   const restoredDatabases: string[] = [];
+  // Interrupted (bench/physical.ts removes its cluster on a signal, then exits), the `finally` below does not run: the services and the work directory go with the bench all the same.
+  process.once('exit', () => {
+    for (const child of services) if (child.exitCode === null) child.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  });
   try {
     await prepareSource(opts);
     const info = await databaseInfo(SOURCE);
@@ -107,6 +118,7 @@ export async function main(opts: Options): Promise<void> {
       // expire the seeded history rows the list and stats latencies are measured against.
       MAINTENANCE_CRON: '0 0 1 1 *',
       MAX_BACKUPS: '1000000',
+      PITR_WORK_DIR: await pitrWorkDir(work),
     };
     const worker = await startService('worker', env, /worker ready/, work);
     services.push(worker.child);
@@ -151,9 +163,39 @@ export async function main(opts: Options): Promise<void> {
       await writeReport(rows, raw);
       return;
     }
-    if (opts.only === 'physical') {
-      rows.push(await benchBaseBackups({ api, config, work, rounds: opts.rounds, raw, rss, pids: [worker.child.pid!, apiService.child.pid!] }));
-      if (rss.worker.length) rows.push({ measure: 'worker peak RSS during the base backups', coffre: `${Math.max(...rss.worker).toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: Math.max(...rss.worker) <= 150 });
+    // Base backups and a restore to a moment: on a server that accepts replication (bench/physical.ts).
+    const replicationSteps = async (steps: { physical: boolean; pitr: boolean }): Promise<Row[]> => {
+      const server = await replicationServer({ api, defaultSourceId: sourceId, database: SOURCE }).catch((error: Error) => error);
+      if (server instanceof Error) {
+        log(`no server for base backups and a restore to a moment: ${server.stack ?? server.message}`);
+        const reason = server.message.trim().split('\n').at(-1)!;
+        return [{ measure: 'base backup (physical) and restore to a moment', coffre: 'not measured', reference: reason, ratio: null, target: '—', met: null }];
+      }
+      raw.replicationServer = server.description;
+      const out: Row[] = [];
+      try {
+        if (steps.physical) {
+          const series = await benchBaseBackups({ api, server, work, rounds: opts.rounds, workerPid: worker.child.pid! });
+          raw.baseBackups = series;
+          rss.worker.push(...series.workerRssMb);
+          out.push(pair(`base backup (physical, zstd, ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)})`, series.coffre, series.reference, REFERENCE_BASE_BACKUP, 1.1));
+          const peak = Math.max(...series.workerRssMb);
+          out.push({ measure: 'worker peak RSS during the base backups', coffre: `${peak.toFixed(0)} MB`, reference: 'VmHWM of the worker, reset before each base backup', ratio: null, target: '≤ 150 MB', met: peak <= 150 });
+        }
+        if (steps.pitr) {
+          log(`point-in-time recovery on ${server.description}`);
+          const measure = await benchPitr({ api, server, database: SOURCE, walBytes: Math.round(opts.scale * 1024 ** 3), workerPid: worker.child.pid!, work });
+          raw.pitr = measure;
+          out.push(...pitrRows(measure));
+        }
+      } finally {
+        await server.close();
+      }
+      return out;
+    };
+    const only = new Set((opts.only ?? '').split(','));
+    if (only.has('physical') || only.has('pitr')) {
+      rows.push(...(await replicationSteps({ physical: only.has('physical'), pitr: only.has('pitr') })));
       raw.rows = rows;
       raw.durationMs = Date.now() - started;
       raw.loadAverage = loadavg();
@@ -226,7 +268,7 @@ export async function main(opts: Options): Promise<void> {
       return;
     }
 
-    rows.push(await benchBaseBackups({ api, config, work, rounds: opts.rounds, raw, rss, pids: [worker.child.pid!, apiService.child.pid!] }));
+    rows.push(...(await replicationSteps({ physical: true, pitr: opts.only === null })));
 
     // Restores, alternating with the reference: into a new database, then over that database (load + swap).
     const restoreSeries = { coffreNew: [] as number[], coffreOver: [] as number[], swapMs: [] as number[], reference: [] as number[] };
@@ -322,66 +364,6 @@ export async function main(opts: Options): Promise<void> {
 }
 
 /**
- * Base backups of the server the source lives on, alternating: coffre (type physical, zstd, through
- * the API) against pg_basebackup's tar on stdout through `zstd -1` into a synced file. Both ask for a
- * fast checkpoint (coffre always does): the default spread checkpoint would time the server's
- * checkpoint pacing, not the copy.
- */
-async function benchBaseBackups(input: {
-  api: ReturnType<typeof client>;
-  config: (name: string, body: Record<string, unknown>) => Promise<string>;
-  work: string;
-  rounds: number;
-  raw: Record<string, unknown>;
-  rss: { worker: number[]; api: number[] };
-  pids: number[];
-}): Promise<Row> {
-  const { api, work } = input;
-  const physical = await input.config('bench-physical', { compression: 'zstd', type: 'physical' });
-  const file = join(work, 'reference.base.tar.zst');
-  const server = new URL(ADMIN_URL);
-  const referenceName = 'pg_basebackup -h 127.0.0.1 -U postgres -D - -Ft -X none -c fast | zstd -1 > f; sync f';
-  const reference = () =>
-    timed(() =>
-      shell('PGPORT="$2" "$5/pg_basebackup" -h "$3" -U "$4" -D - -Ft -X none -c fast | zstd -q -1 > "$1"; sync "$1"', [
-        file,
-        server.port || '5432',
-        server.hostname,
-        decodeURIComponent(server.username || 'postgres'),
-        PG_BIN,
-      ]),
-    );
-  const series = { coffre: [] as number[], reference: [] as number[], coffreBytes: 0, referenceBytes: 0 };
-  const refused = await reference().then(
-    () => null,
-    (error: Error) => (/replication connection/.test(error.message) ? error.message.trim().split('\n').at(-1)! : Promise.reject(error)),
-  );
-  if (refused) {
-    // A server without a `replication` line for 127.0.0.1 in pg_hba.conf (the untimed first run of the
-    // reference checks it, and warms the cache for both): point BENCH_PG_URL at one that has it.
-    return { measure: 'base backup (physical, zstd)', coffre: 'not measured', reference: refused, ratio: null, target: '≤ 1.1×', met: null };
-  }
-  for (let round = 1; round <= input.rounds; round++) {
-    log(`base backup round ${round}/${input.rounds}`);
-    const sampler = sampleRss(input.pids);
-    const backup = (await api('POST', `/api/configurations/${physical}/run`)) as { id: string };
-    const done = await waitForRow(api, 'Backup', backup.id, `/api/backups/${backup.id}`);
-    const peaks = await sampler.stop();
-    input.rss.worker.push(peaks[0]!);
-    input.rss.api.push(peaks[1]!);
-    if (done.status !== 'completed') throw new Error(`a benchmark base backup failed: ${done.errorMessage}`);
-    series.coffre.push(Date.parse(done.completedAt) - Date.parse(done.createdAt));
-    series.coffreBytes = done.sizeBytes;
-    series.reference.push(await reference());
-    series.referenceBytes = (await stat(file)).size;
-    log(`  coffre physical ${s(series.coffre.at(-1)!)} (${mb(series.coffreBytes)}), pg_basebackup | zstd -1 ${s(series.reference.at(-1)!)} (${mb(series.referenceBytes)})`);
-    await api('DELETE', `/api/backups/${backup.id}`);
-  }
-  input.raw.baseBackups = series;
-  return pair(`base backup (physical, zstd, ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)})`, series.coffre, series.reference, referenceName, 1.1);
-}
-
-/**
  * Parallel dumps, alternating: coffre (dumpJobs 2, zstd, through the API) against pg_dump's directory
  * format with two jobs and no compression, then tar through `zstd -1` into a synced file (the
  * directory removed afterwards, as coffre removes its own).
@@ -441,6 +423,53 @@ function sourceMark(scale: number): string {
   return `${scale}/narrow-and-wide`;
 }
 
+/** The restore to a moment, in parts as its log records them (GET /api/restores/:id), and the stream's memory. */
+function pitrRows(m: PitrMeasure): Row[] {
+  const t = m.restore.timings;
+  const other = t.totalMs - t.fetchMs - t.replayMs - t.dumpMs - t.loadMs;
+  const how = "the restore's log, GET /api/restores/:id";
+  const part = (name: string, ms: number, detail: string): Row => ({ measure: `  ${name}`, coffre: s(ms), reference: `${detail} (${how})`, ratio: null, target: '—', met: null });
+  return [
+    {
+      measure: `WAL streamed while ${m.batches} batches of UPDATE pgbench_accounts committed`,
+      coffre: `${mb(m.walBytes)} in ${s(m.generateMs)}; stored up to the last commit ${s(m.catchUpMs)} after it`,
+      reference: "pg_wal_lsn_diff over the batches; then GET /api/sources/:id/pitr every 0.5 s until the newest stored WAL file ends past the server's LSN after the last commit, and the window past its time",
+      ratio: null,
+      target: '—',
+      met: null,
+    },
+    {
+      measure: 'worker peak RSS while streaming that WAL',
+      coffre: `${m.workerRssMb.toFixed(0)} MB`,
+      reference: "VmHWM of the worker's node process, reset (clear_refs) before the first batch, read once the last commit was stored; pg_receivewal not counted",
+      ratio: null,
+      target: '≤ 150 MB',
+      met: m.workerRssMb <= 150,
+    },
+    {
+      measure: `restore to a moment (${m.moment}, just after the last batch) into a new database`,
+      coffre: `${s(t.totalMs)} (one run; ${s(m.restore.queuedToCompletedMs)} from request to completed)`,
+      reference: `durationMs of the restore, claimed to completed (${how})`,
+      ratio: null,
+      target: '—',
+      met: null,
+    },
+    part('fetch', t.fetchMs, `from storage, decrypted and checked: the base backup unpacked in ${s(t.baseBackupMs)}, then ${t.walFiles} WAL files`),
+    part('replay', t.replayMs, 'the private instance replaying to the moment'),
+    part('dump', t.dumpMs, 'pg_dump of the database from the private instance, and its stop'),
+    part('load', t.loadMs, 'pg_restore into the new database'),
+    { measure: '  other', coffre: s(other), reference: 'the total less the four parts: target checks, the work directory made and removed', ratio: null, target: '—', met: null },
+    {
+      measure: 'restored database as of the moment',
+      coffre: m.check.found === m.check.expected ? 'exact' : `differs: sum(abalance) ${m.check.found}, expected ${m.check.expected}`,
+      reference: 'sum(abalance) of pgbench_accounts against the batches committed before the moment',
+      ratio: null,
+      target: 'exact',
+      met: m.check.found === m.check.expected,
+    },
+  ];
+}
+
 function pair(measure: string, coffre: number[], reference: number[], referenceName: string, maxRatio: number | null): Row {
   const a = median(coffre);
   const b = median(reference);
@@ -463,6 +492,8 @@ async function writeReport(rows: Row[], raw: Record<string, unknown>): Promise<v
     `# coffre benchmark, ${new Date().toISOString()}`,
     '',
     `Machine: ${cpus().length} cores, ${mb(totalmem())} memory, Node ${process.version}. Source: ${mb((raw.source as { bytes: number }).bytes)} on disk.`,
+    `Load average (1, 5, 15 min): ${loads(raw.loadAtStart)} at the start, ${loads(raw.loadAverage)} at the end (the machine is shared: a loaded run's figures are not the targets' measure).`,
+    ...(raw.replicationServer ? ['', `Base backups and the restore to a moment ran on ${raw.replicationServer as string}.`] : []),
     '',
     '| measure | coffre | reference | ratio | target | met |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -479,6 +510,10 @@ async function writeReport(rows: Row[], raw: Record<string, unknown>): Promise<v
   await writeFile(join(dir, `${stamp}.md`), markdown);
   await writeFile(join(dir, `${stamp}.json`), `${JSON.stringify(raw, null, 2)}\n`);
   process.stdout.write(`${markdown}\nreports: bench/results/${stamp}.md and .json (total ${s(raw.durationMs as number)})\n`);
+}
+
+function loads(values: unknown): string {
+  return Array.isArray(values) ? values.map((v: number) => v.toFixed(2)).join(', ') : '?';
 }
 
 /** The range of a series, as "min–max". */

@@ -19,7 +19,7 @@ interface Run {
   completedAt: string;
 }
 
-type Api = (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>;
+export type Api = (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>;
 
 export function client(base: string, token: string): Api {
   return async (method, path, body) => {

@@ -97,4 +97,5 @@ export * from './features/pitr/views.js';
 export * from './features/pitr/directory.js';
 export * from './features/pitr/alerts.js';
 export * from './features/pitr/retention.js';
+export * from './features/pitr/timings.js';
 export { randomMomentIn } from './features/pitr/proof.js';

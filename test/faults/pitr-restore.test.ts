@@ -2,13 +2,14 @@
 // a writer commits a row with its timestamp every 100 ms for 60 s while coffre streams the WAL; the streaming
 // worker is killed with SIGKILL midway and another takes the stream over from the slot; a restore to a
 // moment T between two commits (T falls while no worker was streaming) yields exactly the rows
-// committed at or before T, none after.
+// committed at or before T, none after; its log records the parts of its time (fetch, replay, dump,
+// load), which add up to no more than its total.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { pitrState, requestBackup, requestPitrRestore, setPitr, systemActor } from '@coffre/shared';
+import { parseRestoreTimings, pitrState, requestBackup, requestPitrRestore, setPitr, systemActor } from '@coffre/shared';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { startTickWriter } from '../support/pg.js';
@@ -105,6 +106,16 @@ describe('restore to a moment', () => {
     }, 240_000, 'the restore to a moment');
     expect(finished.errorMessage).toBeNull();
     expect(finished.status).toBe('completed');
+
+    // Its parts (what `pnpm bench --only pitr` reports) are in its log, and fit in its total.
+    const timings = parseRestoreTimings(finished.log);
+    expect(timings, finished.log ?? 'no log').not.toBeNull();
+    const { totalMs, fetchMs, baseBackupMs, walFiles, replayMs, dumpMs, loadMs } = timings!;
+    expect(totalMs).toBe(finished.durationMs);
+    for (const part of [fetchMs, baseBackupMs, replayMs, dumpMs, loadMs]) expect(part).toBeGreaterThan(0);
+    expect(walFiles).toBeGreaterThan(0);
+    expect(baseBackupMs).toBeLessThanOrEqual(fetchMs);
+    expect(fetchMs + replayMs + dumpMs + loadMs).toBeLessThanOrEqual(totalMs);
 
     const restored = await withCluster('shop_at_t', async (c) => (await c.query<{ id: number }>('SELECT id FROM ticks ORDER BY id')).rows.map((r) => r.id));
     expect(restored).toEqual(expected);

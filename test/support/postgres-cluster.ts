@@ -3,7 +3,8 @@
 // (initdb refuses root) and listens on 127.0.0.1 on a free port; here authentication is trust, and
 // the data directory survives stop() so that start() brings the same databases back.
 // startStandbyCluster makes a hot standby of one (pg_basebackup -R, streaming from it) that a test may
-// promote.
+// promote. `pnpm bench` uses it too, for base backups and restores to a moment when its server refuses
+// replication.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { access, appendFile, chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,27 +44,46 @@ async function clusterDirectory(): Promise<{ bin: string; dir: string; data: str
 
 export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
   const { bin, dir, data } = await clusterDirectory();
-  asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
-  const port = await freePort();
-  await appendFile(
-    join(data, 'postgresql.conf'),
-    ['', `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'max_connections = 40', ...(options.settings ?? []), ''].join('\n'),
-  );
-  if (options.refuseReplication) {
-    const hba = join(data, 'pg_hba.conf');
-    const lines = (await readFile(hba, 'utf8')).split('\n').filter((line) => !/^\s*(local|host)\s+replication\s/.test(line));
-    await writeFile(hba, lines.join('\n'));
-  }
-  return runCluster(bin, dir, data, port);
+  return removedIfItFails(bin, dir, data, async () => {
+    asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    const port = await freePort();
+    await appendFile(
+      join(data, 'postgresql.conf'),
+      ['', `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'max_connections = 40', ...(options.settings ?? []), ''].join('\n'),
+    );
+    if (options.refuseReplication) {
+      const hba = join(data, 'pg_hba.conf');
+      const lines = (await readFile(hba, 'utf8')).split('\n').filter((line) => !/^\s*(local|host)\s+replication\s/.test(line));
+      await writeFile(hba, lines.join('\n'));
+    }
+    return runCluster(bin, dir, data, port);
+  });
 }
 
 /** A hot standby of `primary` on a port of its own, streaming from it (no slot). */
 export async function startStandbyCluster(primary: PostgresCluster): Promise<PostgresCluster> {
   const { bin, dir, data } = await clusterDirectory();
-  asPostgres(join(bin, 'pg_basebackup'), ['-D', data, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres']);
-  const port = await freePort();
-  await appendFile(join(data, 'postgresql.conf'), ['', `port = ${port}`, `unix_socket_directories = '${dir}'`, ''].join('\n'));
-  return runCluster(bin, dir, data, port);
+  return removedIfItFails(bin, dir, data, async () => {
+    asPostgres(join(bin, 'pg_basebackup'), ['-D', data, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres']);
+    const port = await freePort();
+    await appendFile(join(data, 'postgresql.conf'), ['', `port = ${port}`, `unix_socket_directories = '${dir}'`, ''].join('\n'));
+    return runCluster(bin, dir, data, port);
+  });
+}
+
+/** Nothing of a cluster that did not start is left behind (the bench's callers have no handle to remove it). */
+async function removedIfItFails(bin: string, dir: string, data: string, start: () => Promise<PostgresCluster>): Promise<PostgresCluster> {
+  try {
+    return await start();
+  } catch (error) {
+    await removeCluster(bin, dir, data);
+    throw error;
+  }
+}
+
+async function removeCluster(bin: string, dir: string, data: string): Promise<void> {
+  spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: '/' });
+  await rm(dir, { recursive: true, force: true });
 }
 
 function runCluster(bin: string, dir: string, data: string, port: number): PostgresCluster {
@@ -84,10 +104,7 @@ function runCluster(bin: string, dir: string, data: string, port: number): Postg
     stop: () => pgCtl(['-m', 'fast', 'stop']),
     start: () => pgCtl(['start']),
     promote: () => pgCtl(['promote']),
-    async destroy() {
-      spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: '/' });
-      await rm(dir, { recursive: true, force: true });
-    },
+    destroy: () => removeCluster(bin, dir, data),
   };
 }
 

@@ -19,7 +19,8 @@ import { sourceConnection } from '../sources/sources.js';
 import { checkRestoreTarget } from '../restores/targets.js';
 import { databaseExists } from '../restores/commands.js';
 import { takeSafetyBackup } from '../restores/job.js';
-import { recoverToMoment } from './recover.js';
+import { recoverToMoment, type RecoveryTimings } from './recover.js';
+import { formatRestoreTimings } from './timings.js';
 
 export async function runPitrRestoreJob(ctx: AppContext, restoreId: string, hooks: RunHooks): Promise<RunOutcome> {
   const restore = await ctx.db.restore.findUnique({ where: { id: restoreId }, include: { backup: { include: { source: true } }, targetSource: true } });
@@ -48,11 +49,11 @@ export async function runPitrRestoreJob(ctx: AppContext, restoreId: string, hook
         await loadDump(ctx, artifact, target, createDatabase, hooks);
         return { createDatabase, loadMs: Date.now() - loadStarted };
       });
-      log.info(
-        `restored database "${restore.sourceDatabase}" as of ${restore.targetTime.toISOString()} into ${target.database} in ${Date.now() - started} ms ` +
-          `(fetch ${dump.timings.fetchMs} ms, replay ${dump.timings.replayMs} ms, dump ${dump.dumpMs} ms, load ${dump.result.loadMs} ms)`,
-      );
-      await completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase: dump.result.createDatabase, log: log.text() });
+      const totalMs = Date.now() - started;
+      log.info(`restored database "${restore.sourceDatabase}" as of ${restore.targetTime.toISOString()} into ${target.database}`);
+      const { fetchMs, baseBackupMs, walFiles, replayMs } = dump.timings;
+      log.info(formatRestoreTimings({ totalMs, fetchMs, baseBackupMs, walFiles, replayMs, dumpMs: dump.dumpMs, loadMs: dump.result.loadMs }));
+      await completeRun(ctx, 'restore', restoreId, { durationMs: totalMs, createDatabase: dump.result.createDatabase, log: log.text() });
       return 'completed';
     } catch (error) {
       await recordFailure(ctx, 'restore', restoreId, error, { ...hooks, attempt: hooks.maxAttempts }, log);
@@ -77,7 +78,7 @@ async function dumpAtMoment<T>(
   ctx: AppContext,
   input: { base: Parameters<typeof recoverToMoment>[1]; moment: Date; database: string; users: string[]; hooks: RunHooks; log: RunLog },
   use: (dump: DumpedArtifact) => Promise<T>,
-): Promise<{ result: T; timings: { fetchMs: number; replayMs: number }; dumpMs: number }> {
+): Promise<{ result: T; timings: RecoveryTimings; dumpMs: number }> {
   await mkdir(ctx.config.PITR_WORK_DIR ?? ctx.config.TMP_DIR, { recursive: true });
   const workDir = await mkdtemp(join(ctx.config.PITR_WORK_DIR ?? ctx.config.TMP_DIR, 'pitr-'));
   try {
