@@ -4,7 +4,7 @@
 // as it is complete, the segment being written every WAL_FLUSH_SECONDS. The slot is advanced only to
 // what is stored, so that a worker that dies, or storage that fails, loses nothing: the server keeps
 // the WAL until it is stored, and the slot's size is watched.
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
@@ -177,17 +177,17 @@ async function shipFinished(shipping: Shipping, seed: string): Promise<void> {
     const parsed = parseWalFileName(name, shipping.segmentSize)!;
     const path = join(shipping.spool, name);
     if (parsed.kind === 'segment' && (await stat(path)).size !== shipping.segmentSize) continue;
-    const bytes = await readFile(path);
     if (parsed.kind === 'history') {
+      const bytes = await readFile(path);
       const branch = parseTimelineHistory(bytes.toString('utf8'));
       if (!branch) throw new Error(`The timeline history file ${name} names no parent timeline.`);
-      await storeWalFile(shipping, { name, kind: 'history', timeline: parsed.timeline, start: branch.switchLsn, end: branch.switchLsn, parentTimeline: branch.parentTimeline, bytes });
+      await storeWalFile(shipping, { name, kind: 'history', timeline: parsed.timeline, start: branch.switchLsn, end: branch.switchLsn, parentTimeline: branch.parentTimeline, content: bytes });
       shipping.switchedFrom.set(branch.parentTimeline, branch.switchLsn);
       shipping.logger.info({ timeline: parsed.timeline, from: branch.parentTimeline, at: formatLsn(branch.switchLsn) }, 'timeline history file stored');
       await rm(path);
       continue;
     }
-    await storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, start: parsed.start, end: parsed.end, bytes });
+    await withSpooled(path, (content) => storeWalFile(shipping, { name, kind: parsed.kind, timeline: parsed.timeline, start: parsed.start, end: parsed.end, content }));
     await rm(path);
     if (parsed.end > shipping.storedEnd) shipping.storedEnd = parsed.end;
     await advanceSlot(shipping.client, shipping.slot, formatLsn(parsed.end));
@@ -205,9 +205,8 @@ async function shipSwitchedAway(shipping: Shipping): Promise<void> {
     if (switchLsn < parsed.start || switchLsn > parsed.end) continue;
     // The segment before it is not stored yet: it goes first.
     if (parsed.start > shipping.storedEnd) continue;
-    const bytes = await readFile(join(shipping.spool, partial));
     if (!(await storedUpTo(shipping, name, switchLsn))) {
-      await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end: switchLsn, bytes });
+      await withSpooled(join(shipping.spool, partial), (content) => storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end: switchLsn, content }));
     }
     await rm(join(shipping.spool, partial));
     if (switchLsn > shipping.storedEnd) shipping.storedEnd = switchLsn;
@@ -238,10 +237,10 @@ async function shipPartial(shipping: Shipping): Promise<void> {
   // The segment before it is not stored yet (it was finished since the last look): it goes first.
   if (parsed?.kind !== 'segment' || flushed < parsed.start || parsed.start > shipping.storedEnd) return;
   const end = flushed < parsed.end ? flushed : parsed.end;
-  // Read after the flush position: the file holds at least that much.
-  const bytes = await readFile(join(shipping.spool, partial)).catch(() => null);
-  if (!bytes) return;
-  await storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end, bytes });
+  // Read after the flush position: the file holds at least that much. Gone since (finished and
+  // renamed): shipFinished stores it.
+  const stored = await withSpooled(join(shipping.spool, partial), (content) => storeWalFile(shipping, { name, kind: 'partial', timeline: parsed.timeline, start: parsed.start, end, content }));
+  if (stored === null) return;
   shipping.storedEnd = end;
   await advanceSlot(shipping.client, shipping.slot, formatLsn(end));
 }
@@ -253,7 +252,28 @@ interface WalFileToStore {
   start: bigint;
   end: bigint;
   parentTimeline?: number;
-  bytes: Buffer;
+  /** A history file's bytes, or a segment's open file: read a block at a time, never whole in memory. */
+  content: Buffer | FileHandle;
+}
+
+/** The worker reads a spooled segment in blocks of this size (a whole 16 MB segment in memory each time cost the streaming worker its RSS target). */
+const SPOOL_READ_BLOCK = 256 * 1024;
+
+/**
+ * Runs `use` with the spooled file open (a rename after the open changes nothing), and closes it;
+ * null, without calling `use`, when the file is gone.
+ */
+async function withSpooled<T>(path: string, use: (content: FileHandle) => Promise<T>): Promise<T | null> {
+  const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw error;
+  });
+  if (!handle) return null;
+  try {
+    return await use(handle);
+  } finally {
+    await handle.close().catch(() => {});
+  }
 }
 
 async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<void> {
@@ -265,7 +285,11 @@ async function storeWalFile(shipping: Shipping, file: WalFileToStore): Promise<v
   const targets = shipping.destinations.map((d) => ({ driver: destinationDriver(ctx, d), key }));
   const written = await writeArtifact(
     { compression: 'zstd', recipients: ctx.recipients, targets, signal: shipping.signal },
-    { kind: 'archive', stream: Readable.from([file.bytes]), produced: Promise.resolve() },
+    {
+      kind: 'archive',
+      stream: Buffer.isBuffer(file.content) ? Readable.from([file.content]) : file.content.createReadStream({ highWaterMark: SPOOL_READ_BLOCK, autoClose: false }),
+      produced: Promise.resolve(),
+    },
   );
   const before = await ctx.db.walFile.findUnique({ where: { sourceId_name: { sourceId: source.id, name: file.name } } });
   if (before?.kind === 'segment' && file.kind === 'partial') return;
