@@ -13,7 +13,12 @@ export function urlOf(database: string): string {
 }
 
 export async function withDatabase<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: urlOf(database) });
+  return withUrl(urlOf(database), work);
+}
+
+/** One connection to `url` for the length of `work`. */
+export async function withUrl<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);

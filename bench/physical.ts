@@ -8,10 +8,9 @@
 // whatever happens: at close(), and on SIGINT, SIGTERM or SIGHUP before it.
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { parseRestoreTimings, type RestoreTimings } from '@coffre/shared';
 import { startPostgresCluster } from '../test/support/postgres-cluster.js';
-import { ADMIN_URL, PG_BIN, log, mb, shell, timed, urlOf } from './lib.js';
+import { ADMIN_URL, PG_BIN, log, mb, shell, timed, urlOf, withUrl } from './lib.js';
 import { sampleRss, waitForRow, type Api } from './services.js';
 
 export interface ReplicationServer {
@@ -270,16 +269,6 @@ async function until(ms: number, what: string, done: () => Promise<boolean>): Pr
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
     await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function withUrl<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
   }
 }
 

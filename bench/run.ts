@@ -152,15 +152,19 @@ export async function main(opts: Options): Promise<void> {
       if (done.status !== 'completed') throw new Error(`a benchmark backup failed: ${done.errorMessage}`);
       return { ms: Date.parse(done.completedAt) - Date.parse(done.createdAt), bytes: done.sizeBytes, id: backup.id, name: done.name };
     };
-    if (opts.only === 'directory') {
-      rows.push(await benchDirectoryBackups({ config, coffreBackup, work, rounds: opts.rounds, raw }));
+    /** The report of a step run alone (--only): its rows and the worker's peak RSS during it. */
+    const reportWithPeak = async (during: string) => {
       const workerPeak = Math.max(...rss.worker);
-      rows.push({ measure: 'worker peak RSS during the parallel dumps', coffre: `${workerPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: workerPeak <= 150 });
+      rows.push({ measure: `worker peak RSS during ${during}`, coffre: `${workerPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: workerPeak <= 150 });
       raw.rss = rss;
       raw.rows = rows;
       raw.durationMs = Date.now() - started;
       raw.loadAverage = loadavg();
       await writeReport(rows, raw);
+    };
+    if (opts.only === 'directory') {
+      rows.push(await benchDirectoryBackups({ config, coffreBackup, work, rounds: opts.rounds, raw }));
+      await reportWithPeak('the parallel dumps');
       return;
     }
     // Base backups and a restore to a moment: on a server that accepts replication (bench/physical.ts).
@@ -258,13 +262,7 @@ export async function main(opts: Options): Promise<void> {
     rows.push(await benchDirectoryBackups({ config, coffreBackup, work, rounds: opts.rounds, raw }));
 
     if (opts.only === 'backup') {
-      const workerPeak = Math.max(...rss.worker);
-      rows.push({ measure: 'worker peak RSS during the backups', coffre: `${workerPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: workerPeak <= 150 });
-      raw.rss = rss;
-      raw.rows = rows;
-      raw.durationMs = Date.now() - started;
-      raw.loadAverage = loadavg();
-      await writeReport(rows, raw);
+      await reportWithPeak('the backups');
       return;
     }
 
