@@ -16,7 +16,7 @@ if [ $# -gt 0 ]; then
   exec pnpm exec vitest run "$@"
 fi
 # Two vitest runs side by side: the fault-injection suite (its files one at a time, as its stall
-# windows and kills need) beside the rest, whose files run three at a time (vitest.config.ts). Most of a
+# windows and kills need) beside the rest, whose files run two at a time (vitest.config.ts). Most of a
 # test's time is spent waiting on PostgreSQL, Redis, pg_dump and the processes it starts, so the two
 # share the machine's cores well. The faults' lines are prefixed with [faults].
 faults_status_file="$(mktemp)"

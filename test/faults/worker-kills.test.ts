@@ -63,7 +63,8 @@ beforeAll(async () => {
   // The worker that takes over after each kill; paused while a victim takes the next job.
   recovery = stack.startWorkers({ concurrency: 1 });
   const calibration = await requestBackup(stack.ctx, { sourceId: bigSource.id }, systemActor);
-  await quickly(async () => (await childrenNamed(process.pid, 'pg_dump'))[0], 30_000, 'pg_dump to start');
+  // Generous: the first job of a run that starts beside other suites can wait on a busy machine.
+  await quickly(async () => (await childrenNamed(process.pid, 'pg_dump'))[0], 120_000, 'pg_dump to start');
   const started = Date.now();
   await quickly(async () => (await childrenNamed(process.pid, 'pg_dump')).length === 0, 60_000, 'pg_dump to exit');
   dumpMs = Date.now() - started;

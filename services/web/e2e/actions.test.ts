@@ -119,6 +119,9 @@ describe('the actions users reached for', () => {
     const again = dialog(page, 'Edit spare-db');
     await again.locator('#source-password').fill('n3w-secret-pw');
     await again.getByRole('button', { name: 'Save' }).click();
+    // The first save's toast, with the same words, may still be on screen: the dialog closing is what
+    // says this save was answered.
+    await again.waitFor({ state: 'hidden' });
     await toast(page, 'spare-db is saved.');
     const withPassword = (await sources()).find((s) => s.id === created.body.id)!;
     expect(withPassword.url).toMatch(/^postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\//);

@@ -1,7 +1,7 @@
 // The local-directory destination. Writes go to <root>/.tmp/<process tag>.<uuid>.part, are fsynced, then renamed
 // into place (and the directory fsynced), so that a crash leaves either the whole object or nothing
 // under its final name. Keys are confined to the root, symlinks included.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -53,10 +53,11 @@ export function createLocalStorage(root: string): StorageDriver {
     async put(key, body, options) {
       const target = await pathOf(key);
       const temp = join(tempDir, temporaryName('.part'));
+      let file: WriteStream | undefined;
       try {
         await mkdir(tempDir, { recursive: true });
         // A large buffer lets chunks that arrive while a write is in flight go out together (writev).
-        const file = createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: STREAM_BUFFER });
+        file = createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: STREAM_BUFFER });
         await pipeline(body, file, { signal: options?.signal });
         await fsyncPath(temp);
         await failpoint('storage.before-rename', key);
@@ -66,6 +67,13 @@ export function createLocalStorage(root: string): StorageDriver {
         return { sizeBytes: file.bytesWritten };
       } catch (error) {
         body.destroy();
+        // A write stream destroyed before its file was opened still opens (creates) it, then closes it:
+        // removed before that, the temporary would come back once the open ran (seen on a busy machine).
+        if (file && !file.closed) {
+          const closed = new Promise<void>((resolve) => file!.once('close', () => resolve()));
+          file.destroy();
+          await closed;
+        }
         await rm(temp, { force: true });
         throw describeWriteError(error, base, key);
       }
