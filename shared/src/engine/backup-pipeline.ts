@@ -65,45 +65,8 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
       const snapshot = rows[0]!.snapshot;
       const tables = await listDumpedTables(client);
       const counting = input.type !== 'schema' && input.countRows !== false;
-      if ((input.dumpJobs ?? 1) > 1) {
-        const dumped = await dumpDirectory(input, pgDump.path, snapshot, tables, counting);
-        const uncounted = dumped.counts ? null : input.type === 'schema' ? tables.map((t) => ({ ...t, rows: -1 })) : await estimateRowsFromCatalog(client, tables);
-        await client.query('COMMIT');
-        return {
-          sizeBytes: dumped.sizeBytes,
-          checksumSha256: dumped.checksumSha256,
-          serverVersion: server.version,
-          pgDumpVersion: pgDump.version,
-          tablesCount: tables.length,
-          recordsCount: dumped.counts ? dumped.counts.reduce((sum, t) => sum + t.rows, 0) : null,
-          tableCounts: dumped.counts ?? uncounted!,
-          dumpFormat: 'directory',
-          durationMs: Date.now() - started,
-        };
-      }
-      // Read from the dump's stream only when its bytes pass through Node anyway (no compressor):
-      // routing a compressed dump through Node to count it cost more than the scan it saves
-      // (bench/backup-cpu.ts, 4.15 M rows, 430 MB: about 1 CPU-s more in Node, against 0.1-0.3 CPU-s
-      // for the scan on the server; counting itself is 0.09 CPU-s of that).
-      const counter = counting && (input.countFrom ?? (input.compression === 'none' ? 'stream' : 'snapshot')) === 'stream' ? new CustomArchiveRowCounter() : null;
-      const stopCounting = new AbortController();
-      const scanning =
-        counting && !counter
-          ? countRowsInExportedSnapshot(connection, snapshot, tables, stopCounting.signal).catch((error: Error) => {
-              // The dump does not depend on the counts: a backup whose rows could not be counted records them as unknown.
-              if (!stopCounting.signal.aborted) logger.warn({ reason: error.message }, 'the rows could not be counted; they are recorded as unknown');
-              return null;
-            })
-          : Promise.resolve(null);
-      let written;
-      try {
-        written = await dumpToTargets(input, pgDump.path, snapshot, counter);
-      } catch (error) {
-        stopCounting.abort();
-        await scanning;
-        throw error;
-      }
-      const counts = counter ? await exactCounts(input, snapshot, tables, counter) : await scanning;
+      const dump = (input.dumpJobs ?? 1) > 1 ? dumpDirectory : dumpCustom;
+      const { written, counts } = await dump(input, pgDump.path, snapshot, tables, counting);
       const uncounted = counts
         ? null
         : input.type === 'schema'
@@ -117,7 +80,7 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
         tablesCount: tables.length,
         recordsCount: counts ? counts.reduce((sum, t) => sum + t.rows, 0) : null,
         tableCounts: counts ?? uncounted!,
-        dumpFormat: 'custom',
+        dumpFormat: dump === dumpDirectory ? 'directory' : 'custom',
         durationMs: Date.now() - started,
       };
     } catch (error) {
@@ -127,15 +90,82 @@ export async function runDatabaseBackup(input: DatabaseBackupInput): Promise<Dat
   });
 }
 
+interface Dumped {
+  written: WrittenArtifact;
+  /** Exact rows per table; null when not asked or when they could not be counted (recorded as unknown). */
+  counts: TableCount[] | null;
+}
+
+/** pg_dump's arguments for the backup's type. */
+const typeArgs = (type: BackupType): string[] => (type === 'schema' ? ['--schema-only'] : type === 'data' ? ['--data-only'] : []);
+
 /**
- * Each table's rows as the dump wrote them, read from its own stream. Should that stream not be
+ * pg_dump -Fc in the snapshot, its stdout the artifact chain's. Its rows are read from its own stream
+ * only when its bytes pass through Node anyway (no compressor): routing a compressed dump through Node
+ * to count it cost more than the scan it saves (bench/backup-cpu.ts, 4.15 M rows, 430 MB: about 1 CPU-s
+ * more in Node, against 0.1-0.3 CPU-s for the scan on the server; counting itself is 0.09 CPU-s of
+ * that). Otherwise they are counted beside the dump, in its snapshot.
+ */
+async function dumpCustom(input: DatabaseBackupInput, pgDumpPath: string, snapshot: string, tables: DumpedTable[], counting: boolean): Promise<Dumped> {
+  const counter = counting && (input.countFrom ?? (input.compression === 'none' ? 'stream' : 'snapshot')) === 'stream' ? new CustomArchiveRowCounter() : null;
+  const stopCounting = new AbortController();
+  const scanning =
+    counting && !counter
+      ? countRowsInExportedSnapshot(input.connection, snapshot, tables, stopCounting.signal).catch((error: Error) => {
+          // The dump does not depend on the counts: a backup whose rows could not be counted records them as unknown.
+          if (!stopCounting.signal.aborted) input.logger.warn({ reason: error.message }, 'the rows could not be counted; they are recorded as unknown');
+          return null;
+        })
+      : Promise.resolve(null);
+  let written;
+  try {
+    written = await withPgToolAccess(input.connection, ({ env, dbname }) => {
+      const args = ['--format=custom', '--compress=0', '--no-password', `--snapshot=${snapshot}`, ...typeArgs(input.type), dbname];
+      const buffered = STDBUF ? ([STDBUF, [`-o${DUMP_WRITE_BLOCK}`, pgDumpPath, ...args]] as const) : ([pgDumpPath, args] as const);
+      const start = (stdout: Writable | 'pipe') => startTool('pg_dump', buffered[0], [...buffered[1]], { env, stdio: ['ignore', stdout, 'pipe'] });
+      return writeArtifact(input, { kind: 'dump', start, ...(counter ? { observe: (chunk: Buffer) => counter.feed(chunk) } : {}) });
+    });
+  } catch (error) {
+    stopCounting.abort();
+    await scanning;
+    throw error;
+  }
+  return { written, counts: counter ? await exactCounts(input, snapshot, tables, () => counter.finish().rows) : await scanning };
+}
+
+/**
+ * pg_dump -Fd --jobs in the snapshot, tarred into the artifact, its rows counted in the data files
+ * beside the tar.
+ */
+async function dumpDirectory(input: DatabaseBackupInput, pgDumpPath: string, snapshot: string, tables: DumpedTable[], counting: boolean): Promise<Dumped> {
+  const { rows, countFailure, ...written } = await withPgToolAccess(input.connection, ({ env, dbname }) =>
+    writeDirectoryDump({
+      ...input,
+      pgDumpPath,
+      env,
+      jobs: input.dumpJobs!,
+      countRows: counting,
+      args: ['--no-password', `--snapshot=${snapshot}`, ...typeArgs(input.type), dbname],
+    }),
+  );
+  input.logger.info({ jobs: input.dumpJobs, bytes: written.sizeBytes }, 'dumped in the directory format with parallel jobs, stored as one tar');
+  if (!counting) return { written, counts: null };
+  const fromDump = () => {
+    if (countFailure) throw countFailure;
+    return rows!;
+  };
+  return { written, counts: await exactCounts(input, snapshot, tables, fromDump) };
+}
+
+/**
+ * Each table's rows as the dump wrote them, read from the dump itself (`fromDump`). Should that not be
  * readable (a pg_dump whose archive format this reader does not know), they are counted again in the
  * dump's snapshot, which the open transaction still holds: a second scan of every table, logged.
  * Null when neither worked: the rows are then recorded as unknown.
  */
-async function exactCounts(input: DatabaseBackupInput, snapshot: string, tables: DumpedTable[], counter: CustomArchiveRowCounter): Promise<TableCount[] | null> {
+async function exactCounts(input: DatabaseBackupInput, snapshot: string, tables: DumpedTable[], fromDump: () => Map<string, number>): Promise<TableCount[] | null> {
   try {
-    return countsForTables(tables, counter.finish().rows);
+    return countsForTables(tables, fromDump());
   } catch (error) {
     input.logger.warn({ reason: (error as Error).message }, 'the rows could not be counted from the dump itself; counting them with a second scan of every table');
   }
@@ -144,61 +174,6 @@ async function exactCounts(input: DatabaseBackupInput, snapshot: string, tables:
   } catch (error) {
     input.logger.warn({ reason: (error as Error).message }, 'the rows could not be counted; they are recorded as unknown');
     return null;
-  }
-}
-
-async function dumpToTargets(input: DatabaseBackupInput, pgDumpPath: string, snapshot: string, counter: CustomArchiveRowCounter | null): Promise<WrittenArtifact> {
-  return withPgToolAccess(input.connection, ({ env, dbname }) => {
-    const args = [
-      '--format=custom',
-      '--compress=0',
-      '--no-password',
-      `--snapshot=${snapshot}`,
-      ...(input.type === 'schema' ? ['--schema-only'] : input.type === 'data' ? ['--data-only'] : []),
-      dbname,
-    ];
-    const buffered = STDBUF ? ([STDBUF, [`-o${DUMP_WRITE_BLOCK}`, pgDumpPath, ...args]] as const) : ([pgDumpPath, args] as const);
-    const start = (stdout: Writable | 'pipe') => startTool('pg_dump', buffered[0], [...buffered[1]], { env, stdio: ['ignore', stdout, 'pipe'] });
-    if (!counter) return writeArtifact(input, { kind: 'dump', start });
-    return writeArtifact(input, { kind: 'dump', start, observe: (chunk) => counter.feed(chunk) });
-  });
-}
-
-/**
- * pg_dump -Fd --jobs in the snapshot, tarred into the artifact. The rows are counted in the data files
- * beside the tar; should those not be readable, they are counted again in the snapshot, which
- * the open transaction still holds (null when neither worked: recorded as unknown).
- */
-async function dumpDirectory(
-  input: DatabaseBackupInput,
-  pgDumpPath: string,
-  snapshot: string,
-  tables: DumpedTable[],
-  counting: boolean,
-): Promise<WrittenArtifact & { counts: TableCount[] | null }> {
-  const written = await withPgToolAccess(input.connection, ({ env, dbname }) =>
-    writeDirectoryDump({
-      ...input,
-      pgDumpPath,
-      env,
-      jobs: input.dumpJobs!,
-      countRows: counting,
-      args: ['--no-password', `--snapshot=${snapshot}`, ...(input.type === 'schema' ? ['--schema-only'] : input.type === 'data' ? ['--data-only'] : []), dbname],
-    }),
-  );
-  input.logger.info({ jobs: input.dumpJobs, bytes: written.sizeBytes }, 'dumped in the directory format with parallel jobs, stored as one tar');
-  if (!counting) return { ...written, counts: null };
-  try {
-    if (written.countFailure) throw written.countFailure;
-    return { ...written, counts: countsForTables(tables, written.rows!) };
-  } catch (error) {
-    input.logger.warn({ reason: (error as Error).message }, 'the rows could not be counted from the dump itself; counting them with a second scan of every table');
-  }
-  try {
-    return { ...written, counts: await countRowsInExportedSnapshot(input.connection, snapshot, tables, new AbortController().signal) };
-  } catch (error) {
-    input.logger.warn({ reason: (error as Error).message }, 'the rows could not be counted; they are recorded as unknown');
-    return { ...written, counts: null };
   }
 }
 
