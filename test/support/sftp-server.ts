@@ -1,10 +1,11 @@
 // A real OpenSSH server per test file: `sshd -D` (no daemon) with its own configuration, a throwaway
 // host key and user key in a temporary directory, on a free loopback port. Logins are for one local
-// user (coffre-sftp-test, created once, with a fresh random password each start) and run only
-// internal-sftp. crash() kills the listener and every session process under it, as a machine that
+// user (coffre-sftp-test, created once with a random password that every server on this machine
+// shares: test files run side by side, and a new password per start would lock the others out) and
+// run only internal-sftp. crash() kills the listener and every session process under it, as a machine that
 // disappears; restart() brings it back on the same port with the same host key.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -41,8 +42,7 @@ export async function startSftpServer(): Promise<SftpTestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'coffre-sshd-'));
   await chmod(dir, 0o755);
   const { uid, gid } = await ensureTestUser();
-  const password = randomBytes(12).toString('base64url');
-  await setPassword(password);
+  const password = await sharedPassword();
   const hostKey = join(dir, 'host_ed25519_key');
   const userKey = join(dir, 'user_ed25519_key');
   await makeKey(hostKey);
@@ -173,6 +173,47 @@ async function ensureTestUser(): Promise<{ uid: number; gid: number }> {
   const uid = Number((await run('id', ['-u', SFTP_TEST_USER])).stdout.trim());
   const gid = Number((await run('id', ['-g', SFTP_TEST_USER])).stdout.trim());
   return { uid, gid };
+}
+
+const PASSWORD_DIR = join(tmpdir(), 'coffre-sftp-test-user');
+const PASSWORD_FILE = join(PASSWORD_DIR, 'password');
+const PASSWORD_LOCK = join(PASSWORD_DIR, 'lock');
+
+/**
+ * The test user's password, the same for every server on this machine: the first start (under a
+ * lock directory, so that two files starting at once do not both set one) chooses it, sets it and
+ * writes it down; the others read it.
+ */
+async function sharedPassword(): Promise<string> {
+  await mkdir(PASSWORD_DIR, { recursive: true, mode: 0o700 });
+  await lock();
+  try {
+    const known = await readFile(PASSWORD_FILE, 'utf8').catch(() => null);
+    if (known) return known;
+    const password = randomBytes(12).toString('base64url');
+    await setPassword(password);
+    await writeFile(PASSWORD_FILE, password, { mode: 0o600 });
+    return password;
+  } finally {
+    await rm(PASSWORD_LOCK, { recursive: true, force: true });
+  }
+}
+
+async function lock(): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await mkdir(PASSWORD_LOCK);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A holder that died leaves its lock: it is held for well under a second.
+      const since = await stat(PASSWORD_LOCK).then((held) => held.mtimeMs, () => Date.now());
+      if (Date.now() - since > 10_000) await rm(PASSWORD_LOCK, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`${PASSWORD_LOCK} stayed locked for 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 function setPassword(password: string): Promise<void> {
