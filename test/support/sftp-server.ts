@@ -210,7 +210,7 @@ async function lock(): Promise<void> {
       // A holder that died leaves its lock: it is held for well under a second.
       const since = await stat(PASSWORD_LOCK).then((held) => held.mtimeMs, () => Date.now());
       if (Date.now() - since > 10_000) await rm(PASSWORD_LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`${PASSWORD_LOCK} stayed locked for 30 s`);
+      if (Date.now() > deadline) throw new Error(`${PASSWORD_LOCK} stayed locked for 30 s`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
