@@ -357,7 +357,8 @@ export async function main(opts: Options): Promise<void> {
     for (const database of restoredDatabases) await dropDatabase(database).catch(() => {});
     await dropDatabase(META).catch(() => {});
     if (opts.dropSource) await dropDatabase(SOURCE).catch(() => {});
-    await rm(work, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_WORK) log(`kept ${work}`);
+    else await rm(work, { recursive: true, force: true });
   }
 }
 

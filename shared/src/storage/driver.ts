@@ -1,5 +1,6 @@
 // Where artifacts live. Every driver publishes an object only when its body ended without error,
 // so that a failed run leaves nothing that looks complete.
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { ValidationError } from '../infra/errors.js';
 
@@ -44,6 +45,27 @@ export interface StorageDriver {
   usage?(): Promise<StorageUsage>;
   /** Removes temporary files older than `olderThanMs`; returns how many. */
   removeStaleTemporaries?(olderThanMs: number): Promise<number>;
+  /**
+   * A new temporary file on this machine that becomes the object under `key` once published
+   * (local destinations): processes can then write it themselves, and the bytes need not pass
+   * through Node. Nothing appears under the key unless `publish` succeeds.
+   */
+  openFile?(key: string): Promise<DirectFile>;
+}
+
+/** A temporary file that becomes an object when published (StorageDriver.openFile). */
+export interface DirectFile {
+  /** Opened for reading and writing; processes are given its descriptor. */
+  handle: FileHandle;
+  /** Syncs it, closes it and renames it into place; on failure it is removed and the error says why. */
+  publish(): Promise<void>;
+  /** Closes and removes it (never throws). */
+  discard(): Promise<void>;
+  /**
+   * The destination's own sentence for a process that failed writing to it (its stderr says "No
+   * space left on device", …), or null when the message names no such cause.
+   */
+  writeFailure(message: string): Error | null;
 }
 
 /**

@@ -2,13 +2,13 @@
 // into place (and the directory fsynced), so that a crash leaves either the whole object or nothing
 // under its final name. Keys are confined to the root, symlinks included.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, statfs, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { ValidationError } from '../infra/errors.js';
 import { failpoint } from '../infra/failpoints.js';
-import { assertSafeKey, type ByteRange, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
+import { assertSafeKey, type ByteRange, type DirectFile, type StorageDriver, type StoredObject, type StorageUsage } from './driver.js';
 import { STREAM_BUFFER } from '../infra/stream-buffer.js';
 import { temporaryName } from '../infra/temporary-names.js';
 
@@ -77,6 +77,43 @@ export function createLocalStorage(root: string): StorageDriver {
         await rm(temp, { force: true });
         throw describeWriteError(error, base, key);
       }
+    },
+
+    async openFile(key): Promise<DirectFile> {
+      const target = await pathOf(key);
+      const temp = join(tempDir, temporaryName('.part'));
+      let handle: FileHandle;
+      try {
+        await mkdir(tempDir, { recursive: true });
+        handle = await open(temp, 'wx+', 0o640);
+      } catch (error) {
+        throw describeWriteError(error, base, key);
+      }
+      const discard = async () => {
+        await handle.close().catch(() => {});
+        await rm(temp, { force: true }).catch(() => {});
+      };
+      return {
+        handle,
+        async publish() {
+          try {
+            await handle.sync();
+            await handle.close();
+            await failpoint('storage.before-rename', key);
+            await mkdir(dirname(target), { recursive: true });
+            await rename(temp, target);
+            await fsyncPath(dirname(target));
+          } catch (error) {
+            await discard();
+            throw describeWriteError(error, base, key);
+          }
+        },
+        discard,
+        writeFailure(message) {
+          const code = Object.entries(WRITE_ERROR_TEXTS).find(([, text]) => message.toLowerCase().includes(text))?.[0];
+          return code ? describeWriteError(Object.assign(new Error(message), { code }), base, key) : null;
+        },
+      };
     },
 
     async get(key, range?: ByteRange) {
@@ -192,6 +229,13 @@ async function pruneEmptyDirectories(dir: string, base: string): Promise<void> {
     current = dirname(current);
   }
 }
+
+/** How a process (zstd, age, pg_dump) says that a write failed, by errno (strerror's words, lower-cased). */
+const WRITE_ERROR_TEXTS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+};
 
 function describeWriteError(error: unknown, base: string, key?: string): Error {
   const code = (error as NodeJS.ErrnoException).code;

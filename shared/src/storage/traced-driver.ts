@@ -16,6 +16,7 @@ export function tracedDriver(driver: StorageDriver): StorageDriver {
     checkWritable: () => driver.checkWritable(),
     ...(driver.usage ? { usage: () => driver.usage!() } : {}),
     ...(driver.removeStaleTemporaries ? { removeStaleTemporaries: (olderThanMs: number) => driver.removeStaleTemporaries!(olderThanMs) } : {}),
+    ...(driver.openFile ? { openFile: (key: string) => inSpan('storage open file', attributes, () => driver.openFile!(key)) } : {}),
     put: (key, body, options) =>
       inSpan('storage put', attributes, async (span) => {
         const stored = await driver.put(key, body, options);
