@@ -3,7 +3,7 @@
 // has stored is a break; a stream that began on a later timeline is no break. And the history file's
 // last line is what names the parent and the switch.
 import { describe, expect, it } from 'vitest';
-import { parseLsn, parseTimelineHistory, walChains, walRuns, type WalFile } from '@coffre/shared';
+import { parseLsn, parseTimelineHistory, timelineSwitches, walChains, walRuns, type WalFile } from '@coffre/shared';
 
 const MB16 = 0x1000000n;
 const hex = (n: bigint) => `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
@@ -51,8 +51,25 @@ describe('WAL chains across timelines', () => {
     expect(chains).toHaveLength(1);
   });
 
+  it("leaves timeline 1's WAL past the switch out of the chain and names it divergent (a split brain)", () => {
+    const pastFork = [file(1, 5n * MB16, 6n * MB16), file(1, 6n * MB16, 7n * MB16), file(1, 7n * MB16, 7n * MB16 + 0x500n, 'partial')];
+    const { chains, breaks, divergent } = chainsOf([...timeline1.slice(0, 3), ...pastFork, file(2, 5n * MB16, 6n * MB16)], [history(2, 1, X)]);
+    expect(breaks).toEqual([]);
+    expect(chains).toHaveLength(1);
+    const [first, second] = chains[0]!;
+    expect(first!.endLsn).toBe(hex(X));
+    expect(first!.files.map((f) => f.name)).toEqual(timeline1.slice(0, 3).map((f) => f.name));
+    expect(second!.timeline).toBe(2);
+    expect(divergent).toEqual([{ timeline: 1, fromLsn: hex(X), toLsn: hex(7n * MB16 + 0x500n), newTimeline: 2 }]);
+    expect(chainsOf([...timeline1, file(2, 5n * MB16, 6n * MB16)], [history(2, 1, X)]).divergent).toEqual([]);
+  });
+
   it('reads the parent and the switch from the last line of a history file', () => {
     expect(parseTimelineHistory('1\t0/5002A28\tno recovery target specified\n\n2\t0/9000000\tno recovery target specified\n')).toEqual({ parentTimeline: 2, switchLsn: 0x9000000n });
     expect(parseTimelineHistory('')).toBeNull();
+    expect(timelineSwitches('1\t0/5002A28\tno recovery target specified\n\n2\t0/9000000\tno recovery target specified\n')).toEqual([
+      { timeline: 1, switchLsn: 0x5002a28n },
+      { timeline: 2, switchLsn: 0x9000000n },
+    ]);
   });
 });

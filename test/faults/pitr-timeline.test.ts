@@ -16,10 +16,10 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import pg from 'pg';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, startStandbyCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { queryRows, withClient } from '../support/pg.js';
+import { compareLsn, startFailoverWriter, type FailoverWriter } from '../support/pitr.js';
 
 let primary: PostgresCluster;
 let standby: PostgresCluster;
@@ -226,54 +226,9 @@ describe('point-in-time recovery across a timeline switch', () => {
   });
 });
 
-function compareLsn(a: string, b: string): number {
-  const value = (lsn: string) => lsn.split('/').reduce((n, part) => n * 2n ** 32n + BigInt(`0x${part}`), 0n);
-  return Number(value(a) - value(b) > 0n) - Number(value(a) - value(b) < 0n);
-}
-
 /** The first whole second from `from` with no commit within 20 ms of it. */
 function quietSecond(rows: { at: Date }[], from: number): Date {
   let moment = new Date(Math.ceil(from / 1000) * 1000);
   while (rows.some((r) => Math.abs(r.at.getTime() - moment.getTime()) < 20)) moment = new Date(moment.getTime() + 1000);
   return moment;
-}
-
-interface FailoverWriter {
-  rows: { id: number; at: Date }[];
-  started: number;
-  stop(): Promise<void>;
-}
-
-/**
- * Commits one row every 100 ms to the server `target()` names, reconnecting (to whatever it names
- * then) whenever a statement fails: the application of a failover. `rows`: every row seen committed.
- */
-function startFailoverWriter(target: () => string): FailoverWriter {
-  const rows: { id: number; at: Date }[] = [];
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      const client = new pg.Client({ connectionString: target() });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        while (running) {
-          rows.push((await client.query<{ id: number; at: Date }>("INSERT INTO ticks (note) VALUES ('tick') RETURNING id, at")).rows[0]!);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      } finally {
-        await client.end().catch(() => {});
-      }
-    }
-  })();
-  return {
-    rows,
-    started: Date.now(),
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
 }

@@ -1,6 +1,8 @@
 // What the point-in-time recovery tests start with: a webhook for disk.warning alerts, workers, and
-// point-in-time recovery on for the stack's default source (its WAL streaming from then on).
+// point-in-time recovery on for the stack's default source (its WAL streaming from then on). And what
+// the timeline tests share: LSN order, and an application writing through a failover.
 import request from 'supertest';
+import pg from 'pg';
 import { setPitr, systemActor, type Source } from '@coffre/shared';
 import type { TestStack } from './stack.js';
 
@@ -14,4 +16,50 @@ export async function streamDefaultSource(stack: TestStack, alertsUrl: string): 
   const source = await stack.ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } });
   await setPitr(stack.ctx, source.id, true, systemActor);
   return source;
+}
+
+export function compareLsn(a: string, b: string): number {
+  const value = (lsn: string) => lsn.split('/').reduce((n, part) => n * 2n ** 32n + BigInt(`0x${part}`), 0n);
+  return Number(value(a) - value(b) > 0n) - Number(value(a) - value(b) < 0n);
+}
+
+export interface FailoverWriter {
+  rows: { id: number; at: Date }[];
+  started: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Commits one row (`note`) to `ticks` every 100 ms on the server `target()` names, reconnecting (to
+ * whatever it names then) whenever a statement fails: the application of a failover. `rows`: every
+ * row seen committed.
+ */
+export function startFailoverWriter(target: () => string, note = 'tick'): FailoverWriter {
+  const rows: { id: number; at: Date }[] = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const client = new pg.Client({ connectionString: target() });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        while (running) {
+          rows.push((await client.query<{ id: number; at: Date }>('INSERT INTO ticks (note) VALUES ($1) RETURNING id, at', [note])).rows[0]!);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        await client.end().catch(() => {});
+      }
+    }
+  })();
+  return {
+    rows,
+    started: Date.now(),
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
 }

@@ -37,6 +37,18 @@ export const recoveryWindowSchema = z
         lastReachable: z.string().nullable().describe('the last moment a restore can reach before the break'),
       }),
     ),
+    divergent: z
+      .array(
+        z.object({
+          timeline: z.number(),
+          fromLsn: z.string().describe('where the newer timeline branched off'),
+          toLsn: z.string().describe('where the stored WAL of this timeline ends'),
+          newTimeline: z.number(),
+        }),
+      )
+      .describe(
+        'WAL of a timeline stored past where a newer timeline branched off from it: its server kept taking writes after another was promoted (a split brain). Restores follow the newer timeline and never replay it.',
+      ),
     walFiles: z.number(),
     walBytes: z.number(),
   })

@@ -115,6 +115,14 @@ export interface SystemIdentity {
 
 /** IDENTIFY_SYSTEM over a replication connection. */
 export async function identifySystem(connection: PgConnection): Promise<SystemIdentity> {
+  return withReplicationClient(connection, async (client) => {
+    const { rows } = await client.query<{ systemid: string; timeline: number; xlogpos: string }>('IDENTIFY_SYSTEM');
+    return { systemId: rows[0]!.systemid, timeline: Number(rows[0]!.timeline), xlogpos: rows[0]!.xlogpos };
+  });
+}
+
+/** A replication connection (physical: replication commands only) for `use`, closed after it. */
+async function withReplicationClient<T>(connection: PgConnection, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const config = { ...pgClientConfig(connection), replication: 'true', options: undefined } as pg.ClientConfig & { replication: string };
   const client = new pg.Client(config);
   client.on('error', () => {});
@@ -126,11 +134,19 @@ export async function identifySystem(connection: PgConnection): Promise<SystemId
     throw (error as { code?: string }).code === '28000' ? new Error((error as Error).message) : described;
   }
   try {
-    const { rows } = await client.query<{ systemid: string; timeline: number; xlogpos: string }>('IDENTIFY_SYSTEM');
-    return { systemId: rows[0]!.systemid, timeline: Number(rows[0]!.timeline), xlogpos: rows[0]!.xlogpos };
+    return await use(client);
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** TIMELINE_HISTORY over a replication connection: the history file of `timeline` (above 1) as the server has it. */
+export async function timelineHistory(connection: PgConnection, timeline: number): Promise<string> {
+  return withReplicationClient(connection, async (client) => {
+    const { rows } = await client.query<{ content: Buffer | string }>(`TIMELINE_HISTORY ${Math.trunc(timeline)}`);
+    const content = rows[0]?.content;
+    return Buffer.isBuffer(content) ? content.toString('utf8') : String(content ?? '');
+  });
 }
 
 /** The slot's name for a source: coffre_ and the source id's hex digits. */

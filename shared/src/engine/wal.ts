@@ -42,7 +42,15 @@ export function parseWalFileName(name: string, segmentSize = DEFAULT_SEGMENT_SIZ
  * LSN where it did (its last line, "<parent>\t<switch LSN>\t<reason>"), or null when it has no such line.
  */
 export function parseTimelineHistory(text: string): { parentTimeline: number; switchLsn: bigint } | null {
-  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
-  const match = /^(\d+)\s+([0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8})/.exec(lines.at(-1) ?? '');
-  return match ? { parentTimeline: Number(match[1]), switchLsn: parseLsn(match[2]!) } : null;
+  const last = timelineSwitches(text).at(-1);
+  return last ? { parentTimeline: last.timeline, switchLsn: last.switchLsn } : null;
+}
+
+/** Every timeline a history file's timeline descends from, oldest first, with the LSN where it was left. */
+export function timelineSwitches(text: string): { timeline: number; switchLsn: bigint }[] {
+  return text
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+([0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8})/.exec(line))
+    .filter((match) => match !== null)
+    .map((match) => ({ timeline: Number(match[1]), switchLsn: parseLsn(match[2]!) }));
 }

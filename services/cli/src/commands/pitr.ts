@@ -126,5 +126,6 @@ function describeState(state: PitrStateView): string {
     ['Stored WAL', `${w.walFiles} files, ${humanBytes(w.walBytes)}`],
   ];
   for (const gap of w.gaps) rows.push(['Break', `${gap.file} ${gap.reason} at ${gap.fromLsn}${gap.lastReachable ? `: restores reach up to ${gap.lastReachable}` : ''}`]);
+  for (const d of w.divergent) rows.push(['Divergent', `timeline ${d.timeline} from ${d.fromLsn} to ${d.toLsn}: written after timeline ${d.newTimeline} branched off (split brain), never restored`]);
   return fields(rows);
 }

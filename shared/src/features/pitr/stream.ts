@@ -15,9 +15,9 @@ import { tryLockDatabase } from '../../infra/locks.js';
 import type { RunHooks, RunOutcome } from '../../runs/life-cycle.js';
 import { artifactSuffix } from '../../engine/compression.js';
 import { detectServerVersion, withPgClient } from '../../engine/postgres.js';
-import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes } from '../../engine/replication.js';
+import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes, timelineHistory } from '../../engine/replication.js';
 import { startWalReceiver, type WalReceiver } from '../../engine/wal-receiver.js';
-import { formatLsn, parseLsn, parseTimelineHistory, parseWalFileName } from '../../engine/wal.js';
+import { formatLsn, parseLsn, parseTimelineHistory, parseWalFileName, timelineSwitches } from '../../engine/wal.js';
 import { writeArtifact } from '../../engine/write-artifact.js';
 import { destinationDriver, destinationsForBackup } from '../destinations/destinations.js';
 import { sourceConnection } from '../sources/sources.js';
@@ -75,7 +75,7 @@ async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: R
     await withPgClient(connection, async (client) => {
       const server = await detectServerVersion(client);
       const segmentSize = Number((await client.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")).rows[0]!.setting);
-      let resume = await resumePoint(ctx, source, slot, client, connection);
+      let resume = await resumePoint(ctx, source, slot, client, connection, hooks.logger);
       const applicationName = `coffre_wal_${source.id.replace(/-/g, '').slice(0, 12)}`;
       await refuseSecondStream(client, applicationName);
       const destinations = await destinationsForBackup(ctx, null);
@@ -138,16 +138,38 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
   }
 }
 
-/** Where to resume: where the stored WAL of the newest timeline ends, else where the slot starts. */
-async function resumePoint(ctx: AppContext, source: Source, slot: string, client: pg.Client, connection: ReturnType<typeof sourceConnection>): Promise<{ timeline: number; lsn: bigint }> {
+/**
+ * Where to resume: where the stored WAL of the newest timeline ends, else where the slot starts. When
+ * the server left that timeline before the stored WAL ends (a split brain: the server streamed from
+ * before kept taking writes after this one was promoted), at the fork: what is stored past it is
+ * history this server never had, and the stream follows the server's own from there.
+ */
+async function resumePoint(ctx: AppContext, source: Source, slot: string, client: pg.Client, connection: ReturnType<typeof sourceConnection>, logger: RunHooks['logger']): Promise<{ timeline: number; lsn: bigint }> {
   const stored = await ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null, kind: { in: ['segment', 'partial'] } }, select: { timeline: true, endLsn: true } });
   if (stored.length) {
     const newest = stored.reduce((a, b) => (b.timeline > a.timeline || (b.timeline === a.timeline && parseLsn(b.endLsn) > parseLsn(a.endLsn)) ? b : a));
-    return { timeline: newest.timeline, lsn: parseLsn(newest.endLsn) };
+    const end = parseLsn(newest.endLsn);
+    const fork = await whereServerLeft(connection, newest.timeline);
+    if (fork !== null && fork < end) {
+      logger.warn(
+        { source: source.name, timeline: newest.timeline, fork: formatLsn(fork), storedEnd: formatLsn(end) },
+        `the stored WAL of timeline ${newest.timeline} runs past where this server left it: the server streamed from before kept writing after the fork (a split brain); that WAL is never replayed, and the stream resumes at the fork on this server's timeline`,
+      );
+      return { timeline: newest.timeline, lsn: fork };
+    }
+    return { timeline: newest.timeline, lsn: end };
   }
   const start = await slotStart(client, slot, connection);
   if (!start) throw new Error(`The replication slot ${slot} has no WAL reserved on the server.`);
   return start;
+}
+
+/** Where the server's history left `timeline` (null: the server is still on it, or it is not in its history). */
+async function whereServerLeft(connection: ReturnType<typeof sourceConnection>, timeline: number): Promise<bigint | null> {
+  const identity = await identifySystem(connection);
+  if (identity.timeline <= timeline) return null;
+  const left = timelineSwitches(await timelineHistory(connection, identity.timeline)).find((s) => s.timeline === timeline);
+  return left?.switchLsn ?? null;
 }
 
 /** Where the slot starts, on the server's timeline. */

@@ -14,6 +14,7 @@ export function recoveryWindowToApi(window: RecoveryWindow): PitrStateView['wind
       baseBackups: s.baseBackups.map((b) => ({ id: b.id, name: b.name, completedAt: b.completedAt!.toISOString() })),
     })),
     gaps: window.gaps.map((g) => ({ ...g, lastReachable: iso(g.lastReachable) })),
+    divergent: window.divergent,
     walFiles: window.walFiles,
     walBytes: window.walBytes,
   };

@@ -6,9 +6,12 @@
 // history file says from which timeline and at which LSN) when that run reaches the switch and the new
 // one starts at or before it: a span follows the WAL across a promotion. A new timeline whose WAL
 // starts past the switch (a stream resumed on a promoted server that no longer had it) is a break.
+// WAL of the older timeline stored past the switch (a split brain: the old primary kept taking writes
+// after the promotion, and the stream followed it until the source was moved) is history the new
+// timeline never had: a span that goes on to the new timeline leaves it out, and the window names it.
 import type { Backup, WalFile } from '../../infra/db.js';
 import type { AppContext } from '../../infra/context.js';
-import { parseLsn } from '../../engine/wal.js';
+import { formatLsn, parseLsn } from '../../engine/wal.js';
 import { destinationDriver } from '../destinations/destinations.js';
 
 export interface WalRun {
@@ -39,11 +42,21 @@ export interface WalGap {
   lastReachable: Date | null;
 }
 
+/** Stored WAL of `timeline` past where `newTimeline` branched off from it: no restore replays it. */
+export interface DivergentWal {
+  timeline: number;
+  /** Where the newer timeline branched off, and where the stored WAL of this one ends. */
+  fromLsn: string;
+  toLsn: string;
+  newTimeline: number;
+}
+
 export interface RecoveryWindow {
   earliest: Date | null;
   latest: Date | null;
   spans: WindowSpan[];
   gaps: WalGap[];
+  divergent: DivergentWal[];
   walFiles: number;
   walBytes: number;
 }
@@ -58,7 +71,7 @@ export async function recoveryWindow(ctx: AppContext, sourceId: string, options:
   files.sort((a, b) => a.timeline - b.timeline || cmp(parseLsn(a.startLsn), parseLsn(b.startLsn)));
   const damaged = options.checkStorage ? await findDamaged(ctx, files) : new Set<string>();
   const { runs, gaps } = walRuns(files, damaged);
-  const { chains, breaks } = walChains(runs, stored.filter((f) => f.kind === 'history'));
+  const { chains, breaks, divergent } = walChains(runs, stored.filter((f) => f.kind === 'history'));
   gaps.push(...breaks);
   const backups = await ctx.db.backup.findMany({
     where: { sourceId, type: 'physical', status: 'completed', deletedAt: null },
@@ -82,6 +95,7 @@ export async function recoveryWindow(ctx: AppContext, sourceId: string, options:
     latest: spans.length ? new Date(Math.max(...spans.map((s) => s.to.getTime()))) : null,
     spans,
     gaps,
+    divergent,
     walFiles: files.length,
     walBytes: files.reduce((sum, f) => sum + Number(f.sizeBytes), 0),
   };
@@ -133,11 +147,14 @@ export function backupInRun(backup: Backup, run: WalRun): boolean {
  * it: a run of timeline N continues a run of its parent timeline (from N's history file) that reaches
  * where N's run starts, when that is at or before the switch LSN (a new timeline's first segment is
  * the one holding the switch, from its start). A run of a newer timeline that continues nothing is a
- * break, unless no WAL of its parent is stored (a stream started on that timeline).
+ * break, unless no WAL of its parent is stored (a stream started on that timeline). In a chain, a
+ * parent's run ends at the switch and keeps only its files before where the new run starts (that
+ * run's first segment holds the parent's WAL up to the switch): what it has past the switch is divergent.
  */
-export function walChains(runs: WalRun[], histories: WalFile[]): { chains: WalRun[][]; breaks: WalGap[] } {
-  const parentOf = new Map<WalRun, WalRun>();
+export function walChains(runs: WalRun[], histories: WalFile[]): { chains: WalRun[][]; breaks: WalGap[]; divergent: DivergentWal[] } {
+  const parentOf = new Map<WalRun, { run: WalRun; switchLsn: bigint }>();
   const breaks: WalGap[] = [];
+  const divergent: DivergentWal[] = [];
   for (const run of runs) {
     const history = histories.find((h) => h.timeline === run.timeline && h.parentTimeline !== null);
     if (!history) continue;
@@ -148,21 +165,30 @@ export function walChains(runs: WalRun[], histories: WalFile[]): { chains: WalRu
     // anywhere from that segment's start to the switch, as long as the parent's run reaches it.
     const parent = start <= switchLsn ? parents.find((r) => parseLsn(r.startLsn) <= start && start <= parseLsn(r.endLsn)) : undefined;
     if (parent) {
-      parentOf.set(run, parent);
+      parentOf.set(run, { run: parent, switchLsn });
+      if (parseLsn(parent.endLsn) > switchLsn) divergent.push({ timeline: parent.timeline, fromLsn: history.startLsn, toLsn: parent.endLsn, newTimeline: run.timeline });
     } else if (parents.length) {
       // The older timeline's stored WAL ends before the new one's starts: what lies between is missing.
       const last = parents.at(-1)!;
       breaks.push({ timeline: last.timeline, fromLsn: last.endLsn, toLsn: run.startLsn, file: nameAt(last), reason: 'missing', lastReachable: null });
     }
   }
-  const continued = new Set(parentOf.values());
+  const continued = new Set([...parentOf.values()].map((link) => link.run));
   const chains: WalRun[][] = [];
   for (const leaf of runs.filter((r) => !continued.has(r))) {
     const chain = [leaf];
-    for (let run = parentOf.get(leaf); run; run = parentOf.get(run)) chain.unshift(run);
+    for (let child = leaf, link = parentOf.get(leaf); link; child = link.run, link = parentOf.get(link.run)) chain.unshift(upToSwitch(link.run, link.switchLsn, child));
     chains.push(chain);
   }
-  return { chains, breaks };
+  return { chains, breaks, divergent };
+}
+
+/** A parent's run as a chain uses it: ending at the switch, its files those before where the child's run starts. */
+function upToSwitch(run: WalRun, switchLsn: bigint, child: WalRun): WalRun {
+  const childStart = parseLsn(child.startLsn);
+  const files = run.files.filter((f) => parseLsn(f.startLsn) < childStart);
+  const endLsn = parseLsn(run.endLsn) > switchLsn ? formatLsn(switchLsn) : run.endLsn;
+  return { ...run, endLsn, files, lastReceivedAt: files.reduce((at, f) => (f.receivedAt > at ? f.receivedAt : at), files[0]?.receivedAt ?? run.lastReceivedAt) };
 }
 
 /** The name of the segment that should follow a run (the missing one). */
