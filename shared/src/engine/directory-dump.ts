@@ -8,7 +8,6 @@
 //
 // The tar holds one folder, `database/`, so that `zstd -dc FILE | tar -x` gives a directory
 // pg_restore reads as it is: `pg_restore -j N -d DB database`.
-import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,8 +15,8 @@ import tar from 'tar-stream';
 import { PermanentError } from '../infra/errors.js';
 import { temporaryName } from '../infra/temporary-names.js';
 import { readVerifiedArtifact } from './archive-stream.js';
-import { CopyTextRowCounter, readDirectoryToc } from './dump-row-counter.js';
-import { startTool, toolChain } from './process.js';
+import { readDirectoryToc, rowsOfCopyText } from './dump-row-counter.js';
+import { runTool, startTool, toolChain } from './process.js';
 import { describeToolFailure } from './tool-failure.js';
 import type { ArtifactReadOptions } from './verify-artifact.js';
 import { writeArtifact, type ArtifactWriteOptions, type WrittenArtifact } from './write-artifact.js';
@@ -80,15 +79,47 @@ export async function writeDirectoryDump(input: DirectoryDumpInput): Promise<Dir
   });
 }
 
-/** Rows per schema.table, counted in the data files the TOC names. */
+/**
+ * Rows per schema.table, counted in the data files the TOC names. A row is one line of COPY text, so
+ * coreutils' `wc -l` counts them, natively, from the page cache pg_dump just filled; the end marker's
+ * newlines are then taken off where a file ends with it (rowsOfCopyText). Counted in Node (an indexOf
+ * per row, a 64 KiB buffer per read) the same 1.2 GB dump cost more CPU than its compression, beside it.
+ */
 async function countDataFiles(dumpDir: string): Promise<Map<string, number>> {
+  const tables = readDirectoryToc(await readFile(join(dumpDir, 'toc.dat')));
+  for (const table of tables) {
+    if (!/^\d+\.dat$/.test(table.file)) throw new Error(`the data file "${table.file}" is not one this reader counts (compressed?)`);
+  }
+  const lines = new Map<string, number>();
+  for (let at = 0; at < tables.length; at += WC_FILES) {
+    const files = tables.slice(at, at + WC_FILES).map((t) => t.file);
+    const output = await runTool('wc', ['--lines', '--', ...files], { cwd: dumpDir });
+    for (const match of output.matchAll(/^\s*(\d+) (\d+\.dat)$/gm)) lines.set(match[2]!, Number(match[1]));
+  }
   const rows = new Map<string, number>();
-  for (const table of readDirectoryToc(await readFile(join(dumpDir, 'toc.dat')))) {
-    const counter = new CopyTextRowCounter();
-    for await (const chunk of createReadStream(join(dumpDir, table.file)) as AsyncIterable<Buffer>) counter.feed(chunk);
-    rows.set(`${table.schema}.${table.table}`, counter.rows);
+  for (const table of tables) {
+    const newlines = lines.get(table.file);
+    if (newlines === undefined) throw new Error(`wc did not count ${table.file}`);
+    const { bytes, tail } = await lastBytes(join(dumpDir, table.file), 6);
+    rows.set(`${table.schema}.${table.table}`, rowsOfCopyText(newlines, bytes, tail));
   }
   return rows;
+}
+
+/** Files per `wc` run: well within the argument list's limit. */
+const WC_FILES = 500;
+
+/** A file's length and its last `n` bytes (fewer when it is shorter). */
+async function lastBytes(path: string, n: number): Promise<{ bytes: number; tail: Uint8Array }> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const tail = Buffer.alloc(Math.min(n, size));
+    if (tail.length > 0) await handle.read(tail, 0, tail.length, size - tail.length);
+    return { bytes: size, tail };
+  } finally {
+    await handle.close();
+  }
 }
 
 async function runPgDump(input: DirectoryDumpInput, dumpDir: string): Promise<void> {

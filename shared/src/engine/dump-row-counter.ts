@@ -449,11 +449,22 @@ export class CopyTextRowCounter {
   }
 
   get rows(): number {
-    const t = this.tail;
-    const marker = END_MARKER.every((byte, i) => t[1 + i] === byte);
-    const ownLine = this.bytes === END_MARKER.length || t[0] === NEWLINE;
-    return marker && ownLine ? this.newlines - 3 : this.newlines;
+    return rowsOfCopyText(this.newlines, this.bytes, this.tail);
   }
+}
+
+/**
+ * The rows of a table's COPY text from its newlines, its length and its last six bytes (fewer when it
+ * is shorter): the end marker "\.\n\n\n" on a line of its own holds three newlines that are no row.
+ */
+export function rowsOfCopyText(newlines: number, bytes: number, tail: Uint8Array): number {
+  // The last six bytes, right-aligned: zeros before a shorter text.
+  const t = new Uint8Array(6);
+  const last = tail.subarray(Math.max(0, tail.length - 6));
+  t.set(last, 6 - last.length);
+  const marker = END_MARKER.every((byte, i) => t[1 + i] === byte);
+  const ownLine = bytes === END_MARKER.length || t[0] === NEWLINE;
+  return marker && ownLine ? newlines - 3 : newlines;
 }
 
 /**

@@ -104,8 +104,8 @@ function traceTool(name: string, exited: Promise<ToolExit>): void {
 }
 
 /** Runs a tool to completion and returns its stdout; throws with its stderr when it fails. */
-export async function runTool(path: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
-  const tool = startTool(path, path, args, { env: options.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+export async function runTool(path: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<string> {
+  const tool = startTool(path, path, args, { env: options.env, cwd: options.cwd, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   tool.child.stdout?.setEncoding('utf8');
   tool.child.stdout?.on('data', (text: string) => (stdout += text));
