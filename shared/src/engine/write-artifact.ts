@@ -103,7 +103,19 @@ async function writeIntoFile(tools: ToolChain, options: ArtifactWriteOptions, pr
     const first = compress ?? encrypt;
     const dump = tools.watch(producer.start(first ? first.child.stdin! : fd));
     first?.child.stdin!.destroy();
-    progress = options.onProgress ? reportFileSize(file.handle, options.onProgress) : null;
+    const hasher = fileHasher(file.handle);
+    // pg_dump writing a file itself goes back to its start at the end (its TOC's data offsets): that
+    // file is hashed once it is complete. zstd, gzip and age write front to back.
+    const sequential = first !== null;
+    let reported = 0;
+    progress = watchFile(file.handle, (bytes) => {
+      // Progress every second at most, as the stream meter reports it.
+      if (Date.now() - reported >= 1000) {
+        reported = Date.now();
+        options.onProgress?.(bytes);
+      }
+      if (sequential) hasher.catchUp().catch(() => {});
+    });
 
     const failed = await tools.failedExit();
     progress?.stop();
@@ -120,7 +132,7 @@ async function writeIntoFile(tools: ToolChain, options: ArtifactWriteOptions, pr
       const downstream = writers.map((tool, i) => ({ name: tool.name, exit: exits[i]! })).find((f) => f.exit.code !== 0 && f.exit.signal === null);
       throw describeToolFailure(own.name === dump.name && own.exit.signal === 'SIGPIPE' && downstream ? downstream : own, producer.kind);
     }
-    const written = await hashFile(file.handle);
+    const written = await hasher.finish();
     options.onProgress?.(written.sizeBytes);
     await file.publish();
     return written;
@@ -134,9 +146,9 @@ async function writeIntoFile(tools: ToolChain, options: ArtifactWriteOptions, pr
 
 /**
  * Reports a file's size as processes write it: soon after its first bytes (as the stream meter
- * does, so that a short run is seen running), then every second.
+ * does, so that a short run is seen running), then every `WATCH_MS`.
  */
-function reportFileSize(handle: FileHandle, onProgress: (bytes: number) => void): { stop(): void } {
+function watchFile(handle: FileHandle, onGrowth: (bytes: number) => void): { stop(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout;
   const next = (delayMs: number) => {
@@ -144,8 +156,8 @@ function reportFileSize(handle: FileHandle, onProgress: (bytes: number) => void)
       void handle.stat().then(
         (info) => {
           if (stopped) return;
-          if (info.size > 0) onProgress(info.size);
-          next(info.size > 0 ? 1000 : 50);
+          if (info.size > 0) onGrowth(info.size);
+          next(info.size > 0 ? WATCH_MS : 50);
         },
         () => {},
       );
@@ -160,21 +172,37 @@ function reportFileSize(handle: FileHandle, onProgress: (bytes: number) => void)
   };
 }
 
-/** Size and SHA-256 of a file, read with one reused buffer (nothing for the garbage collector). */
-async function hashFile(handle: FileHandle): Promise<WrittenArtifact> {
+/**
+ * Size and SHA-256 of a file, read with one reused buffer (nothing for the garbage collector).
+ * `catchUp` reads what was appended since the last call, so that a file written front to back by a
+ * process (zstd, age) is hashed while it is written, on the core the chain leaves idle, rather than
+ * after it; `finish` reads the rest to the end.
+ */
+function fileHasher(handle: FileHandle): { catchUp(): Promise<void>; finish(): Promise<WrittenArtifact> } {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafeSlow(HASH_READ);
   let position = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, HASH_READ, position);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return { sizeBytes: position, checksumSha256: hash.digest('hex') };
+  let reading: Promise<void> = Promise.resolve();
+  const read = async () => {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, HASH_READ, position);
+      if (bytesRead === 0) return;
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  };
+  return {
+    catchUp: () => (reading = reading.then(read)),
+    async finish() {
+      await (reading = reading.then(read));
+      return { sizeBytes: position, checksumSha256: hash.digest('hex') };
+    },
+  };
 }
 
 const HASH_READ = 1024 * 1024;
+/** How often a file being written is looked at: its progress, and the hashing that follows it. */
+const WATCH_MS = 250;
 
 async function writeThrough(tools: ToolChain, options: ArtifactWriteOptions, producer: ArtifactProducer): Promise<WrittenArtifact> {
   const production = startProduction(tools, options, producer);
