@@ -31,6 +31,22 @@ export async function adminQuery(sql: string, params: unknown[] = []): Promise<p
   return withDatabase(new URL(ADMIN_URL).pathname.slice(1), (client) => client.query(sql, params));
 }
 
+/**
+ * Lets the server settle before a timed restore: waits (up to a minute) until no autovacuum worker is
+ * busy, then checkpoints. A restore loads millions of rows, which autovacuum then vacuums and analyzes
+ * for seconds, on one of the two cores: without this, each run paid for the previous one's (the run
+ * over an existing database for the one into a new database, which it restores over).
+ */
+export async function settle(): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const { rows } = await adminQuery("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'");
+    if (rows[0].n === 0) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await adminQuery('CHECKPOINT');
+}
+
 export async function databaseExists(database: string): Promise<boolean> {
   return ((await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount ?? 0) > 0;
 }

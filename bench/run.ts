@@ -8,6 +8,7 @@
 //   pnpm bench --only pitr     (step 3's restore to a moment alone; `--only physical,pitr` both)
 //   pnpm bench --only backup   (steps 1-3 without the restores: the backup ratios alone)
 //   pnpm bench --only directory (the parallel dump alone: dumpJobs 2 against pg_dump -Fd -j 2)
+//   pnpm bench --only restore  (one backup, then the restores alone)
 //
 // 1. A source database of about `scale` GB (kept between runs; --fresh rebuilds it).
 // 2. coffre's API and one worker, as real processes, on their own metadata database.
@@ -31,7 +32,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { generateIdentity } from '@coffre/shared';
-import { ADMIN_URL, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, shell, timed, urlOf, withDatabase } from './lib.js';
+import { ADMIN_URL, buildSourceDatabase, databaseExists, databaseInfo, dropDatabase, log, mb, median, settle, shell, timed, urlOf, withDatabase } from './lib.js';
 import { client, cpuSeconds, load, sampleRss, schedulingDelay, seedHistory, startService, waitFor, waitForRow, META } from './services.js';
 import { benchBaseBackups, benchPitr, pitrWorkDir, replicationServer, REFERENCE_BASE_BACKUP, type PitrMeasure } from './physical.js';
 import { measureApiLatency } from './api-latency.js';
@@ -225,8 +226,10 @@ export async function main(opts: Options): Promise<void> {
     // Backups, alternating.
     const series = { coffreZstd: [] as number[], coffreAge: [] as number[], refZstd: [] as number[], coffreGzip: [] as number[], refGzip: [] as number[] };
     let lastZstd: { id: string; name: string; bytes: number } | null = null;
-    for (let round = 1; round <= opts.rounds; round++) {
-      log(`backup round ${round}/${opts.rounds}`);
+    // --only restore: one backup to restore from (and its reference file), then the restores.
+    const backupRounds = opts.only === 'restore' ? 1 : opts.rounds;
+    for (let round = 1; round <= backupRounds; round++) {
+      log(`backup round ${round}/${backupRounds}`);
       const a = await coffreBackup(zstd);
       series.coffreZstd.push(a.ms);
       lastZstd = a;
@@ -235,7 +238,7 @@ export async function main(opts: Options): Promise<void> {
       log(`  coffre zstd ${s(a.ms)} (${mb(a.bytes)}), pg_dump|zstd -1 ${s(series.refZstd.at(-1)!)}, coffre zstd+age ${s(series.coffreAge.at(-1)!)}`);
     }
     // The default-gzip script is slow: fewer rounds of it.
-    for (let round = 1; round <= (opts.only === 'engine' || opts.only === 'backup' ? 0 : Math.max(1, Math.ceil(opts.rounds / 2))); round++) {
+    for (let round = 1; round <= (opts.only === 'engine' || opts.only === 'backup' || opts.only === 'restore' ? 0 : Math.max(1, Math.ceil(opts.rounds / 2))); round++) {
       series.refGzip.push(await referenceGzip());
       series.coffreGzip.push((await coffreBackup(gzip)).ms);
       log(`  pg_dump -Fc (gzip) ${s(series.refGzip.at(-1)!)}, coffre gzip ${s(series.coffreGzip.at(-1)!)}`);
@@ -259,14 +262,14 @@ export async function main(opts: Options): Promise<void> {
       rows.push(pair('backup, gzip', series.coffreGzip, series.refGzip, 'pg_dump -Fc (gzip)', null));
     }
 
-    rows.push(await benchDirectoryBackups({ config, coffreBackup, work, rounds: opts.rounds, raw }));
+    if (opts.only !== 'restore') rows.push(await benchDirectoryBackups({ config, coffreBackup, work, rounds: opts.rounds, raw }));
 
     if (opts.only === 'backup') {
       await reportWithPeak('the backups');
       return;
     }
 
-    rows.push(...(await replicationSteps({ physical: true, pitr: opts.only === null })));
+    if (opts.only !== 'restore') rows.push(...(await replicationSteps({ physical: true, pitr: opts.only === null })));
 
     // Restores, alternating with the reference: into a new database, then over that database (load + swap).
     const restoreSeries = { coffreNew: [] as number[], coffreOver: [] as number[], swapMs: [] as number[], reference: [] as number[] };
@@ -286,8 +289,10 @@ export async function main(opts: Options): Promise<void> {
       const target = `${SOURCE}_restore_${round}`;
       await dropDatabase(target);
       restoredDatabases.push(target);
+      await settle();
       const fresh = await coffreRestore(target);
       restoreSeries.coffreNew.push(fresh.ms);
+      await settle();
       const over = await coffreRestore(target);
       if (over.method !== 'swap') throw new Error(`the restore over an existing database ran ${over.method}, not swap`);
       restoreSeries.coffreOver.push(over.ms);
@@ -297,6 +302,7 @@ export async function main(opts: Options): Promise<void> {
       const reference = `${SOURCE}_reference_${round}`;
       restoredDatabases.push(reference);
       await dropDatabase(reference);
+      await settle();
       restoreSeries.reference.push(
         await timed(async () => {
           await shell('psql -X -q -d "$1" -c "CREATE DATABASE $2"', [ADMIN_URL, reference]);
@@ -324,7 +330,7 @@ export async function main(opts: Options): Promise<void> {
     rows.push({ measure: 'worker peak RSS during the runs', coffre: `${workerPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '≤ 150 MB', met: workerPeak <= 150 });
     rows.push({ measure: 'API peak RSS during the runs', coffre: `${apiPeak.toFixed(0)} MB`, reference: '—', ratio: null, target: '—', met: null });
 
-    if (opts.only === 'engine') {
+    if (opts.only === 'engine' || opts.only === 'restore') {
       raw.rows = rows;
       raw.durationMs = Date.now() - started;
       raw.loadAverage = loadavg();

@@ -14,6 +14,7 @@ export * from './engine/compression.js';
 export * from './engine/streams.js';
 export * from './engine/counts.js';
 export * from './engine/dump-row-counter.js';
+export * from './engine/archive-offsets.js';
 export * from './engine/backup-pipeline.js';
 export * from './engine/verify-artifact.js';
 export * from './engine/restore-pipeline.js';

@@ -28,9 +28,9 @@ export interface ArchiveRowCounts {
 }
 
 const MAGIC = 'PGDMP';
-const FORMAT_CUSTOM = 1;
-const BLOCK_DATA = 1;
-const BLOCK_BLOBS = 3;
+export const FORMAT_CUSTOM = 1;
+export const BLOCK_DATA = 1;
+export const BLOCK_BLOBS = 3;
 const NEWLINE = 10;
 /** The COPY end marker pg_dump writes after a table's rows: "\.\n\n\n". */
 const END_MARKER = [0x5c, 0x2e, 10, 10, 10];
@@ -38,7 +38,7 @@ const END_MARKER = [0x5c, 0x2e, 10, 10, 10];
 const SCAN_LOOP_LIMIT = 64;
 
 /** Thrown by the TOC reader when the bytes it needs have not arrived yet. */
-class NeedMore extends Error {}
+export class NeedMore extends Error {}
 
 type State = 'head' | 'block' | 'chunk-length' | 'chunk' | 'blob-oid' | 'blob-chunk-length' | 'blob-chunk' | 'failed';
 
@@ -372,6 +372,11 @@ export class CustomArchiveRowCounter {
  * name): the table it fills when it is a TABLE DATA entry, null otherwise.
  */
 function readTocEntryFields(reader: HeadReader, minor: number): ArchivedTable | null {
+  return readTocEntry(reader, minor).table;
+}
+
+/** One TOC entry up to its format's own trailer: its dump id, and the table it fills when it is a TABLE DATA entry. */
+export function readTocEntry(reader: HeadReader, minor: number): { dumpId: number; table: ArchivedTable | null } {
   const dumpId = reader.int();
   reader.int(); // had a data dumper
   reader.str(); // table oid
@@ -389,9 +394,9 @@ function readTocEntryFields(reader: HeadReader, minor: number): ArchivedTable | 
   reader.str(); // owner
   reader.str(); // "false" (with oids)
   while (reader.str() !== null); // dependencies, ending with a null string
-  if (desc !== 'TABLE DATA') return null;
+  if (desc !== 'TABLE DATA') return { dumpId, table: null };
   if (tag === null || schema === null) throw new Error(`its TABLE DATA entry ${dumpId} has no table name.`);
-  return { dumpId, schema, table: tag };
+  return { dumpId, table: { dumpId, schema, table: tag } };
 }
 
 /**
@@ -401,15 +406,7 @@ function readTocEntryFields(reader: HeadReader, minor: number): ArchivedTable | 
  */
 export function readDirectoryToc(bytes: Buffer): (ArchivedTable & { file: string })[] {
   try {
-    if (bytes.length < 11 || bytes.toString('latin1', 0, 5) !== MAGIC) throw new Error('it is not a pg_dump archive.');
-    const [major, minor, , intSize] = [bytes[5]!, bytes[6]!, bytes[7]!, bytes[8]!];
-    if (major !== 1 || minor < 14 || minor > 16) throw new Error(`its format version ${major}.${minor} is not one this reader knows.`);
-    if (intSize < 1 || intSize > 8) throw new Error('its integer sizes are not plausible.');
-    const reader = new HeadReader(bytes, 11, intSize);
-    const compressed = minor >= 15 ? reader.byte() !== 0 : reader.int() !== 0;
-    if (compressed) throw new Error('it is compressed by pg_dump itself.');
-    for (let i = 0; i < 7; i++) reader.int(); // the dump's time
-    for (let i = 0; i < 3; i++) reader.str(); // database name, server and pg_dump versions
+    const { reader, minor } = readArchiveHead(bytes);
     const tables: (ArchivedTable & { file: string })[] = [];
     for (let remaining = reader.int(); remaining > 0; remaining--) {
       const entry = readTocEntryFields(reader, minor);
@@ -481,8 +478,26 @@ function countNewlines(bytes: Buffer, from: number, to: number): number {
   return n;
 }
 
+/**
+ * The header of a pg_dump archive (custom or directory format, uncompressed), read from the start of
+ * `bytes`: its format, version and int sizes, and a reader placed at its TOC's entry count.
+ */
+export function readArchiveHead(bytes: Buffer): { reader: HeadReader; minor: number; intSize: number; offSize: number; format: number } {
+  if (bytes.length < 11 || bytes.toString('latin1', 0, 5) !== MAGIC) throw new Error('it is not a pg_dump archive.');
+  const [major, minor, , intSize, offSize, format] = [bytes[5]!, bytes[6]!, bytes[7]!, bytes[8]!, bytes[9]!, bytes[10]!];
+  if (major !== 1 || minor < 14 || minor > 16) throw new Error(`its format version ${major}.${minor} is not one this reader knows.`);
+  if (intSize < 1 || intSize > 8 || offSize < 1 || offSize > 8) throw new Error('its integer sizes are not plausible.');
+  const reader = new HeadReader(bytes, 11, intSize);
+  // 1.15 (PostgreSQL 16) names the compression algorithm in a byte; before, a compression level.
+  const compressed = minor >= 15 ? reader.byte() !== 0 : reader.int() !== 0;
+  if (compressed) throw new Error('it is compressed by pg_dump itself.');
+  for (let i = 0; i < 7; i++) reader.int(); // the dump's time
+  for (let i = 0; i < 3; i++) reader.str(); // database name, server and pg_dump versions
+  return { reader, minor, intSize, offSize, format };
+}
+
 /** Reads ints and strings from the header's bytes; NeedMore when they stop short. */
-class HeadReader {
+export class HeadReader {
   constructor(
     private readonly bytes: Buffer,
     public position: number,
@@ -517,7 +532,7 @@ class HeadReader {
 }
 
 /** pg_dump's int: a sign byte, then `size` bytes, least significant first. */
-function readInt(bytes: Uint8Array, at: number, size: number): number {
+export function readInt(bytes: Uint8Array, at: number, size: number): number {
   if (size === 4) {
     const value = bytes[at + 1]! + bytes[at + 2]! * 0x100 + bytes[at + 3]! * 0x10000 + bytes[at + 4]! * 0x1000000;
     return bytes[at] ? -value : value;

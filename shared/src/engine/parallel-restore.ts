@@ -2,7 +2,7 @@
 // artifact is read once, as every restore reads it (metered, hashed, decrypted, its end held back
 // until size and SHA-256 matched: verify-artifact.ts), and decompressed into a private temporary
 // file (0600, in TMP_DIR, named after this process so that maintenance removes it if the worker
-// dies). pg_restore starts only once the whole artifact matched; the file is deleted after.
+// dies), never synced to disk. pg_restore starts only once the whole artifact matched; the file is deleted after.
 // A directory-format artifact (a tar of pg_dump -Fd's folder) is unpacked the same way into a private
 // temporary directory instead (directory-dump.ts), which pg_restore --jobs reads.
 import { createWriteStream } from 'node:fs';
@@ -20,6 +20,7 @@ import { startTool, toolChain } from './process.js';
 import { failpointAfterFirstBytes } from './streams.js';
 import { describeToolFailure } from './tool-failure.js';
 import { unpackDirectoryDump, withPrivateDirectory } from './directory-dump.js';
+import { writeDataOffsets } from './archive-offsets.js';
 import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
 
 export interface ParallelRestoreInput extends ArtifactReadOptions {
@@ -54,11 +55,26 @@ export async function runParallelRestore(input: ParallelRestoreInput): Promise<P
     const dumpBytes = await writeCheckedDump(input, file);
     const readMs = performance.now() - readStarted;
     input.logger.info({ bytes: input.artifact.sizeBytes, dumpBytes }, 'artifact checked: every byte read was the recorded size and SHA-256, every chunk authenticated');
+    if (input.jobs > 1) await addDataOffsets(file, input.logger);
     const loadStarted = performance.now();
     await loadDump(input, pgRestore.path, file);
     return { readMs: Math.round(readMs), loadMs: Math.round(performance.now() - loadStarted), dumpBytes };
   } finally {
     await rm(file, { force: true });
+  }
+}
+
+/**
+ * Lets pg_restore's jobs seek straight to their tables (archive-offsets.ts). Without the offsets the
+ * restore is the same, only slower: a dump this cannot read is loaded as it is.
+ */
+async function addDataOffsets(file: string, logger: Logger): Promise<void> {
+  const started = performance.now();
+  try {
+    const entries = await writeDataOffsets(file);
+    logger.info({ entries, ms: Math.round(performance.now() - started) }, 'wrote where each table\'s data starts into the dump\'s table of contents, for pg_restore --jobs');
+  } catch (error) {
+    logger.warn({ reason: (error as Error).message }, 'the dump\'s data offsets could not be written: pg_restore --jobs reads through the data to find each table');
   }
 }
 
@@ -104,7 +120,9 @@ async function writeCheckedDump(input: ParallelRestoreInput, file: string): Prom
       const first = chain.firstFailure();
       throw first ? describeToolFailure(first, 'database restore') : error;
     }
-    await handle.sync();
+    // Not synced: the file is private, read back at once from the page cache and deleted after the
+    // load, and a crash loses it whatever happens (maintenance removes what is left). Syncing its
+    // 860 MB cost 0.35 s of a 12 s restore, for nothing.
     return (await handle.stat()).size;
   } finally {
     chain.release();
