@@ -14,7 +14,7 @@ import request from 'supertest';
 import { createTestStack, eventually, type TestStack } from '../support/stack.js';
 import { startPostgresCluster, startStandbyCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { queryRows, withClient } from '../support/pg.js';
-import { compareLsn, startFailoverWriter, type FailoverWriter } from '../support/pitr.js';
+import { compareLsn, restoreShopToMoments, startFailoverWriter, type FailoverWriter } from '../support/pitr.js';
 
 let primary: PostgresCluster;
 let standby: PostgresCluster;
@@ -131,23 +131,12 @@ describe('point-in-time recovery across a split brain', () => {
     expect(onOld.rows.some((r) => r.at < during)).toBe(true);
     expect(committed.some((r) => r.note === 'new primary' && r.at < during)).toBe(true);
     const started = Date.now();
-    const restores = await Promise.all(
-      [
-        { moment: before, database: 'shop_before_fork' },
-        { moment: during, database: 'shop_split_brain' },
-      ].map(async ({ moment, database }) => {
-        const { body } = await api('post', `/api/sources/${source.id}/pitr/restore`)
-          .send({ targetTime: moment.toISOString(), database: 'shop', targetDatabase: database, confirm: database })
-          .expect(202);
-        return { id: body.id as string, moment, database };
-      }),
-    );
+    const restores = [
+      { moment: before, database: 'shop_before_fork' },
+      { moment: during, database: 'shop_split_brain' },
+    ];
+    await restoreShopToMoments(stack, source.id, restores);
     for (const restore of restores) {
-      const finished = await eventually(async () => {
-        const { body } = await api('get', `/api/restores/${restore.id}`).expect(200);
-        return body.status === 'completed' || body.status === 'failed' ? body : null;
-      }, 120_000, `the restore to ${restore.moment.toISOString()}`);
-      expect(finished.errorMessage ?? null).toBeNull();
       const restored = await queryRows<{ id: number; note: string }>(standby.url(restore.database), 'SELECT id, note FROM ticks ORDER BY id');
       expect(restored.filter((r) => r.note === OLD_PRIMARY)).toEqual([]);
       expect(restored).toEqual(committed.filter((r) => r.at <= restore.moment).map(({ id, note }) => ({ id, note })));

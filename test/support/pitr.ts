@@ -4,7 +4,7 @@
 import request from 'supertest';
 import pg from 'pg';
 import { setPitr, systemActor, type Source } from '@coffre/shared';
-import type { TestStack } from './stack.js';
+import { eventually, type TestStack } from './stack.js';
 
 export async function streamDefaultSource(stack: TestStack, alertsUrl: string): Promise<Source> {
   await request(stack.app)
@@ -62,4 +62,27 @@ export function startFailoverWriter(target: () => string, note = 'tick'): Failov
       await done;
     },
   };
+}
+
+/**
+ * Restores the source's database `shop` to each moment, into a database of its own, all at once
+ * through the API, and waits for every restore to complete (a failed one fails the test).
+ */
+export async function restoreShopToMoments(stack: TestStack, sourceId: string, restores: { moment: Date; database: string }[]): Promise<void> {
+  const api = (method: 'get' | 'post', path: string) => request(stack.app)[method](path).set('Authorization', `Bearer ${stack.adminToken}`);
+  const started = await Promise.all(
+    restores.map(async ({ moment, database }) => {
+      const { body } = await api('post', `/api/sources/${sourceId}/pitr/restore`)
+        .send({ targetTime: moment.toISOString(), database: 'shop', targetDatabase: database, confirm: database })
+        .expect(202);
+      return { id: body.id as string, moment };
+    }),
+  );
+  for (const restore of started) {
+    const finished = await eventually(async () => {
+      const { body } = await api('get', `/api/restores/${restore.id}`).expect(200);
+      return body.status === 'completed' || body.status === 'failed' ? body : null;
+    }, 120_000, `the restore to ${restore.moment.toISOString()}`);
+    if (finished.errorMessage) throw new Error(`the restore to ${restore.moment.toISOString()} failed: ${finished.errorMessage}`);
+  }
 }
