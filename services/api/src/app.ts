@@ -16,6 +16,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { queueNames, COFFRE_VERSION, tracingEnabled, type AppContext } from '@coffre/shared';
 import { authenticate, requireRole } from './http/auth.js';
 import { errorHandler, notFound } from './http/errors.js';
+import { refuseNulCharacters } from './http/input.js';
 import { auditRefusals } from './http/refusals.js';
 import { Api } from './http/routes.js';
 import { traceRequests } from './http/tracing.js';
@@ -77,6 +78,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
     }),
   );
   app.use(express.json({ limit: '64kb', strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(refuseNulCharacters);
   app.use(cookieParser());
 
   const router = express.Router();

@@ -2,7 +2,7 @@
 // the destination's kind and the bytes moved, never its location or credentials.
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { failSpan, inSpan, startSpan } from '../infra/tracing.js';
-import type { StorageDriver } from './driver.js';
+import type { DirectFile, StorageDriver } from './driver.js';
 
 /** The driver with its put and get traced; the other calls go straight through. */
 export function tracedDriver(driver: StorageDriver): StorageDriver {
@@ -16,7 +16,7 @@ export function tracedDriver(driver: StorageDriver): StorageDriver {
     checkWritable: () => driver.checkWritable(),
     ...(driver.usage ? { usage: () => driver.usage!() } : {}),
     ...(driver.removeStaleTemporaries ? { removeStaleTemporaries: (olderThanMs: number) => driver.removeStaleTemporaries!(olderThanMs) } : {}),
-    ...(driver.openFile ? { openFile: (key: string) => inSpan('storage open file', attributes, () => driver.openFile!(key)) } : {}),
+    ...(driver.openFile ? { openFile: (key: string) => tracedFile(driver, key, attributes) } : {}),
     put: (key, body, options) =>
       inSpan('storage put', attributes, async (span) => {
         const stored = await driver.put(key, body, options);
@@ -48,6 +48,48 @@ export function tracedDriver(driver: StorageDriver): StorageDriver {
         span.end();
       });
       return counter;
+    },
+  };
+}
+
+/**
+ * A file written in place of a put (processes write it, coffre publishes it) is traced as the put it
+ * stands for: one `storage put` span from its opening to its publication, with the bytes published.
+ */
+async function tracedFile(driver: StorageDriver, key: string, attributes: Record<string, string>): Promise<DirectFile> {
+  const span = startSpan('storage put', attributes);
+  let file: DirectFile;
+  try {
+    file = await driver.openFile!(key);
+  } catch (error) {
+    if (span) {
+      failSpan(span, error);
+      span.end();
+    }
+    throw error;
+  }
+  if (!span) return file;
+  return {
+    handle: file.handle,
+    writeFailure: (message) => file.writeFailure(message),
+    async publish() {
+      try {
+        const { size } = await file.handle.stat();
+        await file.publish();
+        span.setAttribute('coffre.storage.bytes', size);
+      } catch (error) {
+        failSpan(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+    async discard() {
+      await file.discard();
+      if (span.isRecording()) {
+        failSpan(span, new Error('the write was abandoned'));
+        span.end();
+      }
     },
   };
 }
