@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from '../infra/logger.js';
 import { PermanentError } from '../infra/errors.js';
 import { detectServerVersion, withPgClient, withPgToolAccess, type PgConnection } from './postgres.js';
-import { startTool } from './process.js';
+import { startTool, withLargeStdoutBuffer } from './process.js';
 import { serverBinDir } from './replication.js';
 import { writeArtifact, type ArtifactWriteOptions, type WrittenArtifact } from './write-artifact.js';
 
@@ -35,7 +35,8 @@ export async function runBaseBackup(input: BaseBackupInput): Promise<BaseBackupR
   const before = await walPosition(input.connection);
   const written = await withPgToolAccess(input.connection, ({ env, dbname }) => {
     const args = ['--format=tar', '--pgdata=-', '--wal-method=none', '--checkpoint=fast', '--no-password', '--label=coffre', dbname];
-    return writeArtifact(input, { kind: 'dump', start: (stdout) => startTool('pg_basebackup', path, args, { env, stdio: ['ignore', stdout, 'pipe'] }) });
+    const buffered = withLargeStdoutBuffer(path, args);
+    return writeArtifact(input, { kind: 'dump', start: (stdout) => startTool('pg_basebackup', buffered.path, buffered.args, { env, stdio: ['ignore', stdout, 'pipe'] }) });
   });
   const after = await walPosition(input.connection);
   if (after.timeline !== before.timeline) throw new PermanentError(`The server switched from timeline ${before.timeline} to ${after.timeline} during the base backup: take it again.`);

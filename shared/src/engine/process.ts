@@ -1,6 +1,7 @@
 // Child processes of the engine (pg_dump, pg_restore, psql, zstd, gzip): never through a shell,
 // never with a secret in argv, and always with what they printed last kept for the error message.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { waitAtMost } from '../infra/timeouts.js';
 import { failSpan, startSpan } from '../infra/tracing.js';
@@ -102,6 +103,19 @@ function traceTool(name: string, exited: Promise<ToolExit>): void {
     span.end();
   });
 }
+
+/**
+ * A tool started through coreutils' stdbuf, with a 1 MiB stdout buffer, when it writes its output
+ * with stdio (pg_dump, pg_basebackup): it then writes 1 MiB at a time rather than 4-8 KiB, and its
+ * reader (zstd) takes the pipe in full pieces. Measured on 430 MB (bench/backup-cpu.ts, medians of 6):
+ * pg_dump 0.61 CPU-s instead of 0.90 and zstd 1.00 instead of 1.29. Without stdbuf, the tool runs as it is.
+ */
+export function withLargeStdoutBuffer(path: string, args: string[]): { path: string; args: string[] } {
+  return STDBUF ? { path: STDBUF, args: [`-o${STDOUT_BLOCK}`, path, ...args] } : { path, args };
+}
+
+const STDBUF = ['/usr/bin/stdbuf', '/bin/stdbuf'].find((candidate) => existsSync(candidate)) ?? null;
+const STDOUT_BLOCK = 1024 * 1024;
 
 /** Runs a tool to completion and returns its stdout; throws with its stderr when it fails. */
 export async function runTool(path: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<string> {
