@@ -226,12 +226,12 @@ describe('generated bodies and queries never yield a 500', () => {
     for (const route of withQuery) {
       const key = Object.keys(querySchema(route).properties ?? {})[0] ?? 'q';
       const res = await request(stack.app).get(concrete(route.path)).query({ [key]: 'a\u0000b' }).set('Authorization', `Bearer ${admin}`).timeout(ANSWER_WITHIN_MS);
-      expect([res.status, res.body?.error?.message], `GET ${route.path}`).toEqual([400, 'The query string contains a NUL character (\\u0000), which coffre cannot store: remove it.']);
+      expect([res.status, res.body?.error?.message], `GET ${route.path}`).toEqual([400, `The query parameter "${key}" contains a NUL character (\\u0000), which coffre cannot store: remove it.`]);
     }
     for (const route of withBody) {
       const call = (request(stack.app) as unknown as Record<string, (p: string) => request.Test>)[route.method]!(concrete(route.path));
       const res = await call.set('Authorization', `Bearer ${admin}`).set('Content-Type', 'application/json').timeout(ANSWER_WITHIN_MS).send(JSON.stringify({ name: 'x', nested: { ['k\u0000']: 1 } }));
-      expect([res.status, res.body?.error?.message], `${route.method.toUpperCase()} ${route.path}`).toEqual([400, 'The request body contains a NUL character (\\u0000), which coffre cannot store: remove it.']);
+      expect([res.status, res.body?.error?.message], `${route.method.toUpperCase()} ${route.path}`).toEqual([400, 'A key of "nested" contains a NUL character (\\u0000), which coffre cannot store: remove it.']);
     }
   });
 });
