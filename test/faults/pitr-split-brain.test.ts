@@ -7,39 +7,29 @@
 // before the fork exactly the rows committed by then, to a moment while both servers took writes S's
 // rows by then and none of P's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
-import { createTestStack, eventually, type TestStack } from '../support/stack.js';
-import { startPostgresCluster, startStandbyCluster, type PostgresCluster } from '../support/postgres-cluster.js';
+import { eventually, type TestStack } from '../support/stack.js';
+import type { PostgresCluster } from '../support/postgres-cluster.js';
 import { queryRows, withClient } from '../support/pg.js';
-import { compareLsn, restoreShopToMoments, startFailoverWriter, type FailoverWriter } from '../support/pitr.js';
+import { compareLsn, restoreShopToMoments, startFailoverWriter, startPitrStack, startShopClusters, type FailoverWriter } from '../support/pitr.js';
 
 let primary: PostgresCluster;
 let standby: PostgresCluster;
 let stack: TestStack;
-let workDir: string;
+let pitr: Awaited<ReturnType<typeof startPitrStack>>;
 const writers: FailoverWriter[] = [];
 
 beforeAll(async () => {
-  primary = await startPostgresCluster();
-  await withClient(primary.url('postgres'), (c) => c.query('CREATE DATABASE shop'));
-  await withClient(primary.url('shop'), (c) => c.query('CREATE TABLE ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), note text)'));
-  standby = await startStandbyCluster(primary);
-  await eventually(async () => (await queryRows(standby.url('shop'), 'SELECT count(*) FROM ticks')).length === 1, 30_000, 'the standby to replay the table');
-  workDir = await mkdtemp(join(tmpdir(), 'coffre-pitr-work-'));
-  await chmod(workDir, 0o755);
-  stack = await createTestStack({ sourceUrl: primary.url('shop'), env: { WAL_FLUSH_SECONDS: '2', STALL_SECONDS: '5', PITR_WORK_DIR: workDir } });
-  stack.startWorkers({ concurrency: 2 });
+  ({ primary, standby } = await startShopClusters());
+  pitr = await startPitrStack(primary.url('shop'));
+  stack = pitr.stack;
 }, 60_000);
 
 afterAll(async () => {
   for (const writer of writers) await writer.stop().catch(() => {});
-  await stack?.close();
+  await pitr?.close();
   await standby?.destroy();
   await primary?.destroy();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
 const api = (method: 'get' | 'put' | 'post', path: string) => request(stack.app)[method](path).set('Authorization', `Bearer ${stack.adminToken}`);

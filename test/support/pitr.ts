@@ -4,7 +4,12 @@
 import request from 'supertest';
 import pg from 'pg';
 import { setPitr, systemActor, type Source } from '@coffre/shared';
-import { eventually, type TestStack } from './stack.js';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestStack, eventually, type TestStack } from './stack.js';
+import { startPostgresCluster, startStandbyCluster, type PostgresCluster } from './postgres-cluster.js';
+import { queryRows, withClient } from './pg.js';
 
 export async function streamDefaultSource(stack: TestStack, alertsUrl: string): Promise<Source> {
   await request(stack.app)
@@ -85,4 +90,35 @@ export async function restoreShopToMoments(stack: TestStack, sourceId: string, r
     }, 120_000, `the restore to ${restore.moment.toISOString()}`);
     if (finished.errorMessage) throw new Error(`the restore to ${restore.moment.toISOString()} failed: ${finished.errorMessage}`);
   }
+}
+
+/**
+ * What the timeline tests fail over: a primary with database `shop` and its table `ticks` (a row per
+ * commit: id, at, note), and a hot standby that has replayed the table.
+ */
+export async function startShopClusters(): Promise<{ primary: PostgresCluster; standby: PostgresCluster }> {
+  const primary = await startPostgresCluster();
+  await withClient(primary.url('postgres'), (c) => c.query('CREATE DATABASE shop'));
+  await withClient(primary.url('shop'), (c) => c.query('CREATE TABLE ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), note text)'));
+  const standby = await startStandbyCluster(primary);
+  await eventually(async () => (await queryRows(standby.url('shop'), 'SELECT count(*) FROM ticks')).length === 1, 30_000, 'the standby to replay the table');
+  return { primary, standby };
+}
+
+/**
+ * A stack whose default source is `sourceUrl`, with WAL flushed every 2 s, a 5 s stall window, a
+ * private PITR work directory (removed by `close`) and two workers.
+ */
+export async function startPitrStack(sourceUrl: string): Promise<{ stack: TestStack; close(): Promise<void> }> {
+  const workDir = await mkdtemp(join(tmpdir(), 'coffre-pitr-work-'));
+  await chmod(workDir, 0o755);
+  const stack = await createTestStack({ sourceUrl, env: { WAL_FLUSH_SECONDS: '2', STALL_SECONDS: '5', PITR_WORK_DIR: workDir } });
+  stack.startWorkers({ concurrency: 2 });
+  return {
+    stack,
+    async close() {
+      await stack.close();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
 }
