@@ -111,6 +111,6 @@ describe('writeDataOffsets', () => {
     await expect(writeDataOffsets(cut)).rejects.toThrow(/ends in the middle of a block/);
     const garbage = join(dir, 'garbage.dump');
     await writeFile(garbage, 'not a dump at all');
-    await expect(writeDataOffsets(garbage)).rejects.toThrow(/not a pg_dump archive/);
+    await expect(writeDataOffsets(garbage)).rejects.toThrow(/not a custom-format archive/);
   });
 });

@@ -60,8 +60,7 @@ async function readToc(handle: FileHandle, size: number): Promise<Toc> {
     const bytes = Buffer.alloc(length);
     await handle.read(bytes, 0, length, 0);
     try {
-      const { reader, minor, intSize, offSize, format } = readArchiveHead(bytes);
-      if (format !== FORMAT_CUSTOM) throw new Error('it is not a custom-format archive.');
+      const { reader, minor, intSize, offSize } = readArchiveHead(bytes, FORMAT_CUSTOM);
       const unset = new Map<number, number>();
       for (let remaining = reader.int(); remaining > 0; remaining--) {
         const { dumpId } = readTocEntry(reader, minor);

@@ -52,7 +52,8 @@ export class CustomArchiveRowCounter {
   /** Bytes of the header and TOC not read yet (they are small; the data is never held). */
   private pendingHead: Buffer = Buffer.alloc(0);
   private headPosition = 0;
-  private version = 0;
+  /** The archive format's minor version, once the header was read (0 before). */
+  private minor = 0;
   private intSize = 4;
   private offSize = 8;
   private tocRemaining = -1;
@@ -120,7 +121,7 @@ export class CustomArchiveRowCounter {
     this.pendingHead = this.headPosition > 0 || before > 0 ? Buffer.concat([this.pendingHead.subarray(this.headPosition), chunk]) : chunk;
     this.headPosition = 0;
     try {
-      if (this.version === 0) this.headPosition = this.readHeader();
+      if (this.minor === 0) this.headPosition = this.readHeader();
       while (this.tocRemaining !== 0) {
         const reader = new HeadReader(this.pendingHead, this.headPosition, this.intSize);
         if (this.tocRemaining < 0) {
@@ -150,30 +151,16 @@ export class CustomArchiveRowCounter {
   }
 
   private readHeader(): number {
-    const bytes = this.pendingHead;
-    if (bytes.length < 11) throw new NeedMore();
-    if (bytes.toString('latin1', 0, 5) !== MAGIC) throw new Error('it is not a custom-format archive.');
-    const [major, minor, revision, intSize, offSize, format] = [bytes[5]!, bytes[6]!, bytes[7]!, bytes[8]!, bytes[9]!, bytes[10]!];
-    const version = (major << 16) | (minor << 8) | revision;
-    if (major !== 1 || minor < 14 || minor > 16) throw new Error(`its format version ${major}.${minor} is not one this reader knows.`);
-    if (format !== FORMAT_CUSTOM) throw new Error('it is not a custom-format archive.');
-    if (intSize < 1 || intSize > 8 || offSize < 1 || offSize > 8) throw new Error('its integer sizes are not plausible.');
+    if (this.pendingHead.length < 11) throw new NeedMore();
+    const { reader, minor, intSize, offSize } = readArchiveHead(this.pendingHead, FORMAT_CUSTOM);
     this.intSize = intSize;
     this.offSize = offSize;
-    const reader = new HeadReader(bytes, 11, intSize);
-    // 1.15 (PostgreSQL 16) names the compression algorithm in a byte; before, a compression level.
-    const compressed = minor >= 15 ? reader.byte() !== 0 : reader.int() !== 0;
-    if (compressed) throw new Error('it is compressed by pg_dump itself.');
-    for (let i = 0; i < 7; i++) reader.int(); // the dump's time
-    reader.str(); // database name
-    reader.str(); // server version
-    reader.str(); // pg_dump version
-    this.version = version;
+    this.minor = minor;
     return reader.position;
   }
 
   private readTocEntry(reader: HeadReader): void {
-    const entry = readTocEntryFields(reader, (this.version >> 8) & 0xff);
+    const entry = readTocEntryFields(reader, this.minor);
     reader.skip(1 + this.offSize); // the data's offset (unknown in a pipe)
     if (entry) this.entries.set(entry.dumpId, entry);
   }
@@ -480,12 +467,15 @@ function countNewlines(bytes: Buffer, from: number, to: number): number {
 
 /**
  * The header of a pg_dump archive (custom or directory format, uncompressed), read from the start of
- * `bytes`: its format, version and int sizes, and a reader placed at its TOC's entry count.
+ * `bytes`: its format, version and int sizes, and a reader placed at its TOC's entry count. Given a
+ * `format`, anything else is refused as not an archive of that format.
  */
-export function readArchiveHead(bytes: Buffer): { reader: HeadReader; minor: number; intSize: number; offSize: number; format: number } {
-  if (bytes.length < 11 || bytes.toString('latin1', 0, 5) !== MAGIC) throw new Error('it is not a pg_dump archive.');
-  const [major, minor, , intSize, offSize, format] = [bytes[5]!, bytes[6]!, bytes[7]!, bytes[8]!, bytes[9]!, bytes[10]!];
+export function readArchiveHead(bytes: Buffer, format?: number): { reader: HeadReader; minor: number; intSize: number; offSize: number; format: number } {
+  const notOne = format === FORMAT_CUSTOM ? 'it is not a custom-format archive.' : 'it is not a pg_dump archive.';
+  if (bytes.length < 11 || bytes.toString('latin1', 0, 5) !== MAGIC) throw new Error(notOne);
+  const [major, minor, , intSize, offSize, found] = [bytes[5]!, bytes[6]!, bytes[7]!, bytes[8]!, bytes[9]!, bytes[10]!];
   if (major !== 1 || minor < 14 || minor > 16) throw new Error(`its format version ${major}.${minor} is not one this reader knows.`);
+  if (format !== undefined && found !== format) throw new Error(notOne);
   if (intSize < 1 || intSize > 8 || offSize < 1 || offSize > 8) throw new Error('its integer sizes are not plausible.');
   const reader = new HeadReader(bytes, 11, intSize);
   // 1.15 (PostgreSQL 16) names the compression algorithm in a byte; before, a compression level.
@@ -493,7 +483,7 @@ export function readArchiveHead(bytes: Buffer): { reader: HeadReader; minor: num
   if (compressed) throw new Error('it is compressed by pg_dump itself.');
   for (let i = 0; i < 7; i++) reader.int(); // the dump's time
   for (let i = 0; i < 3; i++) reader.str(); // database name, server and pg_dump versions
-  return { reader, minor, intSize, offSize, format };
+  return { reader, minor, intSize, offSize, format: found };
 }
 
 /** Reads ints and strings from the header's bytes; NeedMore when they stop short. */

@@ -51,6 +51,8 @@ export type ArtifactProducer =
    */
   | { kind: 'archive'; stream: Readable; produced: Promise<void> };
 
+type DumpProducer = Extract<ArtifactProducer, { kind: 'dump' }>;
+
 export interface WrittenArtifact {
   sizeBytes: number;
   checksumSha256: string;
@@ -59,8 +61,12 @@ export interface WrittenArtifact {
 export async function writeArtifact(options: ArtifactWriteOptions, producer: ArtifactProducer): Promise<WrittenArtifact> {
   const tools = toolChain(options.signal);
   try {
-    const target = directTarget(options, producer);
-    return target && producer.kind === 'dump' ? await writeIntoFile(tools, options, producer, target) : await writeThrough(tools, options, producer);
+    // A tar made in Node passes through it anyway; its bytes are counted as they go (progress, limits).
+    if (producer.kind === 'dump') {
+      const target = directTarget(options, producer);
+      if (target) return await writeIntoFile(tools, options, producer, target);
+    }
+    return await writeThrough(tools, options, producer);
   } finally {
     tools.release();
   }
@@ -73,10 +79,9 @@ export async function writeArtifact(options: ArtifactWriteOptions, producer: Art
  * never pass through Node: its share of a backup was 0.8-1.8 CPU-s of 5 s on two cores, most of it
  * collecting the 64 KiB buffers every pipe read allocates (pnpm bench, worker --cpu-prof).
  */
-function directTarget(options: ArtifactWriteOptions, producer: ArtifactProducer): FanOutTarget | null {
+function directTarget(options: ArtifactWriteOptions, producer: DumpProducer): FanOutTarget | null {
   if (options.targets.length !== 1 || !options.targets[0]!.driver.openFile) return null;
-  // A tar made in Node passes through it anyway; its bytes are counted as they go (progress, limits).
-  if (producer.kind !== 'dump' || producer.observe) return null;
+  if (producer.observe) return null;
   if (options.recipients.length > 0 && !AGE) return null;
   return options.targets[0]!;
 }
@@ -89,7 +94,7 @@ const AGE = ['/usr/bin/age', '/usr/local/bin/age'].find((path) => existsSync(pat
  * then reads it back once for its size and SHA-256 (what is hashed is what is on disk), and publishes
  * it. Nothing is published unless every process exited cleanly.
  */
-async function writeIntoFile(tools: ToolChain, options: ArtifactWriteOptions, producer: Extract<ArtifactProducer, { kind: 'dump' }>, target: FanOutTarget): Promise<WrittenArtifact> {
+async function writeIntoFile(tools: ToolChain, options: ArtifactWriteOptions, producer: DumpProducer, target: FanOutTarget): Promise<WrittenArtifact> {
   const file = await target.driver.openFile!(target.key);
   const fd = file.handle.fd;
   let progress: { stop(): void } | null = null;

@@ -60,10 +60,7 @@ export function createLocalStorage(root: string): StorageDriver {
         file = createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: STREAM_BUFFER });
         await pipeline(body, file, { signal: options?.signal });
         await fsyncPath(temp);
-        await failpoint('storage.before-rename', key);
-        await mkdir(dirname(target), { recursive: true });
-        await rename(temp, target);
-        await fsyncPath(dirname(target));
+        await moveIntoPlace(temp, target, key);
         return { sizeBytes: file.bytesWritten };
       } catch (error) {
         body.destroy();
@@ -99,10 +96,7 @@ export function createLocalStorage(root: string): StorageDriver {
           try {
             await handle.sync();
             await handle.close();
-            await failpoint('storage.before-rename', key);
-            await mkdir(dirname(target), { recursive: true });
-            await rename(temp, target);
-            await fsyncPath(dirname(target));
+            await moveIntoPlace(temp, target, key);
           } catch (error) {
             await discard();
             throw describeWriteError(error, base, key);
@@ -228,6 +222,14 @@ async function pruneEmptyDirectories(dir: string, base: string): Promise<void> {
     }
     current = dirname(current);
   }
+}
+
+/** A synced temporary file renamed to its key's path, the rename itself made durable (the directory synced). */
+async function moveIntoPlace(temp: string, target: string, key: string): Promise<void> {
+  await failpoint('storage.before-rename', key);
+  await mkdir(dirname(target), { recursive: true });
+  await rename(temp, target);
+  await fsyncPath(dirname(target));
 }
 
 /** How a process (zstd, age, pg_dump) says that a write failed, by errno (strerror's words, lower-cased). */
