@@ -83,7 +83,10 @@ async function replicationRefusal(url: string): Promise<string | null> {
 }
 
 export interface BaseBackupSeries {
+  /** Compressed only, as the reference. */
   coffre: number[];
+  /** Compressed and encrypted (age). */
+  coffreAge: number[];
   reference: number[];
   coffreBytes: number;
   referenceBytes: number;
@@ -100,7 +103,10 @@ export const REFERENCE_BASE_BACKUP = 'pg_basebackup -h 127.0.0.1 -U postgres -D 
  */
 export async function benchBaseBackups(input: { api: Api; server: ReplicationServer; work: string; rounds: number; workerPid: number }): Promise<BaseBackupSeries> {
   const { api } = input;
-  const configuration = (await api('POST', '/api/configurations', { name: 'bench-physical', sourceId: input.server.sourceId, compression: 'zstd', type: 'physical' })) as { id: string };
+  // Two configurations, as for the logical backups: compressed only (what the reference does) and
+  // compressed and encrypted; the bench's installation has recipients, so encryption is said outright.
+  const configuration = (await api('POST', '/api/configurations', { name: 'bench-physical', sourceId: input.server.sourceId, compression: 'zstd', encrypt: false, type: 'physical' })) as { id: string };
+  const encrypted = (await api('POST', '/api/configurations', { name: 'bench-physical-age', sourceId: input.server.sourceId, compression: 'zstd', encrypt: true, type: 'physical' })) as { id: string };
   const file = join(input.work, 'reference.base.tar.zst');
   const server = new URL(input.server.url('postgres'));
   const reference = () =>
@@ -113,21 +119,27 @@ export async function benchBaseBackups(input: { api: Api; server: ReplicationSer
         PG_BIN,
       ]),
     );
-  const series: BaseBackupSeries = { coffre: [], reference: [], coffreBytes: 0, referenceBytes: 0, workerRssMb: [] };
-  await reference();
-  for (let round = 1; round <= input.rounds; round++) {
-    log(`base backup round ${round}/${input.rounds}`);
+  const series: BaseBackupSeries = { coffre: [], coffreAge: [], reference: [], coffreBytes: 0, referenceBytes: 0, workerRssMb: [] };
+  /** One base backup through the API, from the request to `completed`; deleted after. */
+  const coffre = async (id: string) => {
     const sampler = sampleRss([input.workerPid]);
-    const backup = (await api('POST', `/api/configurations/${configuration.id}/run`)) as { id: string };
+    const backup = (await api('POST', `/api/configurations/${id}/run`)) as { id: string };
     const done = await waitForRow(api, 'Backup', backup.id, `/api/backups/${backup.id}`);
     series.workerRssMb.push((await sampler.stop())[0]!);
     if (done.status !== 'completed') throw new Error(`a benchmark base backup failed: ${done.errorMessage}`);
-    series.coffre.push(Date.parse(done.completedAt) - Date.parse(done.createdAt));
-    series.coffreBytes = done.sizeBytes;
+    await api('DELETE', `/api/backups/${backup.id}`);
+    return { ms: Date.parse(done.completedAt) - Date.parse(done.createdAt), bytes: done.sizeBytes };
+  };
+  await reference();
+  for (let round = 1; round <= input.rounds; round++) {
+    log(`base backup round ${round}/${input.rounds}`);
+    const plain = await coffre(configuration.id);
+    series.coffre.push(plain.ms);
+    series.coffreBytes = plain.bytes;
     series.reference.push(await reference());
     series.referenceBytes = (await stat(file)).size;
-    log(`  coffre physical ${sec(series.coffre.at(-1)!)} (${mb(series.coffreBytes)}), pg_basebackup | zstd -1 ${sec(series.reference.at(-1)!)} (${mb(series.referenceBytes)})`);
-    await api('DELETE', `/api/backups/${backup.id}`);
+    series.coffreAge.push((await coffre(encrypted.id)).ms);
+    log(`  coffre physical ${sec(plain.ms)} (${mb(plain.bytes)}), pg_basebackup | zstd -1 ${sec(series.reference.at(-1)!)} (${mb(series.referenceBytes)}), coffre physical zstd+age ${sec(series.coffreAge.at(-1)!)}`);
   }
   return series;
 }

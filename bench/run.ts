@@ -17,8 +17,8 @@
 //    against `zstd -dc file | pg_restore -d`. Medians, ratios, peak RSS of the worker and the API.
 //    A parallel dump (dumpJobs 2: pg_dump -Fd -j 2, tarred) against `pg_dump -Fd -j 2 -Z0` then
 //    `tar | zstd -1 > file`.
-//    Physical base backups (type physical, of the whole server the source lives on) against
-//    `pg_basebackup -Ft -D - -X none | zstd -1 > file`; then point-in-time recovery: about `scale` GB
+//    Physical base backups (type physical, of the whole server the source lives on; compressed, and
+//    compressed and encrypted) against `pg_basebackup -Ft -D - -X none | zstd -1 > file`; then point-in-time recovery: about `scale` GB
 //    of WAL streamed (the worker's peak RSS), and a restore to a moment near its end into a new
 //    database, its time in parts (fetch, replay, dump, load). Both on the bench's server when it
 //    accepts replication, else on a cluster of the bench's own (bench/physical.ts).
@@ -184,6 +184,7 @@ export async function main(opts: Options): Promise<void> {
           raw.baseBackups = series;
           rss.worker.push(...series.workerRssMb);
           out.push(pair(`base backup (physical, zstd, ${mb(series.coffreBytes)} stored vs ${mb(series.referenceBytes)})`, series.coffre, series.reference, REFERENCE_BASE_BACKUP, 1.1));
+          out.push(pair('base backup (physical), zstd + age encryption', series.coffreAge, series.reference, REFERENCE_BASE_BACKUP, 1.15));
           const peak = Math.max(...series.workerRssMb);
           out.push({ measure: 'worker peak RSS during the base backups', coffre: `${peak.toFixed(0)} MB`, reference: 'VmHWM of the worker, reset before each base backup', ratio: null, target: '≤ 150 MB', met: peak <= 150 });
         }

@@ -1,6 +1,8 @@
 // The recovery window of a source as a timeline: the covered spans (any second in them restorable),
 // the base backups as marks, and the breaks of the stored WAL in red with from when to when no restore
-// is possible. The bar is a picture of the list under it; the list is what screen readers read.
+// is possible. The bar is a picture of the list under it; the list is what screen readers read. WAL
+// stored from a server that kept writing after another was promoted (a split brain) is named under
+// it: it is no break (restores follow the newer timeline), but an operator must know it exists.
 import type { PitrStateView } from '@coffre/contract';
 import { Time } from '../../components/Time';
 
@@ -30,6 +32,17 @@ export function breaksOf(window: RecoveryWindow): Break[] {
   return breaks;
 }
 
+/** One sentence per timeline whose stored WAL goes on past where a newer timeline branched off. */
+export function divergentOf(window: RecoveryWindow): { key: string; text: string }[] {
+  return window.divergent.map((d) => ({
+    key: `${d.timeline}-${d.fromLsn}`,
+    text:
+      `Timeline ${d.timeline} has WAL stored from ${d.fromLsn} to ${d.toLsn}, written after timeline ${d.newTimeline} branched off from it ` +
+      `(its server kept taking writes after another was promoted: a split brain). Restores follow timeline ${d.newTimeline} and never replay it; ` +
+      `the writes in it are in no restore.`,
+  }));
+}
+
 /** `newest`: when the newest WAL was stored (the bar goes on to it: a break at the end shows). */
 export function PitrTimeline({ window, newest }: { window: RecoveryWindow; newest: string | null }) {
   const breaks = breaksOf(window);
@@ -38,6 +51,7 @@ export function PitrTimeline({ window, newest }: { window: RecoveryWindow; newes
       <div data-testid="pitr-timeline" data-empty="true">
         <p className="muted">No restorable moment yet: a completed base backup (type physical) and the WAL after it are needed.</p>
         <BreakList breaks={breaks} />
+        <DivergentList window={window} />
       </div>
     );
   }
@@ -87,7 +101,25 @@ export function PitrTimeline({ window, newest }: { window: RecoveryWindow; newes
         ))}
       </ul>
       <BreakList breaks={breaks} />
+      <DivergentList window={window} />
     </div>
+  );
+}
+
+function DivergentList({ window }: { window: RecoveryWindow }) {
+  const divergent = divergentOf(window);
+  if (!divergent.length) return null;
+  return (
+    <>
+      <h4>Split brain</h4>
+      <ul className="plain-list">
+        {divergent.map((d) => (
+          <li key={d.key} className="warning" data-testid="pitr-divergent">
+            {d.text}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 
