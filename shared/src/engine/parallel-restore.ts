@@ -1,6 +1,7 @@
 // Loading a database artifact with `pg_restore --jobs`, which needs a file it can seek in. The
 // artifact is read once, as every restore reads it (metered, hashed, decrypted, its end held back
-// until size and SHA-256 matched: verify-artifact.ts), and decompressed into a private temporary
+// until size and SHA-256 matched: verify-artifact.ts; a local one read in place, with one buffer, into
+// age and the decompressor: stored-file-read.ts), and decompressed into a private temporary
 // file (0600, in TMP_DIR, named after this process so that maintenance removes it if the worker
 // dies), never synced to disk. pg_restore starts only once the whole artifact matched; the file is deleted after.
 // A directory-format artifact (a tar of pg_dump -Fd's folder) is unpacked the same way into a private
@@ -22,6 +23,7 @@ import { describeToolFailure } from './tool-failure.js';
 import { unpackDirectoryDump, withPrivateDirectory } from './directory-dump.js';
 import { writeDataOffsets } from './archive-offsets.js';
 import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
+import { canReadStoredFile, decompressStoredFile } from './stored-file-read.js';
 
 export interface ParallelRestoreInput extends ArtifactReadOptions {
   /** The database to load into: it exists and is empty. */
@@ -96,6 +98,15 @@ async function restoreDirectory(input: ParallelRestoreInput, pgRestorePath: stri
 /** The artifact, read once and checked, decompressed into `file`; its size. Nothing is in it unless the check passed. */
 async function writeCheckedDump(input: ParallelRestoreInput, file: string): Promise<number> {
   const handle = await open(file, 'wx', 0o600);
+  if (canReadStoredFile(input)) {
+    // A local artifact: read with one buffer into the processes (stored-file-read.ts).
+    try {
+      await decompressStoredFile(input, handle, 'database restore');
+      return (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+  }
   const chain = toolChain(input.signal);
   try {
     const command = decompressor(input.compression);

@@ -13,6 +13,7 @@ import { IntegrityError } from '../infra/errors.js';
 import { AgeError, createDecryptStream, type AgeIdentity } from '../crypto/age.js';
 import type { CompressionKind } from './compression.js';
 import { createMeter, STREAM_BUFFER, type Meter } from './streams.js';
+import type { StoredFile } from '../storage/driver.js';
 
 export interface ArtifactSource {
   /** A stream of the stored object from its first byte. A checked read opens it once. */
@@ -23,6 +24,8 @@ export interface ArtifactSource {
   sizeBytes: number;
   checksumSha256: string;
   encrypted: boolean;
+  /** The stored object as a file to read in place, when the storage is on this machine (stored-file-read.ts). */
+  openStoredFile?(): Promise<StoredFile>;
 }
 
 /** What a restore reads: the stored artifact, how it was compressed, and the keys that decrypt it. */
@@ -146,7 +149,7 @@ function createHoldBack(keep: number, meter: Meter, artifact: ArtifactSource): T
 }
 
 /** Once the stored object was read to its end: its size and SHA-256 against what was recorded. */
-function checkWhole(meter: Meter, artifact: ArtifactSource): void {
+export function checkWhole(meter: Pick<Meter, 'bytes' | 'digest'>, artifact: ArtifactSource): void {
   if (meter.bytes > artifact.sizeBytes) throw appended(meter.bytes, artifact.sizeBytes);
   if (meter.bytes < artifact.sizeBytes) throw truncated(meter.bytes, artifact.sizeBytes);
   const checksum = meter.digest();

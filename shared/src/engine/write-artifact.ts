@@ -8,11 +8,11 @@
 // until the producer's own verdict is in and every tool has exited cleanly; a destination that
 // published while another failed is removed again.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '../crypto/age.js';
+import { AGE_TOOL } from './age-tool.js';
 import { compressor, type CompressionKind } from './compression.js';
 import { startTool, toolChain, type RunningTool, type ToolChain } from './process.js';
 import { createGate, createMeter, fanOut, removePublished, type FanOutTarget } from './streams.js';
@@ -82,12 +82,10 @@ export async function writeArtifact(options: ArtifactWriteOptions, producer: Art
 function directTarget(options: ArtifactWriteOptions, producer: DumpProducer): FanOutTarget | null {
   if (options.targets.length !== 1 || !options.targets[0]!.driver.openFile) return null;
   if (producer.observe) return null;
-  if (options.recipients.length > 0 && !AGE) return null;
+  if (options.recipients.length > 0 && !AGE_TOOL) return null;
   return options.targets[0]!;
 }
 
-/** The age command (age-encryption.org), when installed: it encrypts in its own process, as zstd compresses in its own. */
-const AGE = ['/usr/bin/age', '/usr/local/bin/age'].find((path) => existsSync(path)) ?? null;
 
 /**
  * Writes the artifact into a temporary file of its destination by the chain's processes themselves,
@@ -100,7 +98,7 @@ async function writeIntoFile(tools: ToolChain, options: ArtifactWriteOptions, pr
   let progress: { stop(): void } | null = null;
   try {
     // From the file back to the producer: each process is given the next one's stdin.
-    const encrypt = options.recipients.length > 0 ? tools.watch(startTool('age', AGE!, ['--encrypt', ...options.recipients.flatMap((r) => ['-r', r])], { stdio: ['pipe', fd, 'pipe'] })) : null;
+    const encrypt = options.recipients.length > 0 ? tools.watch(startTool('age', AGE_TOOL!, ['--encrypt', ...options.recipients.flatMap((r) => ['-r', r])], { stdio: ['pipe', fd, 'pipe'] })) : null;
     const command = compressor(options.compression, options.compressionLevel);
     const compress = command ? tools.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', encrypt ? encrypt.child.stdin! : fd, 'pipe'] })) : null;
     // The compressor holds age's stdin now; ours would keep it open after the compressor ended.

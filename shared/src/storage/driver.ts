@@ -51,6 +51,18 @@ export interface StorageDriver {
    * through Node. Nothing appears under the key unless `publish` succeeds.
    */
   openFile?(key: string): Promise<DirectFile>;
+  /**
+   * The object as a file on this machine, opened for reading (local destinations): a reader can then
+   * read it with a buffer of its own, and nothing of the bytes is left for the garbage collector.
+   */
+  openStoredFile?(key: string): Promise<StoredFile>;
+}
+
+/** An object opened for reading in place (StorageDriver.openStoredFile). */
+export interface StoredFile {
+  handle: FileHandle;
+  /** Closes it (never throws). */
+  close(): Promise<void>;
 }
 
 /** A temporary file that becomes an object when published (StorageDriver.openFile). */

@@ -121,6 +121,11 @@ export function createLocalStorage(root: string): StorageDriver {
       return stream;
     },
 
+    async openStoredFile(key) {
+      const handle = await open(await pathOf(key), 'r');
+      return { handle, close: () => handle.close().catch(() => {}) };
+    },
+
     async stat(key) {
       const path = await pathOf(key);
       try {

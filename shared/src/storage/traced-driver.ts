@@ -2,7 +2,7 @@
 // the destination's kind and the bytes moved, never its location or credentials.
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { failSpan, inSpan, startSpan } from '../infra/tracing.js';
-import type { DirectFile, StorageDriver } from './driver.js';
+import type { DirectFile, StorageDriver, StoredFile } from './driver.js';
 
 /** The driver with its put and get traced; the other calls go straight through. */
 export function tracedDriver(driver: StorageDriver): StorageDriver {
@@ -17,6 +17,7 @@ export function tracedDriver(driver: StorageDriver): StorageDriver {
     ...(driver.usage ? { usage: () => driver.usage!() } : {}),
     ...(driver.removeStaleTemporaries ? { removeStaleTemporaries: (olderThanMs: number) => driver.removeStaleTemporaries!(olderThanMs) } : {}),
     ...(driver.openFile ? { openFile: (key: string) => tracedFile(driver, key, attributes) } : {}),
+    ...(driver.openStoredFile ? { openStoredFile: (key: string) => tracedStoredFile(driver, key, attributes) } : {}),
     put: (key, body, options) =>
       inSpan('storage put', attributes, async (span) => {
         const stored = await driver.put(key, body, options);
@@ -90,6 +91,31 @@ async function tracedFile(driver: StorageDriver, key: string, attributes: Record
         failSpan(span, new Error('the write was abandoned'));
         span.end();
       }
+    },
+  };
+}
+
+/** A stored file read in place of a get is traced as that get: from its opening to its closing, with its size. */
+async function tracedStoredFile(driver: StorageDriver, key: string, attributes: Record<string, string>): Promise<StoredFile> {
+  const span = startSpan('storage get', attributes);
+  let file: StoredFile;
+  try {
+    file = await driver.openStoredFile!(key);
+  } catch (error) {
+    if (span) {
+      failSpan(span, error);
+      span.end();
+    }
+    throw error;
+  }
+  if (!span) return file;
+  return {
+    handle: file.handle,
+    async close() {
+      const size = await file.handle.stat().then((info) => info.size, () => null);
+      if (size !== null) span.setAttribute('coffre.storage.bytes', size);
+      await file.close();
+      span.end();
     },
   };
 }

@@ -91,6 +91,7 @@ export async function withEachCopy<T>(
         sizeBytes: Number(artifact.sizeBytes),
         checksumSha256: artifact.checksumSha256,
         encrypted: backup.encrypted,
+        ...(driver.openStoredFile ? { openStoredFile: () => driver.openStoredFile!(artifact.key) } : {}),
       });
     } catch (error) {
       lastError = error;
