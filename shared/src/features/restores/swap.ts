@@ -89,7 +89,10 @@ export async function loadAndCheck(ctx: AppContext, backup: Backup, database: Pg
   log.phase('counting rows');
   const tables = (backup.tableCounts as unknown as TableCount[] | null) ?? [];
   const check = await checkLoadedDatabase(database, tables, { jobs, countRows: backup.type === 'full' });
-  const counted = backup.type === 'full' && tables.some((t) => t.rows >= 0) ? `, ${check.records} rows counted` : '';
+  const counted =
+    backup.type === 'full' && tables.some((t) => t.rows >= 0)
+      ? `, ${check.records} rows as the backup holds (${check.confirmed} shown loaded by the server's counters of the new database, ${check.records - check.confirmed} counted)`
+      : '';
   log.info(`checked against the backup: ${check.tables} tables present${counted}, in ${Math.round(performance.now() - started)} ms`);
 }
 
