@@ -44,7 +44,7 @@ export * from './features/restores/commands.js';
 export * from './features/restores/job.js';
 export * from './features/restores/undo.js';
 export { swapRefusal, derivedDatabaseName, keptDatabaseName } from './engine/database-swap.js';
-export { runParallelRestore } from './engine/parallel-restore.js';
+export { LOAD_SESSION_OPTIONS, runParallelRestore } from './engine/parallel-restore.js';
 export * from './features/auth/auth.js';
 export * from './features/auth/sessions.js';
 export * from './features/auth/oidc.js';

@@ -146,7 +146,7 @@ async function writeCheckedDump(input: ParallelRestoreInput, file: string): Prom
  * flushes all of it before the database takes the target's name, and a crash before that leaves a
  * load database that is dropped), and more memory for index builds than the default 64 MB.
  */
-const LOAD_SESSION_OPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB';
+export const LOAD_SESSION_OPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB';
 
 async function loadDump(input: ParallelRestoreInput, pgRestorePath: string, file: string): Promise<void> {
   await withPgToolAccess(input.target, async ({ env, dbname }) => {
