@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -112,5 +112,39 @@ describe('writeDataOffsets', () => {
     const garbage = join(dir, 'garbage.dump');
     await writeFile(garbage, 'not a dump at all');
     await expect(writeDataOffsets(garbage)).rejects.toThrow(/not a custom-format archive/);
+  });
+
+  it('read behind a writer still writing it, finds the same offsets by the time the writer is done; a writer that stops short leaves it refused', async () => {
+    const whole = await readFile(piped);
+    const complete = join(dir, 'complete.dump');
+    await copyFile(piped, complete);
+    await writeDataOffsets(complete);
+    const expected = await readFile(complete);
+
+    /** Writes the first `upTo` bytes of the dump in small pieces with pauses, as a decompressor would; the scan runs beside it. */
+    const follow = async (name: string, upTo: number) => {
+      const file = join(dir, name);
+      const handle = await open(file, 'wx');
+      let writing = true;
+      const scan = writeDataOffsets(file, { writing: () => writing });
+      let reads = 0;
+      try {
+        for (let at = 0; at < upTo; at += 7919) {
+          await handle.write(whole, at, Math.min(7919, upTo - at), at);
+          // Pauses longer than the scan's wait: it meets the end of what is written again and again.
+          if (++reads % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+        }
+      } finally {
+        writing = false;
+        await handle.close();
+      }
+      return { file, scan };
+    };
+    const followed = await follow('followed.dump', whole.length);
+    expect(await followed.scan).toBeGreaterThan(5);
+    expect((await readFile(followed.file)).equals(expected)).toBe(true);
+
+    const stopped = await follow('stopped.dump', Math.floor(whole.length * 0.9));
+    await expect(stopped.scan).rejects.toThrow(/ends in the middle of a block/);
   });
 });

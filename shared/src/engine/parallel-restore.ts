@@ -7,7 +7,7 @@
 // A directory-format artifact (a tar of pg_dump -Fd's folder) is unpacked the same way into a private
 // temporary directory instead (directory-dump.ts), which pg_restore --jobs reads.
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
@@ -52,31 +52,47 @@ export async function runParallelRestore(input: ParallelRestoreInput): Promise<P
   // TMP_DIR lies under BACKUP_DIR by default, which only a local destination creates.
   await mkdir(input.tmpDir, { recursive: true, mode: 0o700 });
   const file = join(input.tmpDir, temporaryName('.dump'));
+  let offsets: Promise<() => void> | null = null;
   try {
     const readStarted = performance.now();
-    const dumpBytes = await writeCheckedDump(input, file);
+    const handle = await open(file, 'wx', 0o600);
+    let writing = true;
+    // The offsets are found behind the decompressor as it writes (archive-offsets.ts), and used only once the artifact matched.
+    if (input.jobs > 1) offsets = findDataOffsets(file, input.logger, () => writing);
+    let dumpBytes: number;
+    try {
+      dumpBytes = await writeCheckedDump(input, file, handle);
+    } finally {
+      writing = false;
+      await handle.close();
+    }
     const readMs = performance.now() - readStarted;
     input.logger.info({ bytes: input.artifact.sizeBytes, dumpBytes }, 'artifact checked: every byte read was the recorded size and SHA-256, every chunk authenticated');
-    if (input.jobs > 1) await addDataOffsets(file, input.logger);
+    if (offsets) (await offsets)();
     const loadStarted = performance.now();
     await loadDump(input, pgRestore.path, file);
     return { readMs: Math.round(readMs), loadMs: Math.round(performance.now() - loadStarted), dumpBytes };
   } finally {
+    // A read that failed ends the scan too (its writer is done): waited for before the file goes.
+    await offsets;
     await rm(file, { force: true });
   }
 }
 
 /**
- * Lets pg_restore's jobs seek straight to their tables (archive-offsets.ts). Without the offsets the
- * restore is the same, only slower: a dump this cannot read is loaded as it is.
+ * Lets pg_restore's jobs seek straight to their tables (archive-offsets.ts), the dump read behind
+ * its writer while `writing`. Without the offsets the restore is the same, only slower: a dump this
+ * cannot read is loaded as it is. Resolves with the log line to write once the artifact matched (a
+ * read that failed has its own story).
  */
-async function addDataOffsets(file: string, logger: Logger): Promise<void> {
+async function findDataOffsets(file: string, logger: Logger, writing: () => boolean): Promise<() => void> {
   const started = performance.now();
   try {
-    const entries = await writeDataOffsets(file);
-    logger.info({ entries, ms: Math.round(performance.now() - started) }, 'wrote where each table\'s data starts into the dump\'s table of contents, for pg_restore --jobs');
+    const entries = await writeDataOffsets(file, { writing });
+    const ms = Math.round(performance.now() - started);
+    return () => logger.info({ entries, ms }, 'wrote where each table\'s data starts into the dump\'s table of contents, for pg_restore --jobs, as it was written');
   } catch (error) {
-    logger.warn({ reason: (error as Error).message }, 'the dump\'s data offsets could not be written: pg_restore --jobs reads through the data to find each table');
+    return () => logger.warn({ reason: (error as Error).message }, 'the dump\'s data offsets could not be written: pg_restore --jobs reads through the data to find each table');
   }
 }
 
@@ -95,17 +111,12 @@ async function restoreDirectory(input: ParallelRestoreInput, pgRestorePath: stri
   });
 }
 
-/** The artifact, read once and checked, decompressed into `file`; its size. Nothing is in it unless the check passed. */
-async function writeCheckedDump(input: ParallelRestoreInput, file: string): Promise<number> {
-  const handle = await open(file, 'wx', 0o600);
+/** The artifact, read once and checked, decompressed into `file` (open as `handle`); its size. Its content is the artifact's only once this resolved. */
+async function writeCheckedDump(input: ParallelRestoreInput, file: string, handle: FileHandle): Promise<number> {
   if (canReadStoredFile(input)) {
     // A local artifact: read with one buffer into the processes (stored-file-read.ts).
-    try {
-      await decompressStoredFile(input, handle, 'database restore');
-      return (await handle.stat()).size;
-    } finally {
-      await handle.close();
-    }
+    await decompressStoredFile(input, handle, 'database restore');
+    return (await handle.stat()).size;
   }
   const chain = toolChain(input.signal);
   try {
@@ -137,7 +148,6 @@ async function writeCheckedDump(input: ParallelRestoreInput, file: string): Prom
     return (await handle.stat()).size;
   } finally {
     chain.release();
-    await handle.close();
   }
 }
 
