@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger, onFailpoint, parsePostgresUrl, runDatabaseRestore, runFilesRestore, runParallelRestore, type ArtifactSource } from '@coffre/shared';
 import { createS3Storage } from '@coffre/shared/s3';
@@ -210,6 +210,14 @@ describe('one read of the stored object', () => {
     const tmpDir = join(stack.dir, 'tmp-parallel');
     await mkdir(tmpDir, { recursive: true });
     await adminQuery(`CREATE DATABASE "${fresh}"`);
+    // What the restore logs: the dump's data offsets, found as it was written, are in it.
+    let logged = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logged += chunk.toString();
+        callback();
+      },
+    });
     try {
       await runParallelRestore({
         artifact: counted(backup.database, await recorded('database'), opens),
@@ -218,10 +226,11 @@ describe('one read of the stored object', () => {
         target: { ...parsePostgresUrl(stack.config.SOURCE_DATABASE_URL!), database: fresh },
         jobs: 2,
         tmpDir,
-        logger: createLogger({ level: 'silent' }),
+        logger: createLogger({ level: 'info', destination }),
       });
       figures.opens.parallel = opens.n;
       expect(opens.n).toBe(1);
+      expect(logged).toMatch(/"entries":[1-9]\d*,"ms":\d+,"msg":"wrote where each table's data starts/);
       expect(await readdir(tmpDir)).toEqual([]);
       const { rows } = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM words', [], databaseUrl(fresh));
       expect(Number(rows[0]!.n)).toBe(ROWS);

@@ -87,10 +87,12 @@ async function readToc(handle: FileHandle, writing: () => boolean): Promise<Toc>
       }
       return { intSize, offSize, dataStart: reader.position, unset };
     } catch (error) {
-      if (!(error instanceof NeedMore)) throw error;
-      if (bytesRead === length) length *= 4;
-      else if (complete) throw new Error('its table of contents ends early.', { cause: error });
-      else await sleep(FOLLOW_MS);
+      const short = bytesRead < length;
+      // Still being written: what is there is a beginning (not yet even a header, at first).
+      if (short && !complete) await sleep(FOLLOW_MS);
+      else if (!(error instanceof NeedMore)) throw error;
+      else if (short) throw new Error('its table of contents ends early.', { cause: error });
+      else length *= 4;
     }
   }
 }
