@@ -58,17 +58,7 @@ export function tracedDriver(driver: StorageDriver): StorageDriver {
  * stands for: one `storage put` span from its opening to its publication, with the bytes published.
  */
 async function tracedFile(driver: StorageDriver, key: string, attributes: Record<string, string>): Promise<DirectFile> {
-  const span = startSpan('storage put', attributes);
-  let file: DirectFile;
-  try {
-    file = await driver.openFile!(key);
-  } catch (error) {
-    if (span) {
-      failSpan(span, error);
-      span.end();
-    }
-    throw error;
-  }
+  const { span, opened: file } = await openInSpan('storage put', attributes, () => driver.openFile!(key));
   if (!span) return file;
   return {
     handle: file.handle,
@@ -97,17 +87,7 @@ async function tracedFile(driver: StorageDriver, key: string, attributes: Record
 
 /** A stored file read in place of a get is traced as that get: from its opening to its closing, with its size. */
 async function tracedStoredFile(driver: StorageDriver, key: string, attributes: Record<string, string>): Promise<StoredFile> {
-  const span = startSpan('storage get', attributes);
-  let file: StoredFile;
-  try {
-    file = await driver.openStoredFile!(key);
-  } catch (error) {
-    if (span) {
-      failSpan(span, error);
-      span.end();
-    }
-    throw error;
-  }
+  const { span, opened: file } = await openInSpan('storage get', attributes, () => driver.openStoredFile!(key));
   if (!span) return file;
   return {
     handle: file.handle,
@@ -118,4 +98,18 @@ async function tracedStoredFile(driver: StorageDriver, key: string, attributes: 
       span.end();
     },
   };
+}
+
+/** Starts a span (when tracing) and opens something in it; a failed opening ends the span failed. */
+async function openInSpan<T>(name: string, attributes: Record<string, string>, open: () => Promise<T>): Promise<{ span: ReturnType<typeof startSpan>; opened: T }> {
+  const span = startSpan(name, attributes);
+  try {
+    return { span, opened: await open() };
+  } catch (error) {
+    if (span) {
+      failSpan(span, error);
+      span.end();
+    }
+    throw error;
+  }
 }
