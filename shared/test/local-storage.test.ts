@@ -278,7 +278,7 @@ describe('unwritable destinations', () => {
       fs = await mountTmpfs(1 << 20);
       const ro = createLocalStorage(join(fs.dir, 'backups'));
       await ro.put('before.dump', Readable.from([Buffer.from('written before')]));
-      fs.remountReadOnly();
+      await fs.remountReadOnly();
       const sentence = /^The backup directory .* is on a read-only file system: mount it read-write or move BACKUP_DIR\.$/;
       await expect(ro.checkWritable()).rejects.toThrow(sentence);
       await expect(ro.put('after.dump', Readable.from([Buffer.from('x')]))).rejects.toThrow(sentence);

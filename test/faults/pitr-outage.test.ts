@@ -107,7 +107,7 @@ describe('storage down while the WAL streams', () => {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const storedBefore = await ctx.db.walFile.count({ where: { sourceId: source.id, kind: 'segment' } });
 
-    disk.remountReadOnly();
+    await disk.remountReadOnly();
     const outageStart = new Date();
     // About 40 MB of WAL: more than the alert limit, and whole segments finished while nothing is stored.
     for (let batch = 0; batch < 4; batch++) {

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 
 export interface Tmpfs {
   dir: string;
-  remountReadOnly(): void;
+  /**
+   * Read-only from now on. A file open for writing makes the kernel refuse ("mount point is busy"):
+   * the remount is tried again until the writer closed it (a stream storing WAL writes one file a
+   * second or so), for up to 10 s.
+   */
+  remountReadOnly(): Promise<void>;
   /** Writable again, with what it held. */
   remountReadWrite(): void;
   unmount(): Promise<void>;
@@ -35,9 +40,14 @@ export async function mountTmpfs(sizeBytes: number): Promise<Tmpfs> {
   }
   return {
     dir,
-    remountReadOnly() {
-      const error = run('mount', ['-o', 'remount,ro', dir]);
-      if (error) throw new Error(`cannot remount ${dir} read-only: ${error}`);
+    async remountReadOnly() {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const error = run('mount', ['-o', 'remount,ro', dir]);
+        if (!error) return;
+        if (!/busy/i.test(error) || Date.now() > deadline) throw new Error(`cannot remount ${dir} read-only: ${error}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
     remountReadWrite() {
       const error = run('mount', ['-o', 'remount,rw', dir]);

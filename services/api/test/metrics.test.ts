@@ -106,6 +106,12 @@ describe('what /metrics says', () => {
   it('after a few backups holds the right counts, sums, queue depths and stored bytes', async () => {
     const runs = [await backupAndWait({ name: 'm1' }), await backupAndWait({ name: 'm2' }), await backupAndWait({ name: 'm3' }), await backupAndWait({ sourceId: missingSourceId, name: 'm-fail' })];
     expect(runs.map((b) => b.status)).toEqual(['completed', 'completed', 'completed', 'failed']);
+    // The worker writes a run's end on its row before BullMQ moves its job: the queue is read once it did.
+    const backups = stack.ctx.queues.queue('backup');
+    await eventually(async () => {
+      const counts = await backups.getJobCounts('completed', 'failed', 'active');
+      return counts.completed === 3 && counts.failed === 1 && counts.active === 0;
+    }, 10_000, 'the backup jobs to end in the queue');
     const samples = await scrape();
 
     expect(valueOf(samples, 'coffre_backups', { status: 'completed', type: 'full', source: 'default' })).toBe(3);
