@@ -189,7 +189,8 @@ export async function checkLoadedDatabase(connection: PgConnection, expected: Ta
   const confirmed = checked.filter((t) => t.rows > 0 && loaded.get(tableKey(t)) === t.rows);
   const queue = checked.filter((t) => !confirmed.includes(t));
   const differences: string[] = [];
-  let records = confirmed.reduce((sum, t) => sum + t.rows, 0);
+  const confirmedRows = confirmed.reduce((sum, t) => sum + t.rows, 0);
+  let records = confirmedRows;
   const session = () =>
     withPgClient(connection, async (client) => {
       for (let table = queue.shift(); table; table = queue.shift()) {
@@ -202,7 +203,7 @@ export async function checkLoadedDatabase(connection: PgConnection, expected: Ta
   if (differences.length > 0) {
     throw new PermanentError(`The loaded database differs from the backup (${differences.slice(0, 5).join('; ')}): the target was left as it was.`);
   }
-  return { tables: expected.length, records, confirmed: confirmed.reduce((sum, t) => sum + t.rows, 0) };
+  return { tables: expected.length, records, confirmed: confirmedRows };
 }
 
 /**

@@ -35,9 +35,10 @@ export function canReadStoredFile(input: ArtifactReadOptions): boolean {
 export async function decompressStoredFile(input: ArtifactReadOptions, output: FileHandle, what: ToolWork): Promise<void> {
   await precheckArtifact(input.artifact, input.identities);
   const stored = await input.artifact.openStoredFile!();
-  const identity = input.artifact.encrypted ? await writeSecretFile(input.identities.map((i) => `${i.secret}\n`).join('')) : null;
+  let identity: Awaited<ReturnType<typeof writeSecretFile>> | null = null;
   const chain = toolChain(input.signal);
   try {
+    if (input.artifact.encrypted) identity = await writeSecretFile(input.identities.map((i) => `${i.secret}\n`).join(''));
     // From the output back to the first process: each is given the next one's stdin.
     const command = decompressor(input.compression);
     const decompress = command ? chain.watch(startTool(command.path, command.path, command.args, { stdio: ['pipe', output.fd, 'pipe'] })) : null;
