@@ -86,7 +86,7 @@ export async function main(opts: Options): Promise<void> {
   // Interrupted (bench/physical.ts removes its cluster on a signal, then exits), the `finally` below does not run: the services and the work directory go with the bench all the same.
   process.once('exit', () => {
     for (const child of services) if (child.exitCode === null) child.kill('SIGTERM');
-    rmSync(work, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP_WORK) rmSync(work, { recursive: true, force: true });
   });
   try {
     await prepareSource(opts);

@@ -32,7 +32,7 @@ const random = seededRandom();
 let stack: TestStack;
 let bigSource: { id: string; database: string };
 let smallSourceId: string;
-let recovery: RunningWorkers;
+let recovery: RunningWorkers | null = null;
 let dumpMs = 0;
 /** The next victim, started while the previous trial recovers. */
 let nextVictim: Promise<WorkerProcess> | null = null;
@@ -60,8 +60,8 @@ beforeAll(async () => {
   stack = await createTestStack({ sourceUrl: big.url, env: { STALL_SECONDS: String(STALL_SECONDS) } });
   bigSource = { id: (await stack.ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } })).id, database: big.name };
   smallSourceId = (await createSource(stack.ctx, { name: 'small', url: small.url }, systemActor)).id;
-  // The worker that takes over after each kill; paused while a victim takes the next job.
-  recovery = stack.startWorkers({ concurrency: 1 });
+  // The worker that takes over after each kill; stopped while a victim takes the next job.
+  resumeRecovery();
   const calibration = await requestBackup(stack.ctx, { sourceId: bigSource.id }, systemActor);
   // Generous: the first job of a run that starts beside other suites can wait on a busy machine.
   await quickly(async () => (await childrenNamed(process.pid, 'pg_dump'))[0], 120_000, 'pg_dump to start');
@@ -80,12 +80,19 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/**
+ * Stops the recovery worker while a victim takes the next job. Closed, not paused: a BullMQ worker
+ * paused while it blocks waiting for a job still takes the next job that arrives (its wait returns
+ * into moveToActive without looking at the pause again), and then the victim never got its job.
+ */
 async function pauseRecovery() {
-  await Promise.all(recovery.workers.map((w) => w.pause()));
+  await recovery?.close(30_000);
+  recovery = null;
 }
 
+/** A new recovery worker: on starting it also takes back the stalled job of the victim just killed. */
 function resumeRecovery() {
-  recovery.workers.forEach((w) => w.resume());
+  recovery = stack.startWorkers({ concurrency: 1 });
 }
 
 async function finished(id: string, timeoutMs: number) {
