@@ -136,7 +136,7 @@ describe('restore over an existing database: load beside, check, swap', () => {
     expect(res.status).toBe(403);
   });
 
-  for (const point of ['restore.during-load', 'restore.after-check', 'restore.between-renames']) {
+  for (const point of ['restore.create-database', 'restore.during-load', 'restore.after-check', 'restore.between-renames']) {
     it(`a failure at ${point} leaves the target as it was, under its own name, and no load database behind`, async () => {
       const before = await changeTarget(point.replace(/\W/g, '_'));
       const off = onFailpoint(point, () => {
@@ -203,6 +203,23 @@ describe('restore over an existing database: load beside, check, swap', () => {
       expect(await dataChecksums(databaseUrl(name))).toEqual(backupState);
       expect(done.log).toMatch(/pg_restore --jobs=2/);
     } finally {
+      await dropDatabase(name);
+    }
+  });
+
+  it('a database of the same name created by someone else while the artifact is read: the restore fails saying so, and leaves that database alone', async () => {
+    const name = uniqueName('coffre_swap_raced').toLowerCase();
+    // The target is created while the artifact is read: someone else's CREATE DATABASE gets there first.
+    const off = onFailpoint('restore.create-database', async (detail) => {
+      if (detail === name) await adminQuery(`CREATE DATABASE ${name}`).then(() => withClient(databaseUrl(name), (c) => c.query("CREATE TABLE theirs AS SELECT 'kept' AS v")));
+    });
+    try {
+      const done = await restore({ targetDatabase: name });
+      expect(done.status).toBe('failed');
+      expect(done.errorMessage).toMatch(new RegExp(`Database "${name}" could not be created: .*already exists`));
+      expect(await withClient(databaseUrl(name), async (c) => (await c.query('SELECT v FROM theirs')).rows)).toEqual([{ v: 'kept' }]);
+    } finally {
+      off();
       await dropDatabase(name);
     }
   });

@@ -26,8 +26,13 @@ import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './v
 import { canReadStoredFile, decompressStoredFile } from './stored-file-read.js';
 
 export interface ParallelRestoreInput extends ArtifactReadOptions {
-  /** The database to load into: it exists and is empty. */
+  /** The database to load into: empty, and existing once `targetReady` resolved. */
   target: PgConnection;
+  /**
+   * The target database being created while the artifact is read: awaited before pg_restore starts
+   * (nothing of the artifact touches it before the whole artifact matched). Absent: it exists already.
+   */
+  targetReady?: Promise<void>;
   /** pg_restore --jobs. */
   jobs: number;
   /** custom (default): pg_dump -Fc; directory: a tar of pg_dump -Fd's folder. */
@@ -46,9 +51,14 @@ export interface ParallelRestoreResult {
 
 export async function runParallelRestore(input: ParallelRestoreInput): Promise<ParallelRestoreResult> {
   await precheckArtifact(input.artifact, input.identities);
-  const server = await withPgClient(input.target, (client) => detectServerVersion(client), 'postgres');
-  const pgRestore = await resolvePgTool('pg_restore', server.major);
-  if (input.dumpFormat === 'directory') return restoreDirectory(input, pgRestore.path);
+  // Found while the artifact is read, as the target is created: pg_restore waits for both.
+  const tool = withPgClient(input.target, (client) => detectServerVersion(client), 'postgres').then((server) => resolvePgTool('pg_restore', server.major));
+  tool.catch(() => {});
+  const ready = async () => {
+    await input.targetReady;
+    return (await tool).path;
+  };
+  if (input.dumpFormat === 'directory') return restoreDirectory(input, ready);
   // TMP_DIR lies under BACKUP_DIR by default, which only a local destination creates.
   await mkdir(input.tmpDir, { recursive: true, mode: 0o700 });
   const file = join(input.tmpDir, temporaryName('.dump'));
@@ -69,8 +79,9 @@ export async function runParallelRestore(input: ParallelRestoreInput): Promise<P
     const readMs = performance.now() - readStarted;
     input.logger.info({ bytes: input.artifact.sizeBytes, dumpBytes }, 'artifact checked: every byte read was the recorded size and SHA-256, every chunk authenticated');
     if (offsets) (await offsets)();
+    const pgRestorePath = await ready();
     const loadStarted = performance.now();
-    await loadDump(input, pgRestore.path, file);
+    await loadDump(input, pgRestorePath, file);
     return { readMs: Math.round(readMs), loadMs: Math.round(performance.now() - loadStarted), dumpBytes };
   } finally {
     // A read that failed ends the scan too (its writer is done): waited for before the file goes.
@@ -97,7 +108,7 @@ async function findDataOffsets(file: string, logger: Logger, writing: () => bool
 }
 
 /** A directory-format artifact: unpacked (read once and checked) into a private directory, loaded from it, removed. */
-async function restoreDirectory(input: ParallelRestoreInput, pgRestorePath: string): Promise<ParallelRestoreResult> {
+async function restoreDirectory(input: ParallelRestoreInput, ready: () => Promise<string>): Promise<ParallelRestoreResult> {
   return withPrivateDirectory(input.tmpDir, async (dir) => {
     const readStarted = performance.now();
     const dumpDir = await unpackDirectoryDump(input, dir);
@@ -105,6 +116,7 @@ async function restoreDirectory(input: ParallelRestoreInput, pgRestorePath: stri
     let dumpBytes = 0;
     for (const name of await readdir(dumpDir)) dumpBytes += (await stat(join(dumpDir, name))).size;
     input.logger.info({ bytes: input.artifact.sizeBytes, dumpBytes }, 'artifact checked and unpacked: every byte read was the recorded size and SHA-256, every chunk authenticated');
+    const pgRestorePath = await ready();
     const loadStarted = performance.now();
     await loadDump(input, pgRestorePath, dumpDir);
     return { readMs: Math.round(readMs), loadMs: Math.round(performance.now() - loadStarted), dumpBytes };

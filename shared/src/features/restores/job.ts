@@ -4,6 +4,7 @@
 // matched; files and bucket objects staged and published only then).
 import type { Backup, Restore, Source } from '../../infra/db.js';
 import { PermanentError, errorMessage } from '../../infra/errors.js';
+import { failpoint } from '../../infra/failpoints.js';
 import type { PgConnection } from '../../engine/postgres.js';
 import { createDatabase as createEmptyDatabase, dropDatabase } from '../../engine/restore-pipeline.js';
 import { swapRefusal } from '../../engine/database-swap.js';
@@ -113,10 +114,16 @@ async function restoreIntoNewDatabase(
   log: RunLog,
   onProgress: (bytes: number) => void,
 ): Promise<void> {
-  await createEmptyDatabase(target);
+  let created = false;
   try {
-    await loadAndCheck(ctx, restore.backup, target, hooks, log, onProgress);
+    // Created while the artifact is read; dropped again only if this restore created it.
+    await loadAndCheck(ctx, restore.backup, target, hooks, log, onProgress, async () => {
+      await failpoint('restore.create-database', target.database);
+      await createEmptyDatabase(target);
+      created = true;
+    });
   } catch (error) {
+    if (!created) throw error;
     await dropDatabase(target).catch((dropError: unknown) => log.warn(`could not drop the new database "${target.database}": ${errorMessage(dropError)}`));
     throw error;
   }

@@ -44,9 +44,14 @@ export async function restoreBySwap(
   const keptName = keptDatabaseName(target.database, new Date());
   await ctx.db.restore.update({ where: { id: restore.id }, data: { method: 'swap', loadDatabase: loadName, keptDatabase: keptName } });
   log.info(`loading the backup into a new database "${loadName}" beside "${target.database}", which stays in use until the swap`);
-  await createLoadDatabase(target, loadName);
+  let created = false;
   try {
-    await loadAndCheck(ctx, restore.backup, { ...target, database: loadName }, hooks, log, onProgress);
+    // Created while the artifact is read.
+    await loadAndCheck(ctx, restore.backup, { ...target, database: loadName }, hooks, log, onProgress, async () => {
+      await failpoint('restore.create-database', loadName);
+      await createLoadDatabase(target, loadName);
+      created = true;
+    });
     await failpoint('restore.after-check', restore.id);
     log.phase('swapping');
     const swap = await swapDatabases(target, { target: target.database, incoming: loadName, outgoing: keptName });
@@ -57,6 +62,7 @@ export async function restoreBySwap(
     );
     return { keptDatabase: keptName, swapMs: swap.windowMs };
   } catch (error) {
+    if (!created) throw error;
     await dropDatabaseIfExists(target, loadName).then(
       () => log.info(`"${target.database}" was left as it was; the new database "${loadName}" was dropped`),
       (dropError: unknown) => log.warn(`could not drop "${loadName}" (maintenance will): ${errorMessage(dropError)}`),
@@ -65,25 +71,55 @@ export async function restoreBySwap(
   }
 }
 
-/** pg_restore --jobs into `database` (existing and empty), then the check against the backup's tables and counts. */
-export async function loadAndCheck(ctx: AppContext, backup: Backup, database: PgConnection, hooks: RunHooks, log: RunLog, onProgress: (bytes: number) => void): Promise<void> {
+/**
+ * Creates `database` with `create` while the artifact is read, then pg_restore --jobs into it, then the
+ * check against the backup's tables and counts. When this fails, the creation has ended (done or
+ * failed): the caller drops the database.
+ */
+export async function loadAndCheck(
+  ctx: AppContext,
+  backup: Backup,
+  database: PgConnection,
+  hooks: RunHooks,
+  log: RunLog,
+  onProgress: (bytes: number) => void,
+  create: () => Promise<void>,
+): Promise<void> {
   const identities = backup.encrypted ? await ctx.identities() : [];
   const jobs = ctx.config.RESTORE_JOBS;
   log.phase('checking the artifact and loading');
+  // A creation that fails stops the read at once, and its error is the restore's.
+  let creationFailure: { error: unknown } | null = null;
+  const creationFailed = new AbortController();
+  const created = create().catch((error: unknown) => {
+    creationFailure = { error };
+    creationFailed.abort();
+    throw error;
+  });
+  created.catch(() => {});
+  const signal = hooks.signal ? AbortSignal.any([hooks.signal, creationFailed.signal]) : creationFailed.signal;
   const loaded = await withEachCopy(ctx, backup, 'database', log, (artifact) =>
     runParallelRestore({
       artifact,
+      targetReady: created,
       compression: backup.compression,
       identities,
       target: database,
       jobs,
       dumpFormat: backup.dumpFormat === 'directory' ? 'directory' : 'custom',
       tmpDir: ctx.config.TMP_DIR,
-      signal: hooks.signal,
+      signal,
       onProgress: (bytes) => onProgress(bytes),
       logger: hooks.logger,
+    }).catch((error: unknown) => {
+      // Not tried again on the next copy of the artifact: nothing was wrong with this one.
+      if (creationFailure) throw new Error(`Database "${database.database}" could not be created: ${errorMessage(creationFailure.error)}`, { cause: creationFailure.error });
+      throw error;
     }),
-  );
+  ).catch(async (error: unknown) => {
+    await created.catch(() => {});
+    throw error;
+  });
   log.info(`artifact read and checked in ${loaded.readMs} ms (${loaded.dumpBytes} bytes of dump); pg_restore --jobs=${jobs} loaded it in ${loaded.loadMs} ms`);
   const started = performance.now();
   log.phase('counting rows');
