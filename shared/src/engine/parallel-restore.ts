@@ -51,14 +51,23 @@ export interface ParallelRestoreResult {
 
 export async function runParallelRestore(input: ParallelRestoreInput): Promise<ParallelRestoreResult> {
   await precheckArtifact(input.artifact, input.identities);
-  // Found while the artifact is read, as the target is created: pg_restore waits for both.
+  // While the artifact is read, the target is created and pg_restore found (a matching version
+  // installed): pg_restore waits for both, and either failing stops the read at once and is the error.
   const tool = withPgClient(input.target, (client) => detectServerVersion(client), 'postgres').then((server) => resolvePgTool('pg_restore', server.major));
-  tool.catch(() => {});
-  const ready = async () => {
-    await input.targetReady;
-    return (await tool).path;
-  };
-  if (input.dumpFormat === 'directory') return restoreDirectory(input, ready);
+  const prerequisites = Promise.all([input.targetReady, tool]);
+  const unmet = new AbortController();
+  prerequisites.catch((error: unknown) => unmet.abort(error));
+  const ready = async () => (await prerequisites)[1].path;
+  const reading = { ...input, signal: input.signal ? AbortSignal.any([input.signal, unmet.signal]) : unmet.signal };
+  try {
+    return await (input.dumpFormat === 'directory' ? restoreDirectory(reading, ready) : restoreCustom(reading, ready));
+  } catch (error) {
+    throw unmet.signal.aborted ? unmet.signal.reason : error;
+  }
+}
+
+/** A custom-format artifact: checked and decompressed into a private file (with its data offsets), loaded from it, removed. */
+async function restoreCustom(input: ParallelRestoreInput, ready: () => Promise<string>): Promise<ParallelRestoreResult> {
   // TMP_DIR lies under BACKUP_DIR by default, which only a local destination creates.
   await mkdir(input.tmpDir, { recursive: true, mode: 0o700 });
   const file = join(input.tmpDir, temporaryName('.dump'));

@@ -88,16 +88,13 @@ export async function loadAndCheck(
   const identities = backup.encrypted ? await ctx.identities() : [];
   const jobs = ctx.config.RESTORE_JOBS;
   log.phase('checking the artifact and loading');
-  // A creation that fails stops the read at once, and its error is the restore's.
+  // Created while the artifact is read; a creation that fails stops the read (runParallelRestore) and is the restore's error.
   let creationFailure: { error: unknown } | null = null;
-  const creationFailed = new AbortController();
   const created = create().catch((error: unknown) => {
     creationFailure = { error };
-    creationFailed.abort();
     throw error;
   });
   created.catch(() => {});
-  const signal = hooks.signal ? AbortSignal.any([hooks.signal, creationFailed.signal]) : creationFailed.signal;
   const loaded = await withEachCopy(ctx, backup, 'database', log, (artifact) =>
     runParallelRestore({
       artifact,
@@ -108,7 +105,7 @@ export async function loadAndCheck(
       jobs,
       dumpFormat: backup.dumpFormat === 'directory' ? 'directory' : 'custom',
       tmpDir: ctx.config.TMP_DIR,
-      signal,
+      signal: hooks.signal,
       onProgress: (bytes) => onProgress(bytes),
       logger: hooks.logger,
     }).catch((error: unknown) => {
