@@ -131,6 +131,17 @@ describe('point-in-time recovery across a split brain', () => {
       expect(restored.filter((r) => r.note === OLD_PRIMARY)).toEqual([]);
       expect(restored).toEqual(committed.filter((r) => r.at <= restore.moment).map(({ id, note }) => ({ id, note })));
     }
+
+    // Moved back to the old primary, still on timeline 1: the stream refuses it with a sentence, and
+    // nothing more of its timeline is stored.
+    await withClient(primary.url('shop'), (c) => c.query("INSERT INTO ticks (note) VALUES ('old primary, moved back to')"));
+    await withClient(primary.url('postgres'), (c) => c.query('SELECT pg_switch_wal()'));
+    await api('put', `/api/sources/${source.id}`).send({ url: primary.url('shop') }).expect(200);
+    const refusal = `names a server on timeline 1, but its stored WAL already follows timeline 2`;
+    await eventually(async () => stack.logs.some((line) => line.includes(refusal)), 40_000, 'the stream to refuse the old primary');
+    await sleep(2000);
+    expect(await storedEnd(1)).toBe(state.window.divergent[0].toLsn);
+
     console.info(
       `split brain: ${onOld.rows.length} commits on the old primary past the fork (${forkLsn} → ${oldEnd}); ` +
         `history of timeline 2 stored ${historyMs} ms after the move; window ${state.window.earliest} → ${state.window.latest}; ` +

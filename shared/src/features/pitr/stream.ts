@@ -67,6 +67,8 @@ interface Shipping {
 
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
   const connection = sourceConnection(ctx, source);
+  // Before the slot: a server refused here is given no slot to hold WAL for.
+  await refuseEarlierTimeline(ctx, source, connection);
   await ensureSlot(connection, slot);
   await mkdir(ctx.config.TMP_DIR, { recursive: true });
   const spool = await mkdtemp(join(ctx.config.TMP_DIR, `wal-${source.id}-`));
@@ -162,6 +164,23 @@ async function resumePoint(ctx: AppContext, source: Source, slot: string, client
   const start = await slotStart(client, slot, connection);
   if (!start) throw new Error(`The replication slot ${slot} has no WAL reserved on the server.`);
   return start;
+}
+
+/**
+ * Refuses a server on an earlier timeline than the stored WAL's newest: the old primary of a split
+ * brain the source was moved back to (or a copy of the cluster from before a promotion). Its WAL past
+ * the fork is not the history the stored WAL follows, and streaming it would mix the two.
+ */
+async function refuseEarlierTimeline(ctx: AppContext, source: Source, connection: ReturnType<typeof sourceConnection>): Promise<void> {
+  const newest = await ctx.db.walFile.findFirst({ where: { sourceId: source.id, deletedAt: null }, orderBy: { timeline: 'desc' }, select: { timeline: true } });
+  if (!newest) return;
+  const identity = await identifySystem(connection);
+  if (identity.timeline >= newest.timeline) return;
+  throw new Error(
+    `Source "${source.name}" names a server on timeline ${identity.timeline}, but its stored WAL already follows timeline ${newest.timeline}: ` +
+      `this server is the old side of a failover (or a copy of the cluster from before a promotion), and its WAL is not the history the stored WAL follows. ` +
+      `Nothing is streamed from it: point the source at the server on timeline ${newest.timeline} or later.`,
+  );
 }
 
 /** Where the server's history left `timeline` (null: the server is still on it, or it is not in its history). */
