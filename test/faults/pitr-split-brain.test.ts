@@ -9,12 +9,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { eventually, type TestStack } from '../support/stack.js';
-import type { PostgresCluster } from '../support/postgres-cluster.js';
+import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { queryRows, withClient } from '../support/pg.js';
 import { compareLsn, restoreShopToMoments, startFailoverWriter, startPitrStack, startShopClusters, type FailoverWriter } from '../support/pitr.js';
 
 let primary: PostgresCluster;
 let standby: PostgresCluster;
+let stranger: PostgresCluster | undefined;
 let stack: TestStack;
 let pitr: Awaited<ReturnType<typeof startPitrStack>>;
 const writers: FailoverWriter[] = [];
@@ -28,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const writer of writers) await writer.stop().catch(() => {});
   await pitr?.close();
+  await stranger?.destroy();
   await standby?.destroy();
   await primary?.destroy();
 });
@@ -141,6 +143,20 @@ describe('point-in-time recovery across a split brain', () => {
     await eventually(async () => stack.logs.some((line) => line.includes(refusal)), 40_000, 'the stream to refuse the old primary');
     await sleep(2000);
     expect(await storedEnd(1)).toBe(state.window.divergent[0].toLsn);
+
+    // Pointed at a server of another cluster (its own initdb: another system identifier), with a
+    // database of the same name: refused too, whatever its timeline and LSN.
+    const [{ id: clusterId }] = await queryRows<{ id: string }>(primary.url('postgres'), 'SELECT system_identifier::text AS id FROM pg_control_system()');
+    expect((await ctx.db.source.findUniqueOrThrow({ where: { id: source.id } })).pitrSystemId).toBe(clusterId);
+    stranger = await startPostgresCluster();
+    await withClient(stranger.url('postgres'), (c) => c.query('CREATE DATABASE shop'));
+    const [{ id: strangerId }] = await queryRows<{ id: string }>(stranger.url('postgres'), 'SELECT system_identifier::text AS id FROM pg_control_system()');
+    const storedBeforeStranger = await ctx.db.walFile.count({ where: { sourceId: source.id, timeline: 1 } });
+    await api('put', `/api/sources/${source.id}`).send({ url: stranger.url('shop') }).expect(200);
+    const otherCluster = `names a server of database cluster ${strangerId}, but its stored WAL is of cluster ${clusterId}`;
+    await eventually(async () => stack.logs.some((line) => line.includes(otherCluster)), 40_000, 'the stream to refuse the other cluster');
+    expect(await ctx.db.walFile.count({ where: { sourceId: source.id, timeline: 1 } })).toBe(storedBeforeStranger);
+    expect(await queryRows(stranger.url('postgres'), 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
 
     console.info(
       `split brain: ${onOld.rows.length} commits on the old primary past the fork (${forkLsn} → ${oldEnd}); ` +

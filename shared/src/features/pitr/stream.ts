@@ -68,7 +68,7 @@ interface Shipping {
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
   const connection = sourceConnection(ctx, source);
   // Before the slot: a server refused here is given no slot to hold WAL for.
-  await refuseEarlierTimeline(ctx, source, connection);
+  await refuseOtherHistory(ctx, source, connection);
   await ensureSlot(connection, slot);
   await mkdir(ctx.config.TMP_DIR, { recursive: true });
   const spool = await mkdtemp(join(ctx.config.TMP_DIR, `wal-${source.id}-`));
@@ -167,20 +167,33 @@ async function resumePoint(ctx: AppContext, source: Source, slot: string, client
 }
 
 /**
- * Refuses a server on an earlier timeline than the stored WAL's newest: the old primary of a split
- * brain the source was moved back to (or a copy of the cluster from before a promotion). Its WAL past
- * the fork is not the history the stored WAL follows, and streaming it would mix the two.
+ * Refuses a server whose WAL is not the history the stored WAL follows, before any slot is made on it:
+ * a server of another database cluster (another system identifier: the source was pointed at a
+ * different cluster), or one on an earlier timeline than the stored WAL's newest (the old primary of
+ * a split brain the source was moved back to, or a copy of the cluster from before a promotion).
+ * Streaming either would mix two histories under one recovery window. The cluster's identifier is
+ * recorded while the source has no stored WAL.
  */
-async function refuseEarlierTimeline(ctx: AppContext, source: Source, connection: ReturnType<typeof sourceConnection>): Promise<void> {
-  const newest = await ctx.db.walFile.findFirst({ where: { sourceId: source.id, deletedAt: null }, orderBy: { timeline: 'desc' }, select: { timeline: true } });
-  if (!newest) return;
+async function refuseOtherHistory(ctx: AppContext, source: Source, connection: ReturnType<typeof sourceConnection>): Promise<void> {
   const identity = await identifySystem(connection);
-  if (identity.timeline >= newest.timeline) return;
-  throw new Error(
-    `Source "${source.name}" names a server on timeline ${identity.timeline}, but its stored WAL already follows timeline ${newest.timeline}: ` +
-      `this server is the old side of a failover (or a copy of the cluster from before a promotion), and its WAL is not the history the stored WAL follows. ` +
-      `Nothing is streamed from it: point the source at the server on timeline ${newest.timeline} or later.`,
-  );
+  const newest = await ctx.db.walFile.findFirst({ where: { sourceId: source.id, deletedAt: null }, orderBy: { timeline: 'desc' }, select: { timeline: true } });
+  if (newest && source.pitrSystemId && source.pitrSystemId !== identity.systemId) {
+    throw new Error(
+      `Source "${source.name}" names a server of database cluster ${identity.systemId}, but its stored WAL is of cluster ${source.pitrSystemId}: ` +
+        `a different cluster, not a standby or a promoted copy of that one, so its WAL cannot continue that history. ` +
+        `Nothing is streamed from it: point the source back at a server of cluster ${source.pitrSystemId}, or make a new source for this server.`,
+    );
+  }
+  if (newest && identity.timeline < newest.timeline) {
+    throw new Error(
+      `Source "${source.name}" names a server on timeline ${identity.timeline}, but its stored WAL already follows timeline ${newest.timeline}: ` +
+        `this server is the old side of a failover (or a copy of the cluster from before a promotion), and its WAL is not the history the stored WAL follows. ` +
+        `Nothing is streamed from it: point the source at the server on timeline ${newest.timeline} or later.`,
+    );
+  }
+  if (source.pitrSystemId !== identity.systemId && (!newest || !source.pitrSystemId)) {
+    await ctx.db.source.update({ where: { id: source.id }, data: { pitrSystemId: identity.systemId } });
+  }
 }
 
 /** Where the server's history left `timeline` (null: the server is still on it, or it is not in its history). */
