@@ -15,7 +15,7 @@ import { tryLockDatabase } from '../../infra/locks.js';
 import type { RunHooks, RunOutcome } from '../../runs/life-cycle.js';
 import { artifactSuffix } from '../../engine/compression.js';
 import { detectServerVersion, withPgClient } from '../../engine/postgres.js';
-import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes, timelineHistory } from '../../engine/replication.js';
+import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes, timelineHistory, type SystemIdentity } from '../../engine/replication.js';
 import { startWalReceiver, type WalReceiver } from '../../engine/wal-receiver.js';
 import { formatLsn, parseLsn, parseTimelineHistory, parseWalFileName, timelineSwitches } from '../../engine/wal.js';
 import { writeArtifact } from '../../engine/write-artifact.js';
@@ -68,7 +68,7 @@ interface Shipping {
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
   const connection = sourceConnection(ctx, source);
   // Before the slot: a server refused here is given no slot to hold WAL for.
-  await refuseOtherHistory(ctx, source, connection);
+  const identity = await refuseOtherHistory(ctx, source, connection);
   await ensureSlot(connection, slot);
   await mkdir(ctx.config.TMP_DIR, { recursive: true });
   const spool = await mkdtemp(join(ctx.config.TMP_DIR, `wal-${source.id}-`));
@@ -77,7 +77,7 @@ async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: R
     await withPgClient(connection, async (client) => {
       const server = await detectServerVersion(client);
       const segmentSize = Number((await client.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")).rows[0]!.setting);
-      let resume = await resumePoint(ctx, source, slot, client, connection, hooks.logger);
+      let resume = await resumePoint(ctx, source, slot, client, connection, identity, hooks.logger);
       const applicationName = `coffre_wal_${source.id.replace(/-/g, '').slice(0, 12)}`;
       await refuseSecondStream(client, applicationName);
       const destinations = await destinationsForBackup(ctx, null);
@@ -146,12 +146,20 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
  * before kept taking writes after this one was promoted), at the fork: what is stored past it is
  * history this server never had, and the stream follows the server's own from there.
  */
-async function resumePoint(ctx: AppContext, source: Source, slot: string, client: pg.Client, connection: ReturnType<typeof sourceConnection>, logger: RunHooks['logger']): Promise<{ timeline: number; lsn: bigint }> {
+async function resumePoint(
+  ctx: AppContext,
+  source: Source,
+  slot: string,
+  client: pg.Client,
+  connection: ReturnType<typeof sourceConnection>,
+  identity: SystemIdentity,
+  logger: RunHooks['logger'],
+): Promise<{ timeline: number; lsn: bigint }> {
   const stored = await ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null, kind: { in: ['segment', 'partial'] } }, select: { timeline: true, endLsn: true } });
   if (stored.length) {
     const newest = stored.reduce((a, b) => (b.timeline > a.timeline || (b.timeline === a.timeline && parseLsn(b.endLsn) > parseLsn(a.endLsn)) ? b : a));
     const end = parseLsn(newest.endLsn);
-    const fork = await whereServerLeft(connection, newest.timeline);
+    const fork = await whereServerLeft(connection, identity, newest.timeline);
     if (fork !== null && fork < end) {
       logger.warn(
         { source: source.name, timeline: newest.timeline, fork: formatLsn(fork), storedEnd: formatLsn(end) },
@@ -161,7 +169,7 @@ async function resumePoint(ctx: AppContext, source: Source, slot: string, client
     }
     return { timeline: newest.timeline, lsn: end };
   }
-  const start = await slotStart(client, slot, connection);
+  const start = await slotStart(client, slot, connection, identity);
   if (!start) throw new Error(`The replication slot ${slot} has no WAL reserved on the server.`);
   return start;
 }
@@ -174,7 +182,7 @@ async function resumePoint(ctx: AppContext, source: Source, slot: string, client
  * Streaming either would mix two histories under one recovery window. The cluster's identifier is
  * recorded while the source has no stored WAL.
  */
-async function refuseOtherHistory(ctx: AppContext, source: Source, connection: ReturnType<typeof sourceConnection>): Promise<void> {
+async function refuseOtherHistory(ctx: AppContext, source: Source, connection: ReturnType<typeof sourceConnection>): Promise<SystemIdentity> {
   const identity = await identifySystem(connection);
   const newest = await ctx.db.walFile.findFirst({ where: { sourceId: source.id, deletedAt: null }, orderBy: { timeline: 'desc' }, select: { timeline: true } });
   if (newest && source.pitrSystemId && source.pitrSystemId !== identity.systemId) {
@@ -194,22 +202,22 @@ async function refuseOtherHistory(ctx: AppContext, source: Source, connection: R
   if (source.pitrSystemId !== identity.systemId && (!newest || !source.pitrSystemId)) {
     await ctx.db.source.update({ where: { id: source.id }, data: { pitrSystemId: identity.systemId } });
   }
+  return identity;
 }
 
-/** Where the server's history left `timeline` (null: the server is still on it, or it is not in its history). */
-async function whereServerLeft(connection: ReturnType<typeof sourceConnection>, timeline: number): Promise<bigint | null> {
-  const identity = await identifySystem(connection);
+/** Where the server's history (as `identity`, its IDENTIFY_SYSTEM, gives it) left `timeline` (null: the server is still on it, or it is not in its history). */
+async function whereServerLeft(connection: ReturnType<typeof sourceConnection>, identity: SystemIdentity, timeline: number): Promise<bigint | null> {
   if (identity.timeline <= timeline) return null;
   const left = timelineSwitches(await timelineHistory(connection, identity.timeline)).find((s) => s.timeline === timeline);
   return left?.switchLsn ?? null;
 }
 
-/** Where the slot starts, on the server's timeline. */
-async function slotStart(client: pg.Client, slot: string, connection: ReturnType<typeof sourceConnection>): Promise<{ timeline: number; lsn: bigint } | null> {
+/** Where the slot starts, on the server's timeline (`identity`: the server's IDENTIFY_SYSTEM, when just read). */
+async function slotStart(client: pg.Client, slot: string, connection: ReturnType<typeof sourceConnection>, identity?: SystemIdentity): Promise<{ timeline: number; lsn: bigint } | null> {
   const { rows } = await client.query<{ restart_lsn: string | null }>('SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);
   if (!rows[0]?.restart_lsn) return null;
-  const identity = await identifySystem(connection);
-  return { timeline: identity.timeline, lsn: parseLsn(rows[0].restart_lsn) };
+  const timeline = (identity ?? (await identifySystem(connection))).timeline;
+  return { timeline, lsn: parseLsn(rows[0].restart_lsn) };
 }
 
 /** pg_receivewal was refused the WAL it asked for: the server has removed it. */

@@ -89,12 +89,12 @@ export async function loadAndCheck(
   const jobs = ctx.config.RESTORE_JOBS;
   log.phase('checking the artifact and loading');
   // Created while the artifact is read; a creation that fails stops the read (runParallelRestore) and is the restore's error.
-  let creationFailure: { error: unknown } | null = null;
-  const created = create().catch((error: unknown) => {
-    creationFailure = { error };
-    throw error;
-  });
-  created.catch(() => {});
+  const created = create();
+  // Settles when the creation has ended: its error, or null. Awaited before this fails, so that the caller drops only a database whose creation has ended.
+  const creationFailure = created.then(
+    () => null,
+    (error: unknown) => error,
+  );
   const loaded = await withEachCopy(ctx, backup, 'database', log, (artifact) =>
     runParallelRestore({
       artifact,
@@ -108,13 +108,15 @@ export async function loadAndCheck(
       signal: hooks.signal,
       onProgress: (bytes) => onProgress(bytes),
       logger: hooks.logger,
-    }).catch((error: unknown) => {
-      // Not tried again on the next copy of the artifact: nothing was wrong with this one.
-      if (creationFailure) throw new Error(`Database "${database.database}" could not be created: ${errorMessage(creationFailure.error)}`, { cause: creationFailure.error });
+    }).catch(async (error: unknown) => {
+      // A creation that failed is not tried again on the next copy of the artifact: nothing was wrong with this one.
+      const failure = await creationFailure;
+      if (failure) throw new Error(`Database "${database.database}" could not be created: ${errorMessage(failure)}`, { cause: failure });
       throw error;
     }),
   ).catch(async (error: unknown) => {
-    await created.catch(() => {});
+    // Also when no copy was read at all.
+    await creationFailure;
     throw error;
   });
   log.info(`artifact read and checked in ${loaded.readMs} ms (${loaded.dumpBytes} bytes of dump); pg_restore --jobs=${jobs} loaded it in ${loaded.loadMs} ms`);
