@@ -5,7 +5,9 @@
 // the fork, the window must follow timeline 2 with no break and name P's stored WAL past the fork as
 // divergent, and restores from the base backup taken on timeline 1 must yield S's history: to a moment
 // before the fork exactly the rows committed by then, to a moment while both servers took writes S's
-// rows by then and none of P's.
+// rows by then and none of P's. Moved back to P, then to a server of another cluster, the stream is
+// refused, and GET /api/sources/:id/pitr names each refusal and when; moved to S again, it streams
+// and the failure shown is cleared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { eventually, type TestStack } from '../support/stack.js';
@@ -48,6 +50,7 @@ describe('point-in-time recovery across a split brain', () => {
       writers.push(writer);
       return writer;
     };
+    const streamError = async () => (await api('get', `/api/sources/${source.id}/pitr`).expect(200)).body.streamError as { message: string; at: string } | null;
     const storedEnd = async (timeline: number) =>
       (await ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null, timeline, kind: { not: 'history' } }, select: { endLsn: true } })).map((f) => f.endLsn).sort(compareLsn).at(-1) ?? '0/0';
 
@@ -109,6 +112,8 @@ describe('point-in-time recovery across a split brain', () => {
       return body.window.latest && new Date(body.window.latest) >= lastCommit ? body : null;
     }, 30_000, 'the window to reach the last commit on timeline 2');
     expect(state.window.gaps).toEqual([]);
+    // The stream failed when the source moved ("the source's connection changed"): cleared once it streamed from S.
+    expect(state.streamError).toBeNull();
     expect(state.window.spans).toHaveLength(1);
     expect(state.window.spans[0].baseBackups.map((b: { id: string }) => b.id)).toEqual([base.id]);
     expect(state.window.divergent).toEqual([{ timeline: 1, fromLsn: forkLsn, toLsn: await storedEnd(1), newTimeline: 2 }]);
@@ -138,9 +143,14 @@ describe('point-in-time recovery across a split brain', () => {
     // nothing more of its timeline is stored.
     await withClient(primary.url('shop'), (c) => c.query("INSERT INTO ticks (note) VALUES ('old primary, moved back to')"));
     await withClient(primary.url('postgres'), (c) => c.query('SELECT pg_switch_wal()'));
+    const movedBackAt = Date.now();
     await api('put', `/api/sources/${source.id}`).send({ url: primary.url('shop') }).expect(200);
     const refusal = `names a server on timeline 1, but its stored WAL already follows timeline 2`;
     await eventually(async () => stack.logs.some((line) => line.includes(refusal)), 40_000, 'the stream to refuse the old primary');
+    // Written on the source before the job failed (and was logged): the API shows it at once.
+    const refused = await streamError();
+    expect(refused?.message).toContain(`Source "default" ${refusal}`);
+    expect(Date.parse(refused!.at)).toBeGreaterThanOrEqual(movedBackAt);
     await sleep(2000);
     expect(await storedEnd(1)).toBe(state.window.divergent[0].toLsn);
 
@@ -152,11 +162,23 @@ describe('point-in-time recovery across a split brain', () => {
     await withClient(stranger.url('postgres'), (c) => c.query('CREATE DATABASE shop'));
     const [{ id: strangerId }] = await queryRows<{ id: string }>(stranger.url('postgres'), 'SELECT system_identifier::text AS id FROM pg_control_system()');
     const storedBeforeStranger = await ctx.db.walFile.count({ where: { sourceId: source.id, timeline: 1 } });
+    const movedToStrangerAt = Date.now();
     await api('put', `/api/sources/${source.id}`).send({ url: stranger.url('shop') }).expect(200);
     const otherCluster = `names a server of database cluster ${strangerId}, but its stored WAL is of cluster ${clusterId}`;
     await eventually(async () => stack.logs.some((line) => line.includes(otherCluster)), 40_000, 'the stream to refuse the other cluster');
+    const refusedStranger = await streamError();
+    expect(refusedStranger?.message).toContain(`Source "default" ${otherCluster}`);
+    expect(Date.parse(refusedStranger!.at)).toBeGreaterThanOrEqual(movedToStrangerAt);
     expect(await ctx.db.walFile.count({ where: { sourceId: source.id, timeline: 1 } })).toBe(storedBeforeStranger);
     expect(await queryRows(stranger.url('postgres'), 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
+
+    // Pointed at S again: the stream goes on on timeline 2 (its next attempt, after its backoff, or a new
+    // job once the refused one ran out of attempts), and the failure shown is cleared.
+    await api('put', `/api/sources/${source.id}`).send({ url: standby.url('shop') }).expect(200);
+    await withClient(standby.url('shop'), (c) => c.query("INSERT INTO ticks (note) VALUES ('after the refusals')"));
+    const afterRefusals = await walLsn(standby);
+    await eventually(async () => compareLsn(await storedEnd(2), afterRefusals) >= 0, 90_000, 'the WAL written after the refusals stored on timeline 2');
+    await eventually(async () => (await streamError()) === null, 10_000, 'the failure shown to be cleared once it streams');
 
     console.info(
       `split brain: ${onOld.rows.length} commits on the old primary past the fork (${forkLsn} → ${oldEnd}); ` +

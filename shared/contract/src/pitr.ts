@@ -61,6 +61,12 @@ export const pitrStateSchema = z
     enabled: z.boolean(),
     slot: z.string().nullable(),
     lastWal: z.object({ name: z.string(), kind: z.string(), endLsn: z.string(), receivedAt: z.string() }).nullable(),
+    streamError: z
+      .object({ message: z.string().describe('a sentence saying what failed and what to change'), at: z.string() })
+      .nullable()
+      .describe(
+        'why the WAL stream last failed, and when (a server refused for another history, a refused password, a connection refused …): it is retried; null once it streams again, or when it never failed',
+      ),
     window: recoveryWindowSchema,
   })
   .meta({ id: 'PitrState' });
@@ -91,7 +97,7 @@ export const pitrRoutes = defineRoutes({
   'pitr.get': {
     method: 'get',
     path: '/api/sources/:id/pitr',
-    summary: "A source's point-in-time recovery: on or off, its slot, the newest stored WAL, its recovery window and breaks",
+    summary: "A source's point-in-time recovery: on or off, its slot, the newest stored WAL, why its stream last failed, its recovery window and breaks",
     tag: 'pitr',
     access: 'viewer',
     params: sourceId,

@@ -98,6 +98,27 @@ export function maskPostgresUrl(url: string): string {
 }
 
 /**
+ * `text` (a sentence that may quote a tool's or a server's words) with the URL, its password and a
+ * ?password= value cut out, whatever echoed them. Needles shorter than 4 characters stay (as for
+ * channels' secrets): cutting them would shred the sentence, and no PostgreSQL tool echoes a password.
+ */
+export function withoutUrlSecrets(text: string, url: string): string {
+  const needles = [url];
+  try {
+    const parsed = new URL(url);
+    const passwords = [parsed.searchParams.get('password') ?? ''];
+    if (parsed.password) {
+      needles.push(parsed.password);
+      passwords.push(decodeURIComponent(parsed.password));
+    }
+    for (const password of passwords) needles.push(password, encodeURIComponent(password));
+  } catch {}
+  let out = text;
+  for (const needle of needles.sort((a, b) => b.length - a.length)) if (needle.length >= 4) out = out.split(needle).join('[redacted]');
+  return out;
+}
+
+/**
  * A libpq connection string without the password. Every value is quoted, so a database name such as
  * `x host=evil` or `--file=/tmp/x` stays a database name.
  */

@@ -118,9 +118,11 @@ async function restoreToDirectory(nameOrId: string, options: RestoreFlags): Prom
 
 function describeState(state: PitrStateView): string {
   const w = state.window;
-  const rows: [string, string | number | null][] = [
+  const rows: [string, string | number | null | undefined][] = [
     ['Source', state.source],
     ['Point-in-time recovery', state.enabled ? `on (slot ${state.slot})` : 'off'],
+    // Only while it fails: the sentence says what to change.
+    ['Stream failed', state.streamError ? `at ${state.streamError.at}: ${state.streamError.message}` : undefined],
     ['Newest WAL', state.lastWal ? `${state.lastWal.name} (${state.lastWal.kind}) up to ${state.lastWal.endLsn}, received ${state.lastWal.receivedAt}` : 'none stored'],
     ['Recovery window', w.earliest ? `${w.earliest} → ${w.latest}` : 'none yet (a completed physical backup and the WAL after it are needed)'],
     ['Stored WAL', `${w.walFiles} files, ${humanBytes(w.walBytes)}`],

@@ -23,6 +23,8 @@ export interface PitrState {
   enabled: boolean;
   slot: string | null;
   lastWal: { name: string; kind: string; endLsn: string; receivedAt: Date } | null;
+  /** Why the WAL stream last failed, and when (null: it streams, or never failed). */
+  streamError: { message: string; at: Date } | null;
   window: RecoveryWindow;
 }
 
@@ -35,6 +37,7 @@ export async function pitrState(ctx: AppContext, sourceId: string, options: { ch
     enabled: source.pitrEnabled,
     slot: source.pitrSlot,
     lastWal: last ? { name: last.name, kind: last.kind, endLsn: last.endLsn, receivedAt: last.receivedAt } : null,
+    streamError: source.pitrStreamError && source.pitrStreamErrorAt ? { message: source.pitrStreamError, at: source.pitrStreamErrorAt } : null,
     window: await recoveryWindow(ctx, sourceId, options),
   };
 }
@@ -68,7 +71,8 @@ export async function setPitr(ctx: AppContext, sourceId: string, enabled: boolea
     await ctx.db.source.update({ where: { id: source.id }, data: { pitrEnabled: true, pitrSlot: slot } });
     await enqueue(ctx, 'pitr.stream', { sourceId: source.id });
   } else {
-    await ctx.db.source.update({ where: { id: source.id }, data: { pitrEnabled: false } });
+    // A stream stopped on purpose has no failure to show.
+    await ctx.db.source.update({ where: { id: source.id }, data: { pitrEnabled: false, pitrStreamError: null, pitrStreamErrorAt: null } });
     // The stream notices within seconds and stops; the slot goes once no stream holds it.
     await dropSlot(connection, slot).catch(() => {});
   }

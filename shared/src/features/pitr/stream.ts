@@ -3,7 +3,9 @@
 // artifact chain (zstd, age, SHA-256, destinations): each finished segment and history file as soon
 // as it is complete, the segment being written every WAL_FLUSH_SECONDS. The slot is advanced only to
 // what is stored, so that a worker that dies, or storage that fails, loses nothing: the server keeps
-// the WAL until it is stored, and the slot's size is watched.
+// the WAL until it is stored, and the slot's size is watched. Why the stream last failed is written on
+// the source (a sentence, its URL's secrets cut out) for the API, the web UI and the CLI to show, and
+// cleared once the server streams to it again.
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,7 +16,7 @@ import { errorMessage } from '../../infra/errors.js';
 import { tryLockDatabase } from '../../infra/locks.js';
 import type { RunHooks, RunOutcome } from '../../runs/life-cycle.js';
 import { artifactSuffix } from '../../engine/compression.js';
-import { detectServerVersion, withPgClient } from '../../engine/postgres.js';
+import { detectServerVersion, withoutUrlSecrets, withPgClient } from '../../engine/postgres.js';
 import { advanceSlot, ensureSlot, identifySystem, slotRetainedBytes, timelineHistory, type SystemIdentity } from '../../engine/replication.js';
 import { startWalReceiver, type WalReceiver } from '../../engine/wal-receiver.js';
 import { formatLsn, parseLsn, parseTimelineHistory, parseWalFileName, timelineSwitches } from '../../engine/wal.js';
@@ -33,11 +35,27 @@ export async function runWalStream(ctx: AppContext, sourceId: string, hooks: Run
   if (!lock) return 'busy';
   try {
     await streamWal(ctx, source, source.pitrSlot, hooks, () => lock.lost);
+  } catch (error) {
+    // A worker stopping hands the stream to another, and one that lost its lock has: no failure of the
+    // stream's (written now, it would stay while the other streams).
+    if (!hooks.isShuttingDown?.() && !lock.lost) {
+      await recordStreamFailure(ctx, source, error).catch((failure: unknown) => hooks.logger.warn({ err: errorMessage(failure) }, 'could not write why the stream failed on its source'));
+    }
+    throw error;
   } finally {
     await lock.release();
   }
   // Reached only when the source's PITR was turned off while it streamed.
   return 'completed';
+}
+
+/**
+ * Writes why the stream failed, and when, on its source: one update per failed attempt, none once
+ * PITR is off (turning it off clears it). The URL's secrets are cut out, whatever echoed them.
+ */
+async function recordStreamFailure(ctx: AppContext, source: Source, error: unknown): Promise<void> {
+  const message = withoutUrlSecrets(errorMessage(error), ctx.secrets.open(source.urlEncrypted));
+  await ctx.db.source.updateMany({ where: { id: source.id, pitrEnabled: true }, data: { pitrStreamError: message, pitrStreamErrorAt: new Date() } });
 }
 
 interface Shipping {
@@ -63,6 +81,8 @@ interface Shipping {
    * writing as a `.partial`, which holds the old timeline's WAL up to that LSN and no further.
    */
   switchedFrom: Map<number, bigint>;
+  /** The source shows a failure of the stream: cleared once the server streams to this stream's pg_receivewal. */
+  failureShown: boolean;
 }
 
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
@@ -81,14 +101,16 @@ async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: R
       const applicationName = `coffre_wal_${source.id.replace(/-/g, '').slice(0, 12)}`;
       await refuseSecondStream(client, applicationName);
       const destinations = await destinationsForBackup(ctx, null);
+      let failureShown = source.pitrStreamError !== null;
       for (;;) {
         receiver = await startWalReceiver({ connection, major: server.major, spoolDir: spool, timeline: resume.timeline, resumeLsn: resume.lsn, segmentSize, applicationName });
         hooks.logger.info({ source: source.name, resume: formatLsn(resume.lsn), timeline: resume.timeline }, 'streaming the WAL');
-        const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn, switchedFrom: new Map() };
+        const shipping: Shipping = { ctx, source, slot, spool, segmentSize, applicationName, destinations, client, logger: hooks.logger, signal: hooks.signal, storedEnd: resume.lsn, switchedFrom: new Map(), failureShown };
         try {
           await shipUntilStopped(shipping, receiver, lockLost);
           return;
         } catch (error) {
+          failureShown = shipping.failureShown;
           const fromSlot = error instanceof WalRemovedError ? await slotStart(client, slot, connection) : null;
           if (!fromSlot || fromSlot.lsn <= resume.lsn) throw error;
           // The server no longer has the WAL where the stored WAL ends (a server the source was moved to
@@ -124,6 +146,7 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
     }
     if (shipping.signal?.aborted) throw new Error('The worker is stopping: the stream goes back to the queue and resumes from the slot.');
     if (lockLost()) throw new Error('The stream lock was lost (the worker stalled): another worker takes the stream over.');
+    if (shipping.failureShown) await clearFailureOnceStreaming(shipping).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, "could not clear the stream's last failure on its source"));
     const now = Date.now();
     if (now - lastPartial >= ctx.config.WAL_FLUSH_SECONDS * 1000) {
       lastPartial = now;
@@ -222,6 +245,23 @@ async function slotStart(client: pg.Client, slot: string, connection: ReturnType
 
 /** pg_receivewal was refused the WAL it asked for: the server has removed it. */
 class WalRemovedError extends Error {}
+
+/**
+ * Clears the failure the source shows once the server's WAL sender of this stream runs
+ * START_REPLICATION: the connection, the slot and pg_receivewal's start all went through.
+ * pg_stat_activity, not pg_stat_replication: a role with REPLICATION alone (no pg_read_all_stats)
+ * sees its own sessions' command there, but no state in pg_stat_replication.
+ */
+async function clearFailureOnceStreaming(shipping: Shipping): Promise<void> {
+  const { rows } = await shipping.client.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'walsender' AND application_name = $1 AND query LIKE 'START_REPLICATION%'",
+    [shipping.applicationName],
+  );
+  if (!rows[0]!.n) return;
+  await shipping.ctx.db.source.update({ where: { id: shipping.source.id }, data: { pitrStreamError: null, pitrStreamErrorAt: null } });
+  shipping.failureShown = false;
+  shipping.logger.info({ source: shipping.source.name }, 'the WAL stream streams again: its last failure is cleared');
+}
 
 /** A stream of this source still connected (a worker that is not quite dead): wait for it to go. */
 async function refuseSecondStream(client: pg.Client, applicationName: string): Promise<void> {

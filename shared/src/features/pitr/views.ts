@@ -27,6 +27,7 @@ export function pitrStateToApi(state: PitrState): PitrStateView {
     enabled: state.enabled,
     slot: state.slot,
     lastWal: state.lastWal ? { ...state.lastWal, receivedAt: state.lastWal.receivedAt.toISOString() } : null,
+    streamError: state.streamError ? { message: state.streamError.message, at: state.streamError.at.toISOString() } : null,
     window: recoveryWindowToApi(state.window),
   };
 }

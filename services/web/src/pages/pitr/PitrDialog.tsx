@@ -1,7 +1,8 @@
 // Point-in-time recovery of one PostgreSQL source: its requirements (operators and admins), on and
-// off (admins), the recovery window as a timeline, and "Restore to a moment" (admins). The window is
-// read again when backups change and every 5 s (new WAL moves its end without a live event); on
-// demand, with every stored WAL object looked up (then only when backups change: that is slow).
+// off (admins), why the WAL stream fails while it does, the recovery window as a timeline, and
+// "Restore to a moment" (admins). The window is read again when backups change and every 5 s (new WAL
+// moves its end without a live event); on demand, with every stored WAL object looked up (then only
+// when backups change: that is slow).
 import { useEffect, useState } from 'react';
 import type { z } from 'zod';
 import type { PitrStateView, pitrCheckSchema, SourceView as Source } from '@coffre/contract';
@@ -17,6 +18,7 @@ import { usePolling } from '../../hooks/usePolling';
 import { formatBytes, formatCount } from '../../lib/format';
 import { PitrRequirements } from './PitrRequirements';
 import { PitrRestoreDialog } from './PitrRestoreDialog';
+import { PitrStreamError } from './PitrStreamError';
 import { PitrTimeline } from './PitrTimeline';
 
 type PitrCheck = z.infer<typeof pitrCheckSchema>;
@@ -57,6 +59,7 @@ export function PitrDialog({ source, onClose }: { source: Source; onClose: () =>
             <Switch checked={pitr.enabled} label={`Point-in-time recovery of ${source.name}`} readOnly={!can('admin')} disabled={busy === 'toggle'} onChange={() => void toggle(!pitr.enabled)}>
               {pitr.enabled ? 'On: the WAL is streamed into storage' : 'Off'}
             </Switch>
+            <PitrStreamError error={pitr.streamError} />
             <dl className="facts">
               <Fact label="Replication slot">{pitr.slot ?? '—'}</Fact>
               <Fact label="Newest WAL stored">{pitr.lastWal ? <Time at={pitr.lastWal.receivedAt} seconds /> : 'None yet'}</Fact>

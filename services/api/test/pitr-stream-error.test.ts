@@ -1,0 +1,60 @@
+// Why a source's WAL stream fails shows where operators look, GET /api/sources/:id/pitr, as the
+// contract says: against a private PostgreSQL that demands passwords, a source whose password it
+// refuses shows the sentence and when (never the password); given the right one, the stream streams
+// and the failure is cleared.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import request from 'supertest';
+import { pitrStateSchema } from '@coffre/contract';
+import { ensureWalStreams, slotNameFor } from '@coffre/shared';
+import { startPrivatePostgres, type PrivatePostgres } from '../../../test/support/private-postgres.js';
+import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
+
+const USER = 'coffre_streamer';
+const PASSWORD = `right-${randomBytes(8).toString('hex')}`;
+const WRONG = `wrong-${randomBytes(8).toString('hex')}`;
+
+let server: PrivatePostgres;
+let stack: TestStack;
+
+beforeAll(async () => {
+  server = await startPrivatePostgres();
+  await server.query(`CREATE ROLE ${USER} LOGIN REPLICATION PASSWORD ${pg.escapeLiteral(PASSWORD)}`);
+  stack = await createTestStack({ sourceUrl: server.url(USER, WRONG, 'postgres'), env: { WAL_FLUSH_SECONDS: '2' } });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await server?.stop();
+});
+
+describe('a failing WAL stream in the PITR state', () => {
+  it('shows the sentence and when while the server refuses the password, and nothing once it streams', async () => {
+    const { ctx } = stack;
+    const source = await ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } });
+    // Turned on as if its password had been changed since: turning it on through the API checks the connection first.
+    await ctx.db.source.update({ where: { id: source.id }, data: { pitrEnabled: true, pitrSlot: slotNameFor(source.id) } });
+    const api = (method: 'get' | 'put', path: string) => request(stack.app)[method](path).set('Authorization', `Bearer ${stack.adminToken}`);
+    const state = async () => (await api('get', `/api/sources/${source.id}/pitr`).expect(200)).body;
+
+    expect((await state()).streamError).toBeNull();
+    const started = Date.now();
+    stack.startWorkers({ concurrency: 2 });
+    await ensureWalStreams(ctx);
+    const failing = await eventually(async () => {
+      const body = await state();
+      return body.streamError ? body : null;
+    }, 30_000, 'the stream failure in the PITR state');
+    expect(pitrStateSchema.parse(failing)).toEqual(failing);
+    expect(failing.streamError.message).toBe(`PostgreSQL at 127.0.0.1:${server.port} refused the credentials of user "${USER}": check the user and password in the source URL.`);
+    expect(Date.parse(failing.streamError.at)).toBeGreaterThanOrEqual(started);
+    expect(Date.parse(failing.streamError.at)).toBeLessThanOrEqual(Date.now());
+    expect(JSON.stringify(failing)).not.toContain(WRONG);
+
+    await api('put', `/api/sources/${source.id}`).send({ url: server.url(USER, PASSWORD, 'postgres') }).expect(200);
+    await eventually(async () => (await state()).streamError === null, 60_000, 'the failure cleared once the stream streams');
+    const [streaming] = (await server.query<{ state: string }>('SELECT state FROM pg_stat_replication WHERE usename = $1', [USER])).rows;
+    expect(['catchup', 'streaming']).toContain(streaming?.state);
+  });
+});
