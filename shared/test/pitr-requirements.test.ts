@@ -37,7 +37,32 @@ describe('point-in-time recovery requirements', () => {
     expect(byName.replication_role).toMatchObject({ ok: false, message: expect.stringContaining('ALTER ROLE "app" REPLICATION') });
     expect(byName.wal_senders).toMatchObject({ ok: false, message: expect.stringContaining('max_wal_senders is 0') });
     expect(byName.pg_hba!.ok).toBe(false);
+    expect(byName.stream_progress).toMatchObject({ ok: false, message: expect.stringContaining('GRANT pg_monitor TO "app"') });
     expect(byName.tools!.ok).toBe(true);
+  });
+
+  it('asks a role with REPLICATION alone to be let see its stream\'s progress, and passes it once it may', async () => {
+    const admin = new pg.Client({ connectionString: ready.url('postgres') });
+    await admin.connect();
+    try {
+      await admin.query('CREATE ROLE streamer LOGIN REPLICATION');
+      const url = parsePostgresUrl(ready.url('postgres').replace('postgres@', 'streamer@'));
+      const before = await checkPitrRequirements(url, 'coffre_test');
+      expect(before.ok).toBe(false);
+      expect(before.requirements.filter((r) => !r.ok)).toEqual([
+        {
+          name: 'stream_progress',
+          ok: false,
+          message: expect.stringMatching(/^Role "streamer" cannot see its WAL stream's progress in pg_stat_replication, .* run GRANT pg_monitor TO "streamer"; as a superuser\.$/),
+        },
+      ]);
+      await admin.query('GRANT pg_monitor TO streamer');
+      const after = await checkPitrRequirements(url, 'coffre_test');
+      expect(after.requirements.filter((r) => !r.ok)).toEqual([]);
+      expect(after.ok).toBe(true);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('says which pg_hba.conf line lets replication connections in', async () => {

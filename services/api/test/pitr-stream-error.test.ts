@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import request from 'supertest';
 import { pitrStateSchema } from '@coffre/contract';
-import { ensureWalStreams, slotNameFor } from '@coffre/shared';
+import { ensureWalStreams, parseLsn, slotNameFor } from '@coffre/shared';
 import { startPrivatePostgres, type PrivatePostgres } from '../../../test/support/private-postgres.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
 
@@ -56,5 +56,31 @@ describe('a failing WAL stream in the PITR state', () => {
     await eventually(async () => (await state()).streamError === null, 60_000, 'the failure cleared once the stream streams');
     const [streaming] = (await server.query<{ state: string }>('SELECT state FROM pg_stat_replication WHERE usename = $1', [USER])).rows;
     expect(['catchup', 'streaming']).toContain(streaming?.state);
+  });
+
+  // The role has REPLICATION alone: pg_stat_replication hides how far its stream flushed, so the
+  // segment being written waits until full. Let in pg_monitor, it is stored every WAL_FLUSH_SECONDS.
+  it('stores the segment being written once the role may see its stream\'s progress', async () => {
+    const { ctx } = stack;
+    const source = await ctx.db.source.findUniqueOrThrow({ where: { name: 'default' } });
+    const commit = async () => {
+      await server.query('CREATE TABLE IF NOT EXISTS ticks (at timestamptz DEFAULT clock_timestamp())');
+      await server.query('INSERT INTO ticks DEFAULT VALUES');
+      return parseLsn((await server.query<{ lsn: string }>('SELECT pg_current_wal_flush_lsn()::text AS lsn')).rows[0]!.lsn);
+    };
+    const storedEnd = async () => {
+      const files = await ctx.db.walFile.findMany({ where: { sourceId: source.id, deletedAt: null }, select: { endLsn: true } });
+      return files.reduce((end, f) => (parseLsn(f.endLsn) > end ? parseLsn(f.endLsn) : end), 0n);
+    };
+    const hidden = await commit();
+    // Four times WAL_FLUSH_SECONDS: nothing covers it, the segment is not full.
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    expect(await storedEnd()).toBeLessThan(hidden);
+
+    await server.query(`GRANT pg_monitor TO ${USER}`);
+    const seen = await commit();
+    await eventually(async () => (await storedEnd()) >= seen, 20_000, 'the segment being written stored up to the commit');
+    const partials = await ctx.db.walFile.count({ where: { sourceId: source.id, kind: 'partial', deletedAt: null } });
+    expect(partials).toBeGreaterThan(0);
   });
 });

@@ -84,7 +84,7 @@ describe('point-in-time recovery in the web UI', () => {
     const panel = await openPanel(page);
     await panel.locator('[data-testid=pitr-requirements][data-ok=true]').waitFor();
     const requirements = panel.locator('[data-testid=pitr-requirement]');
-    expect(await requirements.count()).toBe(7);
+    expect(await requirements.count()).toBe(8);
     expect(await panel.locator('[data-testid=pitr-requirement][data-ok=false]').count()).toBe(0);
     expect(await panel.locator('[data-testid=pitr-requirement][data-name=wal_level]').innerText()).toContain('wal_level is replica.');
     expect(await panel.locator('[data-testid=pitr-timeline]').getAttribute('data-empty')).toBe('true');

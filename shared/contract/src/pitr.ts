@@ -7,7 +7,7 @@ import { defineRoutes } from './route.js';
 import { creatableDatabaseName, restoreSchema } from './runs.js';
 
 export const pitrRequirementSchema = z.object({
-  name: z.enum(['connection', 'wal_level', 'replication_role', 'wal_senders', 'replication_slots', 'pg_hba', 'tools']),
+  name: z.enum(['connection', 'wal_level', 'replication_role', 'stream_progress', 'wal_senders', 'replication_slots', 'pg_hba', 'tools']),
   ok: z.boolean(),
   message: z.string().describe('what is so, and when not met, what to change'),
 });

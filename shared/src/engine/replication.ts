@@ -11,7 +11,7 @@ import { PermanentError } from '../infra/errors.js';
 import { detectServerVersion, describeConnectionError, pgClientConfig, withPgClient, type PgConnection } from './postgres.js';
 
 export interface PitrRequirement {
-  name: 'connection' | 'wal_level' | 'replication_role' | 'wal_senders' | 'replication_slots' | 'pg_hba' | 'tools';
+  name: 'connection' | 'wal_level' | 'replication_role' | 'stream_progress' | 'wal_senders' | 'replication_slots' | 'pg_hba' | 'tools';
   ok: boolean;
   message: string;
 }
@@ -36,10 +36,11 @@ export async function checkPitrRequirements(connection: PgConnection, slot: stri
   try {
     server = await withPgClient(connection, async (client) => {
       const version = await detectServerVersion(client);
-      const { rows } = await client.query<{ wal_level: string; senders: string; slots: string; used: string; replication: boolean; ours: boolean }>(
+      const { rows } = await client.query<{ wal_level: string; senders: string; slots: string; used: string; replication: boolean; stats: boolean; ours: boolean }>(
         `SELECT current_setting('wal_level') AS wal_level, current_setting('max_wal_senders') AS senders,
                 current_setting('max_replication_slots') AS slots, (SELECT count(*) FROM pg_replication_slots) AS used,
                 (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user) AS replication,
+                pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS stats,
                 EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS ours`,
         [slot ?? ''],
       );
@@ -61,6 +62,19 @@ export async function checkPitrRequirements(connection: PgConnection, slot: stri
     settings.replication
       ? { name: 'replication_role', ok: true, message: `Role "${user}" may open replication connections.` }
       : { name: 'replication_role', ok: false, message: `Role "${user}" lacks REPLICATION: run ALTER ROLE "${user}" REPLICATION; as a superuser.` },
+  );
+  // The stream stores the segment being written up to where pg_receivewal has flushed it, which only
+  // pg_stat_replication tells, and only to members of pg_read_all_stats (pg_monitor is one).
+  requirements.push(
+    settings.stats
+      ? { name: 'stream_progress', ok: true, message: `Role "${user}" may see its WAL stream's progress (pg_read_all_stats).` }
+      : {
+          name: 'stream_progress',
+          ok: false,
+          message:
+            `Role "${user}" cannot see its WAL stream's progress in pg_stat_replication, so the segment being written could not be stored every WAL_FLUSH_SECONDS, ` +
+            `only once full: run GRANT pg_monitor TO "${user}"; as a superuser.`,
+        },
   );
   const senders = Number(settings.senders);
   requirements.push(

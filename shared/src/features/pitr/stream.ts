@@ -83,6 +83,8 @@ interface Shipping {
   switchedFrom: Map<number, bigint>;
   /** The source shows a failure of the stream: cleared once the server streams to this stream's pg_receivewal. */
   failureShown: boolean;
+  /** The role cannot see its WAL sender's flush position (said once in the log). */
+  progressHidden?: boolean;
 }
 
 async function streamWal(ctx: AppContext, source: Source, slot: string, hooks: RunHooks, lockLost: () => boolean): Promise<void> {
@@ -323,7 +325,19 @@ async function storedUpTo(shipping: Shipping, name: string, lsn: bigint): Promis
 
 /** Stores the segment being written, up to what the server knows pg_receivewal has flushed. */
 async function shipPartial(shipping: Shipping): Promise<void> {
-  const { rows } = await shipping.client.query<{ flush: string | null }>('SELECT flush_lsn::text AS flush FROM pg_stat_replication WHERE application_name = $1', [shipping.applicationName]);
+  const { rows } = await shipping.client.query<{ flush: string | null; state: string | null }>(
+    'SELECT flush_lsn::text AS flush, state FROM pg_stat_replication WHERE application_name = $1',
+    [shipping.applicationName],
+  );
+  // A role outside pg_read_all_stats sees its WAL sender's row with every column but a few empty
+  // (a state is never empty otherwise): the segment being written then waits until it is full.
+  if (rows[0] && rows[0].state === null && !shipping.progressHidden) {
+    shipping.progressHidden = true;
+    shipping.logger.warn(
+      { source: shipping.source.name },
+      `the source's role cannot see its WAL stream's progress in pg_stat_replication: the segment being written is stored only once full, not every WAL_FLUSH_SECONDS; run GRANT pg_monitor TO the role as a superuser`,
+    );
+  }
   if (!rows[0]?.flush) return;
   const flushed = parseLsn(rows[0].flush);
   if (flushed <= shipping.storedEnd) return;

@@ -11,6 +11,7 @@ const names: Record<PitrCheck['requirements'][number]['name'], string> = {
   connection: 'Connection',
   wal_level: 'wal_level',
   replication_role: 'Replication role',
+  stream_progress: 'Stream progress',
   wal_senders: 'WAL senders',
   replication_slots: 'Replication slots',
   pg_hba: 'pg_hba.conf',
