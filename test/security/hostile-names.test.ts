@@ -84,6 +84,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.info(`hostile names: ${JSON.stringify(figures)}`);
+  // The databases swaps replaced, kept beside their targets under names cut to fit (<db>__before_restore_<time>).
+  const kept = stack ? await stack.ctx.db.restore.findMany({ where: { keptDatabase: { not: null } }, select: { keptDatabase: true } }) : [];
+  for (const { keptDatabase } of kept) created.add(keptDatabase!);
   await stack?.close();
   for (const name of created) await adminQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
 });

@@ -43,13 +43,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const holder of holders) await holder.end().catch(() => {});
   await session?.close();
+  // The databases swaps replaced, kept beside their targets under names cut to fit (<db>__before_restore_<time>).
+  const kept = web ? await web.stack.ctx.db.restore.findMany({ where: { keptDatabase: { not: null } }, select: { keptDatabase: true } }) : [];
   await web?.close();
-  for (const name of databases) await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  // The database a swap replaced is kept beside the target (<db>__before_restore_<time>).
-  for (const name of databases) {
-    const kept = await adminQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`${name}__`]);
-    for (const { datname } of kept.rows) await adminQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  }
+  for (const name of [...databases, ...kept.map((r) => r.keptDatabase!)]) await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 });
 
 afterEach(() => {
