@@ -54,8 +54,19 @@ describe('a failing WAL stream in the PITR state', () => {
 
     await api('put', `/api/sources/${source.id}`).send({ url: server.url(USER, PASSWORD, 'postgres') }).expect(200);
     await eventually(async () => (await state()).streamError === null, 60_000, 'the failure cleared once the stream streams');
-    const [streaming] = (await server.query<{ state: string }>('SELECT state FROM pg_stat_replication WHERE usename = $1', [USER])).rows;
+    const [streaming] = (await server.query<{ pid: number; state: string }>('SELECT pid, state FROM pg_stat_replication WHERE usename = $1', [USER])).rows;
     expect(['catchup', 'streaming']).toContain(streaming?.state);
+
+    // Moving the source (the same server under another URL) restarts its stream there: no failure to show meanwhile.
+    await api('put', `/api/sources/${source.id}`).send({ url: `${server.url(USER, PASSWORD, 'postgres')}?sslmode=disable` }).expect(200);
+    const shown: unknown[] = [];
+    await eventually(async () => {
+      shown.push((await state()).streamError);
+      const { rows } = await server.query<{ pid: number }>('SELECT pid FROM pg_stat_replication WHERE usename = $1', [USER]);
+      return rows.some((r) => r.pid !== streaming!.pid) || null;
+    }, 60_000, 'the stream restarted on the moved source');
+    expect(shown.length).toBeGreaterThan(1);
+    expect(shown.filter((error) => error !== null)).toEqual([]);
   });
 
   // The role has REPLICATION alone: pg_stat_replication hides how far its stream flushed, so the

@@ -37,8 +37,9 @@ export async function runWalStream(ctx: AppContext, sourceId: string, hooks: Run
     await streamWal(ctx, source, source.pitrSlot, hooks, () => lock.lost);
   } catch (error) {
     // A worker stopping hands the stream to another, and one that lost its lock has: no failure of the
-    // stream's (written now, it would stay while the other streams).
-    if (!hooks.isShuttingDown?.() && !lock.lost) {
+    // stream's (written now, it would stay while the other streams). Nor is a source moved to another
+    // server: its stream restarts there at once.
+    if (!hooks.isShuttingDown?.() && !lock.lost && !(error instanceof SourceMoved)) {
       await recordStreamFailure(ctx, source, error).catch((failure: unknown) => hooks.logger.warn({ err: errorMessage(failure) }, 'could not write why the stream failed on its source'));
     }
     throw error;
@@ -159,7 +160,7 @@ async function shipUntilStopped(shipping: Shipping, receiver: WalReceiver, lockL
       await watchSlot(shipping).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'could not measure the slot'));
       const fresh = await ctx.db.source.findUnique({ where: { id: shipping.source.id }, select: { pitrEnabled: true, urlEncrypted: true } });
       if (!fresh?.pitrEnabled) return;
-      if (fresh.urlEncrypted !== shipping.source.urlEncrypted) throw new Error("The source's connection changed (a failover?): the stream restarts on the server it names now.");
+      if (fresh.urlEncrypted !== shipping.source.urlEncrypted) throw new SourceMoved("The source's connection changed (a failover?): the stream restarts on the server it names now.");
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -247,6 +248,9 @@ async function slotStart(client: pg.Client, slot: string, connection: ReturnType
 
 /** pg_receivewal was refused the WAL it asked for: the server has removed it. */
 class WalRemovedError extends Error {}
+
+/** The source names another server now: the stream restarts on it (no failure to show). */
+class SourceMoved extends Error {}
 
 /**
  * Clears the failure the source shows once the server's WAL sender of this stream runs
