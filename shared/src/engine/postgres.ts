@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { PermanentError } from '../infra/errors.js';
 import { resolveOutboundHost } from '../infra/outbound.js';
+import { cutSecrets } from '../infra/sentences.js';
 import { runTool, toolEnvironment } from './process.js';
 import { writeSecretFile } from './secret-files.js';
 
@@ -99,8 +100,8 @@ export function maskPostgresUrl(url: string): string {
 
 /**
  * `text` (a sentence that may quote a tool's or a server's words) with the URL, its password and a
- * ?password= value cut out, whatever echoed them. Needles shorter than 4 characters stay (as for
- * channels' secrets): cutting them would shred the sentence, and no PostgreSQL tool echoes a password.
+ * ?password= value cut out, whatever echoed them (cutSecrets: shorter than 4 characters they stay,
+ * and no PostgreSQL tool echoes a password).
  */
 export function withoutUrlSecrets(text: string, url: string): string {
   const needles = [url];
@@ -113,9 +114,7 @@ export function withoutUrlSecrets(text: string, url: string): string {
     }
     for (const password of passwords) needles.push(password, encodeURIComponent(password));
   } catch {}
-  let out = text;
-  for (const needle of needles.sort((a, b) => b.length - a.length)) if (needle.length >= 4) out = out.split(needle).join('[redacted]');
-  return out;
+  return cutSecrets(text, needles);
 }
 
 /**

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import type { NotificationChannel } from '../../infra/db.js';
 import { errorMessage } from '../../infra/errors.js';
 import { OutboundRefusedError, forbiddenHostReason, guardedLookup, resolveOutboundHost } from '../../infra/outbound.js';
+import { cutSecrets } from '../../infra/sentences.js';
 import type { ChannelKind } from '@coffre/contract';
 import { TELEGRAM_API, type ChannelConfig, type ChannelSecret } from './channels.js';
 import { detailLines, isBadNews, type EventBody } from './messages.js';
@@ -233,7 +234,5 @@ function withoutChannelSecrets(text: string, secret: ChannelSecret): string {
     } catch {}
   }
   for (const value of [secret.signingSecret, secret.password, secret.botToken, secret.topic, secret.accessToken, secret.appToken]) if (value) needles.push(value);
-  let out = text;
-  for (const needle of needles.sort((a, b) => b.length - a.length)) if (needle.length >= 4) out = out.split(needle).join('[redacted]');
-  return out;
+  return cutSecrets(text, needles);
 }
