@@ -33,7 +33,7 @@ export async function watchRun<T extends RunState>(options: WatchOptions<T>): Pr
   const live = options.live ?? Boolean(process.stderr.isTTY);
   const display = live ? liveDisplay(options) : plainDisplay(options);
   const started = Date.now();
-  let runningSince: { at: number; bytes: number } | null = null;
+  const meter = rateMeter();
   const onInterrupt = () => {
     display.stop();
     note(`\nStopped waiting; the ${options.label} goes on. ${options.followUp}`);
@@ -44,11 +44,8 @@ export async function watchRun<T extends RunState>(options: WatchOptions<T>): Pr
     for (;;) {
       const state = await options.poll();
       const bytes = state.progressBytes ?? 0;
-      if (state.status === 'running' && !runningSince) runningSince = { at: Date.now(), bytes };
-      const elapsedMs = Date.now() - started;
-      const seconds = runningSince ? (Date.now() - runningSince.at) / 1000 : 0;
-      const rate = seconds >= 1 ? (bytes - runningSince!.bytes) / seconds : null;
-      display.update({ status: state.status, bytes, rate, elapsedMs });
+      const rate = meter.observe(state.status, bytes, Date.now());
+      display.update({ status: state.status, bytes, rate, elapsedMs: Date.now() - started });
       if (state.status === 'completed' || state.status === 'failed') {
         display.stop();
         return state;
@@ -59,6 +56,26 @@ export async function watchRun<T extends RunState>(options: WatchOptions<T>): Pr
     process.removeListener('SIGINT', onInterrupt);
     display.stop();
   }
+}
+
+/**
+ * Bytes per second of a running run, once it has been watched running for a second (null before).
+ * The rate is counted from the last time the run was seen waiting, with nothing written yet, or else
+ * from the first time it was seen running: a dump that wrote everything between two polls still
+ * shows how fast it went, not 0 B/s.
+ */
+export function rateMeter(): { observe(status: RunState['status'], bytes: number, now: number): number | null } {
+  let lastPendingAt: number | null = null;
+  let since: { at: number; bytes: number } | null = null;
+  return {
+    observe(status, bytes, now) {
+      if (status === 'pending') lastPendingAt = now;
+      if (status !== 'running') return null;
+      since ??= lastPendingAt === null ? { at: now, bytes } : { at: lastPendingAt, bytes: 0 };
+      const seconds = (now - since.at) / 1000;
+      return seconds >= 1 ? (bytes - since.bytes) / seconds : null;
+    },
+  };
 }
 
 interface Frame {

@@ -139,6 +139,9 @@ export async function executeBackup(
     await removeObjects(drivers, objects, hooks.logger);
     throw error;
   }
+  // Progress is written at most once a second while bytes flow: the last count is written now, so
+  // that the row shows everything stored while the manifest is written and the run is checked.
+  await recordProgress(ctx, 'backup', backup.id, objects.reduce((sum, o) => sum + o.sizeBytes, 0)).catch(() => {});
   log.phase('writing the manifest');
   await recordArtifacts(ctx, backup.id, drivers.map((d) => d.destination), objects);
   await finish();
