@@ -7,6 +7,9 @@ import { clock, humanBytes, note } from './output.js';
 export interface RunState {
   status: 'pending' | 'running' | 'completed' | 'failed';
   progressBytes?: number;
+  /** A database restore while it loads: the rows in the new database so far, of the rows the backup holds. */
+  loadedRows?: number | null;
+  expected?: { rows?: number | null } | null;
   errorMessage: string | null;
 }
 
@@ -45,7 +48,8 @@ export async function watchRun<T extends RunState>(options: WatchOptions<T>): Pr
       const state = await options.poll();
       const bytes = state.progressBytes ?? 0;
       const rate = meter.observe(state.status, bytes, Date.now());
-      display.update({ status: state.status, bytes, rate, elapsedMs: Date.now() - started });
+      const loaded = state.status === 'running' && state.loadedRows ? { rows: state.loadedRows, total: state.expected?.rows ?? null } : null;
+      display.update({ status: state.status, bytes, rate, loaded, elapsedMs: Date.now() - started });
       if (state.status === 'completed' || state.status === 'failed') {
         display.stop();
         return state;
@@ -78,10 +82,12 @@ export function rateMeter(): { observe(status: RunState['status'], bytes: number
   };
 }
 
-interface Frame {
+export interface Frame {
   status: RunState['status'];
   bytes: number;
   rate: number | null;
+  /** Rows loaded (a database restore, after its artifact was read): shown instead of the bytes. */
+  loaded: { rows: number; total: number | null } | null;
   elapsedMs: number;
 }
 
@@ -90,7 +96,12 @@ interface Display {
   stop(): void;
 }
 
-function describe(frame: Frame, total?: number | null): string {
+/** What the live line and the plain lines say of a frame: the rows loaded, or the bytes and their rate. */
+export function describeFrame(frame: Frame, total?: number | null): string {
+  if (frame.status === 'running' && frame.loaded) {
+    const { rows, total: all } = frame.loaded;
+    return `loading, ${rows.toLocaleString('en-US')}${all ? ` of ${all.toLocaleString('en-US')}` : ''} rows`;
+  }
   const written = total ? `${humanBytes(frame.bytes)} of ${humanBytes(total)}` : humanBytes(frame.bytes);
   const rate = frame.rate === null ? '' : `, ${humanBytes(Math.round(frame.rate))}/s`;
   return frame.status === 'running' ? `${written}${rate}` : frame.status;
@@ -113,12 +124,16 @@ function liveDisplay<T extends RunState>(options: WatchOptions<T>): Display {
   let stopped = false;
   return {
     update(frame) {
-      const payload = { status: frame.status, detail: frame.status === 'running' ? describe(frame, total) : '', elapsed: clock(frame.elapsedMs) };
-      const value = total ? Math.min(frame.bytes, total) : 0;
+      const payload = { status: frame.status, detail: frame.status === 'running' ? describeFrame(frame, total) : '', elapsed: clock(frame.elapsedMs) };
+      // Loading, the bar counts rows of the rows the backup holds; before, bytes of the artifact.
+      const [value, of] = frame.loaded?.total ? [Math.min(frame.loaded.rows, frame.loaded.total), frame.loaded.total] : [total ? Math.min(frame.bytes, total) : 0, total || 1];
       if (!started) {
-        bar.start(total || 1, value, payload);
+        bar.start(of, value, payload);
         started = true;
-      } else bar.update(value, payload);
+      } else {
+        if (of !== bar.getTotal()) bar.setTotal(of);
+        bar.update(value, payload);
+      }
     },
     stop() {
       if (started && !stopped) bar.stop();
@@ -137,7 +152,7 @@ function plainDisplay<T extends RunState>(options: WatchOptions<T>): Display {
       if (frame.status === 'completed' || frame.status === 'failed') return; // the caller reports the outcome
       lastStatus = frame.status;
       lastLineAt = now;
-      note(`${options.label}: ${frame.status === 'running' ? `running, ${describe(frame, options.totalBytes)}` : frame.status} (${clock(frame.elapsedMs)})`);
+      note(`${options.label}: ${frame.status === 'running' ? `running, ${describeFrame(frame, options.totalBytes)}` : frame.status} (${clock(frame.elapsedMs)})`);
     },
     stop() {},
   };

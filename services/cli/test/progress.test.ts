@@ -1,7 +1,7 @@
 // The rate on the live line of `--wait`: counted from when the run was last seen waiting, so that a
 // run that wrote everything between two polls shows how fast it went, not 0 B/s.
 import { describe, expect, it } from 'vitest';
-import { rateMeter } from '../src/progress.js';
+import { describeFrame, rateMeter } from '../src/progress.js';
 
 const MB = 1024 * 1024;
 
@@ -32,5 +32,18 @@ describe('the rate shown while a run is watched', () => {
     meter.observe('pending', 0, 0);
     meter.observe('running', MB, 1_000);
     expect(meter.observe('completed', 2 * MB, 3_000)).toBeNull();
+  });
+});
+
+describe('what the line says of a restore', () => {
+  const frame = { status: 'running' as const, bytes: 146 * MB, rate: null, elapsedMs: 12_000 };
+
+  it('while it reads its artifact: the bytes read of the artifact', () => {
+    expect(describeFrame({ ...frame, loaded: null }, 146 * MB)).toBe('146 MB of 146 MB');
+  });
+
+  it('while it loads: the rows loaded, of the rows the backup holds when known', () => {
+    expect(describeFrame({ ...frame, loaded: { rows: 3_100_000, total: 8_300_330 } }, 146 * MB)).toBe('loading, 3,100,000 of 8,300,330 rows');
+    expect(describeFrame({ ...frame, loaded: { rows: 42, total: null } }, 146 * MB)).toBe('loading, 42 rows');
   });
 });

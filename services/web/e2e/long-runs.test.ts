@@ -149,9 +149,11 @@ describe('long runs', () => {
     await page.goto(web.url);
     const restore = page.locator(`[data-testid=running-job][data-kind=restore][data-id="${heldRestore.id}"]`);
     await restore.locator('[data-testid=run-phase]', { hasText: 'counting rows' }).waitFor();
-    // Held after its whole artifact was read, its estimate goes by the bytes read: nearly done.
+    // Held after its load was checked (every row in), its estimate goes by the time of the comparable restore.
     await restore.locator('[data-testid=run-eta]', { hasText: /elapsed · (about .+ left|longer than the last one)$/ }).waitFor();
-    expect(await restore.locator('.run-basis').innerText()).toBe('Estimated from the size of the artifact, and the last completed restore of this backup.');
+    expect(await restore.locator('.run-basis').innerText()).toBe('Estimated from the size of the artifact, the rows the backup holds and the last completed restore of this backup.');
+    // Every row is in (the load was checked): the rows loaded, of the rows the backup holds.
+    expect(await restore.locator('[data-testid=run-eta]').innerText()).toMatch(/^\d+ % · ([\d,]+) of \1 rows loaded · /);
     const waiting = page.locator(`[data-testid=running-job][data-kind=verification][data-id="${waitingVerification.id}"]`);
     await waiting.locator('[data-testid=run-waiting]', { hasText: 'Waiting for a worker' }).waitFor();
     // The held backup is the one backup running: a restore that swaps takes no safety backup.
@@ -183,7 +185,7 @@ describe('long runs', () => {
     expect(backup.log).toMatch(/phase: dumping[\s\S]*phase: writing the manifest/);
     const restore = await finished(`/api/restores/${heldRestore.id}`);
     expect(restore.status).toBe('completed');
-    expect(restore.log).toMatch(/phase: checking the artifact and loading[\s\S]*phase: counting rows[\s\S]*phase: swapping/);
+    expect(restore.log).toMatch(/phase: checking the artifact[\s\S]*phase: loading[\s\S]*phase: counting rows[\s\S]*phase: swapping/);
     const verification = await finished(`/api/verifications/${waitingVerification.id}`);
     expect(verification.status).toBe('completed');
     expect(verification.log).toMatch(/phase: checking the artifact[\s\S]*phase: counting rows[\s\S]*phase: dropping the scratch database/);

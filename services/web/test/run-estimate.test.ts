@@ -27,3 +27,20 @@ describe('a running run’s percentage and ETA', () => {
     expect(estimateRun({ status: 'pending', startedAt: null, expected: { sizeBytes: 1, durationMs: 1, basis: 'x' } }, at(5)).elapsedMs).toBeNull();
   });
 });
+
+describe('a database restore’s percentage and ETA', () => {
+  const expected = { sizeBytes: 1000, durationMs: null, rows: 8_000_000, basis: 'x' };
+
+  test('by the rows loaded of the rows the backup holds, not by the artifact read in its first seconds', () => {
+    const loading = { status: 'running', startedAt: started, progressBytes: 1000, loadedRows: 2_000_000, expected };
+    expect(estimateRun(loading, at(40))).toEqual({ elapsedMs: 40_000, percent: 25, remainingMs: 120_000, overdue: false });
+    // The artifact read, nothing loaded yet: not 99 % (the bytes read say nothing of the load).
+    expect(estimateRun({ ...loading, loadedRows: null }, at(4)).percent).toBeNull();
+  });
+
+  test('every row loaded (indexes and the check remain): 99 % with no ETA, or by time when a comparable restore is known', () => {
+    const done = { status: 'running', startedAt: started, progressBytes: 1000, loadedRows: 8_000_000, expected };
+    expect(estimateRun(done, at(100))).toEqual({ elapsedMs: 100_000, percent: 99, remainingMs: null, overdue: false });
+    expect(estimateRun({ ...done, expected: { ...expected, durationMs: 200_000 } }, at(100))).toEqual({ elapsedMs: 100_000, percent: 50, remainingMs: 100_000, overdue: false });
+  });
+});

@@ -41,6 +41,7 @@ export const runExpectedSchema = z
   .object({
     sizeBytes: z.number().nullable().describe('bytes the run should write (a backup) or read (a restore) in all'),
     durationMs: z.number().nullable().describe('how long the comparable run took'),
+    rows: z.number().nullable().optional().describe("database restores: the rows the backup holds, which the restore's loadedRows counts towards"),
     basis: z.string().describe('where the figures come from, in words'),
   })
   .meta({ id: 'RunExpected' });

@@ -50,6 +50,7 @@ export const restoreSchema = z
     sourceDatabase: z.string().nullable().optional().describe('a restore to a moment: the database of the recovered cluster that was restored'),
     safetyBackupId: z.string().nullable(),
     progressBytes: z.number(),
+    loadedRows: z.number().nullable().optional().describe('database restores, while loading: the rows in the new database so far'),
     durationMs: z.number().nullable(),
     errorMessage: z.string().nullable(),
     requestedBy: z.string().nullable(),

@@ -20,6 +20,7 @@ import { detectServerVersion, resolvePgTool, withPgClient, withPgToolAccess, typ
 import { startTool, toolChain } from './process.js';
 import { failpointAfterFirstBytes } from './streams.js';
 import { describeToolFailure } from './tool-failure.js';
+import { watchLoadedRows } from './load-progress.js';
 import { unpackDirectoryDump, withPrivateDirectory } from './directory-dump.js';
 import { writeDataOffsets } from './archive-offsets.js';
 import { openCheckedRead, precheckArtifact, type ArtifactReadOptions } from './verify-artifact.js';
@@ -39,6 +40,10 @@ export interface ParallelRestoreInput extends ArtifactReadOptions {
   dumpFormat?: 'custom' | 'directory';
   tmpDir: string;
   logger: Logger;
+  /** The artifact matched and pg_restore starts. */
+  onLoadStarted?: () => void;
+  /** The rows in the target so far, about once a second while pg_restore loads (load-progress.ts). */
+  onLoadedRows?: (rows: number) => void;
 }
 
 export interface ParallelRestoreResult {
@@ -180,6 +185,18 @@ async function writeCheckedDump(input: ParallelRestoreInput, file: string, handl
 export const LOAD_SESSION_OPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB';
 
 async function loadDump(input: ParallelRestoreInput, pgRestorePath: string, file: string): Promise<void> {
+  input.onLoadStarted?.();
+  const watch = input.onLoadedRows ? watchLoadedRows(input.target, input.onLoadedRows) : null;
+  try {
+    await runPgRestore(input, pgRestorePath, file);
+  } finally {
+    await watch?.stop();
+  }
+  // A commit with a transaction id, made synchronously, flushes the WAL of every commit before it.
+  await withPgClient(input.target, (client) => client.query('SELECT txid_current()'));
+}
+
+async function runPgRestore(input: ParallelRestoreInput, pgRestorePath: string, file: string): Promise<void> {
   await withPgToolAccess(input.target, async ({ env, dbname }) => {
     const chain = toolChain(input.signal);
     try {
@@ -196,6 +213,4 @@ async function loadDump(input: ParallelRestoreInput, pgRestorePath: string, file
       chain.release();
     }
   });
-  // A commit with a transaction id, made synchronously, flushes the WAL of every commit before it.
-  await withPgClient(input.target, (client) => client.query('SELECT txid_current()'));
 }

@@ -20,7 +20,7 @@ export interface RunStore {
   events: Events;
 }
 
-type RunWhere = { id: string; status: 'running' | { in: ('pending' | 'running')[] }; progressBytes?: { lt: bigint } };
+type RunWhere = { id: string; status: 'running' | { in: ('pending' | 'running')[] }; progressBytes?: { lt: bigint }; OR?: { loadedRows: null | { lt: bigint } }[] };
 
 /** One conditional update of one history table; the only place that names the tables' delegates. */
 async function update<M extends RunModel>(db: Db, model: M, where: RunWhere, data: RunColumns[M]): Promise<number> {
@@ -37,7 +37,8 @@ const startable: RunWhere['status'] = { in: ['pending', 'running'] };
  */
 export async function claimRun<M extends RunModel>(store: RunStore, model: M, id: string, workerId: string): Promise<boolean> {
   const data = { status: 'running', startedAt: new Date(), workerId, attempts: { increment: 1 }, errorMessage: null } as const;
-  const count = await update(store.db, model, { id, status: startable }, (model === 'verification' ? data : { ...data, progressBytes: 0 }) as RunColumns[M]);
+  const progress = model === 'verification' ? {} : model === 'restore' ? { progressBytes: 0, loadedRows: null } : { progressBytes: 0 };
+  const count = await update(store.db, model, { id, status: startable }, { ...data, ...progress } as RunColumns[M]);
   return count === 1;
 }
 
@@ -69,4 +70,10 @@ export async function noteRun<M extends RunModel>(store: RunStore, model: M, id:
 export async function recordProgress(store: RunStore, model: 'backup' | 'restore', id: string, bytes: number): Promise<void> {
   const count = BigInt(bytes);
   await update(store.db, model, { id, status: 'running', progressBytes: { lt: count } }, { progressBytes: count });
+}
+
+/** The rows a database restore has loaded so far: only a larger count is written, as for bytes. */
+export async function recordLoadedRows(store: RunStore, id: string, rows: number): Promise<void> {
+  const count = BigInt(rows);
+  await update(store.db, 'restore', { id, status: 'running', OR: [{ loadedRows: null }, { loadedRows: { lt: count } }] }, { loadedRows: count });
 }

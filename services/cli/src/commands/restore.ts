@@ -97,6 +97,10 @@ export function restoreCommand(): Command {
           // `restore` has a --json of its own, which takes the flag wherever it stands on the line.
           if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(r);
           printLine(`Restore ${r.id} of "${r.backupName ?? r.backupId}" ${await describeRestoreTarget(api, r)}: ${r.status}${r.errorMessage ? ` (${r.errorMessage})` : ''}`);
+          if (r.status === 'running') {
+            const rows = r.loadedRows ? `, ${r.loadedRows.toLocaleString('en-US')}${r.expected?.rows ? ` of ${r.expected.rows.toLocaleString('en-US')}` : ''} rows loaded` : '';
+            printLine(`Now: ${r.phase ?? 'starting'} (${humanBytes(r.progressBytes)} of the artifact read${rows})`);
+          }
           if (r.safetyBackupId) printLine(`Safety backup: ${r.safetyBackupId}`);
           if (r.keptDatabase) printLine(`Replaced database kept as: ${r.keptDatabase}${r.undoable ? ` (undo: coffre restore undo ${r.id})` : ''}`);
           if (r.swapMs !== null) printLine(`Unavailable during the swap: ${r.swapMs} ms`);

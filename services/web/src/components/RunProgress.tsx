@@ -2,7 +2,7 @@
 // comparable run (see lib/run-estimate.ts), and the time elapsed, ticking each second.
 import { useEffect, useState } from 'react';
 import type { RunExpected } from '@coffre/contract';
-import { formatBytes, formatDuration } from '../lib/format';
+import { formatBytes, formatCount, formatDuration } from '../lib/format';
 import { estimateRun } from '../lib/run-estimate';
 import { ProgressBar } from './Badges';
 
@@ -10,6 +10,8 @@ interface Run {
   status: string;
   startedAt: string | null;
   progressBytes?: number;
+  /** Database restores, while loading. */
+  loadedRows?: number | null;
   phase?: string | null;
   expected?: RunExpected | null;
 }
@@ -21,7 +23,11 @@ export function RunProgress({ run, label, unit = 'written' }: { run: Run; label:
   const estimate = estimateRun(run, now);
   const parts = [
     estimate.percent === null ? null : `${estimate.percent} %`,
-    run.progressBytes ? `${formatBytes(run.progressBytes)} ${unit}${run.expected?.sizeBytes ? ` of about ${formatBytes(run.expected.sizeBytes)}` : ''}` : null,
+    run.loadedRows
+      ? `${formatCount(run.loadedRows)}${run.expected?.rows ? ` of ${formatCount(run.expected.rows)}` : ''} rows loaded`
+      : run.progressBytes
+        ? `${formatBytes(run.progressBytes)} ${unit}${run.expected?.sizeBytes ? ` of about ${formatBytes(run.expected.sizeBytes)}` : ''}`
+        : null,
     `${formatDuration(estimate.elapsedMs)} elapsed`,
     estimate.remainingMs !== null ? `about ${formatDuration(estimate.remainingMs)} left` : estimate.overdue ? 'longer than the last one' : null,
   ].filter(Boolean);

@@ -35,6 +35,7 @@ export function restoreToApi(row: Restore & { backup?: Backup; targetSource?: { 
     ...(row.targetTime ? { targetTime: row.targetTime.toISOString(), sourceDatabase: row.sourceDatabase } : {}),
     safetyBackupId: row.safetyBackupId,
     progressBytes: Number(row.progressBytes),
+    loadedRows: row.loadedRows === null ? null : Number(row.loadedRows),
     durationMs: row.durationMs,
     errorMessage: row.errorMessage,
     requestedBy: row.requestedBy,

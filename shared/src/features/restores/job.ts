@@ -8,11 +8,11 @@ import { failpoint } from '../../infra/failpoints.js';
 import type { PgConnection } from '../../engine/postgres.js';
 import { createDatabase as createEmptyDatabase, dropDatabase } from '../../engine/restore-pipeline.js';
 import { swapRefusal } from '../../engine/database-swap.js';
-import { loadAndCheck, restoreBySwap } from './swap.js';
+import { loadAndCheck, restoreBySwap, type RestoreProgress } from './swap.js';
 import { checkRestoreTarget } from './targets.js';
 import type { AppContext } from '../../infra/context.js';
 import { defaultBackupName } from '../backups/commands.js';
-import { claimRun, completeRun, failRun, recordProgress } from '../../runs/transitions.js';
+import { claimRun, completeRun, failRun, recordLoadedRows, recordProgress } from '../../runs/transitions.js';
 import { bucketLockKey, databaseLockKey, tryLockDatabase } from '../../infra/locks.js';
 import { s3KeyPrefix } from '../../storage/s3-location.js';
 import type { S3StorageOptions } from '../../storage/s3.js';
@@ -55,6 +55,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       await checkRestoreTarget(ctx, target, { allowSystemDatabase: restore.allowSystemDatabase });
       const createDatabase = !(await databaseExists(target, target.database));
       const onProgress = (bytes: number) => void recordProgress(ctx, 'restore', restoreId, bytes).catch(() => {});
+      const progress: RestoreProgress = { bytes: onProgress, rows: (rows) => void recordLoadedRows(ctx, restoreId, rows).catch(() => {}) };
       const done = (data: { method: string; keptDatabase?: string; swapMs?: number }) =>
         completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, ...data, log: log.text() }).then(() => 'completed' as const);
       const whole = restore.backup.type !== 'data';
@@ -67,14 +68,14 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       }
       if (createDatabase && parallel) {
         log.info(`database "${target.database}" does not exist: it is created and loaded with pg_restore --jobs=${ctx.config.RESTORE_JOBS}`);
-        await restoreIntoNewDatabase(ctx, restore, target, hooks, log, onProgress);
+        await restoreIntoNewDatabase(ctx, restore, target, hooks, log, progress);
         log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
         return await done({ method: 'new-database' });
       }
       if (!createDatabase && parallel) {
         const refusal = await swapRefusal(target);
         if (!refusal) {
-          const swapped = await restoreBySwap(ctx, restore, target, hooks, log, onProgress);
+          const swapped = await restoreBySwap(ctx, restore, target, hooks, log, progress);
           log.info(`restored "${restore.backup.name}" into ${target.database} in ${Date.now() - started} ms`);
           return await done({ method: 'swap', ...swapped });
         }
@@ -112,12 +113,12 @@ async function restoreIntoNewDatabase(
   target: PgConnection,
   hooks: RunHooks,
   log: RunLog,
-  onProgress: (bytes: number) => void,
+  progress: RestoreProgress,
 ): Promise<void> {
   let created = false;
   try {
     // Created while the artifact is read; dropped again only if this restore created it.
-    await loadAndCheck(ctx, restore.backup, target, hooks, log, onProgress, async () => {
+    await loadAndCheck(ctx, restore.backup, target, hooks, log, progress, async () => {
       await failpoint('restore.create-database', target.database);
       await createEmptyDatabase(target);
       created = true;

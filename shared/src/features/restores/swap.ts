@@ -38,7 +38,7 @@ export async function restoreBySwap(
   target: PgConnection,
   hooks: RunHooks,
   log: RunLog,
-  onProgress: (bytes: number) => void,
+  progress: RestoreProgress,
 ): Promise<SwapRestoreOutcome> {
   const loadName = loadDatabaseName(target.database);
   const keptName = keptDatabaseName(target.database, new Date());
@@ -47,7 +47,7 @@ export async function restoreBySwap(
   let created = false;
   try {
     // Created while the artifact is read.
-    await loadAndCheck(ctx, restore.backup, { ...target, database: loadName }, hooks, log, onProgress, async () => {
+    await loadAndCheck(ctx, restore.backup, { ...target, database: loadName }, hooks, log, progress, async () => {
       await failpoint('restore.create-database', loadName);
       await createLoadDatabase(target, loadName);
       created = true;
@@ -71,6 +71,12 @@ export async function restoreBySwap(
   }
 }
 
+/** Where a database restore reports how far it is: the bytes of the artifact read, then the rows loaded. */
+export interface RestoreProgress {
+  bytes(read: number): void;
+  rows(loaded: number): void;
+}
+
 /**
  * Creates `database` with `create` while the artifact is read, then pg_restore --jobs into it, then the
  * check against the backup's tables and counts. When this fails, the creation has ended (done or
@@ -82,12 +88,12 @@ export async function loadAndCheck(
   database: PgConnection,
   hooks: RunHooks,
   log: RunLog,
-  onProgress: (bytes: number) => void,
+  progress: RestoreProgress,
   create: () => Promise<void>,
 ): Promise<void> {
   const identities = backup.encrypted ? await ctx.identities() : [];
   const jobs = ctx.config.RESTORE_JOBS;
-  log.phase('checking the artifact and loading');
+  log.phase('checking the artifact');
   // Created while the artifact is read; a creation that fails stops the read (runParallelRestore) and is the restore's error.
   const created = create();
   // Settles when the creation has ended: its error, or null. Awaited before this fails, so that the caller drops only a database whose creation has ended.
@@ -106,7 +112,9 @@ export async function loadAndCheck(
       dumpFormat: backup.dumpFormat === 'directory' ? 'directory' : 'custom',
       tmpDir: ctx.config.TMP_DIR,
       signal: hooks.signal,
-      onProgress: (bytes) => onProgress(bytes),
+      onProgress: (bytes) => progress.bytes(bytes),
+      onLoadStarted: () => log.phase('loading'),
+      onLoadedRows: (rows) => progress.rows(rows),
       logger: hooks.logger,
     }).catch(async (error: unknown) => {
       // A creation that failed is not tried again on the next copy of the artifact: nothing was wrong with this one.
@@ -129,6 +137,8 @@ export async function loadAndCheck(
       ? `, ${check.records} rows as the backup holds (${check.confirmed} shown loaded by the server's counters of the new database, ${check.records - check.confirmed} counted)`
       : '';
   log.info(`checked against the backup: ${check.tables} tables present${counted}, in ${Math.round(performance.now() - started)} ms`);
+  // The server's counters may not have shown the last loads yet: every row the backup holds is there.
+  if (counted) progress.rows(check.records);
 }
 
 /**
