@@ -3,6 +3,9 @@
 // one refused, and credentials replaced only when given.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTestStack, type TestStack } from '../../../test/support/stack.js';
 import { startSftpServer, type SftpTestServer } from '../../../test/support/sftp-server.js';
 import { sftpRemote } from '../../../test/support/rclone.js';
@@ -65,6 +68,42 @@ describe('creating', () => {
     const res = await request(stack.app).post('/api/destinations').set(auth).send({ name: 'rc-meta', kind: 'rclone', remote: 'dav', rcloneConfig: config });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/^rcloneConfig: 169\.254\.169\.254 is a link-local address/);
+  });
+
+  it('refuses an rclone configuration that would run a program, read a file or write on this machine (found by an attacker: bearer_token_command ran as root)', async () => {
+    const marker = join(tmpdir(), `coffre-rclone-ran-${process.pid}`);
+    const dav = '[r]\ntype = webdav\nurl = http://127.0.0.1:9/dav\nvendor = other\n';
+    const refused: [string, string, RegExp][] = [
+      ['r', `${dav}bearer_token_command = touch ${marker}\n`, /^rcloneConfig: line 5 sets bearer_token_command, which runs a program on coffre's machine/],
+      ['box', `${sftpRemote('box', sshd)}ssh = sh -c 'touch ${marker}'\n`, /sets ssh, which runs a program/],
+      ['box', `${sftpRemote('box', sshd)}key_file = /root/.ssh/id_ed25519\n`, /sets key_file, which names a file on coffre's machine: paste its content/],
+      ['disk', '[disk]\ntype = local\n', /^rcloneConfig: remote "disk" has type "local", which coffre does not use/],
+      ['etc', '[etc]\ntype = alias\nremote = /etc\n', /remote "etc" has type "alias"/],
+      ['sealed', '[sealed]\ntype = crypt\nremote = /etc\npassword = x\n', /remote "sealed" \(crypt\) must be over another remote of this configuration/],
+      ['sealed', '[sealed]\ntype = crypt\nremote = :local:/etc\npassword = x\n', /must be over another remote/],
+      ['r,bearer_token_command=true', `[r,bearer_token_command=true]\ntype = webdav\n`, /names a remote "r,bearer_token_command=true" that is not a plain name/],
+      ['s', '[s]\ntype = s3\nenv_auth = true\n', /sets env_auth, which takes the credentials of coffre's machine/],
+    ];
+    for (const [remote, rcloneConfig, message] of refused) {
+      const res = await request(stack.app).post('/api/destinations').set(auth).send({ name: `rc-${Math.random().toString(36).slice(2, 8)}`, kind: 'rclone', remote: remote.split(',')[0], rcloneConfig });
+      expect(res.status, rcloneConfig).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    }
+    // Encrypted over a remote of the same configuration, and sftp's checksum commands (run on the server): accepted.
+    const crypt = `${sftpRemote('box', sshd)}[sealed]\ntype = crypt\nremote = box:${sshd.files}/sealed\npassword = x\n`;
+    const ok = await request(stack.app).post('/api/destinations').set(auth).send({ name: 'rc-crypt', kind: 'rclone', remote: 'sealed', rcloneConfig: crypt });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    await request(stack.app).delete(`/api/destinations/${ok.body.id}`).set(auth);
+
+    // One saved before the rule (written here straight into the table) is refused when used, and runs nothing.
+    const saved = await request(stack.app).post('/api/destinations').set(auth).send({ name: 'rc-before', kind: 'rclone', remote: 'r', rcloneConfig: dav });
+    expect(saved.status).toBe(201);
+    await stack.ctx.db.destination.update({ where: { id: saved.body.id }, data: { secretEncrypted: stack.ctx.secrets.seal(JSON.stringify({ rcloneConfig: `${dav}bearer_token_command = touch ${marker}\n` })) } });
+    const tried = await request(stack.app).post(`/api/destinations/${saved.body.id}/test`).set(auth);
+    expect(tried.body.ok).toBe(false);
+    expect(tried.body.message).toMatch(/Destination "rc-before" is not used: rcloneConfig: line 5 sets bearer_token_command/);
+    expect(existsSync(marker)).toBe(false);
+    await request(stack.app).delete(`/api/destinations/${saved.body.id}`).set(auth);
   });
 
   it('is admin only', async () => {

@@ -12,6 +12,8 @@ import type { SftpStorageOptions } from '../../storage/sftp.js';
 import { writeSecretFile } from '../../engine/secret-files.js';
 import { tracingEnabled } from '../../infra/tracing.js';
 import { tracedDriver } from '../../storage/traced-driver.js';
+import { PermanentError, errorMessage } from '../../infra/errors.js';
+import { checkRcloneConfig } from './rclone-config.js';
 
 export interface LocalDestinationConfig {
   path: string;
@@ -105,13 +107,19 @@ export function destinationDriver(ctx: AppContext, destination: Destination): St
       );
       break;
     }
-    case 'rclone':
-      driver = createRcloneStorage({
-        ...(destination.config as unknown as RcloneDestinationConfig),
-        config: openSecret<RcloneSecret>(ctx, destination).rcloneConfig,
-        writeSecretFile,
+    case 'rclone': {
+      const config = destination.config as unknown as RcloneDestinationConfig;
+      const text = openSecret<RcloneSecret>(ctx, destination).rcloneConfig;
+      driver = lazyDriver('rclone', locationOf(destination), async () => {
+        try {
+          checkRcloneConfig(text, config.remote);
+        } catch (error) {
+          throw new PermanentError(`Destination "${destination.name}" is not used: ${errorMessage(error)} Edit its rclone configuration.`, 'rclone-config-refused');
+        }
+        return createRcloneStorage({ ...config, config: text, writeSecretFile });
       });
       break;
+    }
   }
   if (tracingEnabled()) driver = tracedDriver(driver);
   drivers.set(destination.id, { updatedAt: destination.updatedAt.getTime(), driver });

@@ -7,6 +7,7 @@ import type { AppContext } from '../../infra/context.js';
 import { ValidationError } from '../../infra/errors.js';
 import { checkOutboundHost, checkOutboundUrl } from '../../infra/outbound.js';
 import { openSecret, type RcloneSecret, type S3Secret, type SftpSecret } from './drivers.js';
+import { checkRcloneConfig } from './rclone-config.js';
 
 /** The settings each kind accepts in an update, beyond name and isDefault. */
 const settingsOf: Record<Destination['kind'], string[]> = {
@@ -79,29 +80,4 @@ function checkOutbound(settings: { endpoint?: string; host?: string }): void {
   if (settings.host) checkOutboundHost(settings.host, 'host');
 }
 
-/**
- * The remote must be a section of the configuration, and the hosts and URLs written in it must be
- * places coffre may connect to (rclone connects on coffre's behalf).
- */
-export function checkRcloneConfig(text: string, remote: string): void {
-  const sections = new Set<string>();
-  for (const [index, raw] of text.split(/\r?\n/).entries()) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const section = /^\[(.+)\]$/.exec(line);
-    if (section) {
-      sections.add(section[1]!.trim());
-      continue;
-    }
-    const setting = /^([A-Za-z0-9_-]+)\s*=\s*(.*)$/.exec(line);
-    if (!setting) throw new ValidationError(`rcloneConfig: line ${index + 1} is neither a [section] nor a key = value setting.`, [{ path: 'rcloneConfig', message: `line ${index + 1} is not understood` }]);
-    const [, key, value] = setting;
-    if (/^(url|endpoint)$/i.test(key!) && /^https?:\/\//i.test(value!)) checkOutboundUrl(value!, 'rcloneConfig');
-    if (/^host$/i.test(key!) && value) checkOutboundHost(value.trim(), 'rcloneConfig');
-  }
-  if (!sections.has(remote)) {
-    const known = [...sections].join(', ') || 'none';
-    throw new ValidationError(`remote: the rclone configuration has no remote named "${remote}" (it has ${known}).`, [{ path: 'remote', message: `no [${remote}] section in rcloneConfig` }]);
-  }
-}
 
