@@ -181,3 +181,37 @@ describe('bucket sources', () => {
     expect(keys.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `photos/${i % 3}/img-${i}.jpg`).sort());
   });
 });
+
+describe('a local destination', () => {
+  it('is a directory of its own: never the root, a directory of the system, a .ssh directory or coffre\'s own state, however its path is spelled (found by an attacker: /etc was accepted and written into)', async () => {
+    const links = await mkdtemp(join(tmpdir(), 'coffre-dest-links-'));
+    await symlink('/etc', join(links, 'etc'));
+    await symlink(stack.config.BACKUP_DIR, join(links, 'backups'));
+    const refused: [string, RegExp][] = [
+      ['/', /^path '\/' is the root of the file system/],
+      ['/etc', /^path '\/etc' lies in \/etc, a directory of the system/],
+      ['/usr/local/backups', /lies in \/usr, a directory of the system/],
+      ['/proc/self', /lies in \/proc, a directory of the system/],
+      [join(links, 'etc'), /lies in \/etc, a directory of the system \(it leads to \/etc\)/],
+      ['/root/.ssh', /lies in a \.ssh directory/],
+      [stack.config.COFFRE_HOME, /is coffre's own home \(COFFRE_HOME/],
+      [join(stack.config.BACKUP_DIR, 'more'), /lies inside coffre's own backup directory \(BACKUP_DIR\)/],
+      [join(links, 'backups'), /is coffre's own backup directory \(BACKUP_DIR\)/],
+      [stack.dir, /holds coffre's own backup directory \(BACKUP_DIR\)/],
+    ];
+    for (const [path, message] of refused) {
+      const res = await request(stack.app).post('/api/destinations').set(auth).send({ name: `dir-${Math.random().toString(36).slice(2, 8)}`, kind: 'local', path });
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    }
+    const own = await mkdtemp(join(tmpdir(), 'coffre-dest-own-'));
+    const created = await request(stack.app).post('/api/destinations').set(auth).send({ name: 'own-dir', kind: 'local', path: own });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const moved = await request(stack.app).put(`/api/destinations/${created.body.id}`).set(auth).send({ path: '/etc/coffre' });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.message).toMatch(/^path '\/etc\/coffre' lies in \/etc/);
+    await request(stack.app).delete(`/api/destinations/${created.body.id}`).set(auth);
+    await rm(links, { recursive: true, force: true });
+    await rm(own, { recursive: true, force: true });
+  });
+});

@@ -1,7 +1,7 @@
 // coffre cleanup stuck, coffre storage reconcile and doctor's stuck-runs check, run where coffre runs
 // (its environment), against rows, queue jobs and files made to look like what dead runs leave.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROCESS_TAG, TEMP_DIR_NAME } from '@coffre/shared';
@@ -134,6 +134,10 @@ describe('coffre storage reconcile', () => {
     const orphanPath = join(stack.config.BACKUP_DIR, orphanKey);
     await mkdir(join(orphanPath, '..'), { recursive: true });
     await writeFile(orphanPath, 'left by nobody');
+    // Files coffre never writes (found by an attacker: a destination's other files were deleted as orphans).
+    const foreign = [join(stack.config.BACKUP_DIR, 'authorized_keys'), join(stack.config.BACKUP_DIR, 'notes', 'readme.txt')];
+    await mkdir(join(stack.config.BACKUP_DIR, 'notes'), { recursive: true });
+    for (const path of foreign) await writeFile(path, 'not coffre\'s');
     const source = await stack.ctx.db.source.findFirstOrThrow();
     const gone = await stack.ctx.db.backup.create({
       data: { name: 'lost-objects', type: 'full', status: 'completed', trigger: 'manual', sourceId: source.id, sourceName: source.name, completedAt: new Date() },
@@ -146,6 +150,7 @@ describe('coffre storage reconcile', () => {
     expect(dry.code, dry.stderr).toBe(0);
     const report = JSON.parse(dry.stdout);
     expect(report.orphanObjects.map((o: { key: string }) => o.key)).toEqual([orphanKey]);
+    expect(report.foreignObjects).toBe(2);
     expect(report.missingObjects.map((o: { backupId: string }) => o.backupId)).toEqual([gone.id]);
     expect((await stat(orphanPath)).isFile()).toBe(true);
     expect((await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: gone.id } })).deletedAt).toBeNull();
@@ -160,5 +165,8 @@ describe('coffre storage reconcile', () => {
     expect(fixed.stdout).toMatch(/1 orphan object\(s\) \(1 deleted\), 1 missing object\(s\) \(1 marked deleted\)/);
     await expect(stat(orphanPath)).rejects.toThrow();
     expect((await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: gone.id } })).deletedAt).not.toBeNull();
+    expect(fixed.stdout).toMatch(/2 object\(s\) coffre did not write were left alone/);
+    for (const path of foreign) expect((await stat(path)).isFile()).toBe(true);
+    for (const path of foreign) await rm(path, { force: true });
   });
 });

@@ -50,6 +50,38 @@ export async function assertFilesPath(config: FilesRootsConfig, path: string, fi
   return verdict.realPath;
 }
 
+/** The system's own directories: a local destination is never one of them, nor lies in one. */
+const SYSTEM_DIRECTORIES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/var/lib/postgresql', '/var/run'];
+
+/**
+ * Where a local destination may be: a directory of its own. Not the root of the file system, not in
+ * a directory of the system or a .ssh directory, neither in nor holding coffre's own state (COFFRE_HOME,
+ * BACKUP_DIR, whose default destination is registered at start, TMP_DIR, the age identity file),
+ * judged where its links lead. Returns the real path, or throws a ValidationError (400) naming `field`.
+ */
+export async function assertLocalDestinationPath(config: FilesRootsConfig, path: string, field: string): Promise<string> {
+  const refuse = (problem: string): never => {
+    throw new ValidationError(`${field} '${path}' ${problem}.`, [{ path: field, message: `'${path}' ${problem}` }]);
+  };
+  let real = '';
+  try {
+    real = await realPathOf(resolve(path));
+  } catch (error) {
+    refuse(`cannot be resolved (${reasonOf(error)})`);
+  }
+  const leads = real === resolve(path) ? '' : ` (it leads to ${real})`;
+  if (real === sep) refuse(`is the root of the file system${leads}: give the destination a directory of its own (/var/backups/coffre, /srv/backups…)`);
+  const system = SYSTEM_DIRECTORIES.find((dir) => isWithin(real, dir));
+  if (system) refuse(`lies in ${system}, a directory of the system${leads}: give the destination a directory of its own (/var/backups/coffre, /srv/backups…)`);
+  if (real.split(sep).includes('.ssh')) refuse(`lies in a .ssh directory${leads}`);
+  for (const state of await coffreState(config)) {
+    if (state.path === '/proc') continue;
+    if (isWithin(real, state.path)) refuse(`${real === state.path ? 'is' : 'lies inside'} coffre's own ${state.what} (${state.path})${leads}`);
+    if (isWithin(state.path, real)) refuse(`holds coffre's own ${state.what} (${state.path})${leads}: give the destination a directory beside it`);
+  }
+  return real;
+}
+
 /** True when `child` is `parent` or lies below it. */
 export function isWithin(child: string, parent: string): boolean {
   if (parent === sep) return true;

@@ -93,7 +93,8 @@ export function storageCommand(): Command {
         printLine(
           `${report.orphanObjects.length} orphan object(s)${report.removedOrphans ? ` (${report.removedOrphans} deleted)` : ''}, ` +
             `${report.missingObjects.length} missing object(s)${report.fixedMissing ? ` (${report.fixedMissing} marked deleted)` : ''}; ` +
-            `${report.failedRunning.length} lost run(s) ${options.dryRun ? 'found' : 'failed'}.`,
+            `${report.failedRunning.length} lost run(s) ${options.dryRun ? 'found' : 'failed'}` +
+            `${report.foreignObjects ? `; ${report.foreignObjects} object(s) coffre did not write were left alone` : ''}.`,
         );
         if (!options.dryRun && ((report.orphanObjects.length && !options.fixOrphans) || (report.missingObjects.length && !options.fixMissing))) {
           note('Nothing was deleted or marked: pass --fix-orphans and/or --fix-missing to repair (try --dry-run first).');

@@ -10,6 +10,7 @@ import type { Actor, AppContext } from '../../infra/context.js';
 import { storedResource, type ResourceTable } from '../stored/resource.js';
 import { destinationDriver, forgetDriver, locationOf, type LocalDestinationConfig } from './drivers.js';
 import { applyChanges, splitSecret } from './settings.js';
+import { assertLocalDestinationPath } from '../../infra/files-roots.js';
 
 export { destinationDriver, lazyS3Driver, type LocalDestinationConfig, type S3DestinationConfig, type SftpDestinationConfig, type RcloneDestinationConfig } from './drivers.js';
 
@@ -77,6 +78,7 @@ export const listDestinations = destinations.list;
 export const getDestination = destinations.get;
 
 export async function createDestination(ctx: AppContext, input: DestinationInput, actor: Actor): Promise<Destination> {
+  if (input.kind === 'local') await assertLocalDestinationPath(ctx.config, input.path, 'path');
   const { config, secret } = splitSecret(input);
   return destinations.create(ctx, actor, {
     name: input.name,
@@ -89,6 +91,7 @@ export async function createDestination(ctx: AppContext, input: DestinationInput
 
 export async function updateDestination(ctx: AppContext, id: string, changes: DestinationUpdate, actor: Actor): Promise<Destination> {
   const before = await getDestination(ctx, id);
+  if (before.kind === 'local' && changes.path !== undefined) await assertLocalDestinationPath(ctx.config, changes.path, 'path');
   const { config, secretEncrypted, credentialsChanged } = applyChanges(ctx, before, changes);
   await destinations.refuseTakenName(ctx, changes.name, before);
   const { name: newName, isDefault } = changes;

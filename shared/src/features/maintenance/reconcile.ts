@@ -21,6 +21,8 @@ export interface ReconcileReport {
   requeuedPending: { model: string; id: string }[];
   removedTemporaries: number;
   orphanObjects: { destination: string; key: string; sizeBytes: number }[];
+  /** Objects of a destination laid out as coffre never writes: not coffre's, never reported as orphans nor removed. */
+  foreignObjects: number;
   missingObjects: { destination: string; backupId: string; key: string }[];
   fixedMissing: number;
   removedOrphans: number;
@@ -65,6 +67,7 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
     requeuedPending: [],
     removedTemporaries: 0,
     orphanObjects: [],
+    foreignObjects: 0,
     missingObjects: [],
     fixedMissing: 0,
     removedOrphans: 0,
@@ -144,6 +147,13 @@ async function removeStaleTemporaries(ctx: AppContext, olderThanMs?: number): Pr
 }
 
 const BACKUP_ID_IN_KEY = /(?:^|\/)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\//;
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/**
+ * The keys coffre writes: `<yyyy>/<mm>/<dd>/<backup id>/…` (or `<backup id>/…`) and `wal/<source id>/…`.
+ * Anything else in a destination was put there by someone else (a local destination may be a
+ * directory that holds other files): it is never an orphan, and never removed.
+ */
+const COFFRE_KEY = new RegExp(`^(?:(?:\\d{4}/\\d{2}/\\d{2}/)?${UUID}/|wal/${UUID}/)[^/]`);
 
 async function reconcileStorage(ctx: AppContext, options: ReconcileOptions, report: ReconcileReport): Promise<void> {
   const destinations = await ctx.db.destination.findMany();
@@ -160,6 +170,10 @@ async function reconcileStorage(ctx: AppContext, options: ReconcileOptions, repo
     for await (const object of driver.list()) {
       seen.add(object.key);
       if (expected.has(object.key) || wal.has(object.key)) continue;
+      if (!COFFRE_KEY.test(object.key)) {
+        report.foreignObjects += 1;
+        continue;
+      }
       // A WAL file being stored now is recorded just after its upload.
       if (object.key.startsWith('wal/') && Date.now() - object.modifiedAt.getTime() < 3600_000) continue;
       const backupId = BACKUP_ID_IN_KEY.exec(object.key)?.[1];
