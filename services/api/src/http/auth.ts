@@ -10,6 +10,7 @@ import {
   roleAllows,
   type Actor,
   type AppContext,
+  type AuthenticatedSession,
 } from '@coffre/shared';
 
 export const SESSION_COOKIE = 'coffre_session';
@@ -31,24 +32,33 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function authenticate(ctx: AppContext, options: { sameOriginIsEnough?: boolean } = {}): RequestHandler {
   return async (req, _res, next) => {
-    const header = req.get('authorization');
-    if (header) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      const actor = match ? await authenticateToken(ctx.db, match[1]!) : null;
-      if (!actor) throw new UnauthorizedError('The bearer token is invalid, expired or revoked.');
-      req.actor = withOrigin(actor, req);
-      return next();
-    }
-    const cookie = req.cookies?.[SESSION_COOKIE] as string | undefined;
-    if (!cookie) throw new UnauthorizedError();
-    const session = await authenticateSession(ctx.db, cookie);
-    if (!session) throw new UnauthorizedError('Your session has expired: log in again.');
+    const { actor, session } = await identify(ctx, req);
+    req.actor = actor;
+    if (!session) return next();
     // Known before the CSRF check, so that a refused change is recorded under the session's actor.
-    req.actor = withOrigin(session.actor, req);
     req.sessionId = session.sessionId;
     if (!SAFE_METHODS.has(req.method) && !csrfOk(req, session.csrfHash, options.sameOriginIsEnough ?? false)) throw new CsrfRefusedError();
     next();
   };
+}
+
+/**
+ * Who sent the request: its bearer token, or else its session cookie; an UnauthorizedError when
+ * neither is (still) valid. The check of every request, and of a live stream while it stays open.
+ */
+export async function identify(ctx: AppContext, req: Request): Promise<{ actor: Actor; session?: AuthenticatedSession }> {
+  const header = req.get('authorization');
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const actor = match ? await authenticateToken(ctx.db, match[1]!) : null;
+    if (!actor) throw new UnauthorizedError('The bearer token is invalid, expired or revoked.');
+    return { actor: withOrigin(actor, req) };
+  }
+  const cookie = req.cookies?.[SESSION_COOKIE] as string | undefined;
+  if (!cookie) throw new UnauthorizedError();
+  const session = await authenticateSession(ctx.db, cookie);
+  if (!session) throw new UnauthorizedError('Your session has expired: log in again.');
+  return { actor: withOrigin(session.actor, req), session };
 }
 
 /** A change sent with a session cookie but without the session's CSRF token. */
