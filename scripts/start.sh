@@ -15,19 +15,25 @@ mkdir -p "$COFFRE_HOME/run" "$COFFRE_HOME/logs"
 chmod 700 "$COFFRE_HOME"
 ENV_FILE="$COFFRE_HOME/env"
 
-# Settings generated once and kept: the secret key seals stored credentials, and the admin token is
-# the one printed below.
+# Settings made once and kept: the secret key seals stored credentials, and the admin token is the
+# one printed below. Values given in the environment win, and are what a new file keeps.
+GIVEN_SECRET_KEY="${SECRET_KEY:-}"
+GIVEN_ADMIN_TOKEN="${ADMIN_TOKEN:-}"
 if [ ! -f "$ENV_FILE" ]; then
-  umask 077
-  {
-    echo "SECRET_KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
-    echo "ADMIN_TOKEN=cof_$(node -e 'console.log(require("crypto").randomBytes(24).toString("base64url"))')"
-  } >"$ENV_FILE"
+  # In a subshell: only this file is made private, not the build, the logs or the backups.
+  (
+    umask 077
+    printf 'SECRET_KEY=%q\n' "${GIVEN_SECRET_KEY:-$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')}"
+    printf 'ADMIN_TOKEN=%q\n' "${GIVEN_ADMIN_TOKEN:-cof_$(node -e 'console.log(require("crypto").randomBytes(24).toString("base64url"))')}"
+  ) >"$ENV_FILE"
+  chmod 600 "$ENV_FILE"
 fi
 set -a
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 set +a
+[ -z "$GIVEN_SECRET_KEY" ] || export SECRET_KEY="$GIVEN_SECRET_KEY"
+[ -z "$GIVEN_ADMIN_TOKEN" ] || export ADMIN_TOKEN="$GIVEN_ADMIN_TOKEN"
 
 # Artifacts are encrypted to a local age key unless recipients are configured (keep the key safe:
 # without it the backups cannot be read).
@@ -46,6 +52,17 @@ export HOST="${HOST:-127.0.0.1}"
 
 ensure_postgres "$DATABASE_URL"
 ensure_redis "$REDIS_URL"
+
+# The settings this start runs with, for another worker or coffre doctor/cleanup/storage on this
+# machine: set -a; . .coffre/settings.env; set +a. Rewritten by each start, private.
+(
+  umask 077
+  echo "# written by pnpm start at $(date -u +%Y-%m-%dT%H:%M:%SZ): the settings it ran the API and worker with"
+  for name in DATABASE_URL REDIS_URL QUEUE_PREFIX SECRET_KEY BACKUP_DIR TMP_DIR AGE_IDENTITY_FILE AGE_RECIPIENTS FILES_ROOTS COFFRE_HOME; do
+    [ -z "${!name:-}" ] || printf '%s=%q\n' "$name" "${!name}"
+  done
+) >"$COFFRE_HOME/settings.env"
+chmod 600 "$COFFRE_HOME/settings.env"
 
 if [ ! -d node_modules ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
   say "installing dependencies"
@@ -90,7 +107,10 @@ done
 curl -fsS "$URL/api/health" >/dev/null || die "the API did not become healthy: see $COFFRE_HOME/logs/api.log"
 
 say "taking a first backup"
-AUTH="Authorization: Bearer $ADMIN_TOKEN"
+# The token reaches curl in a private file, never in its arguments (they show in ps).
+AUTH="@$COFFRE_HOME/run/auth-header"
+(umask 077 && printf 'Authorization: Bearer %s\n' "$ADMIN_TOKEN" >"$COFFRE_HOME/run/auth-header")
+trap 'rm -f "$COFFRE_HOME/run/auth-header"' EXIT
 BACKUP=$(curl -fsS -X POST -H "$AUTH" -H 'Content-Type: application/json' -d '{"name":"first-backup-'"$(date -u +%Y%m%d-%H%M%S)"'"}' "$URL/api/backups")
 ID=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$BACKUP")
 STATUS=pending

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ const env: NodeJS.ProcessEnv = {
   BACKUP_DIR: join(home, 'backups'),
   PORT: String(port),
   DEMO_DATABASE: demo,
+  // Given by the user: it wins over a generated one, and is the one kept.
+  ADMIN_TOKEN: `cof_given_${uniqueName('token')}`,
 };
 
 afterAll(async () => {
@@ -59,7 +61,9 @@ describe('pnpm start', () => {
     expect({ tables: Number(first![3]), rows: Number(first![4]) }).toEqual({ tables: rows.tables, rows: rows.total });
 
     // The URL and the token it printed work; the artifact is on disk, encrypted to the key it made.
-    const token = /ADMIN_TOKEN=(\S+)/.exec(await readFile(join(home, 'env'), 'utf8'))![1]!;
+    const kept = await readFile(join(home, 'env'), 'utf8');
+    const token = /ADMIN_TOKEN=(\S+)/.exec(kept)![1]!;
+    expect(token).toBe(env.ADMIN_TOKEN);
     expect(started.output).toContain(`http://127.0.0.1:${port}`);
     expect(started.output).toContain(token);
     const listed = await fetch(`http://127.0.0.1:${port}/api/backups`, { headers: { authorization: `Bearer ${token}` } });
@@ -68,6 +72,18 @@ describe('pnpm start', () => {
     expect(existsSync(join(home, 'age-key.txt'))).toBe(true);
     const artifacts = await readdir(env.BACKUP_DIR!, { recursive: true });
     expect(artifacts.filter((f) => f.endsWith('.dump.zst.age'))).toHaveLength(1);
+
+    // The settings it ran with, for another worker or coffre doctor: private, and the same as the running ones.
+    const settingsFile = join(home, 'settings.env');
+    expect((await stat(settingsFile)).mode & 0o777).toBe(0o600);
+    const settings = await readFile(settingsFile, 'utf8');
+    expect(settings).toContain(`QUEUE_PREFIX=${queuePrefix}\n`);
+    expect(settings).toContain(`AGE_IDENTITY_FILE=${join(home, 'age-key.txt')}\n`);
+    expect(/SECRET_KEY=(\S+)/.exec(settings)![1]).toBe(/SECRET_KEY=(\S+)/.exec(kept)![1]);
+    // Only the kept settings were made private: the processes it started run with the caller's umask.
+    const apiPid = (await readFile(join(home, 'run', 'api.pid'), 'utf8')).trim();
+    const umask = /^Umask:\s+(\d+)$/m.exec(await readFile(`/proc/${apiPid}/status`, 'utf8'))![1];
+    expect(umask).toBe(process.umask().toString(8).padStart(4, '0'));
 
     const stopped = await run('scripts/stop.sh');
     expect(stopped.code, stopped.output).toBe(0);

@@ -50,10 +50,10 @@ export async function resolveConnection(flags: { url?: string; token?: string },
   const url = flags.url || env.COFFRE_URL || saved.url;
   const token = flags.token || env.COFFRE_TOKEN || saved.token;
   if (!url) {
-    throw new CliError('Which coffre? Set COFFRE_URL (for example http://127.0.0.1:3000), pass --url, or run coffre login --url URL --token TOKEN.', ExitCode.usage);
+    throw new CliError('Which coffre? Set COFFRE_URL (for example http://127.0.0.1:3000), pass --url, or run coffre login --url URL (it asks for the token).', ExitCode.usage);
   }
   if (!token) {
-    throw new CliError('No API token: set COFFRE_TOKEN, pass --token, or run coffre login --url URL --token TOKEN.', ExitCode.notAllowed);
+    throw new CliError('No API token: set COFFRE_TOKEN, pass --token, or run coffre login --url URL (it asks for the token).', ExitCode.notAllowed);
   }
   return { url: normalizeUrl(url), token: token.trim() };
 }
