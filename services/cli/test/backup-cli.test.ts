@@ -213,6 +213,19 @@ describe('coffre restore', () => {
     expect(result.stderr).toContain('is loaded beside it and swapped in; the replaced database is kept');
     expect(result.stdout).toMatch(new RegExp(`Restored "cli-restore" into database ${target}`));
     expect(await dataChecksums(targetUrl(target))).toEqual(await dataChecksums(source.url));
+
+    // Over it again: swapped, then undone. Its status then no longer names the kept database, which has its name back.
+    const over = await coffre(['restore', backup.id, '--target-database', target, '--yes', '--json']);
+    expect(over.code, over.stderr).toBe(0);
+    const swapped = JSON.parse(over.stdout) as { id: string; keptDatabase: string };
+    dropAfter.push(swapped.keptDatabase);
+    expect((await coffre(['restore', 'status', swapped.id])).stdout).toContain(`Replaced database kept as: ${swapped.keptDatabase} (undo: coffre restore undo ${swapped.id})`);
+    const undone = await coffre(['restore', 'undo', swapped.id, '--json']);
+    expect(undone.code, undone.stderr).toBe(0);
+    dropAfter.push(JSON.parse(undone.stdout).undoneDatabase);
+    const after = (await coffre(['restore', 'status', swapped.id])).stdout;
+    expect(after).toMatch(/Undone at .* the restored database is kept as /);
+    expect(after).not.toContain('Replaced database kept as');
   });
 
   it('without --yes and without a terminal it refuses (exit 5) and queues nothing', async () => {

@@ -8,6 +8,9 @@ import { startWorkers } from '../src/workers.js';
 import { handlers } from '../src/handlers.js';
 import { REDIS_URL, databaseUrl } from '../../../test/support/env.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
+import { startPrivatePostgres } from '../../../test/support/private-postgres.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 let stack: TestStack;
 
@@ -31,6 +34,30 @@ describe('a failed run', () => {
     expect(row.attempts).toBe(1);
     expect(row.log).toMatch(/attempt 1 of 3 failed and will not be retried \(a retry cannot fix this\): /);
     expect(row.log).not.toMatch(/attempt 1 of 3 failed: /);
+  });
+});
+
+describe('a base backup the server refuses', () => {
+  it('is not retried when pg_hba.conf has no replication line: it fails once, saying which line to add (it was tried 3 times over 45 s)', async () => {
+    const server = await startPrivatePostgres();
+    try {
+      const hba = join(server.dir, 'data', 'pg_hba.conf');
+      await writeFile(hba, (await readFile(hba, 'utf8')).split('\n').filter((line) => !/^\s*host\s+replication\b/.test(line)).join('\n'));
+      await server.query('SELECT pg_reload_conf()');
+      const source = await createSource(stack.ctx, { name: 'no-replication', url: server.url('postgres', server.superuser.password, 'postgres') }, systemActor);
+      const backup = await requestBackup(stack.ctx, { sourceId: source.id, type: 'physical' }, systemActor);
+      const workers = stack.startWorkers();
+      const row = await eventually(async () => {
+        const found = await stack.ctx.db.backup.findUniqueOrThrow({ where: { id: backup.id } });
+        return found.status === 'failed' ? found : undefined;
+      }, 60_000, 'the base backup to fail').finally(() => workers.close(5000));
+      expect(row.attempts).toBe(1);
+      expect(row.errorMessage).toMatch(/^pg_basebackup was refused a replication connection: .*no pg_hba\.conf entry for replication connection.*Add a "host replication <user> <this worker's address>\/32 scram-sha-256" line/);
+      expect(row.errorMessage).not.toContain(server.superuser.password);
+      expect(row.log).toMatch(/will not be retried/);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -102,7 +102,8 @@ export function restoreCommand(): Command {
             printLine(`Now: ${r.phase ?? 'starting'} (${humanBytes(r.progressBytes)} of the artifact read${rows})`);
           }
           if (r.safetyBackupId) printLine(`Safety backup: ${r.safetyBackupId}`);
-          if (r.keptDatabase) printLine(`Replaced database kept as: ${r.keptDatabase}${r.undoable ? ` (undo: coffre restore undo ${r.id})` : ''}`);
+          // Once undone, the replaced database has its name back: the line below says where the restored one is.
+          if (r.keptDatabase && !r.undoneAt) printLine(`Replaced database kept as: ${r.keptDatabase}${r.undoable ? ` (undo: coffre restore undo ${r.id})` : ''}`);
           if (r.swapMs !== null) printLine(`Unavailable during the swap: ${r.swapMs} ms`);
           if (r.undoneAt) printLine(`Undone at ${r.undoneAt} by ${r.undoneBy}; the restored database is kept as ${r.undoneDatabase}`);
         }),
