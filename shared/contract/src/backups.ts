@@ -1,13 +1,13 @@
 // Backups: the request of one, the history's filters, a backup as shown, the statistics and the
 // daily series of the dashboard, and the download of an artifact.
 import { z } from 'zod';
-import { artifactKinds, backupTriggers, dumpFormats, dumpJobsSchema, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
+import { artifactKinds, backupTriggers, dumpFormats, dumpJobsSchema, backupTypes, compressionNames, displayName, idParams, pageOf, pagination, runExpectedSchema, runStatuses, uuidOf } from './common.js';
 import { defineRoutes } from './route.js';
 
 export const backupRequestSchema = z
   .object({
-    sourceId: z.string().uuid().optional(),
-    configurationId: z.string().uuid().optional(),
+    sourceId: uuidOf().optional(),
+    configurationId: uuidOf().optional(),
     type: z.enum(backupTypes).optional(),
     name: displayName(200, { empty: 'must not be empty', long: 'must be at most 200 characters' }).optional(),
     dumpJobs: dumpJobsSchema.optional().describe("pg_dump --jobs for this backup (default: the configuration's, else 1); 2 to 32 dump in the directory format"),
@@ -32,8 +32,8 @@ export const backupListQuerySchema = z
     status: csvEnum(runStatuses).optional(),
     type: csvEnum(backupTypes).optional(),
     trigger: csvEnum(backupTriggers).optional(),
-    sourceId: z.string().uuid().optional(),
-    configurationId: z.string().uuid().optional(),
+    sourceId: uuidOf().optional(),
+    configurationId: uuidOf().optional(),
     q: z.string().trim().max(200).optional(),
     from: isoDate.optional(),
     to: isoDate.optional(),

@@ -1,7 +1,8 @@
 // What every part of the contract shares: the words of the enums, ids in paths, pages of a list,
 // the error answer, and the rule every name people give obeys.
 import { z } from 'zod';
-import { bidiControlsMessage, hasNoBidiControls } from './names.js';
+import { nameRules } from './names.js';
+import { printable } from './sentences.js';
 
 export const roles = ['admin', 'operator', 'viewer'] as const;
 export type Role = (typeof roles)[number];
@@ -56,11 +57,21 @@ export const errorSchema = z
 export type ErrorBody = z.infer<typeof errorSchema>;
 
 /**
- * The `:id` of a path: a UUID. A malformed one names nothing, so the API answers 404 with the
- * message of this schema's issue ("Backup <id>" → "Backup <id> was not found.").
+ * The `:id` of a path: a UUID, in lower case however it was typed (what is recorded, the audit log
+ * first, is one spelling of it). A malformed one names nothing, so the API answers 404 with the
+ * message of this schema's issue ("Backup <id>" → "Backup <id> was not found.", control characters
+ * shown escaped).
  */
 export function idParams(resource: string) {
-  return z.object({ id: z.string().uuid({ error: (issue) => `${resource} ${String(issue.input).slice(0, 60)}` }) });
+  return z.object({ id: z.string().uuid({ error: (issue) => `${resource} ${printable(String(issue.input).slice(0, 60))}` }).toLowerCase() });
+}
+
+/**
+ * An id in a body or a query: a UUID, kept in lower case however it was typed (PostgreSQL compares
+ * UUIDs as values, but what is recorded, compared or logged as text must be one spelling of it).
+ */
+export function uuidOf(message?: string) {
+  return z.uuid(message).toLowerCase();
 }
 
 export function pageOf<T extends z.ZodType>(item: T, id: string) {
@@ -86,16 +97,17 @@ export function pagination(pageSize: number) {
   };
 }
 
-/** A name people give a thing and others read: no control or bidirectional control characters. */
+/**
+ * A name people give a thing and others read: no control characters (C0, DEL, C1), line or
+ * paragraph separators, zero-width or bidirectional control characters (names.ts).
+ */
 export function displayName(max: number, messages: { empty?: string; long?: string } = {}) {
-  return z
-    .string()
-    .trim()
-    .min(1, messages.empty)
-    .max(max, messages.long)
-    // eslint-disable-next-line no-control-regex
-    .refine((v) => !/[\x00-\x1f\x7f]/.test(v), 'must not contain control characters')
-    .refine(hasNoBidiControls, bidiControlsMessage);
+  return readableText(z.string().trim().min(1, messages.empty).max(max, messages.long));
+}
+
+/** A string schema that also obeys every rule of a name (names.ts), each refused with its own sentence. */
+export function readableText(schema: z.ZodString): z.ZodString {
+  return nameRules.reduce((refined, [rule, message]) => refined.refine(rule, message), schema);
 }
 
 /** A name that is also part of a path or a CLI argument: letters, digits, ".", "_" and "-". */
@@ -112,9 +124,39 @@ export const keyPrefix = z.string().trim().max(200).refine(hasNoDotSegments, dot
 export const isAbsoluteDirectory = (path: string) => path.startsWith('/') && !path.includes('\0');
 export const absoluteDirectoryMessage = 'must be an absolute directory path';
 
-export const httpUrlOf = (message: string) =>
-  z
+export const userInfoMessage = 'must not hold a user name or password';
+export const queryOrFragmentMessage = 'must not have a query string or a fragment';
+
+/**
+ * An http:// or https:// URL of a server coffre connects to. With `credentialsGoIn`, a URL holding a
+ * user name or password is refused, the sentence saying where they go instead: such a URL is a
+ * setting, stored as it is and shown to every viewer. With `bare`, a query string or fragment too
+ * (a signed query would be a credential as well).
+ */
+export function httpUrlOf(message: string, options: { credentialsGoIn?: string; bare?: boolean } = {}) {
+  let schema = z
     .string()
     .trim()
     .url(message)
     .refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL');
+  if (options.credentialsGoIn) schema = schema.refine(hasNoUserInfo, `${userInfoMessage}: ${options.credentialsGoIn}`);
+  if (options.bare) schema = schema.refine(hasNoQueryOrFragment, queryOrFragmentMessage);
+  return schema;
+}
+
+/** No "user:password@" (nor a bare "user@" or ":password@") before the host of a URL. */
+export function hasNoUserInfo(url: string): boolean {
+  const authority = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '').split(/[/\\?#]/)[0] ?? '';
+  if (authority.includes('@')) return false;
+  try {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '';
+  } catch {
+    return true; // not a URL: the URL rule says so
+  }
+}
+
+/** No "?" (a query string, even empty) nor "#" (a fragment) in a URL. */
+export function hasNoQueryOrFragment(url: string): boolean {
+  return !/[?#]/.test(url);
+}

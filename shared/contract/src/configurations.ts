@@ -2,7 +2,7 @@
 // "retention.maxAge" is a 400, not a setting silently ignored), and a configuration as shown.
 import { z } from 'zod';
 import { backupSchema } from './backups.js';
-import { backupTypes, compressionNames, displayName, dumpJobsSchema, idParams, listOf, type CompressionName } from './common.js';
+import { backupTypes, compressionNames, displayName, dumpJobsSchema, idParams, listOf, uuidOf, type CompressionName } from './common.js';
 import { defineRoutes } from './route.js';
 import { normalizeSchedule, scheduleKinds, scheduleProblems, type Schedule } from './schedule.js';
 
@@ -96,7 +96,7 @@ const globPattern = z
 
 const fields = {
   name: displayName(100, { empty: 'must not be empty', long: 'must be at most 100 characters long' }),
-  sourceId: z.uuid('must be a UUID'),
+  sourceId: uuidOf('must be a UUID'),
   type: z.enum(configurationTypes),
   schedule: scheduleInputSchema,
   active: z.boolean(),
@@ -109,7 +109,7 @@ const fields = {
   encrypt: z.boolean().nullable(),
   retention: retentionInputSchema,
   destinationIds: z
-    .array(z.uuid('must be a UUID'))
+    .array(uuidOf('must be a UUID'))
     .max(20, 'must list at most 20 destinations')
     .refine((ids) => new Set(ids).size === ids.length, 'must not list a destination twice'),
   verifySchedule: z.enum(verifyScheduleKinds),

@@ -1,6 +1,6 @@
 // Imports: a dump made elsewhere, uploaded as the raw request body, becomes a backup (trigger import).
 import { z } from 'zod';
-import { displayName } from './common.js';
+import { displayName, readableText, uuidOf } from './common.js';
 import { backupSchema } from './backups.js';
 import { defineRoutes } from './route.js';
 
@@ -9,9 +9,9 @@ export const importQuerySchema = z
     /** The backup's name; by default the file's name given by `filename`, or import-<date>. */
     name: displayName(200, { empty: 'must not be empty', long: 'must be at most 200 characters' }).optional(),
     /** The file's own name, kept in the audit log and used for the default name. */
-    filename: z.string().trim().min(1).max(255).optional(),
+    filename: readableText(z.string().trim().min(1).max(255)).optional(),
     /** The source the dump belongs to: verifications restore it on this source's server. */
-    sourceId: z.string().uuid().optional(),
+    sourceId: uuidOf().optional(),
   })
   .strict();
 export type ImportQuery = z.infer<typeof importQuerySchema>;

@@ -2,7 +2,7 @@
 // configuration is overdue or a disk fills up) and their deliveries. Secrets go in and never come
 // out: answers show them masked.
 import { z } from 'zod';
-import { displayName, idParams, listOf, pageOf, pagination } from './common.js';
+import { displayName, hasNoQueryOrFragment, hasNoUserInfo, idParams, listOf, pageOf, pagination, queryOrFragmentMessage, readableText, userInfoMessage } from './common.js';
 import { defineRoutes } from './route.js';
 
 export const notificationEvents = [
@@ -46,6 +46,14 @@ const httpUrl = z
     }
   }, 'must be an http:// or https:// URL');
 
+/**
+ * A self-hosted Telegram Bot API server. Unlike a webhook URL (a credential as a whole, sealed and
+ * shown as its scheme and host), it is a setting shown to viewers: nothing secret may be in it.
+ */
+const botApiUrl = httpUrl
+  .refine(hasNoUserInfo, `${userInfoMessage}: give the bot's token in botToken`)
+  .refine(hasNoQueryOrFragment, `${queryOrFragmentMessage} (the Bot API's path is added after it)`);
+
 const email = z.string().trim().max(320).email('must be an email address');
 
 const common = { name, events: events.optional(), enabled: z.boolean().optional() };
@@ -85,13 +93,13 @@ const telegramChatId = z
   .trim()
   .regex(/^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$/, 'must be a chat id (a number, negative for groups and channels) or a public channel\'s @username');
 const mattermostChannel = z.string().trim().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be a channel name as in its URL (lower case, e.g. town-square)');
-const senderName = z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters');
+const senderName = readableText(z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'));
 const ntfyTopic = z.string().trim().regex(/^[-_A-Za-z0-9]{1,64}$/, 'must be 1–64 letters, digits, "-" or "_"');
 const serviceToken = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
 const gotifyAppToken = z.string().trim().regex(/^[A-Za-z0-9._-]{5,200}$/, 'must be a Gotify application token (letters, digits, ".", "_" or "-")');
 
 /** Telegram Bot API sendMessage; apiUrl for a self-hosted Bot API server (default https://api.telegram.org). */
-const telegramInput = z.object({ ...common, kind: z.literal('telegram'), botToken: telegramBotToken, chatId: telegramChatId, apiUrl: httpUrl.optional() }).strict();
+const telegramInput = z.object({ ...common, kind: z.literal('telegram'), botToken: telegramBotToken, chatId: telegramChatId, apiUrl: botApiUrl.optional() }).strict();
 /** A Microsoft Teams workflow ("Post to a channel when a webhook request is received") URL. */
 const teamsInput = z.object({ ...common, kind: z.literal('teams'), url: httpUrl }).strict();
 /** A Mattermost incoming webhook; channel and username override the webhook's own when it allows that. */
@@ -123,7 +131,7 @@ export const channelUpdateSchema = z
     to: z.array(email).min(1).max(50).optional(),
     botToken: telegramBotToken.optional(),
     chatId: telegramChatId.optional(),
-    apiUrl: httpUrl.nullable().optional(),
+    apiUrl: botApiUrl.nullable().optional(),
     channel: mattermostChannel.nullable().optional(),
     username: senderName.nullable().optional(),
     topic: ntfyTopic.optional(),

@@ -2,7 +2,7 @@
 // to when any second can be restored, and where the stored WAL breaks), and a restore of one database
 // as it was at a moment.
 import { z } from 'zod';
-import { idParams } from './common.js';
+import { idParams, uuidOf } from './common.js';
 import { defineRoutes } from './route.js';
 import { creatableDatabaseName, restoreSchema } from './runs.js';
 
@@ -83,7 +83,7 @@ export const pitrRestoreRequestSchema = z
   .object({
     targetTime: z.string().datetime({ offset: true, error: 'must be a date and time with its zone, e.g. 2026-01-31T17:00:00+01:00' }),
     database: z.string().min(1).max(63).describe('the database of the source to restore, as it was then'),
-    targetSourceId: z.string().uuid().optional().describe('the server to restore into (default: the source itself)'),
+    targetSourceId: uuidOf().optional().describe('the server to restore into (default: the source itself)'),
     targetDatabase: z.string().regex(creatableDatabaseName, 'must be 1–63 letters, digits, "_" or "-", starting with a letter or "_"').optional(),
     confirm: z.string().max(300).describe("the target database's name, exactly"),
   })

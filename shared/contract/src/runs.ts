@@ -1,7 +1,7 @@
 // Restores and verifications: the request of a restore (the operator types the backup's name), a
 // restore and a verification as shown, and their histories.
 import { z } from 'zod';
-import { absoluteDirectoryMessage, dotSegmentsMessage, hasNoDotSegments, idParams, isAbsoluteDirectory, pageOf, pagination, runExpectedSchema, runStatuses } from './common.js';
+import { absoluteDirectoryMessage, dotSegmentsMessage, hasNoDotSegments, idParams, isAbsoluteDirectory, pageOf, pagination, runExpectedSchema, runStatuses, uuidOf } from './common.js';
 import { defineRoutes } from './route.js';
 
 /** A database coffre may create or restore into: what CREATE DATABASE takes unquoted, and "-". */
@@ -11,7 +11,7 @@ export const restoreArtifacts = ['database', 'files', 'bucket'] as const;
 
 export const restoreRequestSchema = z
   .object({
-    targetSourceId: z.string().uuid().optional(),
+    targetSourceId: uuidOf().optional(),
     targetDatabase: z
       .string()
       .regex(creatableDatabaseName, 'must be 1–63 letters, digits, "_" or "-", starting with a letter or "_"')
@@ -80,7 +80,7 @@ const statusList = z
   .pipe(z.array(z.enum(runStatuses)).min(1));
 
 export const restoreListQuerySchema = z
-  .object({ status: statusList.optional().describe('one status or several, comma-separated'), backupId: z.string().uuid().optional(), ...pagination(20) })
+  .object({ status: statusList.optional().describe('one status or several, comma-separated'), backupId: uuidOf().optional(), ...pagination(20) })
   .strict();
 export type RestoreListQuery = z.infer<typeof restoreListQuerySchema>;
 
@@ -118,7 +118,7 @@ export const verificationSchema = z
 export type VerificationView = z.infer<typeof verificationSchema>;
 
 export const verificationListQuerySchema = z
-  .object({ backupId: z.string().uuid().optional(), status: statusList.optional().describe('one status or several, comma-separated'), result: z.enum(['passed', 'failed']).optional(), ...pagination(20) })
+  .object({ backupId: uuidOf().optional(), status: statusList.optional().describe('one status or several, comma-separated'), result: z.enum(['passed', 'failed']).optional(), ...pagination(20) })
   .strict();
 export type VerificationListQuery = z.infer<typeof verificationListQuerySchema>;
 

@@ -1,6 +1,7 @@
 // One sentence per 400: a zod error told as an operator reads it, naming the field, what was
 // expected and what was given (control characters shown escaped, never printed).
 import type { z } from 'zod';
+import { UNPRINTABLE } from './names.js';
 
 /**
  * One sentence naming the field path(s) of a zod error, e.g.
@@ -8,7 +9,7 @@ import type { z } from 'zod';
  * "; " (at most five, then "and N more"). Messages written for it (starting lower-case or with a
  * quoted value) are used as they are; zod's defaults are rephrased. The offending value is quoted
  * when the parse reported inputs ({ reportInput: true }), except for fields whose name suggests a
- * secret (url, password, token, key, secret).
+ * secret (SECRET_FIELD: url, password, token, key, secret, endpoint, topic…).
  */
 export function formatZodError(error: z.ZodError): string {
   const clauses = error.issues.map((issue) => issueSentence(issue));
@@ -87,10 +88,18 @@ function isMissing(issue: Issue): boolean {
   return 'input' in issue ? issue.input === undefined : /received undefined/.test(issue.message);
 }
 
+/**
+ * Fields whose values are never quoted back: URLs (a password, a webhook's path), passwords,
+ * passphrases, secrets, tokens, keys, credentials, S3 endpoints (which may hold a user name and
+ * password, or a signed query), ntfy topics (whoever knows one reads it), rclone configurations
+ * (they hold the remote's keys), login challenges and second-factor codes.
+ */
+const SECRET_FIELD = /url|pass|secret|token|key|credential|endpoint|topic|rcloneConfig|challenge|code/i;
+
 function gotSuffix(issue: Issue): string {
   if (isMissing(issue)) return '';
   const last = issue.path[issue.path.length - 1];
-  if (typeof last === 'string' && /url|pass|secret|token|key|credential/i.test(last)) return '';
+  if (typeof last === 'string' && SECRET_FIELD.test(last)) return '';
   if ('input' in issue) return ` (got ${describeValue(issue.input)})`;
   // Without reported inputs, zod's message still says which type it received.
   const received = /received (\w+)/.exec(issue.message);
@@ -103,10 +112,12 @@ function describeValue(value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object';
 }
 
-/** Control and bidirectional control characters as \\uXXXX: a sentence must read as it is written. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+/**
+ * Control characters (C0, DEL, C1), line and paragraph separators, zero-width and bidirectional
+ * control characters as \\uXXXX: a sentence must read as it is written.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
 }
 
 function quoted(value: unknown): string {

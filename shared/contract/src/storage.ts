@@ -6,7 +6,8 @@ import { pitrCheckSchema } from './pitr.js';
 import { absoluteDirectoryMessage, dotSegmentsMessage, hasNoDotSegments, httpUrlOf, idParams, isAbsoluteDirectory, keyPrefix, listOf, plainName } from './common.js';
 import { defineRoutes } from './route.js';
 
-const endpoint = httpUrlOf('must be a URL such as https://minio.example.com:9000').optional();
+// An endpoint is a setting, shown to viewers: its credentials go in accessKeyId and secretAccessKey.
+const endpoint = httpUrlOf('must be a URL such as https://minio.example.com:9000', { credentialsGoIn: 'give the credentials in accessKeyId and secretAccessKey', bare: true }).optional();
 const region = z.string().trim().min(1).max(64);
 const bucketName = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
