@@ -215,3 +215,17 @@ describe('a local destination', () => {
     await rm(own, { recursive: true, force: true });
   });
 });
+
+describe('an S3 destination saved before endpoints with credentials were refused', () => {
+  it('is shown to viewers without the user name, password or query of its endpoint', async () => {
+    const row = await stack.ctx.db.destination.create({
+      data: { name: 'old-s3', kind: 's3', config: { endpoint: 'http://epuser:EndpointPassw0rd@127.0.0.1:4570/?token=EndpointQueryToken', region: 'us-east-1', bucket: 'offsite' }, isDefault: false },
+    });
+    const viewer = { Authorization: `Bearer ${await stack.token('viewer')}` };
+    const listed = await request(stack.app).get('/api/destinations').set(viewer);
+    const text = JSON.stringify(listed.body);
+    expect(text).toContain('http://127.0.0.1:4570/');
+    for (const secret of ['epuser', 'EndpointPassw0rd', 'EndpointQueryToken']) expect(text).not.toContain(secret);
+    await stack.ctx.db.destination.delete({ where: { id: row.id } });
+  });
+});

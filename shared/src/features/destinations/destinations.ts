@@ -21,11 +21,30 @@ export function destinationToApi(destination: Destination): DestinationView {
     kind: destination.kind,
     isDefault: destination.isDefault,
     location: locationOf(destination),
-    config: destination.config as Record<string, unknown>,
+    config: shownConfig(destination.config as Record<string, unknown>),
     hasCredentials: destination.secretEncrypted !== null,
     createdAt: destination.createdAt.toISOString(),
     updatedAt: destination.updatedAt.toISOString(),
   };
+}
+
+/**
+ * A destination's settings as viewers see them: an S3 endpoint saved with a user name, password or
+ * query before those were refused is shown without them (they were credentials).
+ */
+function shownConfig(config: Record<string, unknown>): Record<string, unknown> {
+  if (typeof config.endpoint !== 'string') return config;
+  try {
+    const url = new URL(config.endpoint);
+    if (!url.username && !url.password && !url.search && !url.hash) return config;
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return { ...config, endpoint: url.toString() };
+  } catch {
+    return config;
+  }
 }
 
 /** Registers BACKUP_DIR as the default local destination, and keeps its path in step with the setting. */
