@@ -101,10 +101,13 @@ export const dashboardRoutes = defineRoutes({
     access: 'viewer',
     responses: {
       200: {
-        description: 'An endless text/event-stream: "ready" once, then "change" events with a LiveChange as data, and a comment every 25 s to keep the connection open.',
+        description:
+          'A text/event-stream: "ready" once, then "change" events with a LiveChange as data, and a comment every 25 s to keep the connection open. It ends when its token or session no longer authenticates (checked again every 10 s) or expires.',
         schema: z.string(),
         contentType: 'text/event-stream',
       },
+      429: { description: 'The caller (a user or a token) has 10 streams open already (Retry-After).' },
+      503: { description: 'The API process has 1000 streams open (Retry-After).' },
     },
   },
   'dashboard.protection': {
