@@ -6,6 +6,7 @@ import pg from 'pg';
 import { createDatabase, withClient } from '../../../test/support/pg.js';
 import { createRichDatabase, dataChecksums } from '../../../test/support/fixtures.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
+import { createSource, systemActor } from '@coffre/shared';
 
 let stack: TestStack;
 let source: { name: string; url: string };
@@ -228,5 +229,28 @@ describe('backups through the API', () => {
     expect(withDeleted.body.total).toBe(1);
     const download = await request(stack.app).get(`/api/backups/${backup.id}/download`).set(auth);
     expect(download.status).toBe(409);
+  });
+});
+
+describe('asking for backups again and again', () => {
+  it('keeps at most 20 of one source waiting: the next is a 409 with a sentence (found by an attacker: 200 queued at once by one operator)', async () => {
+    const operator = { Authorization: `Bearer ${await stack.token('operator')}` };
+    const source = await createSource(stack.ctx, { name: 'flooded', url: (await createDatabase('coffre_flooded')).url }, systemActor);
+    // Paused, the backup queue keeps what was asked for waiting for as long as the test needs.
+    const backups = stack.ctx.queues.queue('backup');
+    await backups.pause();
+    try {
+      const statuses = [];
+      for (let i = 0; i < 22; i++) statuses.push((await request(stack.app).post('/api/backups').set(operator).send({ sourceId: source.id })).status);
+      expect(statuses.filter((s) => s === 202)).toHaveLength(20);
+      const refused = await request(stack.app).post('/api/backups').set(operator).send({ sourceId: source.id });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.message).toBe('Source "flooded" already has 20 backups waiting for a worker (the most is 20): wait for them to run, or delete some, before asking for more.');
+      // Other sources are not held up by it.
+      expect((await request(stack.app).post('/api/backups').set(operator).send({ name: 'elsewhere' })).status).toBe(202);
+    } finally {
+      await stack.ctx.db.backup.updateMany({ where: { sourceId: source.id, status: 'pending' }, data: { status: 'failed', errorMessage: 'test: not run' } });
+      await backups.resume();
+    }
   });
 });

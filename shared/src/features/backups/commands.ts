@@ -116,6 +116,9 @@ export interface RequestBackupOptions {
 }
 
 /** Creates a pending Backup row and queues its job. Answers at once; a worker does the rest. */
+/** Backups of one source asked for by people (or tokens) that may wait for a worker at once. */
+export const MAX_WAITING_PER_SOURCE = 20;
+
 export async function requestBackup(ctx: AppContext, request: BackupRequest, actor: Actor, options: RequestBackupOptions = {}): Promise<Backup> {
   const configuration = request.configurationId
     ? await ctx.db.backupConfiguration.findUnique({ where: { id: request.configurationId }, include: { source: true } })
@@ -145,6 +148,13 @@ export async function requestBackup(ctx: AppContext, request: BackupRequest, act
     throw new ValidationError(
       `Configuration "${configuration?.name}" opts out of encryption, and this installation requires it (REQUIRE_ENCRYPTION=true): set its encrypt to true or null.`,
     );
+  }
+  // A person (or a token) asking again and again does not fill the queue: schedules and coffre's own runs are not counted against.
+  if (actor.type !== 'system' && ['manual', 'cli'].includes(options.trigger ?? 'manual')) {
+    const waiting = await ctx.db.backup.count({ where: { sourceId: source.id, status: 'pending' } });
+    if (waiting >= MAX_WAITING_PER_SOURCE) {
+      throw new ConflictError(`Source "${source.name}" already has ${waiting} backups waiting for a worker (the most is ${MAX_WAITING_PER_SOURCE}): wait for them to run, or delete some, before asking for more.`);
+    }
   }
   const now = new Date();
   const data: Prisma.BackupUncheckedCreateInput = {
