@@ -113,10 +113,12 @@ export function createApp(ctx: AppContext, options: AppOptions = {}): Express {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'coffre queues' } },
   });
-  // A browser with no session (a bookmark, the link after logging out) is sent to the login page, not shown a JSON 401.
-  app.use('/admin/queues', (req, res, next) =>
-    !req.headers.authorization && !req.cookies?.coffre_session && req.method === 'GET' && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/login') : next(),
-  );
+  // A browser with no session (a bookmark, the link after logging out, the API documentation pnpm
+  // start prints) is sent to the login page, not shown a JSON 401.
+  const toLogin: express.RequestHandler = (req, res, next) =>
+    !req.headers.authorization && !req.cookies?.coffre_session && req.method === 'GET' && req.accepts(['json', 'html']) === 'html' ? res.redirect(302, '/login') : next();
+  app.use('/admin/queues', toLogin);
+  app.get('/api/docs', toLogin);
   app.use('/admin/queues', authenticate(ctx, { sameOriginIsEnough: true }), requireRole('admin'), board.getRouter());
 
   // Everything else under /api needs a token or a session.

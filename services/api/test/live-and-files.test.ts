@@ -128,3 +128,15 @@ describe('Bull Board', () => {
     expect(script.status).toBe(401);
   });
 });
+
+describe('the API documentation', () => {
+  it('sends a logged-out browser to the login page (pnpm start prints its address), a script gets 401, a token the page', async () => {
+    const browser = await request(stack.app).get('/api/docs').set('Accept', 'text/html,application/xhtml+xml');
+    expect(browser.status).toBe(302);
+    expect(browser.headers.location).toBe('/login');
+    expect((await request(stack.app).get('/api/docs').set('Accept', 'application/json')).status).toBe(401);
+    const page = await request(stack.app).get('/api/docs').set('Accept', 'text/html').set('Authorization', `Bearer ${stack.adminToken}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('swagger-ui');
+  });
+});
