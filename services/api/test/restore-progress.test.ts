@@ -8,7 +8,7 @@ import { adminQuery, createDatabase, withClient } from '../../../test/support/pg
 import { uniqueName } from '../../../test/support/env.js';
 import { createTestStack, eventually, type TestStack } from '../../../test/support/stack.js';
 
-const ROWS = 8_000;
+const ROWS = 12_000;
 
 let stack: TestStack;
 let auth: { Authorization: string };

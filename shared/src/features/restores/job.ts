@@ -55,7 +55,7 @@ export async function runRestoreJob(ctx: AppContext, restoreId: string, hooks: R
       await checkRestoreTarget(ctx, target, { allowSystemDatabase: restore.allowSystemDatabase });
       const createDatabase = !(await databaseExists(target, target.database));
       const onProgress = (bytes: number) => void recordProgress(ctx, 'restore', restoreId, bytes).catch(() => {});
-      const progress: RestoreProgress = { bytes: onProgress, rows: (rows) => void recordLoadedRows(ctx, restoreId, rows).catch(() => {}) };
+      const progress: RestoreProgress = { bytes: onProgress, rows: (rows) => recordLoadedRows(ctx, restoreId, rows).catch(() => {}) };
       const done = (data: { method: string; keptDatabase?: string; swapMs?: number }) =>
         completeRun(ctx, 'restore', restoreId, { durationMs: Date.now() - started, createDatabase, ...data, log: log.text() }).then(() => 'completed' as const);
       const whole = restore.backup.type !== 'data';

@@ -74,7 +74,8 @@ export async function restoreBySwap(
 /** Where a database restore reports how far it is: the bytes of the artifact read, then the rows loaded. */
 export interface RestoreProgress {
   bytes(read: number): void;
-  rows(loaded: number): void;
+  /** Resolves once the count is recorded (or could not be). */
+  rows(loaded: number): Promise<void>;
 }
 
 /**
@@ -114,7 +115,7 @@ export async function loadAndCheck(
       signal: hooks.signal,
       onProgress: (bytes) => progress.bytes(bytes),
       onLoadStarted: () => log.phase('loading'),
-      onLoadedRows: (rows) => progress.rows(rows),
+      onLoadedRows: (rows) => void progress.rows(rows),
       logger: hooks.logger,
     }).catch(async (error: unknown) => {
       // A creation that failed is not tried again on the next copy of the artifact: nothing was wrong with this one.
@@ -138,7 +139,8 @@ export async function loadAndCheck(
       : '';
   log.info(`checked against the backup: ${check.tables} tables present${counted}, in ${Math.round(performance.now() - started)} ms`);
   // The server's counters may not have shown the last loads yet: every row the backup holds is there.
-  if (counted) progress.rows(check.records);
+  // Awaited: the row must hold it before the run completes (a running row only takes it).
+  if (counted) await progress.rows(check.records);
 }
 
 /**
