@@ -21,12 +21,14 @@ GIVEN_SECRET_KEY="${SECRET_KEY:-}"
 GIVEN_ADMIN_TOKEN="${ADMIN_TOKEN:-}"
 if [ ! -f "$ENV_FILE" ]; then
   # In a subshell: only this file is made private, not the build, the logs or the backups.
+  # The file is created inside the subshell, under its umask: never readable by others, not even for a moment.
   (
     umask 077
-    printf 'SECRET_KEY=%q\n' "${GIVEN_SECRET_KEY:-$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')}"
-    printf 'ADMIN_TOKEN=%q\n' "${GIVEN_ADMIN_TOKEN:-cof_$(node -e 'console.log(require("crypto").randomBytes(24).toString("base64url"))')}"
-  ) >"$ENV_FILE"
-  chmod 600 "$ENV_FILE"
+    {
+      printf 'SECRET_KEY=%q\n' "${GIVEN_SECRET_KEY:-$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')}"
+      printf 'ADMIN_TOKEN=%q\n' "${GIVEN_ADMIN_TOKEN:-cof_$(node -e 'console.log(require("crypto").randomBytes(24).toString("base64url"))')}"
+    } >"$ENV_FILE"
+  )
 fi
 set -a
 # shellcheck disable=SC1090
@@ -57,12 +59,14 @@ ensure_redis "$REDIS_URL"
 # machine: set -a; . .coffre/settings.env; set +a. Rewritten by each start, private.
 (
   umask 077
-  echo "# written by pnpm start at $(date -u +%Y-%m-%dT%H:%M:%SZ): the settings it ran the API and worker with"
-  for name in DATABASE_URL REDIS_URL QUEUE_PREFIX SECRET_KEY BACKUP_DIR TMP_DIR AGE_IDENTITY_FILE AGE_RECIPIENTS FILES_ROOTS COFFRE_HOME; do
-    [ -z "${!name:-}" ] || printf '%s=%q\n' "$name" "${!name}"
-  done
-) >"$COFFRE_HOME/settings.env"
-chmod 600 "$COFFRE_HOME/settings.env"
+  rm -f "$COFFRE_HOME/settings.env"
+  {
+    echo "# written by pnpm start at $(date -u +%Y-%m-%dT%H:%M:%SZ): the settings it ran the API and worker with"
+    for name in DATABASE_URL REDIS_URL QUEUE_PREFIX SECRET_KEY BACKUP_DIR TMP_DIR AGE_IDENTITY_FILE AGE_RECIPIENTS FILES_ROOTS COFFRE_HOME; do
+      [ -z "${!name:-}" ] || printf '%s=%q\n' "$name" "${!name}"
+    done
+  } >"$COFFRE_HOME/settings.env"
+)
 
 if [ ! -d node_modules ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
   say "installing dependencies"
@@ -109,7 +113,7 @@ curl -fsS "$URL/api/health" >/dev/null || die "the API did not become healthy: s
 say "taking a first backup"
 # The token reaches curl in a private file, never in its arguments (they show in ps).
 AUTH="@$COFFRE_HOME/run/auth-header"
-(umask 077 && printf 'Authorization: Bearer %s\n' "$ADMIN_TOKEN" >"$COFFRE_HOME/run/auth-header")
+(umask 077 && rm -f "$COFFRE_HOME/run/auth-header" && printf 'Authorization: Bearer %s\n' "$ADMIN_TOKEN" >"$COFFRE_HOME/run/auth-header")
 trap 'rm -f "$COFFRE_HOME/run/auth-header"' EXIT
 BACKUP=$(curl -fsS -X POST -H "$AUTH" -H 'Content-Type: application/json' -d '{"name":"first-backup-'"$(date -u +%Y%m%d-%H%M%S)"'"}' "$URL/api/backups")
 ID=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$BACKUP")

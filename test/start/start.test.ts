@@ -74,6 +74,7 @@ describe('pnpm start', () => {
     expect(artifacts.filter((f) => f.endsWith('.dump.zst.age'))).toHaveLength(1);
 
     // The settings it ran with, for another worker or coffre doctor: private, and the same as the running ones.
+    expect((await stat(join(home, 'env'))).mode & 0o777).toBe(0o600);
     const settingsFile = join(home, 'settings.env');
     expect((await stat(settingsFile)).mode & 0o777).toBe(0o600);
     const settings = await readFile(settingsFile, 'utf8');
