@@ -20,8 +20,8 @@ ENV_FILE="$COFFRE_HOME/env"
 GIVEN_SECRET_KEY="${SECRET_KEY:-}"
 GIVEN_ADMIN_TOKEN="${ADMIN_TOKEN:-}"
 if [ ! -f "$ENV_FILE" ]; then
-  # In a subshell: only this file is made private, not the build, the logs or the backups.
-  # The file is created inside the subshell, under its umask: never readable by others, not even for a moment.
+  # Created inside a subshell, under its umask: only this file is private (not the build, the logs or
+  # the backups), and never readable by others, not even for a moment.
   (
     umask 077
     {

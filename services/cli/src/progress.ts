@@ -96,12 +96,14 @@ interface Display {
   stop(): void;
 }
 
+/** "3,100,000 of 8,300,330 rows": the rows a restore loaded, of those its backup holds when known. */
+export function describeRows(rows: number, total: number | null | undefined): string {
+  return `${rows.toLocaleString('en-US')}${total ? ` of ${total.toLocaleString('en-US')}` : ''} rows`;
+}
+
 /** What the live line and the plain lines say of a frame: the rows loaded, or the bytes and their rate. */
 export function describeFrame(frame: Frame, total?: number | null): string {
-  if (frame.status === 'running' && frame.loaded) {
-    const { rows, total: all } = frame.loaded;
-    return `loading, ${rows.toLocaleString('en-US')}${all ? ` of ${all.toLocaleString('en-US')}` : ''} rows`;
-  }
+  if (frame.status === 'running' && frame.loaded) return `loading, ${describeRows(frame.loaded.rows, frame.loaded.total)}`;
   const written = total ? `${humanBytes(frame.bytes)} of ${humanBytes(total)}` : humanBytes(frame.bytes);
   const rate = frame.rate === null ? '' : `, ${humanBytes(Math.round(frame.rate))}/s`;
   return frame.status === 'running' ? `${written}${rate}` : frame.status;

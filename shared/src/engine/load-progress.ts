@@ -20,7 +20,7 @@ export interface LoadWatch {
 
 export function watchLoadedRows(target: PgConnection, onRows: (rows: number) => void, everyMs = 1000): LoadWatch {
   let stopped = false;
-  let wake: (() => void) | null = null;
+  let wake = () => {};
   const client = new pg.Client(pgClientConfig(target));
   client.on('error', () => {});
   const pause = () =>
@@ -58,7 +58,7 @@ export function watchLoadedRows(target: PgConnection, onRows: (rows: number) => 
   return {
     async stop() {
       stopped = true;
-      (wake as (() => void) | null)?.();
+      wake();
       await watching;
     },
   };

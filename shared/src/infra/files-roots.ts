@@ -27,14 +27,8 @@ export async function checkFilesPath(config: FilesRootsConfig, path: string): Pr
   } catch (error) {
     return { ok: false, problem: `cannot be resolved (${reasonOf(error)})` };
   }
-  for (const state of await coffreState(config)) {
-    if (isWithin(real, state.path)) {
-      return { ok: false, problem: `${real === state.path ? 'is' : 'lies inside'} coffre's own ${state.what} (${state.path}), which is never backed up or restored into` };
-    }
-    if (isWithin(state.path, real)) {
-      return { ok: false, problem: `holds coffre's own ${state.what} (${state.path}), which is never backed up or restored into: name the directories beside it instead` };
-    }
-  }
+  const clash = await stateClash(config, real);
+  if (clash) return { ok: false, problem: `${clash.text}, which is never backed up or restored into${clash.holds ? ': name the directories beside it instead' : ''}` };
   const roots = await Promise.all(config.FILES_ROOTS.map((root) => realPathOf(root).catch(() => root)));
   if (!roots.some((root) => isWithin(real, root))) {
     const leads = real === resolve(path) ? '' : ` (it leads to ${real})`;
@@ -74,11 +68,9 @@ export async function assertLocalDestinationPath(config: FilesRootsConfig, path:
   const system = SYSTEM_DIRECTORIES.find((dir) => isWithin(real, dir));
   if (system) refuse(`lies in ${system}, a directory of the system${leads}: give the destination a directory of its own (/var/backups/coffre, /srv/backups…)`);
   if (real.split(sep).includes('.ssh')) refuse(`lies in a .ssh directory${leads}`);
-  for (const state of await coffreState(config)) {
-    if (state.path === '/proc') continue;
-    if (isWithin(real, state.path)) refuse(`${real === state.path ? 'is' : 'lies inside'} coffre's own ${state.what} (${state.path})${leads}`);
-    if (isWithin(state.path, real)) refuse(`holds coffre's own ${state.what} (${state.path})${leads}: give the destination a directory beside it`);
-  }
+  // /proc, part of coffre's state, was refused above as a directory of the system.
+  const clash = await stateClash(config, real);
+  if (clash) refuse(`${clash.text}${leads}${clash.holds ? ': give the destination a directory beside it' : ''}`);
   return real;
 }
 
@@ -86,6 +78,18 @@ export async function assertLocalDestinationPath(config: FilesRootsConfig, path:
 export function isWithin(child: string, parent: string): boolean {
   if (parent === sep) return true;
   return child === parent || child.startsWith(parent + sep);
+}
+
+/**
+ * The first piece of coffre's own state that the real path `real` is, lies in or holds: the words that
+ * say so ("lies inside coffre's own backup directory (BACKUP_DIR) (/srv/backups)"), and whether it holds it.
+ */
+async function stateClash(config: FilesRootsConfig, real: string): Promise<{ text: string; holds: boolean } | null> {
+  for (const state of await coffreState(config)) {
+    if (isWithin(real, state.path)) return { text: `${real === state.path ? 'is' : 'lies inside'} coffre's own ${state.what} (${state.path})`, holds: false };
+    if (isWithin(state.path, real)) return { text: `holds coffre's own ${state.what} (${state.path})`, holds: true };
+  }
+  return null;
 }
 
 interface StatePath {

@@ -8,7 +8,7 @@ import { ApiError, type ApiClient } from '../api.js';
 import { connect, isInteractive } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { humanAge, humanBytes, humanDuration, note, printJson, printLine } from '../output.js';
-import { watchRun } from '../progress.js';
+import { describeRows, watchRun } from '../progress.js';
 import { resolveBackup, resolveSource } from '../resolve.js';
 
 type ArtifactKind = 'database' | 'files' | 'bucket';
@@ -98,7 +98,7 @@ export function restoreCommand(): Command {
           if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(r);
           printLine(`Restore ${r.id} of "${r.backupName ?? r.backupId}" ${await describeRestoreTarget(api, r)}: ${r.status}${r.errorMessage ? ` (${r.errorMessage})` : ''}`);
           if (r.status === 'running') {
-            const rows = r.loadedRows ? `, ${r.loadedRows.toLocaleString('en-US')}${r.expected?.rows ? ` of ${r.expected.rows.toLocaleString('en-US')}` : ''} rows loaded` : '';
+            const rows = r.loadedRows ? `, ${describeRows(r.loadedRows, r.expected?.rows)} loaded` : '';
             printLine(`Now: ${r.phase ?? 'starting'} (${humanBytes(r.progressBytes)} of the artifact read${rows})`);
           }
           if (r.safetyBackupId) printLine(`Safety backup: ${r.safetyBackupId}`);

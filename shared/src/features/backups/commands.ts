@@ -115,10 +115,10 @@ export interface RequestBackupOptions {
   id?: string;
 }
 
-/** Creates a pending Backup row and queues its job. Answers at once; a worker does the rest. */
 /** Backups of one source asked for by people (or tokens) that may wait for a worker at once. */
 export const MAX_WAITING_PER_SOURCE = 20;
 
+/** Creates a pending Backup row and queues its job. Answers at once; a worker does the rest. */
 export async function requestBackup(ctx: AppContext, request: BackupRequest, actor: Actor, options: RequestBackupOptions = {}): Promise<Backup> {
   const configuration = request.configurationId
     ? await ctx.db.backupConfiguration.findUnique({ where: { id: request.configurationId }, include: { source: true } })

@@ -79,5 +79,3 @@ function checkOutbound(settings: { endpoint?: string; host?: string }): void {
   if (settings.endpoint) checkOutboundUrl(settings.endpoint, 'endpoint');
   if (settings.host) checkOutboundHost(settings.host, 'host');
 }
-
-
